@@ -1,0 +1,321 @@
+"""Gatehouse: the routes and the custom authorizer.  Views stay thin."""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Callable
+from typing import Any
+
+from chalice.app import AuthRequest, AuthResponse, Chalice, Request, Response
+
+from chalicelib import accounts, lifecycle, logs, runtime
+from chalicelib.bodies import FORM, JSON, optional_str, read_body, required_str
+from chalicelib.config import authorizer_ttl
+from chalicelib.errors import (
+    Forbidden,
+    GatehouseError,
+    InvalidRequest,
+    NotFound,
+    UnsupportedGrantType,
+    UnsupportedMediaType,
+    from_chalice_body,
+    render,
+)
+from chalicelib.notes import NOTE_ID_PATTERN, Note, new_note_id
+from chalicelib.passwords import MAX_PASSWORD_LENGTH
+from chalicelib.policy import Identity, ProtectedRoute, Unauthorized, auth_response, bearer_token
+from chalicelib.sessions import MAX_DEVICE_LENGTH
+from chalicelib.tokens import AccessClaims, TokenError, verify_access_token
+from chalicelib.users import MAX_USERNAME_INPUT
+
+app = Chalice(app_name="gatehouse")
+OAUTH_PATHS = frozenset({"/auth/token", "/auth/revoke"})
+MAX_TOKEN_INPUT = 16 * 1024
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
+# -- errors and request logs: the one place errors become responses -----------
+
+
+@app.middleware("http")
+def error_responses(request: Request, get_response: Callable[[Request], Response]) -> Response:
+    oauth = request.path in OAUTH_PATHS
+    error: GatehouseError | None = None
+    try:
+        response = get_response(request)
+        error = from_chalice_body(response.body) if response.status_code >= 400 else None
+        if error is not None:
+            error.status = response.status_code
+            if "Allow" in response.headers:
+                error.headers["Allow"] = str(response.headers["Allow"])
+            if isinstance(error, UnsupportedMediaType):
+                accepted = app.routes[request.path][request.method].content_types
+                error.message = f"Send the body as {' or '.join(accepted)}."
+            response = render(error, oauth=oauth)
+    except GatehouseError as raised:
+        error = raised
+        response = render(error, oauth=oauth)
+    authorizer = request.context.get("authorizer") or {}
+    logs.event(
+        "request",
+        method=request.method,
+        route=request.path,
+        status=response.status_code,
+        user=authorizer.get("username"),
+        error=error.code if error else None,
+        detail=error.message if error and error.status >= 500 else None,
+        request_id=request.context.get("requestId"),
+    )
+    return response
+
+
+# -- the authorizer -------------------------------------------------------------
+
+
+@app.authorizer(ttl_seconds=authorizer_ttl(os.environ))
+def gatehouse_auth(auth_request: AuthRequest) -> AuthResponse:
+    try:
+        token = bearer_token(auth_request.token)
+        rt = runtime.current()
+        now = rt.now()
+        claims = verify_access_token(token, rt.keyset, rt.rules, now=now)
+        if rt.settings.check_sessions and not _session_is_live(rt, claims, now):
+            raise Unauthorized("session_ended")
+    except Unauthorized as denied:
+        logs.event("authorizer", outcome="deny", reason=denied.reason)
+        raise
+    except TokenError as invalid:
+        logs.event("authorizer", outcome="deny", reason=invalid.reason)
+        raise Unauthorized(invalid.reason) from None
+    except Exception as failure:  # fail closed, whatever went wrong
+        logs.event("authorizer", outcome="deny", reason="authorizer_error", error=type(failure).__name__)
+        raise Unauthorized("authorizer_error") from None
+    logs.event("authorizer", outcome="allow", user=claims.sub)
+    return auth_response(claims, protected_routes())
+
+
+def _session_is_live(rt: runtime.Runtime, claims: AccessClaims, now: int) -> bool:
+    try:
+        return rt.session_check.is_live(claims, now)
+    except Exception:
+        # Fail closed: if the session store cannot be read, nobody gets in.
+        raise Unauthorized("session_check_failed") from None
+
+
+_ROUTE_ROLES: dict[tuple[str, str], str | None] = {}
+
+
+@functools.cache
+def protected_routes() -> tuple[ProtectedRoute, ...]:
+    """Every route behind the authorizer, with the role it needs (built once)."""
+    table = []
+    for path, methods in app.routes.items():
+        for method, entry in methods.items():
+            if entry.authorizer is gatehouse_auth:
+                table.append(ProtectedRoute(path, (method,), _ROUTE_ROLES.get((path, method))))
+    return tuple(table)
+
+
+def protected(path: str, methods: list[str], role: str | None = None) -> Callable[..., Any]:
+    """A route behind the authorizer; the view gets the caller's ``Identity`` first."""
+
+    def decorate(view: Callable[..., Response]) -> Callable[..., Response]:
+        @functools.wraps(view)
+        def guarded(**params: str) -> Response:
+            identity = current_identity()
+            # The gateway already enforced the role; checking again keeps a
+            # mis-cached or hand-written policy from opening an admin route.
+            if role is not None and role not in identity.roles:
+                raise Forbidden()
+            return view(identity, **params)
+
+        for method in methods:
+            _ROUTE_ROLES[(path, method)] = role
+        app.route(path, methods=methods, authorizer=gatehouse_auth)(guarded)
+        return view
+
+    return decorate
+
+
+def current_request() -> Request:
+    request = app.current_request
+    assert request is not None
+    return request
+
+
+def current_identity() -> Identity:
+    try:
+        return Identity.from_context(current_request().context["authorizer"])
+    except (KeyError, TypeError):
+        # Reached only if a route was deployed without the authorizer.
+        raise Forbidden() from None
+
+
+def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(body=body, status_code=status, headers={"Content-Type": JSON, **(headers or {})})
+
+
+# -- public routes ----------------------------------------------------------------
+
+
+@app.route("/auth/register", methods=["POST"])
+def register() -> Response:
+    rt = runtime.current()
+    accounts.ensure_signup_open(rt)
+    body = read_body(current_request())
+    user = accounts.create_user(
+        rt,
+        required_str(body, "username", max_length=MAX_USERNAME_INPUT),
+        required_str(body, "password", max_length=MAX_PASSWORD_LENGTH),
+        accounts.DEFAULT_ROLES,
+    )
+    return json_response({"username": user.username}, 201, NO_STORE)
+
+
+@app.route("/auth/token", methods=["POST"], content_types=[JSON, FORM])
+def token() -> Response:
+    rt = runtime.current()
+    body = read_body(current_request(), allow_form=True)
+    grant_type = required_str(body, "grant_type", max_length=64)
+    if grant_type == "password":
+        grant = accounts.password_login(
+            rt,
+            required_str(body, "username", max_length=MAX_USERNAME_INPUT),
+            # Length past the policy maximum cannot match; refusing it early
+            # also keeps huge inputs away from argon2.
+            required_str(body, "password", max_length=MAX_PASSWORD_LENGTH),
+            optional_str(body, "device", max_length=MAX_DEVICE_LENGTH) or "",
+        )
+    elif grant_type == "refresh_token":
+        grant = lifecycle.refresh(rt, required_str(body, "refresh_token", max_length=MAX_TOKEN_INPUT))
+    else:
+        raise UnsupportedGrantType()
+    return json_response(grant.body(), 200, NO_STORE)
+
+
+@app.route("/auth/revoke", methods=["POST"], content_types=[JSON, FORM])
+def revoke() -> Response:
+    body = read_body(current_request(), allow_form=True)
+    value = required_str(body, "token", max_length=MAX_TOKEN_INPUT)
+    optional_str(body, "token_type_hint", max_length=64)  # a hint only (RFC 7009 section 2.1)
+    lifecycle.revoke(runtime.current(), value)
+    return json_response({}, 200, NO_STORE)
+
+
+@app.route("/.well-known/jwks.json", methods=["GET"])
+def jwks() -> Response:
+    return json_response(runtime.current().keyset.jwks(), 200, {"Cache-Control": "public, max-age=300"})
+
+
+# -- protected routes ---------------------------------------------------------------
+
+
+@protected("/me", methods=["GET"])
+def me(identity: Identity) -> Response:
+    return json_response({"username": identity.username, "roles": list(identity.roles)})
+
+
+def _note_text(rt: runtime.Runtime) -> str:
+    body = read_body(current_request())
+    text = body.get("text")
+    if not isinstance(text, str) or not text.strip():
+        raise InvalidRequest("text is required: a non-empty string.")
+    if len(text) > rt.settings.max_note_length:
+        raise InvalidRequest(f"text must be at most {rt.settings.max_note_length} characters.")
+    return text
+
+
+def _note_id(raw: str) -> str:
+    # Anything that is not one of our ids cannot name a note: 404, like a
+    # note that belongs to somebody else.
+    if not NOTE_ID_PATTERN.fullmatch(raw):
+        raise NotFound("No such note.")
+    return raw
+
+
+@protected("/notes", methods=["GET"])
+def list_notes(identity: Identity) -> Response:
+    notes = runtime.current().notes.list_for(identity.username)
+    return json_response([n.public() for n in notes])
+
+
+@protected("/notes", methods=["POST"])
+def create_note(identity: Identity) -> Response:
+    rt = runtime.current()
+    text = _note_text(rt)
+    now = rt.clock()
+    note = Note(
+        owner=identity.username,
+        note_id=new_note_id(int(now * 1000)),
+        text=text,
+        created_at=int(now),
+        updated_at=int(now),
+    )
+    rt.notes.create(note)
+    return json_response(note.public(), 201)
+
+
+@protected("/notes/{note_id}", methods=["GET"])
+def get_note(identity: Identity, note_id: str) -> Response:
+    return json_response(runtime.current().notes.get(identity.username, _note_id(note_id)).public())
+
+
+@protected("/notes/{note_id}", methods=["PUT"])
+def update_note(identity: Identity, note_id: str) -> Response:
+    rt = runtime.current()
+    note_id = _note_id(note_id)
+    note = rt.notes.update(identity.username, note_id, _note_text(rt), rt.now())
+    return json_response(note.public())
+
+
+@protected("/notes/{note_id}", methods=["DELETE"])
+def delete_note(identity: Identity, note_id: str) -> Response:
+    runtime.current().notes.delete(identity.username, _note_id(note_id))
+    return Response(body="", status_code=204)
+
+
+@protected("/auth/sessions", methods=["GET"])
+def list_sessions(identity: Identity) -> Response:
+    return json_response(lifecycle.list_sessions(runtime.current(), identity), 200, NO_STORE)
+
+
+@protected("/auth/sessions", methods=["DELETE"])
+def end_all_sessions(identity: Identity) -> Response:
+    lifecycle.end_all_sessions(runtime.current(), identity.username)
+    return Response(body="", status_code=204)
+
+
+@protected("/auth/sessions/{session_id}", methods=["DELETE"])
+def end_session(identity: Identity, session_id: str) -> Response:
+    lifecycle.end_session(runtime.current(), identity, session_id)
+    return Response(body="", status_code=204)
+
+
+@protected("/auth/password", methods=["POST"])
+def change_password(identity: Identity) -> Response:
+    body = read_body(current_request())
+    accounts.change_password(
+        runtime.current(),
+        identity,
+        required_str(body, "current_password", max_length=MAX_PASSWORD_LENGTH),
+        required_str(body, "new_password", max_length=MAX_PASSWORD_LENGTH),
+    )
+    return Response(body="", status_code=204)
+
+
+@protected("/admin/users", methods=["GET"], role="admin")
+def admin_users(identity: Identity) -> Response:
+    return json_response([u.public() for u in runtime.current().users.list()])
+
+
+@protected("/admin/users/{username}/disable", methods=["POST"], role="admin")
+def admin_disable_user(identity: Identity, username: str) -> Response:
+    accounts.set_disabled(runtime.current(), username, True)
+    return Response(body="", status_code=204)
+
+
+@protected("/admin/users/{username}/enable", methods=["POST"], role="admin")
+def admin_enable_user(identity: Identity, username: str) -> Response:
+    accounts.set_disabled(runtime.current(), username, False)
+    return Response(body="", status_code=204)

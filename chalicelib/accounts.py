@@ -1,0 +1,64 @@
+"""Use cases: sign up and password login."""
+
+from __future__ import annotations
+
+from chalicelib import lifecycle
+from chalicelib.errors import InvalidGrant, InvalidRequest, NotFound, SignupDisabled
+from chalicelib.passwords import check_password_policy
+from chalicelib.policy import Identity
+from chalicelib.runtime import Runtime
+from chalicelib.users import USERNAME_PATTERN, User, check_username, normalize_username
+
+DEFAULT_ROLES = ("user",)
+
+
+def ensure_signup_open(rt: Runtime) -> None:
+    if not rt.settings.allow_signup:
+        raise SignupDisabled()
+
+
+def create_user(rt: Runtime, raw_username: str, password: str, roles: tuple[str, ...]) -> User:
+    username = check_username(raw_username)
+    check_password_policy(password, username)
+    user = User(
+        username=username,
+        password_hash=rt.hasher.hash(password),
+        roles=tuple(sorted(set(roles))),
+        created_at=rt.now(),
+    )
+    rt.users.create(user)
+    return user
+
+
+def password_login(rt: Runtime, raw_username: str, password: str, device: str) -> lifecycle.TokenGrant:
+    """Check the password and open a session; every failure is the same ``InvalidGrant``.
+
+    Unknown, malformed and disabled usernames all run one argon2 verification,
+    so the answer and its timing do not say whether an account exists.
+    """
+    username = normalize_username(raw_username)
+    user = rt.users.get(username) if USERNAME_PATTERN.fullmatch(username) else None
+    matched = rt.hasher.verify(user.password_hash if user else None, password)
+    if user is None or not matched or user.disabled:
+        raise InvalidGrant()
+    if rt.hasher.needs_rehash(user.password_hash):
+        rt.users.set_password_hash(username, rt.hasher.hash(password))
+    return lifecycle.open_session(rt, user, device)
+
+
+def change_password(rt: Runtime, identity: Identity, current: str, new: str) -> int:
+    """Set a new password and end every session but the caller's; returns how many ended."""
+    user = rt.users.get(identity.username)
+    if user is None or not rt.hasher.verify(user.password_hash, current):
+        raise InvalidRequest("The current password is wrong.")
+    check_password_policy(new, user.username)
+    rt.users.set_password_hash(user.username, rt.hasher.hash(new))
+    return lifecycle.end_all_sessions(rt, user.username, keep=identity.sid)
+
+
+def set_disabled(rt: Runtime, raw_username: str, disabled: bool) -> int:
+    """Disable (or re-enable) an account; disabling ends all its sessions."""
+    username = normalize_username(raw_username)
+    if not rt.users.set_disabled(username, disabled):
+        raise NotFound("No such user.")
+    return lifecycle.end_all_sessions(rt, username) if disabled else 0

@@ -1,0 +1,118 @@
+"""Settings read from the environment once, validated, and frozen.
+
+Every knob Gatehouse has lives here so the README table, the validation and
+the defaults cannot drift apart.  A bad value is a :class:`ConfigError` that
+names the variable, raised on first use rather than as a 500 per request.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+
+from chalicelib.errors import ConfigError
+
+PREFIX = "GATEHOUSE_"
+
+# OWASP Password Storage Cheat Sheet minimum for argon2id.
+ARGON2_MIN_MEMORY_KIB = 19 * 1024
+ARGON2_MIN_TIME_COST = 2
+
+
+@dataclass(frozen=True)
+class Settings:
+    issuer: str = "gatehouse"
+    audience: str = "gatehouse-api"
+    access_token_ttl: int = 900
+    leeway: int = 30
+    session_ttl: int = 30 * 24 * 3600
+    refresh_grace: int = 10
+    check_sessions: bool = True
+    session_cache_seconds: int = 5
+    max_token_bytes: int = 8192
+    users_table: str = "gatehouse-users"
+    sessions_table: str = "gatehouse-sessions"
+    notes_table: str = "gatehouse-notes"
+    signing_key_param: str = "/gatehouse/signing-key"
+    jwks: str = ""
+    allow_signup: bool = True
+    argon2_time_cost: int = ARGON2_MIN_TIME_COST
+    argon2_memory_kib: int = ARGON2_MIN_MEMORY_KIB
+    argon2_parallelism: int = 1
+    max_note_length: int = 10_000
+
+
+def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = env.get(PREFIX + name)
+    if raw is None or raw == "":
+        return default
+    # Plain ASCII digits only: int() would also take "1_000", "+5" or Arabic-Indic digits.
+    if not re.fullmatch(r"-?[0-9]+", raw.strip()):
+        raise ConfigError(f"{PREFIX}{name} must be a whole number, got {raw!r}")
+    value = int(raw.strip())
+    if not low <= value <= high:
+        raise ConfigError(f"{PREFIX}{name} must be between {low} and {high}, got {value}")
+    return value
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(PREFIX + name)
+    if raw is None or raw == "":
+        return default
+    lowered = raw.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{PREFIX}{name} must be true or false, got {raw!r}")
+
+
+def _str(env: Mapping[str, str], name: str, default: str) -> str:
+    raw = env.get(PREFIX + name)
+    if raw is None or raw.strip() == "":
+        return default
+    return raw.strip()
+
+
+def load_settings(env: Mapping[str, str]) -> Settings:
+    d = Settings()
+    return Settings(
+        issuer=_str(env, "ISSUER", d.issuer),
+        audience=_str(env, "AUDIENCE", d.audience),
+        access_token_ttl=_int(env, "ACCESS_TOKEN_TTL", d.access_token_ttl, 30, 24 * 3600),
+        leeway=_int(env, "LEEWAY", d.leeway, 0, 300),
+        session_ttl=_int(env, "SESSION_TTL", d.session_ttl, 300, 365 * 24 * 3600),
+        refresh_grace=_int(env, "REFRESH_GRACE", d.refresh_grace, 0, 60),
+        check_sessions=_bool(env, "CHECK_SESSIONS", d.check_sessions),
+        session_cache_seconds=_int(env, "SESSION_CACHE_SECONDS", d.session_cache_seconds, 0, 300),
+        max_token_bytes=_int(env, "MAX_TOKEN_BYTES", d.max_token_bytes, 1024, 65536),
+        users_table=_str(env, "USERS_TABLE", d.users_table),
+        sessions_table=_str(env, "SESSIONS_TABLE", d.sessions_table),
+        notes_table=_str(env, "NOTES_TABLE", d.notes_table),
+        signing_key_param=_str(env, "SIGNING_KEY_PARAM", d.signing_key_param),
+        jwks=_str(env, "JWKS", d.jwks),
+        allow_signup=_bool(env, "ALLOW_SIGNUP", d.allow_signup),
+        argon2_time_cost=_int(env, "ARGON2_TIME_COST", d.argon2_time_cost, ARGON2_MIN_TIME_COST, 20),
+        argon2_memory_kib=_int(
+            env, "ARGON2_MEMORY_KIB", d.argon2_memory_kib, ARGON2_MIN_MEMORY_KIB, 1024 * 1024
+        ),
+        argon2_parallelism=_int(env, "ARGON2_PARALLELISM", d.argon2_parallelism, 1, 8),
+        max_note_length=_int(env, "MAX_NOTE_LENGTH", d.max_note_length, 1, 100_000),
+    )
+
+
+@cache
+def get_settings() -> Settings:
+    return load_settings(os.environ)
+
+
+def authorizer_ttl(env: Mapping[str, str]) -> int:
+    """How long API Gateway caches one token's policy (seconds, 0 to 3600).
+
+    Read at import time because Chalice bakes it into the deployed API; it is
+    part of the revocation delay bound, hence the short default.
+    """
+    return _int(env, "AUTHORIZER_TTL", 60, 0, 3600)

@@ -1,0 +1,100 @@
+"""The notes table, keyed by (owner, note_id): a user can only ever address their own notes."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from chalicelib.errors import NotFound
+from chalicelib.store import all_items, store_call
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.service_resource import Table
+
+NOTE_ID_PATTERN = re.compile(r"^[0-9a-f]{28}$")
+
+
+def new_note_id(now_ms: int) -> str:
+    """Time-ordered (12 hex digits of milliseconds) then 64 random bits: sorts by creation."""
+    return f"{now_ms:012x}{secrets.token_hex(8)}"
+
+
+@dataclass(frozen=True)
+class Note:
+    owner: str
+    note_id: str
+    text: str
+    created_at: int
+    updated_at: int
+
+    def public(self) -> dict[str, Any]:
+        return {
+            "id": self.note_id,
+            "text": self.text,
+            "created_at": self.created_at,
+            "updated_at": self.updated_at,
+        }
+
+
+def _from_item(item: dict[str, Any]) -> Note:
+    return Note(
+        owner=str(item["owner"]),
+        note_id=str(item["note_id"]),
+        text=str(item["text"]),
+        created_at=int(item["created_at"]),
+        updated_at=int(item.get("updated_at", item["created_at"])),
+    )
+
+
+class NoteRepository:
+    def __init__(self, table: Table) -> None:
+        self._table = table
+
+    def create(self, note: Note) -> None:
+        item: dict[str, Any] = {
+            "owner": note.owner,
+            "note_id": note.note_id,
+            "text": note.text,
+            "created_at": note.created_at,
+            "updated_at": note.updated_at,
+        }
+        with store_call("notes.create"):
+            self._table.put_item(Item=item, ConditionExpression="attribute_not_exists(note_id)")
+
+    def list_for(self, owner: str) -> list[Note]:
+        items = all_items(
+            "notes.list",
+            self._table.query,
+            KeyConditionExpression="#o = :o",
+            ExpressionAttributeNames={"#o": "owner"},
+            ExpressionAttributeValues={":o": owner},
+        )
+        return [_from_item(item) for item in items]
+
+    def get(self, owner: str, note_id: str) -> Note:
+        with store_call("notes.get"):
+            item = self._table.get_item(Key={"owner": owner, "note_id": note_id}).get("Item")
+        if not item:
+            raise NotFound("No such note.")
+        return _from_item(item)
+
+    def update(self, owner: str, note_id: str, text: str, now: int) -> Note:
+        with store_call("notes.update", NotFound("No such note.")):
+            result = self._table.update_item(
+                Key={"owner": owner, "note_id": note_id},
+                UpdateExpression="SET #t = :t, updated_at = :u",
+                ConditionExpression="attribute_exists(note_id)",
+                ExpressionAttributeNames={"#t": "text"},
+                ExpressionAttributeValues={":t": text, ":u": now},
+                ReturnValues="ALL_NEW",
+            )
+        return _from_item(result["Attributes"])
+
+    def delete(self, owner: str, note_id: str) -> None:
+        with store_call("notes.delete", NotFound("No such note.")):
+            self._table.delete_item(
+                Key={"owner": owner, "note_id": note_id},
+                ConditionExpression="attribute_exists(note_id)",
+            )

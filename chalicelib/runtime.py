@@ -1,0 +1,140 @@
+"""What the handlers depend on, built lazily: settings, clock, keys, repositories.
+
+A Lambda builds one :class:`Runtime` per cold start and only what a request
+touches: the authorizer path never creates a boto3 object or reads the
+private key.  Tests build their own with a fake clock and moto tables and
+install it with :func:`install`.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+from chalicelib import aws
+from chalicelib.config import Settings, get_settings
+from chalicelib.errors import ConfigError
+from chalicelib.keys import KeySet, SigningKey, load_keyset, load_signing_key
+from chalicelib.notes import NoteRepository
+from chalicelib.passwords import Hasher, HashParams
+from chalicelib.revocation import SessionCheck
+from chalicelib.sessions import SessionRepository
+from chalicelib.tokens import TokenRules
+from chalicelib.users import UserRepository
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.service_resource import DynamoDBServiceResource, Table
+
+Clock = Callable[[], float]
+
+
+def read_signing_key_from_ssm(parameter: str) -> str:
+    from chalicelib.store import store_call
+
+    try:
+        with store_call("ssm.get_parameter"):
+            answer = aws.ssm().get_parameter(Name=parameter, WithDecryption=True)
+    except Exception:
+        raise ConfigError(
+            f"The signing key could not be read from the SSM parameter {parameter!r} "
+            "(GATEHOUSE_SIGNING_KEY_PARAM); see Keys in the README."
+        ) from None
+    return answer["Parameter"]["Value"]
+
+
+class Runtime:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        clock: Clock = time.time,
+        table: Callable[[str], Table] | None = None,
+        signing_key_source: Callable[[str], str] = read_signing_key_from_ssm,
+    ) -> None:
+        self.settings = settings
+        self.clock = clock
+        self._table_factory = table
+        self._signing_key_source = signing_key_source
+
+    def now(self) -> int:
+        return int(self.clock())
+
+    def _table(self, name: str) -> Table:
+        if self._table_factory is not None:
+            return self._table_factory(name)
+        return self._dynamodb.Table(name)
+
+    @cached_property
+    def _dynamodb(self) -> DynamoDBServiceResource:
+        # One resource (one HTTP connection pool) for every table.
+        return aws.dynamodb()
+
+    @cached_property
+    def rules(self) -> TokenRules:
+        s = self.settings
+        return TokenRules(
+            issuer=s.issuer,
+            audience=s.audience,
+            lifetime=s.access_token_ttl,
+            leeway=s.leeway,
+            max_bytes=s.max_token_bytes,
+        )
+
+    @cached_property
+    def keyset(self) -> KeySet:
+        if not self.settings.jwks:
+            raise ConfigError("GATEHOUSE_JWKS is not set: it must hold the public key set.")
+        return load_keyset(self.settings.jwks)
+
+    @cached_property
+    def signing_key(self) -> SigningKey:
+        key = load_signing_key(self._signing_key_source(self.settings.signing_key_param))
+        published = self.keyset.get(key.kid)
+        if published is None or published.jwk != key.public.jwk:
+            raise ConfigError(
+                f"The signing key {key.kid!r} is not published in GATEHOUSE_JWKS; "
+                "tokens signed with it could not be verified."
+            )
+        return key
+
+    @cached_property
+    def hasher(self) -> Hasher:
+        s = self.settings
+        return Hasher(HashParams(s.argon2_time_cost, s.argon2_memory_kib, s.argon2_parallelism))
+
+    @cached_property
+    def users(self) -> UserRepository:
+        return UserRepository(self._table(self.settings.users_table))
+
+    @cached_property
+    def sessions(self) -> SessionRepository:
+        return SessionRepository(self._table(self.settings.sessions_table))
+
+    @cached_property
+    def session_check(self) -> SessionCheck:
+        return SessionCheck(lambda sid: self.sessions.get(sid), self.settings.session_cache_seconds)
+
+    @cached_property
+    def notes(self) -> NoteRepository:
+        return NoteRepository(self._table(self.settings.notes_table))
+
+
+_lock = threading.Lock()
+_current: Runtime | None = None
+
+
+def current() -> Runtime:
+    global _current
+    with _lock:
+        if _current is None:
+            _current = Runtime(get_settings())
+        return _current
+
+
+def install(runtime: Runtime | None) -> None:
+    global _current
+    with _lock:
+        _current = runtime

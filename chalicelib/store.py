@@ -1,0 +1,62 @@
+"""Turning DynamoDB failures into domain errors, in one place for every repository."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from chalicelib.aws import error_code
+from chalicelib.errors import GatehouseError, StoreError, StoreUnavailable
+
+log = logging.getLogger("gatehouse.store")
+
+CONDITION_FAILED = "ConditionalCheckFailedException"
+TRANSIENT_CODES = frozenset(
+    {
+        "ProvisionedThroughputExceededException",
+        "ThrottlingException",
+        "RequestLimitExceeded",
+        "InternalServerError",
+        "ServiceUnavailable",
+        "TransactionConflictException",
+    }
+)
+
+
+def _is_connection_error(exc: BaseException) -> bool:
+    # botocore is certainly imported by now: a client raised this.
+    from botocore.exceptions import ConnectionError, HTTPClientError
+
+    return isinstance(exc, (ConnectionError, HTTPClientError))
+
+
+@contextmanager
+def store_call(operation: str, on_condition_failed: GatehouseError | None = None) -> Iterator[None]:
+    """Run one DynamoDB call; a failed condition becomes ``on_condition_failed``."""
+    try:
+        yield
+    except GatehouseError:
+        raise
+    except Exception as exc:
+        code = error_code(exc)
+        if code == CONDITION_FAILED and on_condition_failed is not None:
+            raise on_condition_failed from None
+        log.warning("dynamodb %s failed: %s", operation, code or type(exc).__name__)
+        if code in TRANSIENT_CODES or (code is None and _is_connection_error(exc)):
+            raise StoreUnavailable() from None
+        if code is not None:
+            raise StoreError() from None
+        raise
+
+
+def all_items(operation: str, call: Callable[..., Any], **kwargs: Any) -> Iterator[dict[str, Any]]:
+    """Every item of a paginated Query or Scan, one DynamoDB page at a time."""
+    while True:
+        with store_call(operation):
+            page = call(**kwargs)
+        yield from page.get("Items", [])
+        if "LastEvaluatedKey" not in page:
+            return
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]

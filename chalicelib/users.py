@@ -1,0 +1,119 @@
+"""The users table: one item per username."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from chalicelib.errors import InvalidRequest, StoreError, UsernameTaken
+from chalicelib.store import all_items, store_call
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.service_resource import Table
+
+USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_.-]{2,63}$")
+MAX_USERNAME_INPUT = 256
+
+
+def normalize_username(raw: str) -> str:
+    return raw.strip().lower()
+
+
+def check_username(raw: str) -> str:
+    """The canonical form of ``raw``, or ``InvalidRequest``."""
+    username = normalize_username(raw)
+    if not USERNAME_PATTERN.fullmatch(username):
+        raise InvalidRequest(
+            "The username must be 3 to 64 characters: lower-case letters, digits, and _ . -, "
+            "starting with a letter or digit."
+        )
+    return username
+
+
+@dataclass(frozen=True)
+class User:
+    username: str
+    password_hash: str
+    roles: tuple[str, ...]
+    created_at: int
+    disabled: bool = False
+
+    def public(self) -> dict[str, Any]:
+        """What may leave the server: everything but the hash."""
+        return {
+            "username": self.username,
+            "roles": list(self.roles),
+            "created_at": self.created_at,
+            "disabled": self.disabled,
+        }
+
+
+def _from_item(item: dict[str, Any]) -> User:
+    return User(
+        username=str(item["username"]),
+        password_hash=str(item.get("password_hash", "")),
+        roles=tuple(sorted(str(r) for r in item.get("roles", ()))),
+        created_at=int(item.get("created_at", 0)),
+        disabled=bool(item.get("disabled", False)),
+    )
+
+
+class UserRepository:
+    def __init__(self, table: Table) -> None:
+        self._table = table
+
+    def create(self, user: User) -> None:
+        """Add ``user``; ``UsernameTaken`` if the name exists (race-safe)."""
+        item: dict[str, Any] = {
+            "username": user.username,
+            "password_hash": user.password_hash,
+            "created_at": user.created_at,
+            "disabled": user.disabled,
+        }
+        if user.roles:
+            item["roles"] = set(user.roles)
+        with store_call("users.create", UsernameTaken()):
+            self._table.put_item(Item=item, ConditionExpression="attribute_not_exists(username)")
+
+    def get(self, username: str) -> User | None:
+        with store_call("users.get"):
+            item = self._table.get_item(Key={"username": username}, ConsistentRead=True).get("Item")
+        return _from_item(item) if item else None
+
+    def set_password_hash(self, username: str, password_hash: str) -> None:
+        with store_call("users.set_password_hash", InvalidRequest("No such user.")):
+            self._table.update_item(
+                Key={"username": username},
+                UpdateExpression="SET password_hash = :h",
+                ConditionExpression="attribute_exists(username)",
+                ExpressionAttributeValues={":h": password_hash},
+            )
+
+    def set_disabled(self, username: str, disabled: bool) -> bool:
+        """False when there is no such user."""
+        try:
+            with store_call("users.set_disabled", _NoSuchUser()):
+                self._table.update_item(
+                    Key={"username": username},
+                    UpdateExpression="SET disabled = :d",
+                    ConditionExpression="attribute_exists(username)",
+                    ExpressionAttributeValues={":d": disabled},
+                )
+        except _NoSuchUser:
+            return False
+        return True
+
+    def list(self) -> list[User]:
+        """Every user, without ever reading the hashes out of the table."""
+        users = all_items(
+            "users.list",
+            self._table.scan,
+            ProjectionExpression="username, #r, created_at, disabled",
+            ExpressionAttributeNames={"#r": "roles"},
+        )
+        return sorted((_from_item(item) for item in users), key=lambda u: u.username)
+
+
+class _NoSuchUser(StoreError):
+    """A conditional update found no user (internal signal, never rendered)."""

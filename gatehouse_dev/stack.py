@@ -1,0 +1,105 @@
+"""The embedded AWS for local runs: a moto server on loopback with Gatehouse's tables,
+a dev signing key in SSM, and seeded users.
+
+Used by ``make run`` and by the end-to-end tests, so both exercise the same stack.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from collections.abc import MutableMapping
+from dataclasses import dataclass
+
+from chalicelib import accounts
+from chalicelib.config import load_settings
+from chalicelib.keys import generate_signing_jwk, public_jwks
+from chalicelib.runtime import Runtime
+from gatehouse_dev.tables import create_tables
+
+REGION = "us-east-1"
+FAKE_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": REGION,
+    "AWS_REGION": REGION,
+}
+SEED_USERS = (
+    ("demo", "GATEHOUSE_DEMO_PASSWORD", ("user",)),
+    ("admin", "GATEHOUSE_ADMIN_PASSWORD", ("admin", "user")),
+)
+
+
+@dataclass
+class SeededUser:
+    username: str
+    password: str
+    generated: bool
+
+
+class LocalAws:
+    """A moto server on 127.0.0.1 (a free port unless one is given)."""
+
+    def __init__(self, port: int = 0) -> None:
+        from moto.server import ThreadedMotoServer
+
+        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+        self.endpoint = ""
+
+    def start(self) -> str:
+        self._server.start()
+        host, port = self._server.get_host_and_port()
+        self.endpoint = f"http://{host}:{port}"
+        return self.endpoint
+
+    def stop(self) -> None:
+        self._server.stop()
+
+
+def point_environment_at(endpoint: str, env: MutableMapping[str, str]) -> None:
+    """Send every AWS call of this process (and its children) to ``endpoint``."""
+    env.update(FAKE_CREDENTIALS)
+    env["AWS_ENDPOINT_URL"] = endpoint
+    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_SSM"):
+        env.pop(name, None)
+
+
+def provision(env: MutableMapping[str, str]) -> list[SeededUser]:
+    """Tables, signing key and seeded users, in the AWS that ``env`` points at.
+
+    Sets ``GATEHOUSE_JWKS`` in ``env`` to the new key's public half.
+    """
+    import boto3
+
+    settings = load_settings(env)
+    session = boto3.Session(region_name=REGION)
+    create_tables(session.client("dynamodb"), settings)
+
+    signing_jwk = generate_signing_jwk()
+    session.client("ssm").put_parameter(
+        Name=settings.signing_key_param, Value=json.dumps(signing_jwk), Type="SecureString", Overwrite=True
+    )
+    env["GATEHOUSE_JWKS"] = json.dumps(public_jwks([signing_jwk]))
+
+    rt = Runtime(load_settings(env), table=session.resource("dynamodb").Table)
+    seeded = []
+    for username, variable, roles in SEED_USERS:
+        password = env.get(variable) or ""
+        generated = not password
+        if generated:
+            password = secrets.token_urlsafe(12)
+        accounts.create_user(rt, username, password, roles)
+        seeded.append(SeededUser(username, password, generated))
+    return seeded
+
+
+def start(env: MutableMapping[str, str] = os.environ, port: int = 0) -> tuple[LocalAws, list[SeededUser]]:
+    aws = LocalAws(port)
+    point_environment_at(aws.start(), env)
+    try:
+        return aws, provision(env)
+    except BaseException:
+        aws.stop()
+        raise

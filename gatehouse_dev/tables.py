@@ -1,0 +1,66 @@
+"""The DynamoDB tables, as ``create_table`` arguments: one definition for tests and the local stack."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from chalicelib.config import Settings
+from chalicelib.sessions import USER_INDEX
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.client import DynamoDBClient
+
+SESSIONS_TTL_ATTRIBUTE = "expires_at"
+
+
+def table_definitions(settings: Settings) -> list[dict[str, Any]]:
+    on_demand = {"BillingMode": "PAY_PER_REQUEST"}
+    return [
+        {
+            "TableName": settings.users_table,
+            "KeySchema": [{"AttributeName": "username", "KeyType": "HASH"}],
+            "AttributeDefinitions": [{"AttributeName": "username", "AttributeType": "S"}],
+            **on_demand,
+        },
+        {
+            "TableName": settings.sessions_table,
+            "KeySchema": [{"AttributeName": "sid", "KeyType": "HASH"}],
+            "AttributeDefinitions": [
+                {"AttributeName": "sid", "AttributeType": "S"},
+                {"AttributeName": "username", "AttributeType": "S"},
+                {"AttributeName": "created_at", "AttributeType": "N"},
+            ],
+            "GlobalSecondaryIndexes": [
+                {
+                    "IndexName": USER_INDEX,
+                    "KeySchema": [
+                        {"AttributeName": "username", "KeyType": "HASH"},
+                        {"AttributeName": "created_at", "KeyType": "RANGE"},
+                    ],
+                    "Projection": {"ProjectionType": "ALL"},
+                }
+            ],
+            **on_demand,
+        },
+        {
+            "TableName": settings.notes_table,
+            "KeySchema": [
+                {"AttributeName": "owner", "KeyType": "HASH"},
+                {"AttributeName": "note_id", "KeyType": "RANGE"},
+            ],
+            "AttributeDefinitions": [
+                {"AttributeName": "owner", "AttributeType": "S"},
+                {"AttributeName": "note_id", "AttributeType": "S"},
+            ],
+            **on_demand,
+        },
+    ]
+
+
+def create_tables(client: DynamoDBClient, settings: Settings) -> None:
+    for definition in table_definitions(settings):
+        client.create_table(**definition)
+    client.update_time_to_live(
+        TableName=settings.sessions_table,
+        TimeToLiveSpecification={"Enabled": True, "AttributeName": SESSIONS_TTL_ATTRIBUTE},
+    )

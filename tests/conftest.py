@@ -1,0 +1,221 @@
+"""Shared fixtures: moto in-process, a controllable clock, factories for users and tokens."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+# Before anything can create a boto3 client: fake credentials, and no
+# leftover endpoint that would send in-process tests to a server that is not there.
+for _name in [k for k in os.environ if k.startswith("AWS_ENDPOINT_URL")] + ["AWS_PROFILE"]:
+    os.environ.pop(_name, None)
+os.environ.update(
+    {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
+)
+
+import boto3  # noqa: E402
+import jwt  # noqa: E402
+import pytest  # noqa: E402
+from chalice.test import Client  # noqa: E402
+from moto import mock_aws  # noqa: E402
+
+import app as gatehouse_app  # noqa: E402
+from chalicelib import accounts, aws, runtime  # noqa: E402
+from chalicelib.config import Settings  # noqa: E402
+from chalicelib.keys import generate_signing_jwk, load_signing_key, public_jwks  # noqa: E402
+from chalicelib.runtime import Runtime  # noqa: E402
+from gatehouse_dev import gateway  # noqa: E402
+from gatehouse_dev.tables import create_tables  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+START = 1_800_000_000.0
+DEFAULT_PASSWORD = "tulip-Marble-9-sunset"
+
+gateway.install()
+
+
+class FakeClock:
+    """Time that moves only when a test says so."""
+
+    def __init__(self, now: float = START) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@dataclass(frozen=True)
+class Credentials:
+    username: str
+    password: str
+
+
+@pytest.fixture(scope="session", autouse=True)
+def shared_boto_session() -> Iterator[boto3.Session]:
+    # Clients from one reused session cost ~4 ms instead of ~150 ms.
+    session = boto3.Session(region_name="us-east-1")
+    aws.use_session(session)
+    yield session
+    aws.use_session(None)
+
+
+@pytest.fixture(scope="session")
+def signing_jwk() -> dict[str, str]:
+    return generate_signing_jwk()
+
+
+@pytest.fixture(scope="session")
+def base_settings(signing_jwk: dict[str, str]) -> Settings:
+    return Settings(issuer="gatehouse-test", jwks=json.dumps(public_jwks([signing_jwk])))
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def aws_mock() -> Iterator[None]:
+    with mock_aws():
+        yield
+
+
+@pytest.fixture
+def atomic_conditional_writes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Give moto the guarantee real DynamoDB has: conditional writes to an item are atomic.
+
+    moto checks a condition and then writes without a lock, so two threads can
+    both pass the same condition; DynamoDB never lets that happen.  Tests of
+    races in *our* code need the real guarantee, not moto's gap.
+    """
+    import threading
+
+    from moto.dynamodb.models import DynamoDBBackend
+
+    lock = threading.Lock()
+    for name in ("put_item", "update_item", "delete_item"):
+        original = getattr(DynamoDBBackend, name)
+
+        def serialized(self: Any, *args: Any, __original: Any = original, **kwargs: Any) -> Any:
+            with lock:
+                return __original(self, *args, **kwargs)
+
+        monkeypatch.setattr(DynamoDBBackend, name, serialized)
+
+
+@pytest.fixture
+def make_runtime(
+    aws_mock: None, base_settings: Settings, clock: FakeClock, signing_jwk: dict[str, str]
+) -> Iterator[Callable[..., Runtime]]:
+    """Build and install a Runtime with some settings changed; tables are created once."""
+    created = False
+
+    def build(**overrides: Any) -> Runtime:
+        nonlocal created
+        settings = replace(base_settings, **overrides)
+        if not created:
+            create_tables(aws.session().client("dynamodb"), settings)
+            created = True
+        rt = Runtime(settings, clock=clock, signing_key_source=lambda _name: json.dumps(signing_jwk))
+        runtime.install(rt)
+        return rt
+
+    yield build
+    runtime.install(None)
+
+
+@pytest.fixture
+def rt(make_runtime: Callable[..., Runtime]) -> Runtime:
+    return make_runtime()
+
+
+@pytest.fixture
+def client(rt: Runtime) -> Client:
+    return Client(gatehouse_app.app, project_dir=str(ROOT))
+
+
+@pytest.fixture
+def make_user(rt: Runtime) -> Callable[..., Credentials]:
+    def make(
+        username: str | None = None, password: str = DEFAULT_PASSWORD, roles: tuple[str, ...] = ("user",)
+    ) -> Credentials:
+        username = username or f"user-{secrets.token_hex(4)}"
+        accounts.create_user(rt, username, password, roles)
+        return Credentials(username, password)
+
+    return make
+
+
+def json_body(response: Any) -> Any:
+    return json.loads(response.body)
+
+
+def post_json(client: Client, path: str, body: Any, headers: dict[str, str] | None = None) -> Any:
+    return client.http.post(
+        path, headers={"Content-Type": "application/json", **(headers or {})}, body=json.dumps(body)
+    )
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture
+def login(client: Client) -> Callable[[Credentials], str]:
+    """A real access token, issued through POST /auth/token."""
+
+    def do_login(creds: Credentials, device: str | None = None) -> str:
+        body = {"grant_type": "password", "username": creds.username, "password": creds.password}
+        if device is not None:
+            body["device"] = device
+        response = post_json(client, "/auth/token", body)
+        assert response.status_code == 200, response.body
+        return str(json_body(response)["access_token"])
+
+    return do_login
+
+
+@pytest.fixture
+def make_token(rt: Runtime, clock: FakeClock, signing_jwk: dict[str, str]) -> Callable[..., str]:
+    """Sign arbitrary claims and header with the service's own key (or another)."""
+
+    def make(
+        *,
+        header: dict[str, Any] | None = None,
+        key: Any = None,
+        algorithm: str | None = None,
+        drop: tuple[str, ...] = (),
+        **claims: Any,
+    ) -> str:
+        signing = load_signing_key(json.dumps(signing_jwk))
+        now = int(clock())
+        payload: dict[str, Any] = {
+            "iss": rt.settings.issuer,
+            "aud": rt.settings.audience,
+            "sub": "alice",
+            "iat": now,
+            "exp": now + rt.settings.access_token_ttl,
+            "jti": secrets.token_hex(8),
+            "sid": secrets.token_urlsafe(16),
+            "roles": ["user"],
+        }
+        payload.update(claims)
+        for name in drop:
+            payload.pop(name, None)
+        headers = {"typ": "at+jwt", "kid": signing.kid, **(header or {})}
+        return jwt.encode(payload, key or signing.key, algorithm=algorithm or signing.alg, headers=headers)
+
+    return make

@@ -1,0 +1,266 @@
+"""Structural properties: what the cold start imports, how many DynamoDB calls a login costs,
+and the exact shape of the authorizer's policy."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from chalice.test import Client
+
+import app as gatehouse_app
+from chalicelib.config import load_settings
+from chalicelib.keys import generate_signing_jwk, load_signing_key, public_jwks
+from chalicelib.policy import Unauthorized
+from chalicelib.runtime import Runtime
+from chalicelib.tokens import TokenRules, issue_access_token
+from tests.conftest import ROOT, Credentials, post_json
+
+METHOD_ARN = "arn:aws:execute-api:us-east-1:123456789012:abc123/api/GET/me"
+AWS_MODULES = """sorted(m for m in sys.modules if m.startswith(("boto3", "botocore")))"""
+
+
+def _clean_env(**extra: str) -> dict[str, str]:
+    """This environment without endpoints or Gatehouse settings, so the child uses the defaults."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("AWS_ENDPOINT_URL", "GATEHOUSE_", "PYTHONPATH"))
+    }
+    env["PYTHONPATH"] = str(ROOT)
+    env.update(extra)
+    return env
+
+
+def _run_python(code: str, env: dict[str, str]) -> Any:
+    """Run ``code`` in a fresh interpreter; it prints one JSON document as its last stdout line."""
+    result = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_importing_the_app_loads_no_boto3_or_botocore_module() -> None:
+    loaded = _run_python(
+        f"""
+        import json, sys
+        import app
+        print(json.dumps({AWS_MODULES}))
+        """,
+        _clean_env(),
+    )
+    assert loaded == []
+
+
+def _signed_event(env: dict[str, str], signing_jwk: dict[str, str]) -> dict[str, str]:
+    settings = load_settings(env)
+    rules = TokenRules(
+        issuer=settings.issuer,
+        audience=settings.audience,
+        lifetime=settings.access_token_ttl,
+        leeway=settings.leeway,
+        max_bytes=settings.max_token_bytes,
+    )
+    token, _ = issue_access_token(
+        load_signing_key(json.dumps(signing_jwk)),
+        rules,
+        subject="alice",
+        session_id="session-1",
+        roles=["user"],
+        now=int(time.time()),
+    )
+    return {"type": "TOKEN", "authorizationToken": "Bearer " + token, "methodArn": METHOD_ARN}
+
+
+def test_authorizer_with_session_check_imports_boto3_on_first_need_and_fails_closed() -> None:
+    signing_jwk = generate_signing_jwk()
+    # Nothing listens on port 9: the session read fails, and the token must be denied.
+    env = _clean_env(
+        GATEHOUSE_JWKS=json.dumps(public_jwks([signing_jwk])),
+        AWS_ENDPOINT_URL="http://127.0.0.1:9",
+        AWS_ACCESS_KEY_ID="testing",
+        AWS_SECRET_ACCESS_KEY="testing",
+        AWS_DEFAULT_REGION="us-east-1",
+    )
+    event = _signed_event(env, signing_jwk)
+    answer = _run_python(
+        f"""
+        import json, sys
+        import app
+        before = {AWS_MODULES}
+        try:
+            app.gatehouse_auth({event!r}, None)
+            outcome = "allowed"
+        except Exception as exc:
+            outcome = str(exc)
+        print(json.dumps({{"before": before, "after": bool({AWS_MODULES}), "outcome": outcome}}))
+        """,
+        env,
+    )
+    assert answer == {"before": [], "after": True, "outcome": "Unauthorized"}
+
+
+def test_authorizer_allows_a_valid_token_without_ever_importing_boto3() -> None:
+    signing_jwk = generate_signing_jwk()
+    env = _clean_env(GATEHOUSE_JWKS=json.dumps(public_jwks([signing_jwk])), GATEHOUSE_CHECK_SESSIONS="false")
+    event = _signed_event(env, signing_jwk)
+    answer = _run_python(
+        f"""
+        import json, sys
+        import app
+        policy = app.gatehouse_auth({event!r}, None)
+        print(json.dumps({{"policy": policy, "loaded": {AWS_MODULES}}}))
+        """,
+        env,
+    )
+    assert answer["loaded"] == []
+    policy = answer["policy"]
+    assert policy["principalId"] == "alice"
+    [statement] = policy["policyDocument"]["Statement"]
+    assert statement["Effect"] == "Allow"
+    assert statement["Action"] == "execute-api:Invoke"
+    assert METHOD_ARN in statement["Resource"]
+
+
+# -- DynamoDB round trips per login --------------------------------------------------
+
+
+@pytest.fixture
+def dynamodb_calls(rt: Runtime) -> Iterator[list[str]]:
+    """Operation names of every DynamoDB HTTP request the runtime's one resource sends."""
+    calls: list[str] = []
+
+    def record(event_name: str, **_: Any) -> None:
+        calls.append(event_name.rsplit(".", 1)[-1])
+
+    events = rt._dynamodb.meta.client.meta.events
+    events.register("before-send.dynamodb", record)
+    yield calls
+    events.unregister("before-send.dynamodb", record)
+
+
+def _password_grant(creds: Credentials, password: str | None = None) -> dict[str, str]:
+    return {"grant_type": "password", "username": creds.username, "password": password or creds.password}
+
+
+def test_successful_login_makes_exactly_two_dynamodb_requests(
+    client: Client, make_user: Callable[..., Credentials], dynamodb_calls: list[str]
+) -> None:
+    creds = make_user()
+    dynamodb_calls.clear()
+    response = post_json(client, "/auth/token", _password_grant(creds))
+    assert response.status_code == 200, response.body
+    assert dynamodb_calls == ["GetItem", "PutItem"]  # the user, then the new session
+
+
+def test_failed_login_makes_exactly_one_dynamodb_request(
+    client: Client, make_user: Callable[..., Credentials], dynamodb_calls: list[str]
+) -> None:
+    creds = make_user()
+    dynamodb_calls.clear()
+    response = post_json(client, "/auth/token", _password_grant(creds, "Wrong-password-42"))
+    assert response.status_code == 400
+    assert dynamodb_calls == ["GetItem"]
+
+
+# -- the authorizer as a Lambda ---------------------------------------------------------
+
+
+def _authorize(client: Client, token: str) -> dict[str, Any]:
+    event = {"type": "TOKEN", "authorizationToken": f"Bearer {token}", "methodArn": METHOD_ARN}
+    payload: dict[str, Any] = client.lambda_.invoke("gatehouse_auth", event).payload
+    return payload
+
+
+def _allowed(policy: dict[str, Any]) -> set[tuple[str, str]]:
+    """(route glob, method) pairs from the policy's resource ARNs."""
+    allowed = set()
+    for statement in policy["policyDocument"]["Statement"]:
+        assert statement["Effect"] == "Allow"
+        for arn in statement["Resource"]:
+            _api, _stage, method, path = arn.split(":", 5)[-1].split("/", 3)
+            allowed.add(("/" + path, method))
+    return allowed
+
+
+def _protected_routes() -> set[tuple[str, str]]:
+    """Every (glob, method) behind the authorizer, read from the app's own route table."""
+    return {
+        (re.sub(r"\{[^/}]+\}", "*", path), method)
+        for path, methods in gatehouse_app.app.routes.items()
+        for method, entry in methods.items()
+        if entry.authorizer is gatehouse_app.gatehouse_auth
+    }
+
+
+def test_authorizer_lambda_context_carries_identity_as_strings(
+    client: Client, make_user: Callable[..., Credentials], login: Callable[[Credentials], str]
+) -> None:
+    creds = make_user()
+    policy = _authorize(client, login(creds))
+    context = policy["context"]
+    assert set(context) == {"username", "roles", "sid", "jti"}
+    assert all(isinstance(value, str) and value for value in context.values())
+    assert context["username"] == creds.username
+    assert context["roles"] == "user"
+    assert policy["principalId"] == creds.username
+
+
+def test_authorizer_lambda_rejects_a_bad_token_with_exactly_unauthorized(client: Client) -> None:
+    with pytest.raises(Unauthorized) as raised:
+        _authorize(client, "not.a.token")
+    assert str(raised.value) == "Unauthorized"
+
+
+def test_user_policy_lists_every_protected_route_except_admin_ones(
+    client: Client, make_user: Callable[..., Credentials], login: Callable[[Credentials], str]
+) -> None:
+    protected = _protected_routes()
+    admin_only = {(path, method) for path, method in protected if path.startswith("/admin/")}
+    assert {
+        ("/me", "GET"),
+        ("/notes", "GET"),
+        ("/notes", "POST"),
+        ("/notes/*", "GET"),
+        ("/notes/*", "PUT"),
+        ("/notes/*", "DELETE"),
+    } <= protected - admin_only
+    assert ("/admin/users", "GET") in admin_only
+
+    policy = _authorize(client, login(make_user()))
+    assert _allowed(policy) == protected - admin_only
+
+
+def test_admin_policy_also_lists_admin_routes(
+    client: Client, make_user: Callable[..., Credentials], login: Callable[[Credentials], str]
+) -> None:
+    policy = _authorize(client, login(make_user(roles=("admin", "user"))))
+    allowed = _allowed(policy)
+    assert allowed == _protected_routes()
+    assert ("/admin/users", "GET") in allowed
+
+
+def test_policy_routes_are_globs_never_path_templates(
+    client: Client, make_user: Callable[..., Credentials], login: Callable[[Credentials], str]
+) -> None:
+    # API Gateway matches resources as globs: /notes/{id} would never match, /notes/* does.
+    policy = _authorize(client, login(make_user(roles=("admin", "user"))))
+    resources = [arn for s in policy["policyDocument"]["Statement"] for arn in s["Resource"]]
+    assert resources
+    assert not [arn for arn in resources if "{" in arn or "}" in arn]
+    assert ("/notes/*", "GET") in _allowed(policy)

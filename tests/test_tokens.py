@@ -1,0 +1,915 @@
+"""Unit tests for chalicelib.tokens: pure issue / verify with a fixed ``now``.
+
+Tampered tokens are built by hand (base64url + JSON + a real signature over
+the tampered bytes), so each test fails for exactly the reason it names and
+not because some earlier layer happened to reject the token.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import random
+import string
+from dataclasses import replace
+from typing import Any
+
+import jwt
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from jwt.algorithms import get_default_algorithms
+
+from chalicelib import tokens
+from chalicelib.errors import GatehouseError
+from chalicelib.keys import KeySet, SigningKey, generate_signing_jwk, load_signing_key
+from chalicelib.tokens import (
+    MAX_ROLES,
+    MAX_TIMESTAMP,
+    REQUIRED_CLAIMS,
+    TOKEN_TYPE,
+    AccessClaims,
+    AlgorithmMismatch,
+    BadSignature,
+    ExpiredToken,
+    InvalidClaim,
+    LifetimeTooLong,
+    MalformedToken,
+    TokenError,
+    TokenNotYetValid,
+    TokenRules,
+    TokenTooLarge,
+    UnknownKey,
+    UnsupportedHeader,
+    WrongTokenType,
+    issue_access_token,
+    verify_access_token,
+)
+
+NOW = 1_800_000_000
+LIFETIME = 900
+LEEWAY = 30
+RULES = TokenRules(
+    issuer="https://gatehouse.test",
+    audience="gatehouse-api",
+    lifetime=LIFETIME,
+    leeway=LEEWAY,
+    max_bytes=8192,
+)
+BIG_RULES = replace(RULES, max_bytes=1_000_000)
+
+
+def _signing_key(alg: str) -> SigningKey:
+    return load_signing_key(json.dumps(generate_signing_jwk(alg)))
+
+
+ED = _signing_key("EdDSA")
+ES = _signing_key("ES256")
+ED_OTHER = _signing_key("EdDSA")  # not in KEYS
+ES_OTHER = _signing_key("ES256")  # not in KEYS
+KEYS = KeySet([ED.public, ES.public])
+
+
+# -- helpers -------------------------------------------------------------------
+
+
+def b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def compact(obj: Any) -> bytes:
+    return json.dumps(obj, separators=(",", ":")).encode()
+
+
+def claims(*, drop: tuple[str, ...] = (), **overrides: Any) -> dict[str, Any]:
+    payload: dict[str, Any] = {
+        "iss": RULES.issuer,
+        "aud": RULES.audience,
+        "sub": "alice",
+        "iat": NOW,
+        "exp": NOW + LIFETIME,
+        "jti": "0123456789abcdef0123456789abcdef",
+        "sid": "session-1",
+        "roles": ["user"],
+    }
+    payload.update(overrides)
+    for name in drop:
+        del payload[name]
+    return payload
+
+
+def header(key: SigningKey = ED, *, drop: tuple[str, ...] = (), **overrides: Any) -> dict[str, Any]:
+    result: dict[str, Any] = {"alg": key.alg, "typ": TOKEN_TYPE, "kid": key.kid}
+    result.update(overrides)
+    for name in drop:
+        del result[name]
+    return result
+
+
+def sign_raw(header_bytes: bytes, payload_bytes: bytes, key: SigningKey = ED, alg: str | None = None) -> str:
+    """A compact JWS over exactly these bytes, with a genuine signature."""
+    signing_input = f"{b64(header_bytes)}.{b64(payload_bytes)}"
+    signature = get_default_algorithms()[alg or key.alg].sign(signing_input.encode(), key.key)
+    return f"{signing_input}.{b64(signature)}"
+
+
+def make(
+    payload: dict[str, Any] | None = None, hdr: dict[str, Any] | None = None, key: SigningKey = ED
+) -> str:
+    return sign_raw(compact(hdr if hdr is not None else header(key)), compact(payload or claims()), key)
+
+
+def verify(token: str, *, now: int = NOW, rules: TokenRules = RULES, keys: KeySet = KEYS) -> AccessClaims:
+    return verify_access_token(token, keys, rules, now=now)
+
+
+def segments(token: str) -> list[str]:
+    parts = token.split(".")
+    assert len(parts) == 3
+    return parts
+
+
+def noncanonical(segment: str) -> str:
+    """The same bytes spelled differently: non-zero unused trailing bits."""
+    assert len(segment) % 4 in (2, 3), "segment has no unused bits"
+    decoded = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+    for char in string.ascii_letters + string.digits + "-_":
+        candidate = segment[:-1] + char
+        if (
+            candidate != segment
+            and base64.urlsafe_b64decode(candidate + "=" * (-len(candidate) % 4)) == decoded
+        ):
+            return candidate
+    raise AssertionError("no alternative spelling found")
+
+
+def payload_with_unused_bits() -> dict[str, Any]:
+    """Claims whose base64url form has unused trailing bits (length % 4 != 0)."""
+    for n in range(4):
+        payload = claims(sub="alice" + "x" * n)
+        if len(b64(compact(payload))) % 4 in (2, 3):
+            return payload
+    raise AssertionError("unreachable")
+
+
+def header_with_unused_bits(key: SigningKey = ED) -> dict[str, Any]:
+    for n in range(4):
+        hdr = header(key, pad="x" * n)
+        if len(b64(compact(hdr))) % 4 in (2, 3):
+            return hdr
+    raise AssertionError("unreachable")
+
+
+# -- issuing and the happy path -------------------------------------------------
+
+
+@pytest.mark.parametrize("key", [ED, ES], ids=["EdDSA", "ES256"])
+def test_issued_token_round_trips_to_equal_claims(key: SigningKey) -> None:
+    token, issued = issue_access_token(
+        key, RULES, subject="alice", session_id="sid-1", roles=["user", "admin"], now=NOW
+    )
+
+    verified = verify(token)
+
+    assert verified == issued
+    assert verified == AccessClaims(
+        sub="alice", sid="sid-1", jti=issued.jti, roles=("user", "admin"), iat=NOW, exp=NOW + LIFETIME
+    )
+
+
+@pytest.mark.parametrize("key", [ED, ES], ids=["EdDSA", "ES256"])
+def test_issued_token_header_is_rfc9068_with_the_keys_alg_and_kid(key: SigningKey) -> None:
+    token, _ = issue_access_token(key, RULES, subject="alice", session_id="s", roles=[], now=NOW)
+
+    assert jwt.get_unverified_header(token) == {"alg": key.alg, "typ": "at+jwt", "kid": key.kid}
+
+
+def test_issued_token_carries_exactly_the_required_claims() -> None:
+    token, issued = issue_access_token(
+        ED, RULES, subject="bob", session_id="s-9", roles=["user"], now=NOW, jti="fixed-jti"
+    )
+
+    payload = json.loads(base64.urlsafe_b64decode(segments(token)[1] + "=="))
+
+    assert set(payload) == set(REQUIRED_CLAIMS)
+    assert payload == {
+        "iss": RULES.issuer,
+        "aud": RULES.audience,
+        "sub": "bob",
+        "iat": NOW,
+        "exp": NOW + LIFETIME,
+        "jti": "fixed-jti",
+        "sid": "s-9",
+        "roles": ["user"],
+    }
+    assert issued.jti == "fixed-jti"
+
+
+def test_issue_generates_a_fresh_random_jti_per_token() -> None:
+    _, first = issue_access_token(ED, RULES, subject="a", session_id="s", roles=[], now=NOW)
+    _, second = issue_access_token(ED, RULES, subject="a", session_id="s", roles=[], now=NOW)
+
+    assert first.jti != second.jti
+    assert len(first.jti) == 32
+    int(first.jti, 16)  # hex
+
+
+def test_hand_built_valid_token_is_accepted() -> None:
+    # Guards the helpers: every rejection below differs from this by one thing.
+    assert verify(make()) == AccessClaims(
+        sub="alice",
+        sid="session-1",
+        jti="0123456789abcdef0123456789abcdef",
+        roles=("user",),
+        iat=NOW,
+        exp=NOW + LIFETIME,
+    )
+
+
+def test_unknown_extra_claims_are_ignored() -> None:
+    assert verify(make(claims(scope="read", nbf=NOW))).sub == "alice"
+
+
+def test_empty_roles_list_is_accepted() -> None:
+    assert verify(make(claims(roles=[]))).roles == ()
+
+
+def test_token_from_a_rotated_out_key_is_rejected_once_its_kid_leaves_the_set() -> None:
+    token = make(key=ED)
+    assert verify(token, keys=KeySet([ED.public, ES.public])).sub == "alice"
+
+    with pytest.raises(UnknownKey):
+        verify(token, keys=KeySet([ES.public]))
+
+
+# -- error classes --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("error", "reason"),
+    [
+        (MalformedToken, "malformed"),
+        (TokenTooLarge, "too_large"),
+        (UnsupportedHeader, "unsupported_header"),
+        (WrongTokenType, "wrong_type"),
+        (UnknownKey, "unknown_key"),
+        (AlgorithmMismatch, "algorithm_mismatch"),
+        (BadSignature, "bad_signature"),
+        (InvalidClaim, "invalid_claim"),
+        (ExpiredToken, "expired"),
+        (TokenNotYetValid, "not_yet_valid"),
+        (LifetimeTooLong, "lifetime_too_long"),
+    ],
+)
+def test_each_token_error_has_its_stable_reason_and_is_a_401_invalid_token(
+    error: type[TokenError], reason: str
+) -> None:
+    exc = error()
+
+    assert isinstance(exc, TokenError)
+    assert isinstance(exc, GatehouseError)
+    assert exc.reason == reason
+    assert exc.status == 401
+    assert exc.code == "invalid_token"
+    assert exc.message
+
+
+def test_token_error_reasons_are_unique() -> None:
+    reasons = [cls.reason for cls in TokenError.__subclasses__()]
+    assert len(reasons) == len(set(reasons)) == 11
+    assert "invalid" not in reasons  # the base reason is not reused
+
+
+# -- time -----------------------------------------------------------------------
+
+
+def test_token_is_still_valid_one_second_before_exp_plus_leeway() -> None:
+    assert verify(make(), now=NOW + LIFETIME + LEEWAY - 1).sub == "alice"
+
+
+@pytest.mark.parametrize("late", [0, 1, 10**6])
+def test_expired_token_is_rejected_as_expired(late: int) -> None:
+    with pytest.raises(ExpiredToken) as info:
+        verify(make(), now=NOW + LIFETIME + LEEWAY + late)
+    assert info.value.reason == "expired"
+
+
+def test_without_leeway_token_expires_exactly_at_exp() -> None:
+    rules = replace(RULES, leeway=0)
+    token = make()
+
+    assert verify(token, rules=rules, now=NOW + LIFETIME - 1).sub == "alice"
+    with pytest.raises(ExpiredToken):
+        verify(token, rules=rules, now=NOW + LIFETIME)
+
+
+def test_iat_in_the_future_within_leeway_is_accepted() -> None:
+    token = make(claims(iat=NOW + LEEWAY, exp=NOW + LEEWAY + LIFETIME))
+    assert verify(token).iat == NOW + LEEWAY
+
+
+@pytest.mark.parametrize("ahead", [LEEWAY + 1, 3600])
+def test_iat_in_the_future_beyond_leeway_is_not_yet_valid(ahead: int) -> None:
+    token = make(claims(iat=NOW + ahead, exp=NOW + ahead + LIFETIME))
+    with pytest.raises(TokenNotYetValid):
+        verify(token)
+
+
+def test_nbf_in_the_future_within_leeway_is_accepted() -> None:
+    assert verify(make(claims(nbf=NOW + LEEWAY))).sub == "alice"
+
+
+def test_nbf_in_the_future_beyond_leeway_is_not_yet_valid() -> None:
+    with pytest.raises(TokenNotYetValid):
+        verify(make(claims(nbf=NOW + LEEWAY + 1)))
+
+
+@pytest.mark.parametrize("nbf", ["soon", float(NOW), True, None, -1])
+def test_nbf_that_is_not_a_timestamp_is_an_invalid_claim(nbf: Any) -> None:
+    with pytest.raises(InvalidClaim):
+        verify(make(claims(nbf=nbf)))
+
+
+def test_lifetime_of_exactly_lifetime_plus_leeway_is_accepted() -> None:
+    assert verify(make(claims(exp=NOW + LIFETIME + LEEWAY))).exp == NOW + LIFETIME + LEEWAY
+
+
+@pytest.mark.parametrize("exp_offset", [LIFETIME + LEEWAY + 1, 365 * 24 * 3600])
+def test_exp_minus_iat_longer_than_lifetime_plus_leeway_is_lifetime_too_long(exp_offset: int) -> None:
+    with pytest.raises(LifetimeTooLong):
+        verify(make(claims(exp=NOW + exp_offset)))
+
+
+@pytest.mark.parametrize("exp_offset", [0, -1])
+def test_exp_not_after_iat_is_rejected_as_lifetime_too_long(exp_offset: int) -> None:
+    with pytest.raises(LifetimeTooLong):
+        verify(make(claims(exp=NOW + exp_offset)))
+
+
+# -- claims ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", REQUIRED_CLAIMS)
+def test_each_missing_required_claim_is_an_invalid_claim(name: str) -> None:
+    with pytest.raises(InvalidClaim) as info:
+        verify(make(claims(drop=(name,))))
+    assert name in info.value.message
+
+
+def test_required_claims_are_the_rfc9068_set_plus_sid_and_roles() -> None:
+    assert set(REQUIRED_CLAIMS) == {"iss", "aud", "sub", "iat", "exp", "jti", "sid", "roles"}
+
+
+@pytest.mark.parametrize("iss", ["https://evil.test", "", None, [RULES.issuer], RULES.issuer + "/"])
+def test_wrong_issuer_is_an_invalid_claim(iss: Any) -> None:
+    with pytest.raises(InvalidClaim):
+        verify(make(claims(iss=iss)))
+
+
+@pytest.mark.parametrize(
+    "aud",
+    ["other-api", "", None, [RULES.audience], [RULES.audience, "other-api"], RULES.audience.upper()],
+    ids=["other", "empty", "null", "list-of-ours", "list-with-ours", "case"],
+)
+def test_wrong_audience_including_any_list_is_an_invalid_claim(aud: Any) -> None:
+    with pytest.raises(InvalidClaim):
+        verify(make(claims(aud=aud)))
+
+
+@pytest.mark.parametrize("name", ["iat", "exp"])
+@pytest.mark.parametrize(
+    "value",
+    [
+        float(NOW + 60),
+        str(NOW + 60),
+        "9999999999",
+        True,
+        False,
+        1e23,
+        -1,
+        -(NOW + 60),
+        MAX_TIMESTAMP,
+        10**30,
+        None,
+        [NOW],
+        {"t": NOW},
+    ],
+    ids=[
+        "float",
+        "str",
+        "str-9999999999",
+        "true",
+        "false",
+        "1e23",
+        "minus-one",
+        "negative",
+        "max-timestamp",
+        "huge-int",
+        "null",
+        "list",
+        "object",
+    ],
+)
+def test_timestamp_claim_that_is_not_a_plain_bounded_int_is_an_invalid_claim(name: str, value: Any) -> None:
+    with pytest.raises(InvalidClaim) as info:
+        verify(make(claims(**{name: value})))
+    assert name in info.value.message
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("sub", ""),
+        ("sub", 42),
+        ("sub", None),
+        ("sub", ["alice"]),
+        ("sub", "a" * 65),
+        ("sid", ""),
+        ("sid", 7),
+        ("sid", None),
+        ("sid", {"id": "x"}),
+        ("sid", "s" * 257),
+        ("jti", ""),
+        ("jti", 123),
+        ("jti", None),
+        ("jti", True),
+        ("jti", "j" * 257),
+    ],
+)
+def test_string_claim_that_is_empty_too_long_or_not_a_string_is_an_invalid_claim(
+    name: str, value: Any
+) -> None:
+    with pytest.raises(InvalidClaim) as info:
+        verify(make(claims(**{name: value})))
+    assert name in info.value.message
+
+
+@pytest.mark.parametrize(("name", "longest"), [("sub", 64), ("sid", 256), ("jti", 256)])
+def test_string_claim_at_its_maximum_length_is_accepted(name: str, longest: int) -> None:
+    verified = verify(make(claims(**dict[str, Any]({name: "x" * longest}))))
+    assert getattr(verified, name) == "x" * longest
+
+
+@pytest.mark.parametrize(
+    "roles",
+    [
+        "admin",
+        "user,admin",
+        None,
+        {"admin": True},
+        [1],
+        ["user", None],
+        [["admin"]],
+        ["user,admin"],
+        ["admin", "a,b"],
+        [""],
+        ["r" * 65],
+        ["r"] * (MAX_ROLES + 1),
+    ],
+    ids=[
+        "string",
+        "comma-string",
+        "null",
+        "object",
+        "int-member",
+        "null-member",
+        "nested-list",
+        "comma-member",
+        "second-member-comma",
+        "empty-member",
+        "too-long-member",
+        "too-many",
+    ],
+)
+def test_roles_that_are_not_a_list_of_plain_strings_is_an_invalid_claim(roles: Any) -> None:
+    with pytest.raises(InvalidClaim) as info:
+        verify(make(claims(roles=roles)))
+    assert "roles" in info.value.message
+
+
+def test_roles_at_the_limits_are_accepted() -> None:
+    roles = ["r" * 64] + [f"role-{i}" for i in range(MAX_ROLES - 1)]
+    assert verify(make(claims(roles=roles))).roles == tuple(roles)
+
+
+# -- header ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "hdr",
+    [
+        header(drop=("typ",)),
+        header(typ="JWT"),
+        header(typ="at+JWT"),
+        header(typ="application/at+jwt"),
+        header(typ=""),
+        header(typ=None),
+        header(typ=["at+jwt"]),
+    ],
+    ids=["missing", "JWT", "at+JWT", "media-type", "empty", "null", "list"],
+)
+def test_any_typ_but_at_jwt_is_wrong_token_type(hdr: dict[str, Any]) -> None:
+    with pytest.raises(WrongTokenType):
+        verify(make(hdr=hdr))
+
+
+@pytest.mark.parametrize(
+    "hdr",
+    [
+        header(kid=ED_OTHER.kid),
+        header(kid=""),
+        header(kid=ED.kid.upper() if ED.kid != ED.kid.upper() else ED.kid.lower()),
+        header(kid=42),
+        header(kid=None),
+        header(kid=[ED.kid]),
+        header(kid={"kid": ED.kid}),
+        header(drop=("kid",)),
+    ],
+    ids=["other-key", "empty", "case-changed", "int", "null", "list", "object", "missing"],
+)
+def test_kid_not_in_our_key_set_is_unknown_key(hdr: dict[str, Any]) -> None:
+    with pytest.raises(UnknownKey):
+        verify(make(hdr=hdr))
+
+
+def test_embedded_jwk_header_is_never_trusted() -> None:
+    # An attacker signs with their own key and ships it in the header.
+    hdr = header(
+        ED_OTHER, jwk=ED_OTHER.public.jwk, jku="https://evil.test/jwks.json", x5u="https://evil.test"
+    )
+    with pytest.raises(UnknownKey):
+        verify(make(hdr=hdr, key=ED_OTHER))
+
+
+def test_embedded_jwk_header_with_our_kid_still_checks_our_key() -> None:
+    hdr = header(ED, jwk=ED_OTHER.public.jwk, jku="https://evil.test/jwks.json")
+    with pytest.raises(BadSignature):
+        verify(make(hdr=hdr, key=ED_OTHER))
+
+
+def test_es256_token_with_the_kid_of_the_eddsa_key_is_algorithm_mismatch() -> None:
+    token = jwt.encode(claims(), ES.key, algorithm="ES256", headers={"typ": TOKEN_TYPE, "kid": ED.kid})
+    assert jwt.get_unverified_header(token)["alg"] == "ES256"
+
+    with pytest.raises(AlgorithmMismatch):
+        verify(token)
+
+
+def test_eddsa_token_with_the_kid_of_the_es256_key_is_algorithm_mismatch() -> None:
+    token = jwt.encode(claims(), ED.key, algorithm="EdDSA", headers={"typ": TOKEN_TYPE, "kid": ES.kid})
+    with pytest.raises(AlgorithmMismatch):
+        verify(token)
+
+
+def test_hs256_signed_with_the_public_key_bytes_is_algorithm_mismatch() -> None:
+    # The classic confusion attack: HMAC keyed with the published public key.
+    secret = base64.urlsafe_b64decode(ED.public.jwk["x"] + "=")
+    signing_input = f"{b64(compact(header(ED, alg='HS256')))}.{b64(GOOD_PAYLOAD)}"
+    mac = get_default_algorithms()["HS256"].sign(signing_input.encode(), secret)
+
+    with pytest.raises(AlgorithmMismatch):
+        verify(f"{signing_input}.{b64(mac)}")
+
+
+@pytest.mark.parametrize("alg", ["none", "None", "", None, "eddsa", "RS256", "ES384"])
+def test_header_alg_other_than_the_keys_alg_is_algorithm_mismatch(alg: Any) -> None:
+    token = make(hdr=header(ED, alg=alg))  # signed with the right key; only the header lies
+    with pytest.raises(AlgorithmMismatch):
+        verify(token)
+
+
+def test_missing_header_alg_is_algorithm_mismatch() -> None:
+    with pytest.raises(AlgorithmMismatch):
+        verify(make(hdr=header(ED, drop=("alg",))))
+
+
+def test_unsigned_alg_none_token_is_rejected() -> None:
+    token = jwt.encode(claims(), "", algorithm="none", headers={"typ": TOKEN_TYPE, "kid": ED.kid})
+    assert token.endswith(".")
+
+    with pytest.raises(MalformedToken):  # empty signature segment
+        verify(token)
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [{"crit": ["exp"]}, {"crit": []}, {"b64": False}, {"b64": True}, {"crit": ["b64"], "b64": False}],
+    ids=["crit-exp", "crit-empty", "b64-false", "b64-true", "crit-b64"],
+)
+def test_crit_or_b64_header_is_unsupported_header(extra: dict[str, Any]) -> None:
+    with pytest.raises(UnsupportedHeader):
+        verify(make(hdr=header(ED, **extra)))
+
+
+# -- signature ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("signer", "kid_of"), [(ED_OTHER, ED), (ES_OTHER, ES)], ids=["EdDSA", "ES256"])
+def test_signature_from_a_different_key_with_our_kid_is_bad_signature(
+    signer: SigningKey, kid_of: SigningKey
+) -> None:
+    with pytest.raises(BadSignature):
+        verify(make(hdr=header(kid_of), key=signer))
+
+
+@pytest.mark.parametrize("key", [ED, ES], ids=["EdDSA", "ES256"])
+def test_payload_swapped_under_a_valid_signature_is_bad_signature(key: SigningKey) -> None:
+    h, _, s = segments(make(key=key))
+    _, p, _ = segments(make(claims(roles=["admin"]), key=key))
+    with pytest.raises(BadSignature):
+        verify(f"{h}.{p}.{s}")
+
+
+@pytest.mark.parametrize("key", [ED, ES], ids=["EdDSA", "ES256"])
+def test_flipped_signature_byte_is_bad_signature(key: SigningKey) -> None:
+    h, p, s = segments(make(key=key))
+    raw = bytearray(base64.urlsafe_b64decode(s + "=="))
+    raw[10] ^= 0x01
+    with pytest.raises(BadSignature):
+        verify(f"{h}.{p}.{b64(bytes(raw))}")
+
+
+@pytest.mark.parametrize("length", [1, 32, 63, 65, 128])
+def test_signature_of_the_wrong_length_is_bad_signature(length: int) -> None:
+    h, p, _ = segments(make())
+    signature = b64(bytes([7]) * length)
+    with pytest.raises(BadSignature):
+        verify(f"{h}.{p}.{signature}")
+
+
+# -- size and shape -------------------------------------------------------------
+
+
+def test_token_over_max_bytes_is_too_large() -> None:
+    token = make()
+    assert verify(token, rules=replace(RULES, max_bytes=len(token))).sub == "alice"
+
+    with pytest.raises(TokenTooLarge):
+        verify(token, rules=replace(RULES, max_bytes=len(token) - 1))
+
+
+def test_huge_garbage_is_too_large_before_anything_else() -> None:
+    with pytest.raises(TokenTooLarge):
+        verify("[" * 5_000_000)
+
+
+def _shape_cases() -> list[tuple[str, str]]:
+    h, p, s = segments(make())
+    return [
+        ("empty", ""),
+        ("one-segment", h),
+        ("two-segments", f"{h}.{p}"),
+        ("four-segments", f"{h}.{p}.{s}.{s}"),
+        ("five-segments", f"{h}.{p}.{s}.."),
+        ("empty-header", f".{p}.{s}"),
+        ("empty-payload", f"{h}..{s}"),
+        ("empty-signature", f"{h}.{p}."),
+        ("only-dots", ".."),
+        ("padding-on-signature", f"{h}.{p}.{s}=="),
+        ("padding-on-header", f"{h}==.{p}.{s}"),
+        ("plus-char", f"{h}.{p}.{s[:-2]}+{s[-1]}"),
+        ("slash-char", f"{h}.{p}.{s[:-2]}/{s[-1]}"),
+        ("std-base64-header", f"{h[:4]}+{h[5:]}.{p}.{s}"),
+        ("leading-space", f" {h}.{p}.{s}"),
+        ("trailing-space", f"{h}.{p}.{s} "),
+        ("trailing-newline", f"{h}.{p}.{s}\n"),
+        ("trailing-crlf", f"{h}.{p}.{s}\r\n"),
+        ("leading-newline", f"\n{h}.{p}.{s}"),
+        ("inner-space", f"{h}. {p}.{s}"),
+        ("inner-tab", f"{h}.{p[:5]}\t{p[5:]}.{s}"),
+        ("bearer-prefix", f"Bearer {h}.{p}.{s}"),
+        ("non-ascii-letter", f"{h}.{p}.{s[:-1]}é"),
+        ("fullwidth-digit", f"{h}.{p}.{s[:-1]}\uff11"),
+        ("nul-byte", f"{h}.{p}.{s}\x00"),
+        ("segment-length-mod-4-is-1", f"{h}.{p}.{s}AAA"),
+        ("quoted", f'"{h}.{p}.{s}"'),
+    ]
+
+
+@pytest.mark.parametrize(("case", "token"), _shape_cases(), ids=[c for c, _ in _shape_cases()])
+def test_token_not_three_canonical_base64url_segments_is_malformed(case: str, token: str) -> None:
+    with pytest.raises(MalformedToken):
+        verify(token)
+
+
+def test_non_canonical_signature_encoding_is_malformed() -> None:
+    h, p, s = segments(make())
+    alternative = noncanonical(s)
+    assert base64.urlsafe_b64decode(alternative + "==") == base64.urlsafe_b64decode(s + "==")
+
+    with pytest.raises(MalformedToken):
+        verify(f"{h}.{p}.{alternative}")
+
+
+def test_non_canonical_payload_encoding_is_malformed() -> None:
+    token = make(payload_with_unused_bits())
+    assert verify(token).sub.startswith("alice")
+    h, p, s = segments(token)
+    # Same bytes, so PyJWT alone would accept this token: one token, one spelling.
+    with pytest.raises(MalformedToken):
+        verify(f"{h}.{noncanonical(p)}.{s}")
+
+
+def test_non_canonical_header_encoding_is_malformed() -> None:
+    token = make(hdr=header_with_unused_bits())
+    assert verify(token).sub == "alice"
+    h, p, s = segments(token)
+    with pytest.raises(MalformedToken):
+        verify(f"{noncanonical(h)}.{p}.{s}")
+
+
+@pytest.mark.parametrize("segment", ["QR", "QUF", "eyJhIjoxfR", "AB"])
+def test_base64url_decoder_itself_refuses_non_zero_unused_bits(segment: str) -> None:
+    # Our own check, not only PyJWT's: the decoder must not depend on the library version.
+    with pytest.raises(MalformedToken):
+        tokens._b64decode(segment)
+
+
+@pytest.mark.parametrize(
+    ("segment", "raw"), [("QQ", b"A"), ("QUE", b"AA"), ("QUFB", b"AAA"), ("_-8", b"\xff\xef")]
+)
+def test_base64url_decoder_accepts_canonical_spellings(segment: str, raw: bytes) -> None:
+    assert tokens._b64decode(segment) == raw
+
+
+# -- JSON strictness ------------------------------------------------------------
+
+DEEP = "[" * 5000 + "]" * 5000
+GOOD_HEADER = compact(header())
+GOOD_PAYLOAD = compact(claims())
+
+
+def _with_text(obj: dict[str, Any], marker: str, replacement: str) -> bytes:
+    text = json.dumps(obj, separators=(",", ":"))
+    assert f'"{marker}"' in text
+    return text.replace(f'"{marker}"', replacement).encode()
+
+
+BAD_JSON: list[tuple[str, bytes]] = [
+    ("not-json", b"hello"),
+    ("empty", b""),
+    ("truncated", b'{"alg":"EdDSA"'),
+    ("array", b"[]"),
+    ("array-of-object", b'[{"a":1}]'),
+    ("string", b'"at+jwt"'),
+    ("number", b"1"),
+    ("null", b"null"),
+    ("not-utf8", b'{"a":"\xff\xfe"}'),
+    ("latin1", '{"a":"café"}'.encode("latin-1")),
+    ("utf16", '{"a":1}'.encode("utf-16")),
+    ("deep-arrays", DEEP.encode()),
+    ("deep-objects", ('{"a":' * 5000 + "1" + "}" * 5000).encode()),
+    ("trailing-garbage", b'{"a":1} x'),
+    ("two-objects", b'{"a":1}{"a":1}'),
+]
+
+
+@pytest.mark.parametrize(("case", "raw"), BAD_JSON, ids=[c for c, _ in BAD_JSON])
+def test_header_that_is_not_a_strict_json_object_is_malformed(case: str, raw: bytes) -> None:
+    with pytest.raises(MalformedToken):
+        verify(sign_raw(raw, GOOD_PAYLOAD), rules=BIG_RULES)
+
+
+@pytest.mark.parametrize(("case", "raw"), BAD_JSON, ids=[c for c, _ in BAD_JSON])
+def test_payload_that_is_not_a_strict_json_object_is_malformed(case: str, raw: bytes) -> None:
+    with pytest.raises(MalformedToken):
+        verify(sign_raw(GOOD_HEADER, raw), rules=BIG_RULES)
+
+
+def test_duplicate_header_member_is_malformed() -> None:
+    # Python's json would keep the last kid; a strict parser must refuse.
+    raw = _with_text(header(kid="@@"), "@@", f'"{ED_OTHER.kid}","kid":"{ED.kid}"')
+    with pytest.raises(MalformedToken):
+        verify(sign_raw(raw, GOOD_PAYLOAD))
+
+
+@pytest.mark.parametrize("name", ["sub", "roles", "exp", "iss"])
+def test_duplicate_payload_member_with_the_same_value_is_malformed(name: str) -> None:
+    value = json.dumps(claims()[name], separators=(",", ":"))
+    raw = _with_text(claims(**dict[str, Any]({name: "@@"})), "@@", f'{value},"{name}":{value}')
+    with pytest.raises(MalformedToken):
+        verify(sign_raw(GOOD_HEADER, raw))
+
+
+def test_payload_duplicate_sub_cannot_smuggle_a_second_identity() -> None:
+    raw = _with_text(claims(sub="@@"), "@@", '"alice","sub":"admin"')
+    with pytest.raises(MalformedToken):
+        verify(sign_raw(GOOD_HEADER, raw))
+
+
+@pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
+@pytest.mark.parametrize("where", ["header", "payload"])
+def test_nan_or_infinity_anywhere_is_malformed(constant: str, where: str) -> None:
+    if where == "header":
+        token = sign_raw(_with_text(header(extra="@@"), "@@", constant), GOOD_PAYLOAD)
+    else:
+        token = sign_raw(GOOD_HEADER, _with_text(claims(extra="@@"), "@@", constant))
+    with pytest.raises(MalformedToken):
+        verify(token)
+
+
+def test_timestamp_as_overflowing_float_literal_is_not_accepted() -> None:
+    # 1e400 parses to inf without going through parse_constant.
+    raw = _with_text(claims(exp="@@"), "@@", "1e400")
+    with pytest.raises(InvalidClaim):
+        verify(sign_raw(GOOD_HEADER, raw))
+
+
+def test_integer_with_thousands_of_digits_is_malformed() -> None:
+    raw = _with_text(claims(exp="@@"), "@@", "9" * 5000)
+    with pytest.raises(MalformedToken):
+        verify(sign_raw(GOOD_HEADER, raw), rules=BIG_RULES)
+
+
+def test_nesting_up_to_the_depth_limit_is_accepted() -> None:
+    assert verify(make(claims(extra=[[1]]))).sub == "alice"
+
+
+@pytest.mark.parametrize("levels", [3, 10, 40])
+def test_payload_nested_deeper_than_the_limit_is_malformed(levels: int) -> None:
+    nested: Any = 1
+    for _ in range(levels):
+        nested = [nested]
+    with pytest.raises(MalformedToken):
+        verify(make(claims(extra=nested)))
+
+
+def test_header_nested_deeper_than_the_limit_is_malformed() -> None:
+    with pytest.raises(MalformedToken):
+        verify(make(hdr=header(extra={"a": {"b": [1]}})))
+
+
+@pytest.mark.parametrize("where", ["header", "payload"])
+def test_five_thousand_levels_of_nesting_is_malformed_not_recursion_error(where: str) -> None:
+    if where == "header":
+        token = sign_raw(_with_text(header(extra="@@"), "@@", DEEP), GOOD_PAYLOAD)
+    else:
+        token = sign_raw(GOOD_HEADER, _with_text(claims(extra="@@"), "@@", DEEP))
+    with pytest.raises(MalformedToken):
+        verify(token, rules=BIG_RULES)
+
+
+# -- nothing but TokenError escapes ---------------------------------------------
+
+
+def _mutations(token: str, rng: random.Random) -> str:
+    alphabet = string.ascii_letters + string.digits + "-_.=+/ \n\x00é"
+    chars = list(token)
+    kind = rng.randrange(5)
+    i = rng.randrange(len(chars))
+    if kind == 0:
+        chars[i] = rng.choice(alphabet)
+    elif kind == 1:
+        del chars[i]
+    elif kind == 2:
+        chars.insert(i, rng.choice(alphabet))
+    elif kind == 3:
+        return token[:i]
+    else:
+        j = rng.randrange(len(chars))
+        chars[i], chars[j] = chars[j], chars[i]
+    return "".join(chars)
+
+
+@pytest.mark.parametrize("key", [ED, ES], ids=["EdDSA", "ES256"])
+def test_random_mutations_are_rejected_only_with_token_errors(key: SigningKey) -> None:
+    token = make(key=key)
+    rng = random.Random(20240601)
+    rejected = 0
+    for _ in range(400):
+        mutated = _mutations(token, rng)
+        try:
+            result = verify(mutated)
+        except TokenError:
+            rejected += 1
+            continue
+        # A mutation may only pass if it changed nothing: one token, one spelling.
+        assert mutated == token
+        assert result.sub == "alice"
+    assert rejected > 350
+
+
+@settings(max_examples=150, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.text(max_size=300)
+    | st.from_regex(r"\A[A-Za-z0-9_-]{0,40}\.[A-Za-z0-9_-]{0,40}\.[A-Za-z0-9_-]{0,90}\Z")
+)
+def test_arbitrary_text_is_rejected_only_with_token_errors(text: str) -> None:
+    with pytest.raises(TokenError):
+        verify(text)
+
+
+@settings(max_examples=100, deadline=None, database=None)
+@given(
+    st.recursive(
+        st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=10),
+        lambda children: (
+            st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=5), children, max_size=3)
+        ),
+        max_leaves=10,
+    )
+)
+def test_arbitrary_signed_payload_is_rejected_only_with_token_errors(value: Any) -> None:
+    token = sign_raw(GOOD_HEADER, json.dumps(value).encode())
+    with pytest.raises(TokenError):
+        verify(token)
