@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from chalicelib import lifecycle
-from chalicelib.errors import InvalidGrant, InvalidRequest, NotFound, SignupDisabled
+from chalicelib.errors import InvalidGrant, InvalidRequest, NotFound, SignupDisabled, TooManyAttempts
+from chalicelib.lockout import Refused
 from chalicelib.passwords import check_password_policy
 from chalicelib.policy import Identity
 from chalicelib.runtime import Runtime
@@ -37,13 +38,31 @@ def password_login(rt: Runtime, raw_username: str, password: str, device: str) -
     so the answer and its timing do not say whether an account exists.
     """
     username = normalize_username(raw_username)
-    user = rt.users.get(username) if USERNAME_PATTERN.fullmatch(username) else None
+    user = _admit(rt, username, rt.now()) if USERNAME_PATTERN.fullmatch(username) else None
     matched = rt.hasher.verify(user.password_hash if user else None, password)
     if user is None or not matched or user.disabled:
+        if user is not None:
+            # Both failure paths make two DynamoDB requests, so their timing matches too.
+            rt.users.record_failure(username, rt.now())
         raise InvalidGrant()
-    if rt.hasher.needs_rehash(user.password_hash):
-        rt.users.set_password_hash(username, rt.hasher.hash(password))
-    return lifecycle.open_session(rt, user, device)
+    new_hash = rt.hasher.hash(password) if rt.hasher.needs_rehash(user.password_hash) else None
+    # The session write, the attempt-count reset and any hash upgrade are one
+    # transaction: a successful login is exactly two DynamoDB requests.
+    return lifecycle.open_session(
+        rt, user, device, together_with=[rt.users.login_succeeded(username, new_hash)]
+    )
+
+
+def _admit(rt: Runtime, username: str, now: int) -> User | None:
+    """Count this attempt against the account, or the unknown name, before any password check."""
+    reserved = rt.users.reserve_login(username, now, rt.lockout)
+    if isinstance(reserved, Refused):
+        raise TooManyAttempts(reserved.retry_after)
+    if reserved is None:
+        refused = rt.attempts.reserve(username, now, rt.lockout)
+        if refused is not None:
+            raise TooManyAttempts(refused.retry_after)
+    return reserved
 
 
 def change_password(rt: Runtime, identity: Identity, current: str, new: str) -> int:

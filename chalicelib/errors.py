@@ -110,6 +110,15 @@ class UnsupportedGrantType(ApiError):
     default_message = "grant_type must be password."
 
 
+class TooManyAttempts(ApiError):
+    status = 429
+    code = oauth_code = "too_many_attempts"
+    default_message = "Too many failed attempts for this account. Try again later."
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(headers={"Retry-After": str(retry_after)})
+
+
 class StoreError(GatehouseError):
     """The data store failed in a way the client cannot fix."""
 

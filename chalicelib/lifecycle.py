@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,7 +54,9 @@ def _grant(rt: Runtime, user: User, sid: str, refresh: RefreshToken, now: int) -
     return TokenGrant(access, rt.settings.access_token_ttl, refresh.value)
 
 
-def open_session(rt: Runtime, user: User, device: str) -> TokenGrant:
+def open_session(
+    rt: Runtime, user: User, device: str, together_with: Sequence[dict[str, Any]] = ()
+) -> TokenGrant:
     now = rt.now()
     sid = secrets.token_urlsafe(16)
     refresh = new_refresh_token(sid)
@@ -68,7 +71,8 @@ def open_session(rt: Runtime, user: User, device: str) -> TokenGrant:
             last_used_at=now,
             expires_at=now + rt.settings.session_ttl,
             refresh_hash=refresh.digest,
-        )
+        ),
+        together_with,
     )
     return grant
 

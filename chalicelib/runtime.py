@@ -15,9 +15,11 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 from chalicelib import aws
+from chalicelib.attempts import AttemptRepository
 from chalicelib.config import Settings, get_settings
 from chalicelib.errors import ConfigError
 from chalicelib.keys import KeySet, SigningKey, load_keyset, load_signing_key
+from chalicelib.lockout import LockoutRules
 from chalicelib.notes import NoteRepository
 from chalicelib.passwords import Hasher, HashParams
 from chalicelib.revocation import SessionCheck
@@ -116,6 +118,17 @@ class Runtime:
     @cached_property
     def session_check(self) -> SessionCheck:
         return SessionCheck(lambda sid: self.sessions.get(sid), self.settings.session_cache_seconds)
+
+    @cached_property
+    def attempts(self) -> AttemptRepository:
+        return AttemptRepository(self._table(self.settings.attempts_table))
+
+    @cached_property
+    def lockout(self) -> LockoutRules:
+        s = self.settings
+        return LockoutRules(
+            s.lockout_threshold, s.lockout_base_seconds, max(s.lockout_max_seconds, s.lockout_base_seconds)
+        )
 
     @cached_property
     def notes(self) -> NoteRepository:

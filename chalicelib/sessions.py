@@ -8,6 +8,7 @@ working at once, and the authorizer's check of ``sid`` fails.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -68,7 +69,8 @@ class SessionRepository:
     def __init__(self, table: Table) -> None:
         self._table = table
 
-    def create(self, session: Session) -> None:
+    def create(self, session: Session, together_with: Sequence[dict[str, Any]] = ()) -> None:
+        """Write a new session, atomically with ``together_with`` (transaction items) if any."""
         item: dict[str, Any] = {
             "sid": session.sid,
             "username": session.username,
@@ -80,8 +82,21 @@ class SessionRepository:
         }
         # A 128-bit random sid never collides; the condition makes sure a bug
         # could not silently overwrite another user's session.
-        with store_call("sessions.create", StoreError("Session id collision.")):
-            self._table.put_item(Item=item, ConditionExpression="attribute_not_exists(sid)")
+        if not together_with:
+            with store_call("sessions.create", StoreError("Session id collision.")):
+                self._table.put_item(Item=item, ConditionExpression="attribute_not_exists(sid)")
+            return
+        # A resource's client converts plain Python values to DynamoDB's typed
+        # form itself, as the Table methods do.
+        put = {
+            "Put": {
+                "TableName": self._table.name,
+                "Item": item,
+                "ConditionExpression": "attribute_not_exists(sid)",
+            }
+        }
+        with store_call("sessions.create"):
+            self._table.meta.client.transact_write_items(TransactItems=[put, *together_with])  # type: ignore[list-item]
 
     def get(self, sid: str) -> Session | None:
         with store_call("sessions.get"):

@@ -33,14 +33,22 @@ def _is_connection_error(exc: BaseException) -> bool:
 
 
 @contextmanager
-def store_call(operation: str, on_condition_failed: GatehouseError | None = None) -> Iterator[None]:
-    """Run one DynamoDB call; a failed condition becomes ``on_condition_failed``."""
+def store_call(
+    operation: str, on_condition_failed: GatehouseError | None = None, *, reraise_conditions: bool = False
+) -> Iterator[None]:
+    """Run one DynamoDB call; a failed condition becomes ``on_condition_failed``.
+
+    With ``reraise_conditions`` a failed condition propagates as it is, for
+    callers that read the item it returns (ReturnValuesOnConditionCheckFailure).
+    """
     try:
         yield
     except GatehouseError:
         raise
     except Exception as exc:
         code = error_code(exc)
+        if code == CONDITION_FAILED and reraise_conditions:
+            raise
         if code == CONDITION_FAILED and on_condition_failed is not None:
             raise on_condition_failed from None
         log.warning("dynamodb %s failed: %s", operation, code or type(exc).__name__)

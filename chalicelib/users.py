@@ -6,7 +6,9 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from chalicelib.attempts import refusal
 from chalicelib.errors import InvalidRequest, StoreError, UsernameTaken
+from chalicelib.lockout import LockoutRules, Refused, admission
 from chalicelib.store import all_items, store_call
 
 if TYPE_CHECKING:
@@ -89,6 +91,54 @@ class UserRepository:
                 ConditionExpression="attribute_exists(username)",
                 ExpressionAttributeValues={":h": password_hash},
             )
+
+    def reserve_login(self, username: str, now: int, rules: LockoutRules) -> User | Refused | None:
+        """Count a login attempt and return the user to check it against.
+
+        ``Refused`` during the back-off window; None when there is no such user
+        (the caller then counts the attempt in the attempts table instead).
+        """
+        condition, values = admission(rules, now)
+        try:
+            with store_call("users.reserve_login", reraise_conditions=True):
+                result = self._table.update_item(
+                    Key={"username": username},
+                    UpdateExpression="ADD failures :one SET last_attempt_at = :now",
+                    ConditionExpression=f"attribute_exists(password_hash) AND {condition}",
+                    ExpressionAttributeValues={**values, ":one": 1, ":now": now},
+                    ReturnValues="ALL_NEW",
+                    ReturnValuesOnConditionCheckFailure="ALL_OLD",
+                )
+        except Exception as exc:
+            old = getattr(exc, "response", {}).get("Item") or {}
+            refused = refusal(exc, rules, now)
+            return refused if "password_hash" in old else None
+        return _from_item(result["Attributes"])
+
+    def record_failure(self, username: str, now: int) -> None:
+        with store_call("users.record_failure", _NoSuchUser()):
+            self._table.update_item(
+                Key={"username": username},
+                UpdateExpression="SET last_failed_at = :now",
+                ConditionExpression="attribute_exists(password_hash)",
+                ExpressionAttributeValues={":now": now},
+            )
+
+    def login_succeeded(self, username: str, new_hash: str | None) -> dict[str, Any]:
+        """A transaction item that resets the attempt count (and upgrades the hash)."""
+        update = "SET failures = :zero" + (", password_hash = :h" if new_hash else "")
+        values: dict[str, Any] = {":zero": 0}
+        if new_hash:
+            values[":h"] = new_hash
+        return {
+            "Update": {
+                "TableName": self._table.name,
+                "Key": {"username": username},
+                "UpdateExpression": update,
+                "ConditionExpression": "attribute_exists(password_hash)",
+                "ExpressionAttributeValues": values,
+            }
+        }
 
     def set_disabled(self, username: str, disabled: bool) -> bool:
         """False when there is no such user."""

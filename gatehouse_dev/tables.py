@@ -10,7 +10,7 @@ from chalicelib.sessions import USER_INDEX
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
 
-SESSIONS_TTL_ATTRIBUTE = "expires_at"
+TTL_ATTRIBUTE = "expires_at"  # on sessions and attempts
 
 
 def table_definitions(settings: Settings) -> list[dict[str, Any]]:
@@ -43,6 +43,12 @@ def table_definitions(settings: Settings) -> list[dict[str, Any]]:
             **on_demand,
         },
         {
+            "TableName": settings.attempts_table,
+            "KeySchema": [{"AttributeName": "username", "KeyType": "HASH"}],
+            "AttributeDefinitions": [{"AttributeName": "username", "AttributeType": "S"}],
+            **on_demand,
+        },
+        {
             "TableName": settings.notes_table,
             "KeySchema": [
                 {"AttributeName": "owner", "KeyType": "HASH"},
@@ -60,7 +66,8 @@ def table_definitions(settings: Settings) -> list[dict[str, Any]]:
 def create_tables(client: DynamoDBClient, settings: Settings) -> None:
     for definition in table_definitions(settings):
         client.create_table(**definition)
-    client.update_time_to_live(
-        TableName=settings.sessions_table,
-        TimeToLiveSpecification={"Enabled": True, "AttributeName": SESSIONS_TTL_ATTRIBUTE},
-    )
+    for table in (settings.sessions_table, settings.attempts_table):
+        client.update_time_to_live(
+            TableName=table,
+            TimeToLiveSpecification={"Enabled": True, "AttributeName": TTL_ATTRIBUTE},
+        )

@@ -31,7 +31,7 @@ def test_throttled_or_unreachable_store_is_503_with_retry_after(client, make_use
     def fail(**_kwargs):
         raise failure
 
-    monkeypatch.setattr(rt.users._table, "get_item", fail)
+    monkeypatch.setattr(rt.users._table, "update_item", fail)
     response = post_json(
         client,
         "/auth/token",

@@ -165,17 +165,28 @@ def test_successful_login_makes_exactly_two_dynamodb_requests(
     dynamodb_calls.clear()
     response = post_json(client, "/auth/token", _password_grant(creds))
     assert response.status_code == 200, response.body
-    assert dynamodb_calls == ["GetItem", "PutItem"]  # the user, then the new session
+    # Count the attempt (and read the user), then one transaction: new session + count reset.
+    assert dynamodb_calls == ["UpdateItem", "TransactWriteItems"]
 
 
-def test_failed_login_makes_exactly_one_dynamodb_request(
+def test_failed_login_makes_exactly_two_dynamodb_requests(
     client: Client, make_user: Callable[..., Credentials], dynamodb_calls: list[str]
 ) -> None:
     creds = make_user()
     dynamodb_calls.clear()
     response = post_json(client, "/auth/token", _password_grant(creds, "Wrong-password-42"))
     assert response.status_code == 400
-    assert dynamodb_calls == ["GetItem"]
+    assert dynamodb_calls == ["UpdateItem", "UpdateItem"]  # count the attempt, record the failure
+
+
+def test_unknown_user_login_makes_the_same_two_dynamodb_requests(
+    client: Client, dynamodb_calls: list[str]
+) -> None:
+    response = post_json(
+        client, "/auth/token", _password_grant(Credentials("no-such-user", "Wrong-password-42"))
+    )
+    assert response.status_code == 400
+    assert dynamodb_calls == ["UpdateItem", "UpdateItem"]  # no account, then the attempts table
 
 
 # -- the authorizer as a Lambda ---------------------------------------------------------

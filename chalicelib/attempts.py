@@ -1,0 +1,54 @@
+"""Login attempts for usernames that have no account.
+
+Tracking them exactly like real accounts means lockout says nothing about
+whether a username exists.  Rows expire through the table's TTL.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from chalicelib.lockout import LockoutRules, Refused, admission, retry_after
+from chalicelib.store import CONDITION_FAILED, store_call
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.service_resource import Table
+
+RECORD_LIFETIME = 24 * 3600
+
+
+class AttemptRepository:
+    def __init__(self, table: Table) -> None:
+        self._table = table
+
+    def reserve(self, username: str, now: int, rules: LockoutRules) -> Refused | None:
+        """Count one attempt, or refuse it during the back-off window."""
+        condition, values = admission(rules, now)
+        try:
+            with store_call("attempts.reserve", reraise_conditions=True):
+                self._table.update_item(
+                    Key={"username": username},
+                    UpdateExpression="ADD failures :one SET last_attempt_at = :now, expires_at = :exp",
+                    ConditionExpression=condition,
+                    ExpressionAttributeValues={
+                        **values,
+                        ":one": 1,
+                        ":now": now,
+                        ":exp": now + max(RECORD_LIFETIME, rules.max_seconds),
+                    },
+                    ReturnValuesOnConditionCheckFailure="ALL_OLD",
+                )
+        except Exception as exc:
+            return refusal(exc, rules, now)
+        return None
+
+
+def refusal(exc: Exception, rules: LockoutRules, now: int) -> Refused:
+    """The back-off a failed admission condition reveals (re-raise anything else)."""
+    response: dict[str, Any] = getattr(exc, "response", {})
+    if response.get("Error", {}).get("Code") != CONDITION_FAILED:
+        raise exc
+    old = response.get("Item", {})
+    failures = int(old.get("failures", {}).get("N", 0))
+    last = int(old.get("last_attempt_at", {}).get("N", now))
+    return Refused(retry_after(rules, failures, last, now))
