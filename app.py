@@ -75,6 +75,7 @@ def error_responses(request: Request, get_response: Callable[[Request], Response
 
 @app.authorizer(ttl_seconds=authorizer_ttl(os.environ))
 def gatehouse_auth(auth_request: AuthRequest) -> AuthResponse:
+    where = _route_of(auth_request.method_arn)
     try:
         token = bearer_token(auth_request.token)
         rt = runtime.current()
@@ -83,16 +84,26 @@ def gatehouse_auth(auth_request: AuthRequest) -> AuthResponse:
         if rt.settings.check_sessions and not _session_is_live(rt, claims, now):
             raise Unauthorized("session_ended")
     except Unauthorized as denied:
-        logs.event("authorizer", outcome="deny", reason=denied.reason)
+        logs.event("authorizer", outcome="deny", reason=denied.reason, route=where)
         raise
     except TokenError as invalid:
-        logs.event("authorizer", outcome="deny", reason=invalid.reason)
+        logs.event("authorizer", outcome="deny", reason=invalid.reason, route=where)
         raise Unauthorized(invalid.reason) from None
     except Exception as failure:  # fail closed, whatever went wrong
-        logs.event("authorizer", outcome="deny", reason="authorizer_error", error=type(failure).__name__)
+        logs.event(
+            "authorizer", outcome="deny", reason="authorizer_error", error=type(failure).__name__, route=where
+        )
         raise Unauthorized("authorizer_error") from None
-    logs.event("authorizer", outcome="allow", user=claims.sub)
+    logs.event("authorizer", outcome="allow", user=claims.sub, route=where)
     return auth_response(claims, protected_routes())
+
+
+def _route_of(method_arn: str) -> str | None:
+    """``GET /notes/abc`` from ``arn:aws:execute-api:region:acct:api/stage/GET/notes/abc``."""
+    parts = str(method_arn).split(":", 5)[-1].split("/", 3)
+    if len(parts) < 3:
+        return None
+    return f"{parts[2]} /{parts[3] if len(parts) > 3 else ''}"[:256]
 
 
 def _session_is_live(rt: runtime.Runtime, claims: AccessClaims, now: int) -> bool:
@@ -319,3 +330,10 @@ def admin_disable_user(identity: Identity, username: str) -> Response:
 def admin_enable_user(identity: Identity, username: str) -> Response:
     accounts.set_disabled(runtime.current(), username, False)
     return Response(body="", status_code=204)
+
+
+# The API handler sets GATEHOUSE_PRELOAD_SIGNING_KEY so that a key that cannot
+# be loaded fails the cold start with a message naming the setting, instead of
+# a 500 on every login.  The authorizer never sets it: it holds no private key.
+if runtime.current().settings.preload_signing_key:
+    runtime.current().signing_key  # noqa: B018

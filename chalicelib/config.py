@@ -43,6 +43,7 @@ class Settings:
     signing_key_param: str = "/gatehouse/signing-key"
     jwks: str = ""
     allow_signup: bool = True
+    preload_signing_key: bool = False
     argon2_time_cost: int = ARGON2_MIN_TIME_COST
     argon2_memory_kib: int = ARGON2_MIN_MEMORY_KIB
     argon2_parallelism: int = 1
@@ -103,6 +104,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         signing_key_param=_str(env, "SIGNING_KEY_PARAM", d.signing_key_param),
         jwks=_str(env, "JWKS", d.jwks),
         allow_signup=_bool(env, "ALLOW_SIGNUP", d.allow_signup),
+        preload_signing_key=_bool(env, "PRELOAD_SIGNING_KEY", d.preload_signing_key),
         argon2_time_cost=_int(env, "ARGON2_TIME_COST", d.argon2_time_cost, ARGON2_MIN_TIME_COST, 20),
         argon2_memory_kib=_int(
             env, "ARGON2_MEMORY_KIB", d.argon2_memory_kib, ARGON2_MIN_MEMORY_KIB, 1024 * 1024

@@ -19,6 +19,12 @@ if not log.handlers:
     log.setLevel(logging.INFO)
     log.propagate = False
 
+# At DEBUG, botocore logs whole request parameters: password hashes, refresh
+# token hashes, the signing key read from SSM.  Never let that through, even
+# if the function's log level is turned up.
+for _noisy in ("botocore", "boto3", "urllib3"):
+    logging.getLogger(_noisy).setLevel(logging.WARNING)
+
 
 def event(kind: str, **fields: str | int | None) -> None:
     record = {"event": kind, **{k: v for k, v in fields.items() if v is not None}}

@@ -50,6 +50,7 @@ STR_SETTINGS = [
 BOOL_SETTINGS = [
     ("ALLOW_SIGNUP", "allow_signup", True),
     ("CHECK_SESSIONS", "check_sessions", True),
+    ("PRELOAD_SIGNING_KEY", "preload_signing_key", False),
 ]
 BOOL_IDS = [name for name, *_ in BOOL_SETTINGS]
 

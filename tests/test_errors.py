@@ -147,7 +147,12 @@ def test_request_log_is_one_json_line_without_secrets(client, make_user, login, 
         "status": 200,
         "user": creds.username,
     } in records
-    assert {"event": "authorizer", "outcome": "deny", "reason": "bad_signature"} in records
+    assert {
+        "event": "authorizer",
+        "outcome": "deny",
+        "reason": "bad_signature",
+        "route": "GET /me",
+    } in records
     assert {
         "event": "request",
         "method": "POST",
@@ -158,3 +163,45 @@ def test_request_log_is_one_json_line_without_secrets(client, make_user, login, 
     everything = "\n".join(lines)
     for secret in (token, token.split(".")[2], creds.password, "Wrong-1-pass"):
         assert secret not in everything
+
+
+def test_no_password_hash_token_or_key_reaches_any_log_line(
+    client, make_user, rt, signing_jwk, caplog, monkeypatch
+):
+    password = "Lantern-Quiet-Orbit-7"
+    wrong = "Guess-Wrong-Orbit-8"
+    with caplog.at_level(logging.DEBUG):
+        post_json(client, "/auth/register", {"username": "loggy", "password": password})
+        post_json(client, "/auth/register", {"username": "loggy2", "password": "password"})
+        bad = post_json(
+            client, "/auth/token", {"grant_type": "password", "username": "loggy", "password": wrong}
+        )
+        good = json_body(
+            post_json(
+                client, "/auth/token", {"grant_type": "password", "username": "loggy", "password": password}
+            )
+        )
+        client.http.get("/me", headers=bearer(good["access_token"]))
+        client.http.get("/me", headers=bearer(good["access_token"][:-4] + "AAAA"))
+        refreshed = json_body(
+            post_json(
+                client, "/auth/token", {"grant_type": "refresh_token", "refresh_token": good["refresh_token"]}
+            )
+        )
+        monkeypatch.setattr(rt.notes, "list_for", lambda _owner: 1 / 0)
+        client.http.get("/notes", headers=bearer(refreshed["access_token"]))
+        post_json(client, "/auth/revoke", {"token": refreshed["refresh_token"]})
+    assert bad.status_code == 400
+    logged = "\n".join(record.getMessage() + (record.exc_text or "") for record in caplog.records)
+    assert logged  # something was logged
+    stored_hash = rt.users.get("loggy").password_hash
+    secrets_ = [password, wrong, stored_hash, signing_jwk["d"]]
+    for grant in (good, refreshed):
+        secrets_ += [
+            grant["access_token"],
+            grant["access_token"].split(".")[2],
+            grant["refresh_token"],
+            grant["refresh_token"].split(".")[1],
+        ]
+    for secret in secrets_:
+        assert secret not in logged

@@ -275,3 +275,27 @@ def test_policy_routes_are_globs_never_path_templates(
     assert resources
     assert not [arn for arn in resources if "{" in arn or "}" in arn]
     assert ("/notes/*", "GET") in _allowed(policy)
+
+
+def test_unloadable_signing_key_fails_the_api_handler_cold_start_naming_the_setting() -> None:
+    env = _clean_env(
+        GATEHOUSE_PRELOAD_SIGNING_KEY="true",
+        GATEHOUSE_JWKS=json.dumps(public_jwks([generate_signing_jwk()])),
+        GATEHOUSE_SIGNING_KEY_PARAM="/gatehouse/missing",
+        AWS_ENDPOINT_URL="http://127.0.0.1:9",
+        AWS_ACCESS_KEY_ID="testing",
+        AWS_SECRET_ACCESS_KEY="testing",
+        AWS_DEFAULT_REGION="us-east-1",
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", "import app"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "GATEHOUSE_SIGNING_KEY_PARAM" in result.stderr
+    assert "/gatehouse/missing" in result.stderr
