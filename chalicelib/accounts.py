@@ -67,10 +67,16 @@ def _admit(rt: Runtime, username: str, now: int) -> User | None:
 
 def change_password(rt: Runtime, identity: Identity, current: str, new: str) -> int:
     """Set a new password and end every session but the caller's; returns how many ended."""
-    user = rt.users.get(identity.username)
+    # Policy first: a rejected new password must not count as a failed attempt.
+    check_password_policy(new, identity.username)
+    # A stolen access token must not open an unlimited password-guessing
+    # oracle: the current password is checked under the login lockout.
+    now = rt.now()
+    user = _admit(rt, identity.username, now)
     if user is None or not rt.hasher.verify(user.password_hash, current):
+        if user is not None:
+            rt.users.record_failure(user.username, now)
         raise InvalidRequest("The current password is wrong.")
-    check_password_policy(new, user.username)
     rt.users.set_password_hash(user.username, rt.hasher.hash(new))
     return lifecycle.end_all_sessions(rt, user.username, keep=identity.sid)
 

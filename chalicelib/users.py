@@ -84,12 +84,13 @@ class UserRepository:
         return _from_item(item) if item else None
 
     def set_password_hash(self, username: str, password_hash: str) -> None:
+        """Replace the hash; the failed-attempt count starts again from zero."""
         with store_call("users.set_password_hash", InvalidRequest("No such user.")):
             self._table.update_item(
                 Key={"username": username},
-                UpdateExpression="SET password_hash = :h",
-                ConditionExpression="attribute_exists(username)",
-                ExpressionAttributeValues={":h": password_hash},
+                UpdateExpression="SET password_hash = :h, failures = :zero",
+                ConditionExpression="attribute_exists(password_hash)",
+                ExpressionAttributeValues={":h": password_hash, ":zero": 0},
             )
 
     def reserve_login(self, username: str, now: int, rules: LockoutRules) -> User | Refused | None:

@@ -181,3 +181,26 @@ def test_admission_condition_spells_each_level_up_to_the_cap():
     assert condition.count(">= :lk_f") == 1
     assert values[":lk_c0"] == 10_000 - 30
     assert values[":lk_c7"] == 10_000 - 3600
+
+
+def test_password_change_guesses_count_toward_the_lockout(client, make_user, login):
+    from tests.conftest import bearer
+
+    creds = make_user()
+    auth = bearer(login(creds))
+    body = {"current_password": WRONG, "new_password": "Brand-new-Pass-77"}
+    statuses = [post_json(client, "/auth/password", body, headers=auth).status_code for _ in range(6)]
+    assert statuses == [400] * 5 + [429]
+    assert attempt(client, creds.username, creds.password).status_code == 429
+
+
+def test_weak_new_password_does_not_count_as_a_failed_attempt(client, make_user, login):
+    from tests.conftest import bearer
+
+    creds = make_user()
+    auth = bearer(login(creds))
+    body = {"current_password": creds.password, "new_password": "password"}
+    assert [post_json(client, "/auth/password", body, headers=auth).status_code for _ in range(6)] == [
+        400
+    ] * 6
+    assert attempt(client, creds.username, creds.password).status_code == 200
