@@ -11,7 +11,7 @@ from chalice.app import AuthRequest, AuthResponse, Chalice, Request, Response
 
 from chalicelib import accounts, lifecycle, logs, runtime
 from chalicelib.bodies import FORM, JSON, optional_str, read_body, required_str
-from chalicelib.config import authorizer_ttl
+from chalicelib.config import authorizer_ttl, load_settings
 from chalicelib.errors import (
     Forbidden,
     GatehouseError,
@@ -335,5 +335,7 @@ def admin_enable_user(identity: Identity, username: str) -> Response:
 # The API handler sets GATEHOUSE_PRELOAD_SIGNING_KEY so that a key that cannot
 # be loaded fails the cold start with a message naming the setting, instead of
 # a 500 on every login.  The authorizer never sets it: it holds no private key.
-if runtime.current().settings.preload_signing_key:
+# Settings are read here without caching them: `make run` imports this module
+# before the local stack has published its keys.
+if load_settings(os.environ).preload_signing_key:
     runtime.current().signing_key  # noqa: B018

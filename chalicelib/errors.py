@@ -107,7 +107,7 @@ class InvalidGrant(ApiError):
 
 class UnsupportedGrantType(ApiError):
     code = oauth_code = "unsupported_grant_type"
-    default_message = "grant_type must be password."
+    default_message = "grant_type must be password or refresh_token."
 
 
 class TooManyAttempts(ApiError):
