@@ -3,8 +3,11 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# `chalice package` needs a region even though it calls no AWS API.
+PACKAGE_REGION ?= us-east-1
+STAGE ?= prod
 
-.PHONY: run test lint typecheck check clean
+.PHONY: run test lint typecheck check package deploy-check admin clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Gatehouse needs Python 3.11 or newer")'
@@ -23,9 +26,55 @@ lint: $(STAMP)
 	$(PY) -m ruff format --check .
 
 typecheck: $(STAMP)
-	$(PY) -m mypy --strict app.py chalicelib gatehouse_dev
+	$(PY) -m mypy --strict app.py chalicelib gatehouse_dev gatehouse
+	$(PY) -m mypy --strict client/gatehouse_client
 
 check: lint typecheck test
+
+# The deployable stack: Chalice's SAM template merged with deploy/resources.json,
+# and the Lambda zip (Linux wheels fetched by pip), in build/.
+# Issue #9: then unchecked-hash .pyc for the Lambda runtime go into build/deployment.zip,
+# in place (docs/DEPLOY.md); `make package BYTECODE=0` ships the zip as Chalice built it.
+BYTECODE ?= 1
+package: $(STAMP)
+	rm -rf build
+	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-$(PACKAGE_REGION)} $(VENV)/bin/chalice package \
+		--stage $(STAGE) --merge-template deploy/resources.json build/
+ifneq ($(BYTECODE),0)
+	$(PY) -m gatehouse_dev.bytecode build
+endif
+
+deploy-check: package
+	$(VENV)/bin/cfn-lint build/sam.json
+
+# make admin ARGS='list-keys'  (see docs/DEPLOY.md)
+admin: $(STAMP)
+	$(PY) -m gatehouse $(ARGS)
+
+# Issue #6 figures against their targets (see docs/BENCHMARKS.md), about a minute.
+# make bench BENCH_ARGS='--quick' | 'tests' (times make test) | '--all' | 'cold zip warm login package'
+.PHONY: bench
+bench: $(STAMP)
+	$(PY) -m bench $(BENCH_ARGS)
+
+# Issue #7 clients: unit tests of client/gatehouse.js (Node 20+), and browser tests:
+# Playwright driving Debian's Chromium (apt-get install -y chromium), never its own download.
+.PHONY: test-js test-browser
+test-js:
+	node --test client/test/
+
+test-browser: $(STAMP)
+	$(PY) -m pytest tests/browser
+
+# Issue #10: openapi.yaml is the API description; `make openapi` writes the copy the
+# Lambda serves (chalicelib/openapi.json), `make test-api` runs Schemathesis against
+# `make run`'s stack with it (about a minute; tests/api, deselected from `make test`).
+.PHONY: openapi test-api
+openapi: $(STAMP)
+	$(PY) -m gatehouse_dev.openapi
+
+test-api: $(STAMP)
+	$(PY) -m pytest -m api tests/api
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build

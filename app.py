@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from chalice.app import AuthRequest, AuthResponse, Chalice, Request, Response
 
-from chalicelib import accounts, lifecycle, logs, runtime
+from chalicelib import accounts, cors, lifecycle, logs, runtime
 from chalicelib.bodies import FORM, JSON, optional_str, read_body, required_str
-from chalicelib.config import authorizer_ttl, load_settings
+from chalicelib.config import authorizer_ttl, cors_origin, load_settings
 from chalicelib.errors import (
     Forbidden,
     GatehouseError,
@@ -33,6 +33,15 @@ app = Chalice(app_name="gatehouse")
 OAUTH_PATHS = frozenset({"/auth/token", "/auth/revoke"})
 MAX_TOKEN_INPUT = 16 * 1024
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+# Routes that read no body take any Content-Type: Chalice checks it on every
+# method, and would answer 415 to a GET that happens to carry text/plain.
+NO_BODY = ["*/*"]
+MAX_PAGE = 100
+
+# CORS for pages on another origin (GATEHOUSE_CORS_ORIGIN, read at import like
+# the authorizer TTL).  Before the first route and before the error middleware,
+# so that it wraps that middleware: error responses get the headers too.
+cors.install(app, cors_origin(os.environ))
 
 
 # -- errors and request logs: the one place errors become responses -----------
@@ -114,7 +123,10 @@ def _session_is_live(rt: runtime.Runtime, claims: AccessClaims, now: int) -> boo
         raise Unauthorized("session_check_failed") from None
 
 
-_ROUTE_ROLES: dict[tuple[str, str], str | None] = {}
+# An alias, not an inline annotation: Chalice's policy generator (chalice package
+# with autogen_policy) crashes on annotated module-level assignments.
+RouteRoles = dict[tuple[str, str], str | None]
+_ROUTE_ROLES: RouteRoles = {}
 
 
 @functools.cache
@@ -128,7 +140,9 @@ def protected_routes() -> tuple[ProtectedRoute, ...]:
     return tuple(table)
 
 
-def protected(path: str, methods: list[str], role: str | None = None) -> Callable[..., Any]:
+def protected(
+    path: str, methods: list[str], role: str | None = None, *, body: bool = False
+) -> Callable[..., Any]:
     """A route behind the authorizer; the view gets the caller's ``Identity`` first."""
 
     def decorate(view: Callable[..., Response]) -> Callable[..., Response]:
@@ -143,7 +157,8 @@ def protected(path: str, methods: list[str], role: str | None = None) -> Callabl
 
         for method in methods:
             _ROUTE_ROLES[(path, method)] = role
-        app.route(path, methods=methods, authorizer=gatehouse_auth)(guarded)
+        content_types = [JSON] if body else NO_BODY
+        app.route(path, methods=methods, authorizer=gatehouse_auth, content_types=content_types)(guarded)
         return view
 
     return decorate
@@ -214,7 +229,7 @@ def revoke() -> Response:
     return json_response({}, 200, NO_STORE)
 
 
-@app.route("/.well-known/jwks.json", methods=["GET"])
+@app.route("/.well-known/jwks.json", methods=["GET"], content_types=NO_BODY)
 def jwks() -> Response:
     return json_response(runtime.current().keyset.jwks(), 200, {"Cache-Control": "public, max-age=300"})
 
@@ -247,11 +262,29 @@ def _note_id(raw: str) -> str:
 
 @protected("/notes", methods=["GET"])
 def list_notes(identity: Identity) -> Response:
-    notes = runtime.current().notes.list_for(identity.username)
-    return json_response([n.public() for n in notes])
+    # Pages keep every answer far below Lambda's 6 MB response limit
+    # (100 notes of 10,000 characters are about 1 MB).
+    params: Mapping[str, str] = current_request().query_params or {}
+    limit = _page_limit(params.get("limit"))
+    cursor = params.get("cursor")
+    if cursor is not None and not NOTE_ID_PATTERN.fullmatch(cursor):
+        raise InvalidRequest("cursor is not valid: use the one from the Link header.")
+    notes, following = runtime.current().notes.list_page(identity.username, limit, cursor)
+    headers = {}
+    if following is not None:
+        headers["Link"] = f'</notes?limit={limit}&cursor={following}>; rel="next"'
+    return json_response([n.public() for n in notes], 200, headers)
 
 
-@protected("/notes", methods=["POST"])
+def _page_limit(raw: str | None) -> int:
+    if raw is None:
+        return MAX_PAGE
+    if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE:
+        raise InvalidRequest(f"limit must be a whole number from 1 to {MAX_PAGE}.")
+    return int(raw)
+
+
+@protected("/notes", methods=["POST"], body=True)
 def create_note(identity: Identity) -> Response:
     rt = runtime.current()
     text = _note_text(rt)
@@ -272,7 +305,7 @@ def get_note(identity: Identity, note_id: str) -> Response:
     return json_response(runtime.current().notes.get(identity.username, _note_id(note_id)).public())
 
 
-@protected("/notes/{note_id}", methods=["PUT"])
+@protected("/notes/{note_id}", methods=["PUT"], body=True)
 def update_note(identity: Identity, note_id: str) -> Response:
     rt = runtime.current()
     note_id = _note_id(note_id)
@@ -303,7 +336,7 @@ def end_session(identity: Identity, session_id: str) -> Response:
     return Response(body="", status_code=204)
 
 
-@protected("/auth/password", methods=["POST"])
+@protected("/auth/password", methods=["POST"], body=True)
 def change_password(identity: Identity) -> Response:
     body = read_body(current_request())
     accounts.change_password(
@@ -332,10 +365,38 @@ def admin_enable_user(identity: Identity, username: str) -> Response:
     return Response(body="", status_code=204)
 
 
+# -- dev demo page: 404 unless GATEHOUSE_DEMO_PAGE is on (chalicelib/demo.py) --------
+
+
+@app.route("/", methods=["GET"], content_types=NO_BODY)
+def demo_page() -> Response:
+    from chalicelib import demo  # dev only: keeps pathlib off the authorizer's cold start
+
+    return demo.asset(runtime.current().settings, demo.INDEX)
+
+
+@app.route("/client/{name}", methods=["GET"], content_types=NO_BODY)
+def demo_asset(name: str) -> Response:
+    from chalicelib import demo  # dev only: keeps pathlib off the authorizer's cold start
+
+    return demo.asset(runtime.current().settings, name)
+
+
 # The API handler sets GATEHOUSE_PRELOAD_SIGNING_KEY so that a key that cannot
 # be loaded fails the cold start with a message naming the setting, instead of
 # a 500 on every login.  The authorizer never sets it: it holds no private key.
 # Settings are read here without caching them: `make run` imports this module
-# before the local stack has published its keys.
-if load_settings(os.environ).preload_signing_key:
+# before the local stack has published its keys.  Only inside Lambda: `chalice
+# package` imports this module with the API handler's variables too.
+if "AWS_LAMBDA_FUNCTION_NAME" in os.environ and load_settings(os.environ).preload_signing_key:
     runtime.current().signing_key  # noqa: B018
+
+
+# -- the API description: openapi.yaml, shipped as chalicelib/openapi.json ----------
+
+
+@app.route("/openapi.json", methods=["GET"], content_types=NO_BODY)
+def openapi_description() -> Response:
+    from chalicelib import openapi
+
+    return Response(body=openapi.description_text(), status_code=200, headers=dict(openapi.HEADERS))

@@ -48,6 +48,8 @@ class Settings:
     argon2_memory_kib: int = ARGON2_MIN_MEMORY_KIB
     argon2_parallelism: int = 1
     max_note_length: int = 10_000
+    # The dev demo page (GET /): off unless a stage turns it on.
+    demo_page: bool = False
 
 
 def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
@@ -111,6 +113,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         ),
         argon2_parallelism=_int(env, "ARGON2_PARALLELISM", d.argon2_parallelism, 1, 8),
         max_note_length=_int(env, "MAX_NOTE_LENGTH", d.max_note_length, 1, 100_000),
+        demo_page=_bool(env, "DEMO_PAGE", d.demo_page),
     )
 
 
@@ -126,3 +129,27 @@ def authorizer_ttl(env: Mapping[str, str]) -> int:
     part of the revocation delay bound, hence the short default.
     """
     return _int(env, "AUTHORIZER_TTL", 60, 0, 3600)
+
+
+# "*" or one origin, the same shape the deployment template accepts for its
+# gateway responses: scheme, host and optional port, nothing else.
+_ORIGIN = re.compile(r"\*|https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?")
+
+
+def cors_origin(env: Mapping[str, str]) -> str | None:
+    """The one origin browsers may call the API from, or ``None`` for no CORS at all.
+
+    Read at import time because Chalice bakes CORS into the deployed API (the
+    generated ``OPTIONS`` methods).  Bearer tokens are never sent by the
+    browser on its own, so even ``*`` gives no CSRF; one origin is still the
+    better default for a deployed API.
+    """
+    raw = _str(env, "CORS_ORIGIN", "")
+    if not raw:
+        return None
+    if not _ORIGIN.fullmatch(raw):
+        raise ConfigError(
+            f"{PREFIX}CORS_ORIGIN must be * or an origin like https://app.example.com "
+            f"(no path, no trailing slash), got {raw!r}"
+        )
+    return raw

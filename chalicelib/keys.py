@@ -1,9 +1,15 @@
-"""The key set: one private signing key, and the public keys tokens may be verified with.
+"""The key set: the private signing keys, and the public keys tokens may be verified with.
 
 Keys travel as JWKs (RFC 7517).  Each key is bound to exactly one algorithm
 when it is loaded, and the verifier takes the algorithm from here, never
 from a token.  Error messages name the ``kid`` at most: a JWK can hold
 private material, so its contents never reach an exception.
+
+Rotation: the private side is a list, newest first (``{"keys": [...]}``; a
+single private JWK object is still accepted).  The API handler signs with
+the newest key that its own public key set already publishes and whose
+``nbf`` has come, so a new key is never used before every verifier knows it
+(see :func:`choose_signing_key` and docs/DEPLOY.md).
 """
 
 from __future__ import annotations
@@ -29,6 +35,11 @@ DEFAULT_ALGORITHM = "EdDSA"
 MAX_KID_LENGTH = 128
 _PRIVATE_MEMBERS = frozenset({"d", "p", "q", "dp", "dq", "qi", "k", "oth"})
 _THUMBPRINT_MEMBERS = {"OKP": ("crv", "kty", "x"), "EC": ("crv", "kty", "x", "y")}
+# Our own members on a stored private JWK (RFC 7517 section 4 allows extra
+# members); never published.  ``iat``: when the key was made; ``nbf``: the
+# API handler signs with it only from then on.
+CREATED_AT = "iat"
+NOT_BEFORE = "nbf"
 
 
 class KeyLoadError(ConfigError):
@@ -50,6 +61,8 @@ class SigningKey:
     alg: str
     key: Any  # a cryptography private key object
     public: PublicKey
+    created_at: int = 0
+    not_before: int = 0  # unix seconds; 0: usable at once
 
 
 def _algorithm(alg: str) -> type[OKPAlgorithm] | type[ECAlgorithm]:
@@ -117,7 +130,21 @@ def parse_signing_jwk(jwk: object) -> SigningKey:
     except Exception:  # PyJWT's messages can quote the JWK, private part included
         raise KeyLoadError(f"Key {kid!r} is not a valid {alg} private key.") from None
     public = PublicKey(kid=kid, alg=alg, key=public_key, jwk=_public_jwk(jwk))
-    return SigningKey(kid=kid, alg=alg, key=key, public=public)
+    return SigningKey(
+        kid=kid,
+        alg=alg,
+        key=key,
+        public=public,
+        created_at=_timestamp(jwk, kid, CREATED_AT),
+        not_before=_timestamp(jwk, kid, NOT_BEFORE),
+    )
+
+
+def _timestamp(jwk: dict[str, Any], kid: str, member: str) -> int:
+    value = jwk.get(member, 0)
+    if type(value) is not int or value < 0:
+        raise KeyLoadError(f"Key {kid!r}: {member} must be a whole number of seconds.")
+    return value
 
 
 def _json(text: str, what: str) -> Any:
@@ -161,8 +188,49 @@ def load_keyset(text: str) -> KeySet:
     return KeySet(parse_public_jwk(jwk) for jwk in doc["keys"])
 
 
+def load_signing_keys(text: str) -> tuple[SigningKey, ...]:
+    """Parse the stored private keys: ``{"keys": [newest, ..., oldest]}`` or one private JWK."""
+    doc = _json(text, "signing key")
+    if isinstance(doc, dict) and "keys" in doc:
+        entries = doc["keys"]
+        if not isinstance(entries, list) or not entries:
+            raise KeyLoadError('The signing keys must be {"keys": [ ... ]} with at least one key.')
+    else:
+        entries = [doc]  # one private JWK: the format before rotation existed
+    keys = tuple(parse_signing_jwk(jwk) for jwk in entries)
+    kids = [k.kid for k in keys]
+    for kid in kids:
+        if kids.count(kid) > 1:
+            raise KeyLoadError(f"Key id {kid!r} appears twice in the signing keys.")
+    return keys
+
+
 def load_signing_key(text: str) -> SigningKey:
-    return parse_signing_jwk(_json(text, "signing key"))
+    """The newest stored private key (the first of a list)."""
+    return load_signing_keys(text)[0]
+
+
+def choose_signing_key(keys: Iterable[SigningKey], published: KeySet, now: int) -> SigningKey:
+    """The newest key that every verifier deployed with ``published`` already knows.
+
+    A key whose kid is not published yet is skipped: functions deployed
+    before a rotation keep signing with the old key until they are
+    redeployed with the new JWKS.  A key before its ``nbf`` is skipped, so
+    a rotation takes effect at a set time rather than mid-deployment.
+    """
+    kids = []
+    for key in keys:
+        kids.append(key.kid)
+        public = published.get(key.kid)
+        if public is None or key.not_before > now:
+            continue
+        if public.jwk != key.public.jwk:
+            raise KeyLoadError(f"Key {key.kid!r} is published in GATEHOUSE_JWKS with other key material.")
+        return key
+    raise KeyLoadError(
+        f"The signing key is not published in GATEHOUSE_JWKS, or not active yet (keys {kids}); "
+        "tokens signed with it could not be verified."
+    )
 
 
 def generate_signing_jwk(alg: str = DEFAULT_ALGORITHM) -> dict[str, str]:

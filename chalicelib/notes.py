@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.errors import NotFound
-from chalicelib.store import all_items, store_call
+from chalicelib.store import store_call
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
@@ -63,15 +63,21 @@ class NoteRepository:
         with store_call("notes.create"):
             self._table.put_item(Item=item, ConditionExpression="attribute_not_exists(note_id)")
 
-    def list_for(self, owner: str) -> list[Note]:
-        items = all_items(
-            "notes.list",
-            self._table.query,
-            KeyConditionExpression="#o = :o",
-            ExpressionAttributeNames={"#o": "owner"},
-            ExpressionAttributeValues={":o": owner},
-        )
-        return [_from_item(item) for item in items]
+    def list_page(self, owner: str, limit: int, after: str | None = None) -> tuple[list[Note], str | None]:
+        """Up to ``limit`` notes after the note id ``after``, and the id to continue from (or None)."""
+        kwargs: dict[str, Any] = {
+            "KeyConditionExpression": "#o = :o",
+            "ExpressionAttributeNames": {"#o": "owner"},
+            "ExpressionAttributeValues": {":o": owner},
+            "Limit": limit,
+        }
+        if after is not None:
+            kwargs["ExclusiveStartKey"] = {"owner": owner, "note_id": after}
+        with store_call("notes.list_page"):
+            page = self._table.query(**kwargs)
+        notes = [_from_item(item) for item in page.get("Items", [])]
+        last = page.get("LastEvaluatedKey")
+        return notes, (str(last["note_id"]) if last else None)
 
     def get(self, owner: str, note_id: str) -> Note:
         with store_call("notes.get"):

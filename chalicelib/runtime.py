@@ -18,7 +18,7 @@ from chalicelib import aws
 from chalicelib.attempts import AttemptRepository
 from chalicelib.config import Settings, get_settings
 from chalicelib.errors import ConfigError
-from chalicelib.keys import KeySet, SigningKey, load_keyset, load_signing_key
+from chalicelib.keys import KeySet, SigningKey, choose_signing_key, load_keyset, load_signing_keys
 from chalicelib.lockout import LockoutRules
 from chalicelib.notes import NoteRepository
 from chalicelib.passwords import Hasher, HashParams
@@ -92,15 +92,16 @@ class Runtime:
         return load_keyset(self.settings.jwks)
 
     @cached_property
+    def signing_keys(self) -> tuple[SigningKey, ...]:
+        """Every stored private key, newest first: read once per cold start."""
+        return load_signing_keys(self._signing_key_source(self.settings.signing_key_param))
+
+    @property
     def signing_key(self) -> SigningKey:
-        key = load_signing_key(self._signing_key_source(self.settings.signing_key_param))
-        published = self.keyset.get(key.kid)
-        if published is None or published.jwk != key.public.jwk:
-            raise ConfigError(
-                f"The signing key {key.kid!r} is not published in GATEHOUSE_JWKS; "
-                "tokens signed with it could not be verified."
-            )
-        return key
+        # Chosen again for every token (cheap: a few comparisons) so that a
+        # warm Lambda switches to a rotated key at its ``nbf``, not at its
+        # next cold start, and retiring the old key can be timed.
+        return choose_signing_key(self.signing_keys, self.keyset, self.now())
 
     @cached_property
     def hasher(self) -> Hasher:

@@ -2,16 +2,31 @@
 
 Nothing here reads a clock, the environment or the network: the time, the
 keys and the rules are arguments, so every path is testable with a fixed
-``now``.  Verification is layered, cheapest and strictest first:
+``now``.  Verification has two layers, cheapest and strictest first:
 
-1. shape: size, exactly three canonical base64url segments;
-2. header: a strict JSON object, ``typ`` ``at+jwt``, a ``kid`` from our own
-   key set, ``alg`` equal to the algorithm that key is bound to, no ``crit``;
-3. signature: PyJWT with the one algorithm of that key;
-4. claims: one small check per claim, each raising one specific error.
+* :func:`verify_jws`, the signature layer: any compact JWS (RFC 7515) and a
+  key set.
+
+  1. shape: size, exactly three canonical unpadded base64url segments (the
+     payload may be empty, as RFC 7515 allows; header and signature not);
+  2. header: a strict JSON object, no ``crit`` or ``b64``, an ``alg`` that
+     Gatehouse verifies at all, a key found by ``kid`` (``kid`` may be left
+     out only when the key set holds exactly one key), and ``alg`` equal to
+     the algorithm that key is bound to;
+  3. signature: PyJWT's algorithm object for that one algorithm
+     (:func:`verify_signature`).
+
+  It returns the header and the payload *bytes*: a JWS payload is any
+  octets, and nothing here knows what an access token is.
+
+* :func:`verify_access_token`, the access-token layer (RFC 9068), built on
+  :func:`verify_jws`: a non-empty payload, ``typ`` ``at+jwt`` and a ``kid``
+  are required before the signature is checked (its ``precheck``), then the
+  payload must be a strict JSON object, and then one small check per claim,
+  each raising one specific error.
 
 Every failure is a :class:`TokenError` with a stable ``reason`` for logs;
-no other exception escapes :func:`verify_access_token`.
+no other exception escapes either function.
 """
 
 from __future__ import annotations
@@ -20,16 +35,16 @@ import base64
 import binascii
 import json
 import re
-import uuid
-from collections.abc import Sequence
+import secrets
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import jwt
-from jwt.api_jws import PyJWS
+from jwt.algorithms import Algorithm, get_default_algorithms
 
 from chalicelib.errors import GatehouseError
-from chalicelib.keys import KeySet, SigningKey
+from chalicelib.keys import SUPPORTED_ALGORITHMS, KeySet, PublicKey, SigningKey
 
 TOKEN_TYPE = "at+jwt"  # noqa: S105 (a media type, not a secret)
 REQUIRED_CLAIMS = ("iss", "aud", "sub", "iat", "exp", "jti", "sid", "roles")
@@ -37,8 +52,15 @@ REQUIRED_CLAIMS = ("iss", "aud", "sub", "iat", "exp", "jti", "sid", "roles")
 MAX_TIMESTAMP = 2**40
 MAX_JSON_DEPTH = 4
 MAX_ROLES = 32
-_SEGMENTS = re.compile(r"^([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)$")
-_jws = PyJWS()
+# Header members this verifier does not implement and so must not ignore:
+# ``crit`` (RFC 7515 section 4.1.11) and the unencoded payload option (RFC 7797).
+REFUSED_HEADERS = ("crit", "b64")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_SEGMENTS = re.compile(r"^([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]*)\.([A-Za-z0-9_-]+)$")
+# PyJWT's own algorithm objects, only for the algorithms a key can be bound to.
+_ALGORITHMS: dict[str, Algorithm] = {
+    alg: impl for alg, impl in get_default_algorithms().items() if alg in SUPPORTED_ALGORITHMS
+}
 
 
 class TokenError(GatehouseError):
@@ -74,6 +96,17 @@ class AlgorithmMismatch(TokenError):
     reason = "algorithm_mismatch"
 
 
+class UnsupportedAlgorithm(AlgorithmMismatch):
+    """``alg`` names no algorithm Gatehouse verifies (``none``, ``HS256``, ``RS256``, ...).
+
+    Refused before any key is looked up.  A subclass of
+    :class:`AlgorithmMismatch` because such an ``alg`` can never equal the
+    algorithm a key is bound to; its own ``reason`` tells the two apart.
+    """
+
+    reason = "unsupported_algorithm"
+
+
 class BadSignature(TokenError):
     reason = "bad_signature"
 
@@ -93,6 +126,17 @@ class TokenNotYetValid(TokenError):
 
 class LifetimeTooLong(TokenError):
     reason = "lifetime_too_long"
+
+
+def token_error_classes() -> list[type[TokenError]]:
+    """Every TokenError subclass, at any depth, in definition order."""
+    found: list[type[TokenError]] = []
+    pending = list(TokenError.__subclasses__())
+    while pending:
+        cls = pending.pop(0)
+        found.append(cls)
+        pending.extend(cls.__subclasses__())
+    return found
 
 
 @dataclass(frozen=True)
@@ -127,7 +171,7 @@ def issue_access_token(
     claims = AccessClaims(
         sub=subject,
         sid=session_id,
-        jti=jti or uuid.uuid4().hex,
+        jti=jti or secrets.token_hex(16),  # not uuid: it pulls platform into every cold start
         roles=tuple(roles),
         iat=now,
         exp=now + rules.lifetime,
@@ -176,8 +220,18 @@ def _reject_constant(_name: str) -> Any:
 
 
 def _depth(value: Any, level: int = 1) -> int:
+    """Nesting depth of a parsed JSON value, refusing text that is not Unicode.
+
+    ``json`` turns an escaped lone surrogate (``"\\ud800"``) into a str no
+    UTF-8 encoder accepts; I-JSON (RFC 7493 section 2.1) forbids it, and a
+    token holding one has no single meaning.
+    """
+    if isinstance(value, str):
+        if _SURROGATE.search(value):
+            raise MalformedToken()
+        return level
     if isinstance(value, dict):
-        return max((_depth(v, level + 1) for v in value.values()), default=level)
+        return max((_depth(v, level + 1) for v in (*value, *value.values())), default=level)
     if isinstance(value, list):
         return max((_depth(v, level + 1) for v in value), default=level)
     return level
@@ -196,6 +250,97 @@ def _json_object(raw: bytes) -> dict[str, Any]:
     if not isinstance(value, dict) or _depth(value) > MAX_JSON_DEPTH:
         raise MalformedToken()
     return value
+
+
+@dataclass(frozen=True)
+class CompactJws:
+    """A compact JWS whose shape and header have been parsed, nothing verified yet."""
+
+    header: dict[str, Any]
+    payload: bytes
+    signing_input: bytes
+    signature: bytes
+
+
+def parse_compact_jws(token: str, max_bytes: int) -> CompactJws:
+    """Shape only: size, three canonical base64url segments, a strict JSON header."""
+    if len(token) > max_bytes:
+        raise TokenTooLarge()
+    match = _SEGMENTS.fullmatch(token)
+    if match is None:
+        raise MalformedToken()
+    header_b64, payload_b64, signature_b64 = match.groups()
+    header = _json_object(_b64decode(header_b64))
+    return CompactJws(
+        header=header,
+        payload=_b64decode(payload_b64),
+        signing_input=f"{header_b64}.{payload_b64}".encode("ascii"),
+        signature=_b64decode(signature_b64),
+    )
+
+
+# -- the signature layer ---------------------------------------------------------
+
+
+def verify_signature(key: PublicKey, signing_input: bytes, signature: bytes) -> bool:
+    """The one signature check: PyJWT's algorithm object for the key's pinned ``alg``.
+
+    ``ES256`` signatures are raw ``r || s`` (RFC 7518 section 3.4); any other
+    length is simply not valid.  The Wycheproof primitive suites call this
+    same function.
+    """
+    try:
+        return bool(_ALGORITHMS[key.alg].verify(signing_input, key.key, signature))
+    except (ValueError, TypeError, OverflowError):
+        return False
+
+
+def _key_for(header: dict[str, Any], keys: KeySet) -> PublicKey:
+    """The key named by ``kid``; without a ``kid``, the key set's only key."""
+    if "kid" not in header:
+        only = list(keys)
+        if len(only) != 1:
+            raise UnknownKey()
+        return only[0]
+    kid = header["kid"]
+    key = keys.get(kid) if isinstance(kid, str) else None
+    if key is None:
+        raise UnknownKey()
+    return key
+
+
+def _verify_parsed(jws: CompactJws, keys: KeySet) -> None:
+    header = jws.header
+    if any(name in header for name in REFUSED_HEADERS):
+        raise UnsupportedHeader()
+    alg = header.get("alg")
+    if not isinstance(alg, str) or alg not in _ALGORITHMS:
+        raise UnsupportedAlgorithm()
+    key = _key_for(header, keys)
+    if alg != key.alg:
+        raise AlgorithmMismatch()
+    if not verify_signature(key, jws.signing_input, jws.signature):
+        raise BadSignature()
+
+
+def verify_jws(
+    token: str,
+    keys: KeySet,
+    max_bytes: int,
+    *,
+    precheck: Callable[[CompactJws], None] | None = None,
+) -> tuple[dict[str, Any], bytes]:
+    """Verify a compact JWS against ``keys``; return its header and payload bytes.
+
+    No ``typ`` check and no payload parsing: those belong to the layer that
+    knows what the payload is.  That layer passes its own cheap checks as
+    ``precheck``, run on the parsed token before any key is looked up.
+    """
+    jws = parse_compact_jws(token, max_bytes)
+    if precheck is not None:
+        precheck(jws)
+    _verify_parsed(jws, keys)
+    return jws.header, jws.payload
 
 
 # -- claim checks: one per claim, each with its own error ---------------------
@@ -279,47 +424,21 @@ def _check_claims(payload: dict[str, Any], now: int, rules: TokenRules) -> Acces
     )
 
 
-# -- verification ---------------------------------------------------------------
+# -- the access-token layer -------------------------------------------------------
 
 
-def _check_header(header: dict[str, Any], keys: KeySet) -> None:
-    if header.get("typ") != TOKEN_TYPE:
+def _check_access_token_shape(jws: CompactJws) -> None:
+    """RFC 9068 and RFC 8725 section 3.11: explicit typing, always a ``kid``, a payload."""
+    if not jws.payload:
+        raise MalformedToken()  # an access token's payload is a JSON object, never empty
+    if jws.header.get("typ") != TOKEN_TYPE:
         raise WrongTokenType()
-    if "crit" in header or "b64" in header:
-        raise UnsupportedHeader()
-    kid = header.get("kid")
-    if not isinstance(kid, str):
+    # The signature layer would pick the only key of a one-key set; an access
+    # token must name its key, so rotation never depends on the set's size.
+    if not isinstance(jws.header.get("kid"), str):
         raise UnknownKey()
-    key = keys.get(kid)
-    if key is None:
-        raise UnknownKey()
-    if header.get("alg") != key.alg:
-        raise AlgorithmMismatch()
-
-
-def _verify_signature(token: str, header: dict[str, Any], keys: KeySet) -> None:
-    key = keys.get(header["kid"])
-    assert key is not None  # _check_header found it
-    try:
-        _jws.decode_complete(token, key=key.key, algorithms=[key.alg])
-    except jwt.InvalidSignatureError:
-        raise BadSignature() from None
-    except (jwt.PyJWTError, ValueError, TypeError, OverflowError, RecursionError):
-        # PyJWT raises more than its own errors on some inputs; any of them
-        # is a rejection, never a crash.
-        raise MalformedToken() from None
 
 
 def verify_access_token(token: str, keys: KeySet, rules: TokenRules, *, now: int) -> AccessClaims:
-    if len(token) > rules.max_bytes:
-        raise TokenTooLarge()
-    match = _SEGMENTS.fullmatch(token)
-    if match is None:
-        raise MalformedToken()
-    header_b64, payload_b64, signature_b64 = match.groups()
-    header = _json_object(_b64decode(header_b64))
-    _b64decode(signature_b64)
-    _check_header(header, keys)
-    _verify_signature(token, header, keys)
-    payload = _json_object(_b64decode(payload_b64))
-    return _check_claims(payload, now, rules)
+    _, payload = verify_jws(token, keys, rules.max_bytes, precheck=_check_access_token_shape)
+    return _check_claims(_json_object(payload), now, rules)

@@ -141,6 +141,25 @@ class UserRepository:
             }
         }
 
+    def set_roles(self, username: str, roles: tuple[str, ...]) -> bool:
+        """Replace the roles; False when there is no such user."""
+        update: dict[str, Any] = {
+            "Key": {"username": username},
+            "ConditionExpression": "attribute_exists(password_hash)",
+            "ExpressionAttributeNames": {"#r": "roles"},
+        }
+        if roles:
+            update["UpdateExpression"] = "SET #r = :r"
+            update["ExpressionAttributeValues"] = {":r": set(roles)}
+        else:
+            update["UpdateExpression"] = "REMOVE #r"  # DynamoDB has no empty sets
+        try:
+            with store_call("users.set_roles", _NoSuchUser()):
+                self._table.update_item(**update)
+        except _NoSuchUser:
+            return False
+        return True
+
     def set_disabled(self, username: str, disabled: bool) -> bool:
         """False when there is no such user."""
         try:

@@ -12,33 +12,55 @@ third.  :func:`install` swaps in an authorizer runner that turns the
 second into the same 401, and gives all three the bodies and
 ``WWW-Authenticate`` headers of the Gatehouse contract (RFC 6750 section 3).
 It changes only the local emulation: the deployed code path is untouched.
+
+The 401 and 403 headers and bodies are read from the gateway responses of
+the deployment template (deploy/resources.json), so local runs and the real
+API answer alike by construction.  One difference is kept on purpose: real
+API Gateway cannot tell a missing token from a bad one (both are its
+``UNAUTHORIZED`` response), locally a missing token gets the bare
+``Bearer`` challenge RFC 6750 section 3.1 asks for.
 """
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 from chalice import local
 
-MISSING_TOKEN = (
+TEMPLATE = Path(__file__).resolve().parent.parent / "deploy" / "resources.json"
+_HEADER = "gatewayresponse.header."
+
+Answer = tuple[dict[str, str], dict[str, str]]
+
+
+def template_response(response_type: str, template: Path = TEMPLATE) -> Answer:
+    """Static headers and JSON body of one gateway response in the deployment template."""
+    doc = json.loads(template.read_text())
+    body = doc["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]
+    response = body["x-amazon-apigateway-gateway-responses"][response_type]
+    headers = {
+        name.removeprefix(_HEADER): value.strip("'")
+        for name, value in response["responseParameters"].items()
+        # Values from template parameters (CORS origin) exist only once deployed.
+        if isinstance(value, str)
+    }
+    return headers, json.loads(response["responseTemplates"]["application/json"])
+
+
+MISSING_TOKEN: Answer = (
     {"WWW-Authenticate": "Bearer"},
     {"error": "missing_token", "message": "This resource needs a bearer token."},
 )
-INVALID_TOKEN = (
-    {"WWW-Authenticate": 'Bearer error="invalid_token"'},
-    {"error": "invalid_token", "message": "The access token is missing, malformed, expired or revoked."},
-)
-INSUFFICIENT_SCOPE = (
-    {"WWW-Authenticate": 'Bearer error="insufficient_scope"'},
-    {"error": "forbidden", "message": "This token may not use this resource."},
-)
+INVALID_TOKEN = template_response("UNAUTHORIZED")
+INSUFFICIENT_SCOPE = template_response("ACCESS_DENIED")
 
 
 def _answer(
     error: type[local.LocalGatewayException],
     original: local.LocalGatewayException | None,
-    kind: tuple[dict[str, str], dict[str, str]],
+    kind: Answer,
 ) -> local.LocalGatewayException:
     headers: dict[str, Any] = dict(original.headers) if original is not None else {}
     headers.update(kind[0])
@@ -61,9 +83,55 @@ class GatewayLikeAuthorizer(local.LocalGatewayAuthorizer):
             raise _answer(local.NotAuthorizedError, None, INVALID_TOKEN) from None
 
 
+class CorsGatewayAuthorizer(GatewayLikeAuthorizer):
+    """Also puts the route's CORS headers on those 401/403 answers.
+
+    Deployed, the gateway responses carry ``Access-Control-Allow-Origin``;
+    without it a page on another origin could not even see that its token
+    expired, so it could never refresh.
+    """
+
+    def authorize(self, raw_path: str, lambda_event: Any, lambda_context: Any) -> Any:
+        try:
+            return super().authorize(raw_path, lambda_event, lambda_context)
+        except local.LocalGatewayException as answer:
+            route = self._route_for_event(lambda_event)
+            if route is not None and route.cors is not None:
+                for name, value in route.cors.get_access_control_headers().items():
+                    answer.headers.setdefault(name, value)
+            raise
+
+
+ROUTE_NOT_FOUND = template_response("MISSING_AUTHENTICATION_TOKEN")
+
+
+class RouteNotFound(local.LocalGatewayException):
+    CODE = 404
+
+
+class GatewayLikeLocalGateway(local.LocalGateway):
+    """Unknown paths answer like the deployed gateway response: 404 ``not_found``.
+
+    Chalice's own answer is a 403 whose body echoes the request's
+    ``Authorization`` header (a bearer token) and which crashes on a
+    non-ASCII header value.
+    """
+
+    def handle_request(self, method: str, path: str, headers: Any, body: bytes | None) -> Any:
+        try:
+            self.event_converter.create_lambda_event(method=method, path=path, headers=headers, body=body)
+        except ValueError:
+            raise _answer(RouteNotFound, None, ROUTE_NOT_FOUND) from None
+        return super().handle_request(method, path, headers, body)
+
+
 def install() -> None:
-    """Idempotent; ``LocalGateway`` looks the class up when it is created."""
-    local.LocalGatewayAuthorizer = GatewayLikeAuthorizer  # type: ignore[misc]
+    """Idempotent; Chalice looks these classes up when it creates a gateway."""
+    from chalice import test
+
+    local.LocalGatewayAuthorizer = CorsGatewayAuthorizer  # type: ignore[misc]
+    local.LocalGateway = GatewayLikeLocalGateway  # type: ignore[misc]
+    test.LocalGateway = GatewayLikeLocalGateway  # type: ignore[attr-defined]
     # The local server answers keep-alive clients ~40 ms late per request
     # with Nagle's algorithm on (delayed-ACK interplay).
     local.ChaliceRequestHandler.disable_nagle_algorithm = True

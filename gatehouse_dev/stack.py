@@ -1,21 +1,23 @@
 """The embedded AWS for local runs: a moto server on loopback with Gatehouse's tables,
-a dev signing key in SSM, and seeded users.
+a dev signing key in SSM (with its JWKS parameter, as ``python -m gatehouse`` makes them), and seeded users.
 
 Used by ``make run`` and by the end-to-end tests, so both exercise the same stack.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import secrets
+import time
 from collections.abc import MutableMapping
 from dataclasses import dataclass
 
 from chalicelib import accounts
 from chalicelib.config import load_settings
-from chalicelib.keys import generate_signing_jwk, public_jwks
+from chalicelib.keys import generate_signing_jwk
 from chalicelib.runtime import Runtime
+from gatehouse import keyring
+from gatehouse.keystore import KeyStore, jwks_parameter_for
 from gatehouse_dev.tables import create_tables
 
 REGION = "us-east-1"
@@ -77,11 +79,14 @@ def provision(env: MutableMapping[str, str]) -> list[SeededUser]:
     session = boto3.Session(region_name=REGION)
     create_tables(session.client("dynamodb"), settings)
 
-    signing_jwk = generate_signing_jwk()
-    session.client("ssm").put_parameter(
-        Name=settings.signing_key_param, Value=json.dumps(signing_jwk), Type="SecureString", Overwrite=True
+    # The same key store format and code as the admin CLI uses in production.
+    store = KeyStore(
+        session.client("ssm"),
+        signing_key_param=settings.signing_key_param,
+        jwks_param=jwks_parameter_for(settings.signing_key_param),
     )
-    env["GATEHOUSE_JWKS"] = json.dumps(public_jwks([signing_jwk]))
+    now = int(time.time())
+    env["GATEHOUSE_JWKS"] = store.save([keyring.stamped(generate_signing_jwk(), now=now, activate_at=now)])
 
     rt = Runtime(load_settings(env), table=session.resource("dynamodb").Table)
     seeded = []

@@ -63,10 +63,20 @@ def table_definitions(settings: Settings) -> list[dict[str, Any]]:
     ]
 
 
-def create_tables(client: DynamoDBClient, settings: Settings) -> None:
-    for definition in table_definitions(settings):
+def ttl_tables(settings: Settings) -> tuple[str, ...]:
+    """The tables whose rows DynamoDB's TTL removes (attribute ``TTL_ATTRIBUTE``)."""
+    return (settings.sessions_table, settings.attempts_table)
+
+
+def create_tables(client: DynamoDBClient, settings: Settings, *, wait: bool = False) -> None:
+    """Create every table and turn TTL on; ``wait`` for real DynamoDB, where tables start CREATING."""
+    definitions = table_definitions(settings)
+    for definition in definitions:
         client.create_table(**definition)
-    for table in (settings.sessions_table, settings.attempts_table):
+    if wait:
+        for definition in definitions:
+            client.get_waiter("table_exists").wait(TableName=definition["TableName"])
+    for table in ttl_tables(settings):
         client.update_time_to_live(
             TableName=table,
             TimeToLiveSpecification={"Enabled": True, "AttributeName": TTL_ATTRIBUTE},

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -61,6 +63,53 @@ class FakeClock:
 class Credentials:
     username: str
     password: str
+
+
+@dataclass(frozen=True)
+class Package:
+    """What `chalice package --stage prod --merge-template deploy/resources.json` wrote, as built."""
+
+    template: dict[str, Any]
+    text: str
+    zip_path: Path
+    env: dict[str, str]
+
+    @property
+    def resources(self) -> dict[str, Any]:
+        return dict(self.template["Resources"])
+
+    def env_of(self, function: str) -> dict[str, Any]:
+        return dict(self.resources[function]["Properties"]["Environment"]["Variables"])
+
+    def statements(self, function: str) -> list[dict[str, Any]]:
+        role, attribute = self.resources[function]["Properties"]["Role"]["Fn::GetAtt"]
+        assert attribute == "Arn", function
+        policies = self.resources[role]["Properties"]["Policies"]
+        return [s for p in policies for s in p["PolicyDocument"]["Statement"]]
+
+    def api_body(self) -> dict[str, Any]:
+        return dict(self.resources["RestAPI"]["Properties"]["DefinitionBody"])
+
+
+@pytest.fixture(scope="session")
+def package(tmp_path_factory: pytest.TempPathFactory) -> Package:
+    """The deployable stack, packaged once per session by the real `chalice package` (about 4 s).
+
+    Exactly Chalice's output: `make package`'s byte-code step (gatehouse_dev.bytecode) is not
+    applied here; tests/test_bytecode.py applies it to copies.
+    """
+    out = tmp_path_factory.mktemp("package") / "build"
+    # No GATEHOUSE_* from the developer's shell: the defaults are what is checked.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GATEHOUSE_")}
+    env["AWS_DEFAULT_REGION"] = "us-east-1"  # chalice package needs one, calls no AWS API
+    command = [sys.executable, "-c", "import sys; from chalice.cli import main; sys.exit(main())"]
+    args = ["package", "--stage", "prod", "--merge-template", "deploy/resources.json", str(out)]
+    result = subprocess.run(
+        command + args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    text = (out / "sam.json").read_text()
+    return Package(json.loads(text), text, out / "deployment.zip", env)
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -51,6 +51,7 @@ BOOL_SETTINGS = [
     ("ALLOW_SIGNUP", "allow_signup", True),
     ("CHECK_SESSIONS", "check_sessions", True),
     ("PRELOAD_SIGNING_KEY", "preload_signing_key", False),
+    ("DEMO_PAGE", "demo_page", False),
 ]
 BOOL_IDS = [name for name, *_ in BOOL_SETTINGS]
 
@@ -88,6 +89,7 @@ def env(name: str, value: str) -> dict[str, str]:
         ("argon2_memory_kib", 19456),
         ("argon2_parallelism", 1),
         ("max_note_length", 10_000),
+        ("demo_page", False),
     ],
 )
 def test_empty_environment_gives_the_documented_default(field: str, expected: object) -> None:

@@ -3,34 +3,20 @@
 from __future__ import annotations
 
 import json
-import os
 import secrets
-import signal
-import socket
-import subprocess
-import sys
-import threading
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from email.message import Message
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-pytestmark = pytest.mark.e2e
+from tests.live_stack import ADMIN_PASSWORD, DEMO_PASSWORD, READY_LINE, USER_PASSWORD, LiveStack, live_stack
 
-ROOT = Path(__file__).resolve().parent.parent
-READY_LINE = "Gatehouse ready on"
-START_TIMEOUT = 60.0
-STOP_TIMEOUT = 10.0
-DEMO_PASSWORD = "Quartz-Lantern-74-river"
-ADMIN_PASSWORD = "Copper-Falcon-58-meadow"
-USER_PASSWORD = "tulip-Marble-9-sunset"
+pytestmark = pytest.mark.e2e
 
 # Loopback only, and never through a proxy the environment may name.
 _opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
@@ -48,12 +34,14 @@ class Reply:
 
 @dataclass
 class Stack:
-    base_url: str
-    process: subprocess.Popen[str]
-    lines: list[str] = field(default_factory=list)
+    live: LiveStack
+
+    @property
+    def base_url(self) -> str:
+        return self.live.base_url
 
     def output(self) -> str:
-        return "".join(self.lines)
+        return self.live.output()
 
     def request(
         self,
@@ -98,62 +86,10 @@ class Stack:
         return username, self.login(username, USER_PASSWORD)
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _stop(process: subprocess.Popen[str]) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGINT)  # what Ctrl-C on `make run` does
-        try:
-            process.wait(timeout=STOP_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=STOP_TIMEOUT)
-
-
 @pytest.fixture(scope="module")
 def stack() -> Iterator[Stack]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_ENDPOINT_URL") and k != "PORT"}
-    env["GATEHOUSE_DEMO_PASSWORD"] = DEMO_PASSWORD
-    env["GATEHOUSE_ADMIN_PASSWORD"] = ADMIN_PASSWORD
-    env["PYTHONUNBUFFERED"] = "1"
-    port = _free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gatehouse_dev.run", "--port", str(port)],
-        cwd=ROOT,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        bufsize=1,
-    )
-    running = Stack(f"http://127.0.0.1:{port}", process)
-    ready = threading.Event()
-
-    def pump() -> None:
-        assert process.stdout is not None
-        for line in process.stdout:
-            running.lines.append(line)
-            if READY_LINE in line:
-                ready.set()
-
-    reader = threading.Thread(target=pump, name="gatehouse-e2e-stdout", daemon=True)
-    reader.start()
-    try:
-        deadline = time.monotonic() + START_TIMEOUT
-        while not ready.wait(0.05):
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"the local stack did not start; its output:\n{running.output()}")
-        yield running
-    finally:
-        _stop(process)
-        reader.join(timeout=STOP_TIMEOUT)
-        assert process.stdout is not None
-        process.stdout.close()
+    with live_stack() as running:
+        yield Stack(running)
 
 
 def test_registered_user_can_log_in_and_manage_own_notes_over_http(stack: Stack) -> None:

@@ -60,10 +60,10 @@ def test_unexpected_exception_in_a_view_is_a_json_500_without_traceback(
 ):
     token = login(make_user())
 
-    def crash(_owner):
+    def crash(_owner, _limit, _after=None):
         raise RuntimeError("secret internals")
 
-    monkeypatch.setattr(rt.notes, "list_for", crash)
+    monkeypatch.setattr(rt.notes, "list_page", crash)
     response = client.http.get("/notes", headers=bearer(token))
     assert response.status_code == 500
     assert json_body(response) == {
@@ -188,7 +188,7 @@ def test_no_password_hash_token_or_key_reaches_any_log_line(
                 client, "/auth/token", {"grant_type": "refresh_token", "refresh_token": good["refresh_token"]}
             )
         )
-        monkeypatch.setattr(rt.notes, "list_for", lambda _owner: 1 / 0)
+        monkeypatch.setattr(rt.notes, "list_page", lambda *_args: 1 / 0)
         client.http.get("/notes", headers=bearer(refreshed["access_token"]))
         post_json(client, "/auth/revoke", {"token": refreshed["refresh_token"]})
     assert bad.status_code == 400

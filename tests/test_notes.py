@@ -118,3 +118,46 @@ def test_wrong_method_is_405_with_stable_code(client, alice):
     assert response.status_code == 405
     assert json_body(response)["error"] == "method_not_allowed"
     assert set(response.headers["Allow"].split(", ")) == {"GET", "POST"}
+
+
+def test_notes_come_in_pages_linked_by_a_cursor(client, alice, clock):
+    created = []
+    for i in range(5):
+        created.append(create(client, alice, f"note {i}")["id"])
+        clock.advance(1)
+    seen, path = [], "/notes?limit=2"
+    for _ in range(4):
+        response = send(client, "GET", path, alice)
+        assert response.status_code == 200
+        seen.extend(n["id"] for n in json_body(response))
+        link = response.headers.get("Link")
+        if link is None:
+            break
+        assert link.endswith('>; rel="next"')
+        path = link[1 : link.index(">")]
+    assert seen == created
+
+
+def test_default_page_is_100_notes(client, alice, rt):
+    for i in range(101):
+        rt.notes._table.put_item(
+            Item={
+                "owner": "alice",
+                "note_id": f"{i:012x}{'0' * 16}",
+                "text": "x",
+                "created_at": i,
+                "updated_at": i,
+            }
+        )
+    first = send(client, "GET", "/notes", alice)
+    assert len(json_body(first)) == 100
+    assert "cursor=" in first.headers["Link"]
+
+
+@pytest.mark.parametrize(
+    "query", ["limit=0", "limit=101", "limit=abc", "limit=-1", "cursor=nope", "cursor=..%2F"]
+)
+def test_bad_page_parameters_are_400(client, alice, query):
+    response = send(client, "GET", f"/notes?{query}", alice)
+    assert response.status_code == 400
+    assert json_body(response)["error"] == "invalid_request"

@@ -161,3 +161,19 @@ def test_one_token_policy_covers_every_route_it_may_call(client, make_user, logi
     note_id = json_body(created)["id"]
     for method, path in [("GET", "/me"), ("GET", "/notes"), ("GET", f"/notes/{note_id}")]:
         assert call(client, method, path, bearer(token)).status_code == 200
+
+
+@pytest.mark.parametrize("authorization", [None, "Bearer abc.def.ghi", "Bearer caf\u00e9"])
+def test_unknown_path_is_404_not_found_and_never_echoes_the_token(client, authorization):
+    headers = {"Authorization": authorization} if authorization else {}
+    response = client.http.get("/no/such/route", headers=headers)
+    assert response.status_code == 404
+    assert json_body(response) == {"error": "not_found", "message": "Not found."}
+    assert b"abc.def.ghi" not in response.body
+
+
+def test_get_with_a_stray_content_type_is_not_415(client, make_user, login):
+    token = login(make_user())
+    headers = {"Content-Type": "text/plain"}
+    assert client.http.get("/.well-known/jwks.json", headers=headers).status_code == 200
+    assert client.http.get("/me", headers={**headers, **bearer(token)}).status_code == 200

@@ -279,6 +279,7 @@ def test_policy_routes_are_globs_never_path_templates(
 
 def test_unloadable_signing_key_fails_the_api_handler_cold_start_naming_the_setting() -> None:
     env = _clean_env(
+        AWS_LAMBDA_FUNCTION_NAME="gatehouse-prod",
         GATEHOUSE_PRELOAD_SIGNING_KEY="true",
         GATEHOUSE_JWKS=json.dumps(public_jwks([generate_signing_jwk()])),
         GATEHOUSE_SIGNING_KEY_PARAM="/gatehouse/missing",

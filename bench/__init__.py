@@ -1,0 +1,1 @@
+"""Gatehouse benchmarks (issue #6): run them all with ``make bench`` or ``python -m bench``."""

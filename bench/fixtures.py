@@ -1,0 +1,112 @@
+"""What every figure needs: the project root, a key pair, settings, a valid token and its event.
+
+Built through Gatehouse's own functions (``generate_signing_jwk``,
+``issue_access_token``) so the bench measures exactly the tokens the
+service issues, whatever their claims become.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+METHOD_ARN = "arn:aws:execute-api:us-east-1:123456789012:abc123/api/GET/me"
+USERNAME = "bench-user"
+PASSWORD = "tulip-Marble-9-sunset"  # noqa: S105 (a fixture, not a secret)
+
+if str(ROOT) not in sys.path:
+    # `python bench/...` as well as `python -m bench` from anywhere.
+    sys.path.insert(0, str(ROOT))
+
+from chalicelib.config import Settings  # noqa: E402
+from chalicelib.keys import PublicKey, generate_signing_jwk, load_signing_key, public_jwks  # noqa: E402
+from chalicelib.tokens import TokenRules, issue_access_token  # noqa: E402
+
+
+@dataclass(frozen=True)
+class Fixture:
+    signing_jwk: dict[str, str]
+    settings: Settings
+    token: str
+    session_id: str
+    now: int
+
+    @property
+    def jwks_json(self) -> str:
+        return self.settings.jwks
+
+    @property
+    def public_key(self) -> PublicKey:
+        return load_signing_key(json.dumps(self.signing_jwk)).public
+
+    def event(self) -> dict[str, str]:
+        """A TOKEN authorizer event exactly as API Gateway sends it."""
+        return {"type": "TOKEN", "authorizationToken": f"Bearer {self.token}", "methodArn": METHOD_ARN}
+
+    def signing_key_source(self, _parameter: str) -> str:
+        """Stands in for the SSM read: the bench never touches the network for keys."""
+        return json.dumps(self.signing_jwk)
+
+
+def rules_for(settings: Settings) -> TokenRules:
+    return TokenRules(
+        issuer=settings.issuer,
+        audience=settings.audience,
+        lifetime=settings.access_token_ttl,
+        leeway=settings.leeway,
+        max_bytes=settings.max_token_bytes,
+    )
+
+
+def make_fixture(now: int, **overrides: Any) -> Fixture:
+    """A fresh EdDSA key, default settings (argon2 m=19456,t=2,p=1) and a token issued at ``now``."""
+    jwk = generate_signing_jwk("EdDSA")
+    settings = replace(Settings(), jwks=json.dumps(public_jwks([jwk])), **overrides)
+    session_id = "bench-session-0001"
+    token, _ = issue_access_token(
+        load_signing_key(json.dumps(jwk)),
+        rules_for(settings),
+        subject=USERNAME,
+        session_id=session_id,
+        roles=["user"],
+        now=now,
+    )
+    return Fixture(jwk, settings, token, session_id, now)
+
+
+def child_env(**extra: str) -> dict[str, str]:
+    """This environment without endpoints or Gatehouse settings, plus ``extra``."""
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("AWS_ENDPOINT_URL", "GATEHOUSE_", "PYTHON"))
+    }
+    env["PYTHONPATH"] = str(ROOT)
+    env.update(extra)
+    return env
+
+
+@contextmanager
+def event_log_to_devnull() -> Iterator[None]:
+    """Send Gatehouse's JSON event lines to /dev/null while timing.
+
+    Formatting and the write itself are still paid, as on Lambda (where the
+    line goes to a pipe); only the terminal is spared thousands of lines.
+    """
+    from chalicelib import logs
+
+    handlers = [h for h in logs.log.handlers if isinstance(h, logging.StreamHandler)]
+    with open(os.devnull, "w") as sink:
+        previous = [(h, h.setStream(sink)) for h in handlers]
+        try:
+            yield
+        finally:
+            for handler, stream in previous:
+                if stream is not None:
+                    handler.setStream(stream)

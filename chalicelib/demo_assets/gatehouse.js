@@ -1,0 +1,277 @@
+/**
+ * gatehouse.js: a small, dependency-free client for a Gatehouse API, for
+ * browsers and Cordova / Capacitor webviews (an ES module; no build step).
+ *
+ *   import { Gatehouse } from './gatehouse.js';
+ *   const auth = new Gatehouse({ baseUrl: 'https://api.example.com/api' });
+ *   await auth.login('demo', password, { device: 'Firefox on my laptop' });
+ *   const notes = await (await auth.fetch('/notes')).json();
+ *
+ * Where the tokens live:
+ * - the access token (short-lived JWT) only in this object's memory, never in
+ *   any storage a script or an extension could read later;
+ * - the refresh token in memory too, unless you pass a `storage` adapter
+ *   (`{ get(key), set(key, value), remove(key) }`, each may return a promise;
+ *   e.g. Cordova's secure storage or the iOS Keychain) to survive restarts.
+ *   `localStorage` works as an adapter but any XSS on the page can read it.
+ *
+ * `fetch()` adds the bearer token, and on a 401 whose WWW-Authenticate says
+ * error="invalid_token" refreshes once and retries once.  Every caller
+ * waiting for a refresh shares the same one: refresh tokens are single-use
+ * (rotated) and a second use of the old one would look like theft to the
+ * server, which then ends the whole session.
+ *
+ * Events (it is an EventTarget): `login`, `refresh`, `logout` (detail.everywhere),
+ * `session-expired` (the server no longer knows the session: show the login form).
+ */
+
+const DEFAULT_STORAGE_KEY = 'gatehouse.refresh_token';
+// Renew a little before the server would refuse the token, not after.
+const EXPIRY_MARGIN_MS = 5_000;
+
+/** An error answer of the API (`error` is its stable code) or of the token endpoint. */
+export class GatehouseError extends Error {
+  constructor(message, { status = 0, code = 'network_error', retryAfter = null } = {}) {
+    super(message);
+    this.name = 'GatehouseError';
+    this.status = status;
+    this.code = code;
+    this.retryAfter = retryAfter; // seconds, from Retry-After on a 429 / 503
+  }
+}
+
+/** Whether a 401 means "this token is no good", the only case worth a refresh (RFC 6750 §3.1). */
+export function isInvalidTokenResponse(response) {
+  const challenge = response.headers.get('WWW-Authenticate') ?? '';
+  return response.status === 401 && /\berror="invalid_token"/.test(challenge);
+}
+
+/** The GatehouseError for an error response, from either body shape Gatehouse uses. */
+export async function errorFromResponse(response) {
+  let body = {};
+  try {
+    body = await response.json();
+  } catch {
+    // not JSON: keep the status alone
+  }
+  const retry = Number.parseInt(response.headers.get('Retry-After') ?? '', 10);
+  return new GatehouseError(body.error_description ?? body.message ?? `HTTP ${response.status}`, {
+    status: response.status,
+    code: body.error ?? 'http_error',
+    retryAfter: Number.isNaN(retry) ? null : retry,
+  });
+}
+
+export class Gatehouse extends EventTarget {
+  #base;
+  #storage;
+  #storageKey;
+  #fetch;
+  #accessToken = null;
+  #expiresAt = 0;
+  #refreshToken = null;
+  // The one refresh in flight (a promise of the new access token, or null
+  // when the session is gone), shared by everybody who needs it meanwhile.
+  #refreshing = null;
+  // Bumped by login and logout, so a refresh that finishes after either
+  // cannot bring the old session back.
+  #generation = 0;
+
+  /**
+   * @param {object} [options]
+   * @param {string} [options.baseUrl] API root, e.g. 'https://abc.execute-api.eu-west-1.amazonaws.com/api';
+   *   default: this page's origin.
+   * @param {{get(k:string):any, set(k:string,v:string):any, remove(k:string):any}} [options.storage]
+   *   where to keep the refresh token across restarts (default: nowhere, memory only).
+   * @param {string} [options.storageKey]
+   * @param {typeof fetch} [options.fetch] a fetch implementation (default: the global one).
+   */
+  constructor({ baseUrl = '', storage = null, storageKey = DEFAULT_STORAGE_KEY, fetch: fetchImpl } = {}) {
+    super();
+    const page = globalThis.location;
+    // A Cordova page on file:// has the opaque origin "null": it must name its API.
+    if (!baseUrl && !/^https?:$/.test(page?.protocol)) throw new TypeError('Gatehouse needs a baseUrl here');
+    this.#base = new URL(baseUrl || page.origin, page?.href).href.replace(/\/+$/, '');
+    this.#storage = storage;
+    this.#storageKey = storageKey;
+    this.#fetch = fetchImpl ?? globalThis.fetch.bind(globalThis);
+  }
+
+  /** True once logged in (or restored) until logout or session expiry. */
+  get loggedIn() {
+    return this.#accessToken !== null || this.#refreshToken !== null;
+  }
+
+  /** Password login; throws a GatehouseError (`invalid_grant`, `too_many_attempts`, ...) on failure. */
+  async login(username, password, { device } = {}) {
+    const form = new URLSearchParams({ grant_type: 'password', username, password });
+    if (device) form.set('device', device);
+    const generation = ++this.#generation;
+    const tokens = await this.#tokenRequest(form);
+    if (generation !== this.#generation) return; // a logout came in meanwhile
+    await this.#keep(tokens);
+    this.dispatchEvent(new CustomEvent('login', { detail: { username } }));
+  }
+
+  /**
+   * With a storage adapter: resume the session it holds (after an app restart).
+   * Resolves true when logged in, false when there is nothing (valid) to resume.
+   */
+  async restore() {
+    if (this.#accessToken !== null) return true;
+    if (!(await this.#currentRefreshToken())) return false;
+    const token = await this.#refresh();
+    if (token) this.dispatchEvent(new CustomEvent('login', { detail: { restored: true } }));
+    return token !== null;
+  }
+
+  /**
+   * Like window.fetch, for paths of the API ('/notes') or absolute URLs under
+   * baseUrl (anything else is refused: the token must not leak to another
+   * server).  The body must be re-sendable (a string, FormData, Blob, ...; not
+   * a stream): a refreshed request is sent again.
+   */
+  async fetch(path, init = {}) {
+    const url = this.#url(path);
+    let token = await this.#usableAccessToken();
+    let response = await this.#send(url, init, token);
+    if (isInvalidTokenResponse(response)) {
+      const fresh = await this.#tokenNewerThan(token);
+      if (fresh) {
+        token = fresh;
+        response = await this.#send(url, init, token);
+      }
+    }
+    return response;
+  }
+
+  /** End this session on the server (RFC 7009 revoke) and forget the tokens. */
+  async logout() {
+    // A refresh in flight is about to replace the refresh token: revoke the new one.
+    await this.#refreshing?.catch(() => null);
+    const refreshToken = await this.#currentRefreshToken();
+    // Forget first: this device is logged out even if the network is down.
+    await this.#forget();
+    this.dispatchEvent(new CustomEvent('logout', { detail: { everywhere: false } }));
+    if (refreshToken) {
+      const response = await this.#post('/auth/revoke', new URLSearchParams({ token: refreshToken }));
+      if (!response.ok) throw await errorFromResponse(response);
+    }
+  }
+
+  /** End every session of this user, on every device ("log out everywhere"). */
+  async logoutEverywhere() {
+    const response = await this.fetch('/auth/sessions', { method: 'DELETE' });
+    // 401: this session had already ended, which is what was asked.
+    if (!response.ok && response.status !== 401) throw await errorFromResponse(response);
+    await this.#forget();
+    this.dispatchEvent(new CustomEvent('logout', { detail: { everywhere: true } }));
+  }
+
+  // -- internals ---------------------------------------------------------------
+
+  #url(path) {
+    if (typeof path !== 'string') throw new TypeError('path must be a string');
+    if (path.startsWith('/') && !path.startsWith('//')) return this.#base + path;
+    if (path === this.#base || path.startsWith(`${this.#base}/`)) return path;
+    throw new TypeError(`Gatehouse.fetch only sends the token to ${this.#base}, not to ${path}`);
+  }
+
+  #send(url, init, token) {
+    const headers = new Headers(init.headers);
+    if (token) headers.set('Authorization', `Bearer ${token}`);
+    // Bearer tokens only: no cookies, so no CSRF and no credentialed CORS.
+    return this.#fetch(url, { ...init, headers, credentials: 'omit' });
+  }
+
+  #post(path, form) {
+    return this.#fetch(this.#base + path, {
+      method: 'POST',
+      body: form, // form-encoded: a "simple" request, no CORS preflight
+      credentials: 'omit',
+      cache: 'no-store',
+    });
+  }
+
+  async #tokenRequest(form) {
+    const response = await this.#post('/auth/token', form);
+    if (!response.ok) throw await errorFromResponse(response);
+    return response.json();
+  }
+
+  /** The access token to send now: refreshed first when it has expired by our clock. */
+  async #usableAccessToken() {
+    if (this.#refreshing) return this.#refreshing;
+    if (this.#accessToken && Date.now() < this.#expiresAt - EXPIRY_MARGIN_MS) return this.#accessToken;
+    if (await this.#currentRefreshToken()) return this.#refresh();
+    return this.#accessToken;
+  }
+
+  /** After a 401 for `used`: a token someone already got meanwhile, or a refresh (shared). */
+  #tokenNewerThan(used) {
+    if (this.#refreshing) return this.#refreshing;
+    if (this.#accessToken && this.#accessToken !== used) return Promise.resolve(this.#accessToken);
+    return this.#refresh();
+  }
+
+  #refresh() {
+    // Set synchronously, before any await: a second caller in the same tick
+    // already finds this promise and waits for it instead of refreshing too.
+    this.#refreshing ??= this.#runRefresh().finally(() => {
+      this.#refreshing = null;
+    });
+    return this.#refreshing;
+  }
+
+  async #runRefresh() {
+    const generation = this.#generation;
+    const refreshToken = await this.#currentRefreshToken();
+    if (!refreshToken) return null;
+    let tokens;
+    try {
+      tokens = await this.#tokenRequest(new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refreshToken }));
+    } catch (error) {
+      if (error.code !== 'invalid_grant') throw error; // offline, 5xx, 429: the session may be fine
+      if (generation === this.#generation) {
+        // Ended (logout elsewhere, expiry, reuse detection): nothing left to try.
+        await this.#forget();
+        this.dispatchEvent(new CustomEvent('session-expired'));
+      }
+      return null;
+    }
+    if (generation !== this.#generation) return null; // logged out (or in again) meanwhile
+    await this.#keep(tokens);
+    this.dispatchEvent(new CustomEvent('refresh'));
+    return this.#accessToken;
+  }
+
+  async #currentRefreshToken() {
+    // With storage, storage is the truth: another tab or a restart may have rotated it.
+    if (this.#storage) this.#refreshToken = (await this.#storage.get(this.#storageKey)) ?? null;
+    return this.#refreshToken;
+  }
+
+  async #keep({ access_token: access, expires_in: expiresIn, refresh_token: refresh }) {
+    this.#accessToken = access;
+    this.#expiresAt = Date.now() + expiresIn * 1000;
+    this.#refreshToken = refresh;
+    if (this.#storage) await this.#storage.set(this.#storageKey, refresh);
+  }
+
+  async #forget() {
+    this.#generation += 1;
+    this.#accessToken = null;
+    this.#expiresAt = 0;
+    this.#refreshToken = null;
+    if (this.#storage) await this.#storage.remove(this.#storageKey);
+  }
+}
+
+/** A storage adapter over window.localStorage (survives reloads; readable by any script on the origin). */
+export function localStorageAdapter(storage = globalThis.localStorage) {
+  return {
+    get: (key) => storage.getItem(key),
+    set: (key, value) => storage.setItem(key, value),
+    remove: (key) => storage.removeItem(key),
+  };
+}

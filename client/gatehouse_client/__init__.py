@@ -1,0 +1,17 @@
+"""A small Python client for a Gatehouse API (standard library only).
+
+>>> from gatehouse_client import GatehouseClient
+>>> api = GatehouseClient("http://127.0.0.1:8000")
+>>> api.login("demo", password)                      # doctest: +SKIP
+>>> api.post("/notes", json={"text": "hi"}).json()   # doctest: +SKIP
+
+Requests carry the bearer token; a 401 with ``error="invalid_token"`` is
+refreshed once and retried once, and threads that need a refresh at the same
+time share one (refresh tokens are single-use).  ``python -m gatehouse_client``
+is the command-line front end.
+"""
+
+from gatehouse_client.client import GatehouseClient, GatehouseError, Reply, Tokens
+from gatehouse_client.tokenfile import TokenFile
+
+__all__ = ["GatehouseClient", "GatehouseError", "Reply", "TokenFile", "Tokens"]

@@ -1,0 +1,5 @@
+import sys
+
+from gatehouse_client.cli import main
+
+sys.exit(main())

@@ -1,0 +1,34 @@
+"""Settings from a deployed stack's outputs, so the CLI needs only ``--stack NAME``.
+
+The merge template lets CloudFormation name the tables; its outputs say
+which names it chose (deploy/resources.json, ``Outputs``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+# Stack output -> the setting it fills.
+OUTPUT_SETTINGS = {
+    "UsersTableName": "GATEHOUSE_USERS_TABLE",
+    "SessionsTableName": "GATEHOUSE_SESSIONS_TABLE",
+    "NotesTableName": "GATEHOUSE_NOTES_TABLE",
+    "AttemptsTableName": "GATEHOUSE_ATTEMPTS_TABLE",
+    "SigningKeyParameterName": "GATEHOUSE_SIGNING_KEY_PARAM",
+}
+
+
+class StackError(Exception):
+    pass
+
+
+def settings_from_stack(cloudformation: Any, stack_name: str) -> dict[str, str]:
+    try:
+        [stack] = cloudformation.describe_stacks(StackName=stack_name)["Stacks"]
+    except Exception as exc:
+        raise StackError(f"Stack {stack_name!r} could not be read: {type(exc).__name__}.") from None
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+    missing = sorted(set(OUTPUT_SETTINGS) - set(outputs))
+    if missing:
+        raise StackError(f"Stack {stack_name!r} has no output {', '.join(missing)}: is it a Gatehouse stack?")
+    return {setting: outputs[output] for output, setting in OUTPUT_SETTINGS.items()}

@@ -1,0 +1,136 @@
+"""The stack ``make run`` starts (``python -m gatehouse_dev.run``), on a free port, for client tests.
+
+Like the fixture in test_e2e.py, with extra settings (short token lifetimes,
+a CORS origin) passed in the environment.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+READY_LINE = "Gatehouse ready on"
+START_TIMEOUT = 60.0
+STOP_TIMEOUT = 10.0
+DEMO_PASSWORD = "Quartz-Lantern-74-river"
+ADMIN_PASSWORD = "Copper-Falcon-58-meadow"
+USER_PASSWORD = "tulip-Marble-9-sunset"
+
+_opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+@dataclass
+class LiveStack:
+    base_url: str
+    process: subprocess.Popen[str]
+    lines: list[str] = field(default_factory=list)
+
+    def output(self) -> str:
+        return "".join(self.lines)
+
+    def call(
+        self, method: str, path: str, body: Any = None, headers: Mapping[str, str] | None = None
+    ) -> tuple[int, Any, Any]:
+        """(status, headers, parsed JSON or None) over real HTTP."""
+        sent = dict(headers or {})
+        data = None
+        if body is not None:
+            data = json.dumps(body).encode()
+            sent.setdefault("Content-Type", "application/json")
+        request = urllib.request.Request(self.base_url + path, data=data, headers=sent, method=method)  # noqa: S310
+        try:
+            with _opener.open(request, timeout=10) as response:
+                raw, status, answer_headers = response.read(), response.status, response.headers
+        except urllib.error.HTTPError as error:
+            with error:
+                raw, status, answer_headers = error.read(), error.code, error.headers
+        return status, answer_headers, json.loads(raw) if raw else None
+
+    def new_user(self, prefix: str = "client") -> tuple[str, str]:
+        """A freshly registered user (own lockout counter, own sessions): (username, password)."""
+        username = f"{prefix}-{secrets.token_hex(4)}"
+        status, _, body = self.call(
+            "POST", "/auth/register", {"username": username, "password": USER_PASSWORD}
+        )
+        assert status == 201, body
+        return username, USER_PASSWORD
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _stop(process: subprocess.Popen[str]) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGINT)  # what Ctrl-C on `make run` does
+        try:
+            process.wait(timeout=STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=STOP_TIMEOUT)
+
+
+@contextmanager
+def live_stack(settings: Mapping[str, str] | None = None) -> Iterator[LiveStack]:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("AWS_ENDPOINT_URL", "GATEHOUSE_")) and k != "PORT"
+    }
+    env.update(
+        GATEHOUSE_DEMO_PASSWORD=DEMO_PASSWORD,
+        GATEHOUSE_ADMIN_PASSWORD=ADMIN_PASSWORD,
+        PYTHONUNBUFFERED="1",
+        **(settings or {}),
+    )
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gatehouse_dev.run", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        bufsize=1,
+    )
+    running = LiveStack(f"http://127.0.0.1:{port}", process)
+    ready = threading.Event()
+
+    def pump() -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            running.lines.append(line)
+            if READY_LINE in line:
+                ready.set()
+
+    reader = threading.Thread(target=pump, name="gatehouse-live-stack-stdout", daemon=True)
+    reader.start()
+    try:
+        deadline = time.monotonic() + START_TIMEOUT
+        while not ready.wait(0.05):
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the local stack did not start; its output:\n{running.output()}")
+        yield running
+    finally:
+        _stop(process)
+        reader.join(timeout=STOP_TIMEOUT)
+        assert process.stdout is not None
+        process.stdout.close()
