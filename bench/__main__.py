@@ -20,6 +20,7 @@ from dataclasses import dataclass, replace
 from bench import (
     bytecode_cold_start,
     cold_start,
+    enumeration,
     login,
     package_size,
     suite_time,
@@ -81,6 +82,11 @@ def _login(effort: Effort) -> list[Result]:
     return login.measure(make_fixture(int(time.time())), effort.login_rounds)
 
 
+def _enumeration(effort: Effort) -> list[Result]:
+    # Lockout out of reach: every round's attempts must be checked, not refused.
+    return enumeration.measure(make_fixture(int(time.time()), lockout_threshold=100), effort.login_rounds)
+
+
 def _package(_effort: Effort) -> list[Result]:
     return package_size.measure()
 
@@ -100,6 +106,11 @@ FIGURES: dict[str, tuple[Runner, str, str]] = {
     ),
     "warm": (_warm, "2. warm authorizer invocation", f"≤ {warm_authorizer.LIMIT:.2f}x"),
     "login": (_login, "3. password login", f"≤ {login.LIMIT:.2f}x"),
+    "enumeration": (
+        _enumeration,
+        "4e. failed login: unknown user vs wrong password",
+        f"≤ {enumeration.LIMIT:.2f}x",
+    ),
     "package": (_package, "4. deployment package", f"≤ {fmt_megabytes(package_size.LIMIT_BYTES)}"),
     "tests": (_tests, "5. make test wall time", f"≤ {fmt_seconds(suite_time.LIMIT_SECONDS)}"),
 }

@@ -1,0 +1,76 @@
+"""Issue #4: a failed login takes the same time whether or not the account exists.
+
+Two failures, measured in the same interleaved rounds on the same warm Runtime:
+
+* a real account with a wrong password: count the attempt on the user row,
+  argon2id verify against its hash, record the failure;
+* an unknown username: the conditional count finds no account, the attempt
+  is counted in the attempts table, argon2id verify against the dummy hash.
+
+Both make two DynamoDB requests and one argon2id verify with the same
+parameters (tests/test_structure.py checks the requests exactly); the ratio
+shows what is left.  Lockout is set out of reach so every attempt is checked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import ExitStack
+from typing import Any
+
+from bench.fixtures import PASSWORD, USERNAME, Fixture, event_log_to_devnull
+from bench.login import fake_runtime, moto_runtime
+from bench.report import Result
+from bench.timing import interleaved_calls, median, paired_ratio, summary
+
+LIMIT = 1.05
+WRONG = "Not-the-password-42"
+
+
+def _failure(rt: Any, username: str) -> Callable[[], object]:
+    from chalicelib import accounts
+    from chalicelib.errors import InvalidGrant
+
+    def attempt() -> object:
+        try:
+            accounts.password_login(rt, username, WRONG, "bench")
+        except InvalidGrant:
+            return None
+        raise AssertionError("a wrong password was accepted")
+
+    attempt()  # warm: argon2 ready, dummy hash made, tables touched
+    return attempt
+
+
+def _ms(seconds: float) -> str:
+    return f"{seconds * 1e3:.2f} ms"
+
+
+def measure(fixture: Fixture, rounds: int) -> list[Result]:
+    from chalicelib import accounts
+
+    rows = []
+    with ExitStack() as stack:
+        stack.enter_context(event_log_to_devnull())
+        fake_rt, _db = fake_runtime(fixture)
+        moto_rt = stack.enter_context(moto_runtime(fixture))
+        for label, rt in (("fake tables", fake_rt), ("moto tables", moto_rt)):
+            accounts.create_user(rt, USERNAME, PASSWORD, accounts.DEFAULT_ROLES)
+            known, unknown = f"wrong password ({label})", f"unknown user ({label})"
+            samples = interleaved_calls(
+                {known: _failure(rt, USERNAME), unknown: _failure(rt, "nobody-here")}, rounds
+            )
+            details = [summary(name, values, _ms) for name, values in samples.items()]
+            details.append(f"per-round ratio {paired_ratio(samples[unknown], samples[known]):.3f}x")
+            rows.append(
+                Result(
+                    f"4e. failed login, unknown user vs wrong password ({label})",
+                    median(samples[unknown]),
+                    LIMIT,
+                    fmt=_ms,
+                    floor=median(samples[known]),
+                    floor_label="wrong password",
+                    details=details,
+                )
+            )
+    return rows
