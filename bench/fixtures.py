@@ -28,7 +28,8 @@ if str(ROOT) not in sys.path:
 
 from chalicelib.config import Settings  # noqa: E402
 from chalicelib.keys import PublicKey, generate_signing_jwk, load_signing_key, public_jwks  # noqa: E402
-from chalicelib.tokens import TokenRules, issue_access_token  # noqa: E402
+from chalicelib.runtime import token_rules  # noqa: E402
+from chalicelib.tokens import issue_access_token  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -56,16 +57,6 @@ class Fixture:
         return json.dumps(self.signing_jwk)
 
 
-def rules_for(settings: Settings) -> TokenRules:
-    return TokenRules(
-        issuer=settings.issuer,
-        audience=settings.audience,
-        lifetime=settings.access_token_ttl,
-        leeway=settings.leeway,
-        max_bytes=settings.max_token_bytes,
-    )
-
-
 def make_fixture(now: int, **overrides: Any) -> Fixture:
     """A fresh EdDSA key, default settings (argon2 m=19456,t=2,p=1) and a token issued at ``now``."""
     jwk = generate_signing_jwk("EdDSA")
@@ -73,7 +64,7 @@ def make_fixture(now: int, **overrides: Any) -> Fixture:
     session_id = "bench-session-0001"
     token, _ = issue_access_token(
         load_signing_key(json.dumps(jwk)),
-        rules_for(settings),
+        token_rules(settings),
         subject=USERNAME,
         session_id=session_id,
         roles=["user"],

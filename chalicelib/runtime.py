@@ -47,6 +47,17 @@ def read_signing_key_from_ssm(parameter: str) -> str:
     return answer["Parameter"]["Value"]
 
 
+def token_rules(s: Settings) -> TokenRules:
+    """The verifier's rules for some settings (the issuer signs with the same)."""
+    return TokenRules(
+        issuer=s.issuer,
+        audience=s.audience,
+        lifetime=s.access_token_ttl,
+        leeway=s.leeway,
+        max_bytes=s.max_token_bytes,
+    )
+
+
 class Runtime:
     def __init__(
         self,
@@ -76,14 +87,7 @@ class Runtime:
 
     @cached_property
     def rules(self) -> TokenRules:
-        s = self.settings
-        return TokenRules(
-            issuer=s.issuer,
-            audience=s.audience,
-            lifetime=s.access_token_ttl,
-            leeway=s.leeway,
-            max_bytes=s.max_token_bytes,
-        )
+        return token_rules(self.settings)
 
     @cached_property
     def keyset(self) -> KeySet:

@@ -20,8 +20,8 @@ import app as gatehouse_app
 from chalicelib.config import load_settings
 from chalicelib.keys import generate_signing_jwk, load_signing_key, public_jwks
 from chalicelib.policy import Unauthorized
-from chalicelib.runtime import Runtime
-from chalicelib.tokens import TokenRules, issue_access_token
+from chalicelib.runtime import Runtime, token_rules
+from chalicelib.tokens import issue_access_token
 from tests.conftest import ROOT, Credentials, post_json
 
 METHOD_ARN = "arn:aws:execute-api:us-east-1:123456789012:abc123/api/GET/me"
@@ -69,13 +69,7 @@ def test_importing_the_app_loads_no_boto3_or_botocore_module() -> None:
 
 def _signed_event(env: dict[str, str], signing_jwk: dict[str, str]) -> dict[str, str]:
     settings = load_settings(env)
-    rules = TokenRules(
-        issuer=settings.issuer,
-        audience=settings.audience,
-        lifetime=settings.access_token_ttl,
-        leeway=settings.leeway,
-        max_bytes=settings.max_token_bytes,
-    )
+    rules = token_rules(settings)
     token, _ = issue_access_token(
         load_signing_key(json.dumps(signing_jwk)),
         rules,
