@@ -208,6 +208,17 @@ def make_user(rt: Runtime) -> Callable[..., Credentials]:
     return make
 
 
+def keys_anywhere(value: Any) -> Iterator[str]:
+    """Every object key in a parsed JSON document, at any depth."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield key
+            yield from keys_anywhere(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from keys_anywhere(item)
+
+
 def json_body(response: Any) -> Any:
     return json.loads(response.body)
 

@@ -23,7 +23,7 @@ from chalicelib.errors import Forbidden, GatehouseError, NotFound
 from chalicelib.runtime import Runtime
 from gatehouse_dev import gateway
 from gatehouse_dev.tables import create_tables, table_definitions
-from tests.conftest import ROOT, Credentials, Package, bearer, json_body, post_json
+from tests.conftest import ROOT, Credentials, Package, bearer, json_body, keys_anywhere, post_json
 
 pytestmark = pytest.mark.deploy
 
@@ -468,20 +468,10 @@ def test_local_emulation_answers_401_and_403_exactly_like_the_gateway_responses(
 # -- no secrets, and nothing but the app in the Lambda zip ----------------------------------
 
 
-def _keys_anywhere(value: Any) -> Iterator[str]:
-    if isinstance(value, dict):
-        for key, item in value.items():
-            yield key
-            yield from _keys_anywhere(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from _keys_anywhere(item)
-
-
 def test_template_holds_no_secret_material(package: Package) -> None:
     assert "PRIVATE KEY" not in package.text
     assert "$argon2" not in package.text
-    members = set(_keys_anywhere(package.template))
+    members = set(keys_anywhere(package.template))
     assert not members & {"d", "p", "q", "dp", "dq", "qi", "k", "kty"}
     assert not [m for m in members if "hash" in m.lower() or "secret" in m.lower()]
 

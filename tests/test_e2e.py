@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import keys_anywhere
 from tests.live_stack import ADMIN_PASSWORD, DEMO_PASSWORD, READY_LINE, USER_PASSWORD, LiveStack, live_stack
 
 pytestmark = pytest.mark.e2e
@@ -169,16 +170,6 @@ def test_admin_route_is_403_for_the_demo_user(stack: Stack) -> None:
     assert reply.status == 403
 
 
-def _keys_anywhere(value: Any) -> Iterator[str]:
-    if isinstance(value, dict):
-        for key, item in value.items():
-            yield key
-            yield from _keys_anywhere(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from _keys_anywhere(item)
-
-
 def test_seeded_admin_lists_users_without_any_hash(stack: Stack) -> None:
     token = stack.login("admin", ADMIN_PASSWORD)
     reply = stack.request("GET", "/admin/users", token=token)
@@ -186,7 +177,7 @@ def test_seeded_admin_lists_users_without_any_hash(stack: Stack) -> None:
     users = reply.json()
     assert isinstance(users, list)
     assert "demo" in {u["username"] for u in users}
-    assert not [k for k in _keys_anywhere(users) if "hash" in k.lower()]
+    assert not [k for k in keys_anywhere(users) if "hash" in k.lower()]
     assert b"argon2" not in reply.raw
 
 
