@@ -6,10 +6,10 @@ whether a username exists.  Rows expire through the table's TTL.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from chalicelib.lockout import LockoutRules, Refused, admission, retry_after
-from chalicelib.store import CONDITION_FAILED, store_call
+from chalicelib.lockout import LockoutRules, Refused, admission, refusal
+from chalicelib.store import store_call
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
@@ -41,14 +41,3 @@ class AttemptRepository:
         except Exception as exc:
             return refusal(exc, rules, now)
         return None
-
-
-def refusal(exc: Exception, rules: LockoutRules, now: int) -> Refused:
-    """The back-off a failed admission condition reveals (re-raise anything else)."""
-    response: dict[str, Any] = getattr(exc, "response", {})
-    if response.get("Error", {}).get("Code") != CONDITION_FAILED:
-        raise exc
-    old = response.get("Item", {})
-    failures = int(old.get("failures", {}).get("N", 0))
-    last = int(old.get("last_attempt_at", {}).get("N", now))
-    return Refused(retry_after(rules, failures, last, now))

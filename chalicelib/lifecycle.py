@@ -122,8 +122,10 @@ def revoke(rt: Runtime, value: str) -> None:
         presented = parse_refresh_token(value)
         session = rt.sessions.get(presented.sid)
         digest = presented.digest
-        known = (session.refresh_hash, session.prev_hash, *session.history) if session else ()
-        if session is not None and any(_same(digest, h) for h in known):
+        if session is None:
+            return
+        # Only a token this session really issued may end it (not just its sid).
+        if any(_same(digest, h) for h in (session.refresh_hash, session.prev_hash, *session.history)):
             rt.sessions.delete(session.sid)
         return
     try:

@@ -14,6 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from chalicelib.store import CONDITION_FAILED
+
 
 @dataclass(frozen=True)
 class LockoutRules:
@@ -59,3 +61,14 @@ class Refused:
     """The attempt was not admitted: the account is in its back-off window."""
 
     retry_after: int
+
+
+def refusal(exc: Exception, rules: LockoutRules, now: int) -> Refused:
+    """The back-off a failed admission condition reveals (re-raise anything else)."""
+    response: dict[str, Any] = getattr(exc, "response", {})
+    if response.get("Error", {}).get("Code") != CONDITION_FAILED:
+        raise exc
+    old = response.get("Item", {})
+    failures = int(old.get("failures", {}).get("N", 0))
+    last = int(old.get("last_attempt_at", {}).get("N", now))
+    return Refused(retry_after(rules, failures, last, now))

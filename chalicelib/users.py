@@ -6,9 +6,8 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from chalicelib.attempts import refusal
 from chalicelib.errors import InvalidRequest, StoreError, UsernameTaken
-from chalicelib.lockout import LockoutRules, Refused, admission
+from chalicelib.lockout import LockoutRules, Refused, admission, refusal
 from chalicelib.store import all_items, store_call
 
 if TYPE_CHECKING:
