@@ -41,7 +41,7 @@ package: $(STAMP)
 	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-$(PACKAGE_REGION)} $(VENV)/bin/chalice package \
 		--stage $(STAGE) --merge-template deploy/resources.json build/
 ifneq ($(BYTECODE),0)
-	$(PY) -m gatehouse_dev.bytecode build
+	$(PY) -m gatehouse_release.bytecode build
 endif
 
 deploy-check: package
@@ -49,7 +49,7 @@ deploy-check: package
 
 # make admin ARGS='list-keys'  (see docs/DEPLOY.md)
 admin: $(STAMP)
-	$(PY) -m gatehouse $(ARGS)
+	$(PY) -m gatehouse_admin $(ARGS)
 
 # Issue #6 figures against their targets (see docs/BENCHMARKS.md), about a minute.
 # make bench BENCH_ARGS='--quick' | 'tests' (times make test) | '--all' | 'cold zip warm login package'

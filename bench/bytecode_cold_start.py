@@ -3,7 +3,7 @@
 Three extractions of one freshly built package, each made read-only
 (``chmod -R a-w``) before anything is timed:
 
-* **with byte code**: the zip after ``gatehouse_dev.bytecode``, byte for
+* **with byte code**: the zip after ``gatehouse_release.bytecode``, byte for
   byte what ``make package`` ships (unchecked-hash ``.pyc`` in ``__pycache__/``);
 * **as built** (``make package BYTECODE=0``): the zip as ``chalice package``
   wrote it, whose only ``.pyc`` are stale copies of the working tree's;
@@ -40,7 +40,7 @@ from bench.fixtures import Fixture
 from bench.package_size import build_zip
 from bench.report import Result, fmt_megabytes
 from bench.timing import Samples, interleaved_calls, median, paired_ratio, summary
-from gatehouse_dev import bytecode
+from gatehouse_release import bytecode
 
 LIMIT = 1.10
 WITH, AS_BUILT, WARM = "with byte code", "as built (BYTECODE=0)", "warm cache"

@@ -28,12 +28,12 @@ WRONG = "Not-the-password-42"
 
 
 def _failure(rt: Any, username: str) -> Callable[[], object]:
-    from chalicelib import accounts
-    from chalicelib.errors import InvalidGrant
+    from chalicelib.gatehouse.accounts import login as login_flow
+    from chalicelib.gatehouse.errors import InvalidGrant
 
     def attempt() -> object:
         try:
-            accounts.password_login(rt, username, WRONG, "bench")
+            login_flow.password_login(rt, username, WRONG, "bench")
         except InvalidGrant:
             return None
         raise AssertionError("a wrong password was accepted")
@@ -47,7 +47,8 @@ def _ms(seconds: float) -> str:
 
 
 def measure(fixture: Fixture, rounds: int) -> list[Result]:
-    from chalicelib import accounts
+    from chalicelib.gatehouse import roles
+    from chalicelib.gatehouse.accounts import signup
 
     rows = []
     with ExitStack() as stack:
@@ -55,7 +56,7 @@ def measure(fixture: Fixture, rounds: int) -> list[Result]:
         fake_rt, _db = fake_runtime(fixture)
         moto_rt = stack.enter_context(moto_runtime(fixture))
         for label, rt in (("fake tables", fake_rt), ("moto tables", moto_rt)):
-            accounts.create_user(rt, USERNAME, PASSWORD, accounts.DEFAULT_ROLES)
+            signup.create_user(rt, USERNAME, PASSWORD, roles.DEFAULT_ROLES)
             known, unknown = f"wrong password ({label})", f"unknown user ({label})"
             samples = interleaved_calls(
                 {known: _failure(rt, USERNAME), unknown: _failure(rt, "nobody-here")}, rounds

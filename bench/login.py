@@ -1,6 +1,6 @@
 """Figure 3: one successful password login against one argon2id verify.
 
-The login is ``chalicelib.accounts.password_login`` on a warm Runtime (key
+The login is ``chalicelib.gatehouse.accounts.login.password_login`` on a warm Runtime (key
 loaded, argon2 ready, tables created): admission / lockout bookkeeping,
 the argon2id verify, signing the access token and writing the session.
 Two table back-ends, measured in the same rounds:
@@ -58,12 +58,12 @@ def moto_runtime(fixture: Fixture) -> Iterator[Any]:
     import boto3
     from moto import mock_aws
 
-    from chalicelib import aws
-    from chalicelib.runtime import Runtime
-    from gatehouse_dev.tables import create_tables
+    from chalicelib.gatehouse.runtime import Runtime
+    from chalicelib.gatehouse.storage import aws
+    from chalicelib.gatehouse.storage.tables import create_tables
 
     with aws_test_env(), mock_aws():
-        # One shared session: clients from it are cheap (see chalicelib/aws.py).
+        # One shared session: clients from it are cheap (see chalicelib/gatehouse/storage/aws.py).
         session = boto3.Session(region_name="us-east-1")
         aws.use_session(session)
         try:
@@ -74,8 +74,8 @@ def moto_runtime(fixture: Fixture) -> Iterator[Any]:
 
 
 def fake_runtime(fixture: Fixture) -> tuple[Any, FakeDynamoDB]:
-    from chalicelib.runtime import Runtime
-    from gatehouse_dev.tables import table_definitions
+    from chalicelib.gatehouse.runtime import Runtime
+    from chalicelib.gatehouse.storage.tables import table_definitions
 
     db = FakeDynamoDB.from_definitions(table_definitions(fixture.settings))
     return Runtime(
@@ -85,12 +85,14 @@ def fake_runtime(fixture: Fixture) -> tuple[Any, FakeDynamoDB]:
 
 def _ready_login(rt: Any) -> Callable[[], object]:
     """Create the user, log in until everything lazy is loaded, and return one more login."""
-    from chalicelib import accounts
+    from chalicelib.gatehouse import roles
+    from chalicelib.gatehouse.accounts import login as login_flow
+    from chalicelib.gatehouse.accounts import signup
 
-    accounts.create_user(rt, USERNAME, PASSWORD, accounts.DEFAULT_ROLES)
+    signup.create_user(rt, USERNAME, PASSWORD, roles.DEFAULT_ROLES)
 
     def login() -> object:
-        return accounts.password_login(rt, USERNAME, PASSWORD, "bench")
+        return login_flow.password_login(rt, USERNAME, PASSWORD, "bench")
 
     for _ in range(WARM_UP_LOGINS):
         login()

@@ -30,8 +30,8 @@ WHOLE = "gatehouse_auth(event)"
 
 
 def _runtime(fixture: Fixture, db: FakeDynamoDB) -> Any:
-    from chalicelib.runtime import Runtime
-    from chalicelib.sessions import Session
+    from chalicelib.gatehouse.runtime import Runtime
+    from chalicelib.gatehouse.storage.sessions import Session
 
     frozen = float(fixture.now)
     rt = Runtime(fixture.settings, clock=lambda: frozen, table=db.table_factory())
@@ -51,8 +51,8 @@ def _runtime(fixture: Fixture, db: FakeDynamoDB) -> Any:
 
 def _candidates(fixture: Fixture, rt: Any) -> dict[str, Callable[[], object]]:
     import app
-    from chalicelib.policy import auth_response
-    from chalicelib.tokens import REQUIRED_CLAIMS, verify_access_token
+    from chalicelib.gatehouse.verify.policy import auth_response
+    from chalicelib.gatehouse.verify.tokens import REQUIRED_CLAIMS, verify_access_token
 
     event, token, settings = fixture.event(), fixture.token, fixture.settings
     public_key = fixture.public_key.key
@@ -99,8 +99,8 @@ def _us(seconds: float) -> str:
 
 def measure(fixture: Fixture, repeats: int, seconds_per_repeat: float) -> Result:
     import app
-    from chalicelib import runtime
-    from gatehouse_dev.tables import table_definitions
+    from chalicelib.gatehouse import runtime
+    from chalicelib.gatehouse.storage.tables import table_definitions
 
     db = FakeDynamoDB.from_definitions(table_definitions(fixture.settings))
     rt = _runtime(fixture, db)

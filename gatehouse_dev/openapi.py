@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from chalicelib.openapi import PATH as TARGET
+from chalicelib.gatehouse.web.openapi import PATH as TARGET
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 SOURCE = PROJECT_DIR / "openapi.yaml"

@@ -1,5 +1,5 @@
 """The embedded AWS for local runs: a moto server on loopback with Gatehouse's tables,
-a dev signing key in SSM (with its JWKS parameter, as ``python -m gatehouse`` makes them), and seeded users.
+a dev signing key in SSM (with its JWKS parameter, as ``python -m gatehouse_admin`` makes them), and seeded users.
 
 Used by ``make run`` and by the end-to-end tests, so both exercise the same stack.
 """
@@ -12,13 +12,14 @@ import time
 from collections.abc import MutableMapping
 from dataclasses import dataclass
 
-from chalicelib import accounts
-from chalicelib.config import load_settings
-from chalicelib.keys import generate_signing_jwk
-from chalicelib.runtime import Runtime
-from gatehouse import keyring
-from gatehouse.keystore import KeyStore, jwks_parameter_for
-from gatehouse_dev.tables import create_tables
+from chalicelib.gatehouse.accounts import signup
+from chalicelib.gatehouse.runtime import Runtime
+from chalicelib.gatehouse.settings import load_settings
+from chalicelib.gatehouse.storage.tables import create_tables
+from chalicelib.gatehouse.verify.keys import generate_signing_jwk
+from chalicelib.notes.repository import table_definition as notes_table
+from gatehouse_admin import keyring
+from gatehouse_admin.keystore import KeyStore, jwks_parameter_for
 
 REGION = "us-east-1"
 FAKE_CREDENTIALS = {
@@ -77,7 +78,9 @@ def provision(env: MutableMapping[str, str]) -> list[SeededUser]:
 
     settings = load_settings(env)
     session = boto3.Session(region_name=REGION)
-    create_tables(session.client("dynamodb"), settings)
+    create_tables(
+        session.client("dynamodb"), settings, extra=[notes_table(env.get("NOTES_TABLE", "gatehouse-notes"))]
+    )
 
     # The same key store format and code as the admin CLI uses in production.
     store = KeyStore(
@@ -95,7 +98,7 @@ def provision(env: MutableMapping[str, str]) -> list[SeededUser]:
         generated = not password
         if generated:
             password = secrets.token_urlsafe(12)
-        accounts.create_user(rt, username, password, roles)
+        signup.create_user(rt, username, password, roles)
         seeded.append(SeededUser(username, password, generated))
     return seeded
 

@@ -32,16 +32,22 @@ from chalice.test import Client  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
 import app as gatehouse_app  # noqa: E402
-from chalicelib import accounts, aws, runtime  # noqa: E402
-from chalicelib.config import Settings  # noqa: E402
-from chalicelib.keys import generate_signing_jwk, load_signing_key, public_jwks  # noqa: E402
-from chalicelib.runtime import Runtime  # noqa: E402
+from chalicelib.gatehouse import (
+    runtime,
+)
+from chalicelib.gatehouse.accounts import signup  # noqa: E402
+from chalicelib.gatehouse.runtime import Runtime  # noqa: E402
+from chalicelib.gatehouse.settings import Settings  # noqa: E402
+from chalicelib.gatehouse.storage import aws  # noqa: E402
+from chalicelib.gatehouse.storage.tables import create_tables  # noqa: E402
+from chalicelib.gatehouse.verify.keys import generate_signing_jwk, load_signing_key, public_jwks  # noqa: E402
+from chalicelib.notes.repository import table_definition as notes_table  # noqa: E402
 from gatehouse_dev import gateway  # noqa: E402
-from gatehouse_dev.tables import create_tables  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 START = 1_800_000_000.0
 DEFAULT_PASSWORD = "tulip-Marble-9-sunset"
+NOTES_TABLE = "gatehouse-notes"
 
 gateway.install()
 
@@ -95,7 +101,7 @@ class Package:
 def package(tmp_path_factory: pytest.TempPathFactory) -> Package:
     """The deployable stack, packaged once per session by the real `chalice package` (about 4 s).
 
-    Exactly Chalice's output: `make package`'s byte-code step (gatehouse_dev.bytecode) is not
+    Exactly Chalice's output: `make package`'s byte-code step (gatehouse_release.bytecode) is not
     applied here; tests/test_bytecode.py applies it to copies.
     """
     out = tmp_path_factory.mktemp("package") / "build"
@@ -176,7 +182,7 @@ def make_runtime(
         nonlocal created
         settings = replace(base_settings, **overrides)
         if not created:
-            create_tables(aws.session().client("dynamodb"), settings)
+            create_tables(aws.session().client("dynamodb"), settings, extra=[notes_table(NOTES_TABLE)])
             created = True
         rt = Runtime(settings, clock=clock, signing_key_source=lambda _name: json.dumps(signing_jwk))
         runtime.install(rt)
@@ -202,7 +208,7 @@ def make_user(rt: Runtime) -> Callable[..., Credentials]:
         username: str | None = None, password: str = DEFAULT_PASSWORD, roles: tuple[str, ...] = ("user",)
     ) -> Credentials:
         username = username or f"user-{secrets.token_hex(4)}"
-        accounts.create_user(rt, username, password, roles)
+        signup.create_user(rt, username, password, roles)
         return Credentials(username, password)
 
     return make

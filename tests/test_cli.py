@@ -1,4 +1,4 @@
-"""``python -m gatehouse``: users and keys, against moto in-process (and once over HTTP, as in production)."""
+"""``python -m gatehouse_admin``: users and keys, against moto in-process (and once over HTTP, as in production)."""
 
 from __future__ import annotations
 
@@ -14,13 +14,13 @@ import boto3
 import pytest
 from chalice.test import Client
 
-from chalicelib.config import Settings
-from chalicelib.keys import load_keyset, load_signing_keys
-from chalicelib.runtime import Runtime
-from gatehouse import cli, stackinfo
-from gatehouse.keystore import jwks_parameter_for
+from chalicelib.gatehouse.runtime import Runtime
+from chalicelib.gatehouse.settings import Settings
+from chalicelib.gatehouse.storage.tables import table_definitions, ttl_tables
+from chalicelib.gatehouse.verify.keys import load_keyset, load_signing_keys
+from gatehouse_admin import cli, stackinfo
+from gatehouse_admin.keystore import jwks_parameter_for
 from gatehouse_dev.stack import LocalAws
-from gatehouse_dev.tables import table_definitions, ttl_tables
 from tests.conftest import ROOT, START, Credentials, FakeClock, bearer, json_body, post_json
 
 STRONG = "Velvet-Compass-62-orchard"
@@ -329,7 +329,7 @@ def test_python_dash_m_gatehouse_works_against_an_endpoint_from_aws_endpoint_url
 
         def gatehouse(*args: str) -> subprocess.CompletedProcess[str]:
             return subprocess.run(
-                [sys.executable, "-m", "gatehouse", *args],
+                [sys.executable, "-m", "gatehouse_admin", *args],
                 cwd=ROOT,
                 env=env,
                 capture_output=True,

@@ -1,4 +1,4 @@
-"""Unit tests for chalicelib.config: defaults, parsing, bounds, errors naming the variable."""
+"""Unit tests for chalicelib.gatehouse.settings: defaults, parsing, bounds, errors naming the variable."""
 
 from __future__ import annotations
 
@@ -6,8 +6,9 @@ import dataclasses
 
 import pytest
 
-from chalicelib import config
-from chalicelib.config import (
+from chalicelib.gatehouse import settings as config
+from chalicelib.gatehouse.errors import ConfigError
+from chalicelib.gatehouse.settings import (
     ARGON2_MIN_MEMORY_KIB,
     ARGON2_MIN_TIME_COST,
     Settings,
@@ -15,7 +16,7 @@ from chalicelib.config import (
     get_settings,
     load_settings,
 )
-from chalicelib.errors import ConfigError
+from chalicelib.gatehouse.web.responses import rendering_of
 
 # (variable suffix, Settings field, lowest allowed, highest allowed)
 INT_SETTINGS = [
@@ -31,7 +32,6 @@ INT_SETTINGS = [
     ("ARGON2_TIME_COST", "argon2_time_cost", 2, 20),
     ("ARGON2_MEMORY_KIB", "argon2_memory_kib", 19456, 1024 * 1024),
     ("ARGON2_PARALLELISM", "argon2_parallelism", 1, 8),
-    ("MAX_NOTE_LENGTH", "max_note_length", 1, 100_000),
 ]
 INT_IDS = [name for name, *_ in INT_SETTINGS]
 
@@ -40,7 +40,6 @@ STR_SETTINGS = [
     ("AUDIENCE", "audience"),
     ("USERS_TABLE", "users_table"),
     ("SESSIONS_TABLE", "sessions_table"),
-    ("NOTES_TABLE", "notes_table"),
     ("ATTEMPTS_TABLE", "attempts_table"),
     ("SIGNING_KEY_PARAM", "signing_key_param"),
     ("JWKS", "jwks"),
@@ -81,14 +80,12 @@ def env(name: str, value: str) -> dict[str, str]:
         ("max_token_bytes", 8192),
         ("users_table", "gatehouse-users"),
         ("sessions_table", "gatehouse-sessions"),
-        ("notes_table", "gatehouse-notes"),
         ("signing_key_param", "/gatehouse/signing-key"),
         ("jwks", ""),
         ("allow_signup", True),
         ("argon2_time_cost", 2),
         ("argon2_memory_kib", 19456),
         ("argon2_parallelism", 1),
-        ("max_note_length", 10_000),
         ("demo_page", False),
     ],
 )
@@ -234,7 +231,7 @@ def test_first_invalid_variable_is_reported_even_when_others_are_valid() -> None
 def test_config_error_is_a_500_server_misconfigured() -> None:
     with pytest.raises(ConfigError) as info:
         load_settings(env("LEEWAY", "x"))
-    assert info.value.status == 500
+    assert rendering_of(info.value).status == 500
     assert info.value.code == "server_misconfigured"
 
 

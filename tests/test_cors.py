@@ -12,12 +12,13 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from chalice.app import Chalice, Request, Response
+from chalice.app import Chalice, Response
 from chalice.test import Client
 
-from chalicelib import cors
-from chalicelib.config import cors_origin
-from chalicelib.errors import ConfigError, GatehouseError, NotFound, render
+from chalicelib.gatehouse.errors import ConfigError, NotFound
+from chalicelib.gatehouse.settings import cors_origin
+from chalicelib.gatehouse.web import cors
+from chalicelib.gatehouse.web.responses import answering_errors
 from tests.live_stack import DEMO_PASSWORD, LiveStack, live_stack
 
 ORIGIN = "http://127.0.0.1:5173"
@@ -72,20 +73,13 @@ def _toy_app(origin: str | None) -> Chalice:
     app = Chalice(app_name="cors-toy")
     cors.install(app, origin)
 
-    @app.middleware("http")
-    def errors(request: Request, get_response: Any) -> Response:  # like app.error_responses
-        try:
-            response: Response = get_response(request)
-            return response
-        except GatehouseError as error:
-            return render(error)
-
     @app.route("/ok")
     def ok() -> dict[str, bool]:
         return {"ok": True}
 
     @app.route("/missing")
-    def missing() -> dict[str, bool]:
+    @answering_errors
+    def missing() -> Response:
         raise NotFound()
 
     return app

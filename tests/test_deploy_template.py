@@ -18,11 +18,12 @@ from typing import Any
 import pytest
 from chalice.test import Client
 
-from chalicelib.config import Settings, authorizer_ttl
-from chalicelib.errors import Forbidden, GatehouseError, NotFound
-from chalicelib.runtime import Runtime
+from chalicelib.gatehouse.errors import Forbidden, GatehouseError, NotFound
+from chalicelib.gatehouse.runtime import Runtime
+from chalicelib.gatehouse.settings import Settings, authorizer_ttl
+from chalicelib.gatehouse.storage.tables import create_tables, table_definitions
+from chalicelib.notes.repository import table_definition as notes_table
 from gatehouse_dev import gateway
-from gatehouse_dev.tables import create_tables, table_definitions
 from tests.conftest import ROOT, Credentials, Package, bearer, json_body, keys_anywhere, post_json
 
 pytestmark = pytest.mark.deploy
@@ -30,10 +31,10 @@ pytestmark = pytest.mark.deploy
 STAGE = "prod"
 # Logical id in the template -> the Settings field naming that table.
 TABLES = {
-    "UsersTable": "users_table",
-    "SessionsTable": "sessions_table",
-    "NotesTable": "notes_table",
-    "AttemptsTable": "attempts_table",
+    "UsersTable": "gatehouse-users",
+    "SessionsTable": "gatehouse-sessions",
+    "NotesTable": "gatehouse-notes",
+    "AttemptsTable": "gatehouse-attempts",
 }
 API_HANDLER, AUTHORIZER = "APIHandler", "GatehouseAuth"
 ROLES = {API_HANDLER: "ApiHandlerRole", AUTHORIZER: "GatehouseAuthRole"}
@@ -81,16 +82,20 @@ def _dynamodb_grants(package: Package, function: str) -> set[tuple[str, str]]:
 
 
 def _tables_as_created_locally() -> dict[str, dict[str, Any]]:
-    """What gatehouse_dev.tables creates (tests and `make run`), keyed by template logical id."""
-    settings = Settings()
-    by_name = {d["TableName"]: d for d in table_definitions(settings)}
-    return {logical: by_name[getattr(settings, field)] for logical, field in TABLES.items()}
+    """The tables the local stack creates (tests and `make run`), keyed by template logical id."""
+    by_name = {d["TableName"]: d for d in _all_local_tables()}
+    return {logical: by_name[name] for logical, name in TABLES.items()}
+
+
+def _all_local_tables() -> list[dict[str, Any]]:
+    """Gatehouse's tables and the notes example's, as the local stack creates them."""
+    return [*table_definitions(Settings()), notes_table("gatehouse-notes")]
 
 
 def test_template_has_exactly_the_tables_the_local_stack_creates(package: Package) -> None:
     in_template = {k for k, r in package.resources.items() if r["Type"] == "AWS::DynamoDB::Table"}
     assert in_template == set(TABLES)
-    assert len(table_definitions(Settings())) == len(TABLES)
+    assert len(_all_local_tables()) == len(TABLES)
 
 
 @pytest.mark.parametrize("logical", sorted(TABLES))
@@ -120,7 +125,7 @@ def test_ttl_is_on_exactly_the_tables_and_attribute_the_local_stack_sets(
     settings = Settings()
     create_tables(client, settings)
     for logical, field in TABLES.items():
-        described = client.describe_time_to_live(TableName=getattr(settings, field))
+        described = client.describe_time_to_live(TableName=field)
         status = described["TimeToLiveDescription"]
         local = (
             {"AttributeName": status["AttributeName"], "Enabled": True}
@@ -263,8 +268,7 @@ def test_api_handler_reads_exactly_the_one_signing_key_parameter(package: Packag
 
 def test_chalice_deploy_policy_files_grant_what_the_template_grants(package: Package) -> None:
     """The `chalice deploy` route uses .chalice/policy-*.json: same actions on the same tables."""
-    settings = Settings()
-    names = {logical: getattr(settings, field) for logical, field in TABLES.items()}
+    names = {logical: field for logical, field in TABLES.items()}
     files = {API_HANDLER: "policy-prod-api-handler.json", AUTHORIZER: "policy-prod-authorizer.json"}
     for function, filename in files.items():
         document = json.loads((ROOT / ".chalice" / filename).read_text())
@@ -311,7 +315,7 @@ class CallLog:
 
 @pytest.fixture
 def calls(rt: Runtime, monkeypatch: pytest.MonkeyPatch) -> Iterator[CallLog]:
-    names = {getattr(rt.settings, field): logical for logical, field in TABLES.items()}
+    names = {field: logical for logical, field in TABLES.items()}
     log = CallLog(names, set(), set())
     original = gateway.GatewayLikeAuthorizer.authorize
 

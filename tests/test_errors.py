@@ -8,8 +8,9 @@ import logging
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
 
-from chalicelib.config import load_settings
-from chalicelib.errors import ConfigError
+from chalicelib.gatehouse.errors import ConfigError
+from chalicelib.gatehouse.settings import load_settings
+from chalicelib.notes.repository import NoteRepository
 from tests.conftest import bearer, json_body, post_json
 
 
@@ -60,10 +61,10 @@ def test_unexpected_exception_in_a_view_is_a_json_500_without_traceback(
 ):
     token = login(make_user())
 
-    def crash(_owner, _limit, _after=None):
+    def crash(_self, _owner, _limit, _after=None):
         raise RuntimeError("secret internals")
 
-    monkeypatch.setattr(rt.notes, "list_page", crash)
+    monkeypatch.setattr(NoteRepository, "list_page", crash)
     response = client.http.get("/notes", headers=bearer(token))
     assert response.status_code == 500
     assert json_body(response) == {
@@ -104,7 +105,7 @@ def test_unreadable_signing_key_is_a_clear_error_naming_the_setting_in_the_log(
 
 
 def test_signing_key_missing_from_ssm_names_the_parameter_and_setting(aws_mock):
-    from chalicelib.runtime import read_signing_key_from_ssm
+    from chalicelib.gatehouse.runtime import read_signing_key_from_ssm
 
     with pytest.raises(ConfigError) as raised:
         read_signing_key_from_ssm("/gatehouse/nowhere")
@@ -113,7 +114,7 @@ def test_signing_key_missing_from_ssm_names_the_parameter_and_setting(aws_mock):
 
 
 def test_signing_key_not_published_in_jwks_is_refused(make_runtime):
-    from chalicelib.keys import generate_signing_jwk
+    from chalicelib.gatehouse.verify.keys import generate_signing_jwk
 
     rt = make_runtime()
     rt._signing_key_source = lambda _name: json.dumps(generate_signing_jwk())
@@ -188,7 +189,7 @@ def test_no_password_hash_token_or_key_reaches_any_log_line(
                 client, "/auth/token", {"grant_type": "refresh_token", "refresh_token": good["refresh_token"]}
             )
         )
-        monkeypatch.setattr(rt.notes, "list_page", lambda *_args: 1 / 0)
+        monkeypatch.setattr(NoteRepository, "list_page", lambda *_args: 1 / 0)
         client.http.get("/notes", headers=bearer(refreshed["access_token"]))
         post_json(client, "/auth/revoke", {"token": refreshed["refresh_token"]})
     assert bad.status_code == 400

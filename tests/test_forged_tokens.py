@@ -41,14 +41,17 @@ from chalice.test import Client
 from moto import mock_aws
 
 import app as gatehouse_app
-from chalicelib import accounts, aws, logs, runtime
-from chalicelib.config import Settings
-from chalicelib.keys import SigningKey, generate_signing_jwk, load_signing_key, public_jwks
-from chalicelib.notes import NoteRepository
-from chalicelib.revocation import SessionCheck
-from chalicelib.runtime import Runtime
-from chalicelib.tokens import REQUIRED_CLAIMS, TokenError, verify_access_token
-from gatehouse_dev.tables import create_tables
+from chalicelib.gatehouse import logs, runtime
+from chalicelib.gatehouse.accounts import signup
+from chalicelib.gatehouse.runtime import Runtime
+from chalicelib.gatehouse.settings import Settings
+from chalicelib.gatehouse.storage import aws
+from chalicelib.gatehouse.storage.tables import create_tables
+from chalicelib.gatehouse.verify import authorizer
+from chalicelib.gatehouse.verify.keys import SigningKey, generate_signing_jwk, load_signing_key, public_jwks
+from chalicelib.gatehouse.verify.session_check import SessionCheck
+from chalicelib.gatehouse.verify.tokens import REQUIRED_CLAIMS, TokenError, verify_access_token
+from chalicelib.notes.repository import NoteRepository
 from tests.attacks import (
     ATTACKS,
     EDDSA_ATTACKS,
@@ -164,22 +167,22 @@ def watch(monkeypatch: pytest.MonkeyPatch) -> Watch:
 
         monkeypatch.setattr(entry, "view_function", spy)
 
-    verify = gatehouse_app.verify_access_token
+    verify = authorizer.verify_access_token
 
     def verify_spy(*args: Any, **kwargs: Any) -> Any:
         claims = verify(*args, **kwargs)
         seen.verified.append(claims.sub)
         return claims
 
-    monkeypatch.setattr(gatehouse_app, "verify_access_token", verify_spy)
+    monkeypatch.setattr(authorizer, "verify_access_token", verify_spy)
 
-    grant = gatehouse_app.auth_response
+    grant = authorizer.auth_response
 
     def grant_spy(claims: Any, table: Any) -> Any:
         seen.policies.append(claims.sub)
         return grant(claims, table)
 
-    monkeypatch.setattr(gatehouse_app, "auth_response", grant_spy)
+    monkeypatch.setattr(authorizer, "auth_response", grant_spy)
 
     is_live = SessionCheck.is_live
 
@@ -257,7 +260,7 @@ def start_service(settings: Settings, signing_jwk: dict[str, str]) -> Service:
         create_tables(aws.session().client("dynamodb"), rt.settings)
         runtime.install(rt)
         try:
-            accounts.create_user(rt, "victim", DEFAULT_PASSWORD, ("user",))
+            signup.create_user(rt, "victim", DEFAULT_PASSWORD, ("user",))
             grant = _login_body(client, "victim", DEFAULT_PASSWORD)
             jwks = client.http.get("/.well-known/jwks.json")
         finally:

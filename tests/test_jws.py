@@ -17,8 +17,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from jwt.algorithms import get_default_algorithms
 
-from chalicelib.keys import KeySet, SigningKey, generate_signing_jwk, load_signing_key
-from chalicelib.tokens import (
+from chalicelib.gatehouse.verify.keys import KeySet, SigningKey, generate_signing_jwk, load_signing_key
+from chalicelib.gatehouse.verify.tokens import (
     AlgorithmMismatch,
     BadSignature,
     CompactJws,

@@ -20,9 +20,10 @@ import jwt
 import pytest
 from chalice.test import Client
 
-from chalicelib import runtime
-from chalicelib.config import Settings
-from chalicelib.keys import (
+from chalicelib.gatehouse import runtime
+from chalicelib.gatehouse.runtime import Runtime
+from chalicelib.gatehouse.settings import Settings
+from chalicelib.gatehouse.verify.keys import (
     KeyLoadError,
     KeySet,
     choose_signing_key,
@@ -31,8 +32,7 @@ from chalicelib.keys import (
     load_signing_keys,
     parse_signing_jwk,
 )
-from chalicelib.runtime import Runtime
-from gatehouse import cli, keyring
+from gatehouse_admin import cli, keyring
 from tests.conftest import Credentials, FakeClock, bearer, json_body, post_json
 
 SIGNING_PARAM = "/gatehouse/test/signing-key"

@@ -1,4 +1,4 @@
-"""Unit tests for chalicelib.keys: JWK parsing, key sets, generation, thumbprints."""
+"""Unit tests for chalicelib.gatehouse.verify.keys: JWK parsing, key sets, generation, thumbprints."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from chalicelib.errors import ConfigError
-from chalicelib.keys import (
+from chalicelib.gatehouse.errors import ConfigError
+from chalicelib.gatehouse.verify.keys import (
     MAX_KID_LENGTH,
     KeyLoadError,
     KeySet,
@@ -26,6 +26,7 @@ from chalicelib.keys import (
     public_jwks,
     thumbprint,
 )
+from chalicelib.gatehouse.web.responses import rendering_of
 
 ALGS = ["EdDSA", "ES256"]
 PRIVATE_MEMBERS = ["d", "p", "q", "dp", "dq", "qi", "k", "oth"]
@@ -422,7 +423,7 @@ def test_signing_key_text_that_is_not_a_json_object_is_refused(text: str) -> Non
 def test_key_load_error_is_a_config_error() -> None:
     exc = KeyLoadError()
     assert isinstance(exc, ConfigError)
-    assert exc.status == 500
+    assert rendering_of(exc).status == 500
     assert exc.code == "key_error"
 
 

@@ -7,9 +7,9 @@ import threading
 import pytest
 from argon2 import PasswordHasher
 
-from chalicelib import accounts
-from chalicelib.errors import InvalidGrant, TooManyAttempts
-from chalicelib.lockout import LockoutRules, admission, retry_after
+from chalicelib.gatehouse.accounts import login as login_flow
+from chalicelib.gatehouse.accounts.lockout import LockoutRules, admission, retry_after
+from chalicelib.gatehouse.errors import InvalidGrant, TooManyAttempts
 from tests.conftest import json_body, post_json
 
 WRONG = "Wrong-password-1"
@@ -133,7 +133,7 @@ def test_concurrent_guesses_cannot_slip_past_the_limit(rt, make_user, monkeypatc
     def guess() -> None:
         barrier.wait()
         try:
-            accounts.password_login(rt, creds.username, WRONG, "")
+            login_flow.password_login(rt, creds.username, WRONG, "")
         except InvalidGrant:
             outcomes.append("wrong")
         except TooManyAttempts:

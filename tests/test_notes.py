@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from tests.conftest import bearer, json_body
+import app as gatehouse_app
+from tests.conftest import NOTES_TABLE, bearer, json_body
 
 
 @pytest.fixture
@@ -94,7 +95,7 @@ def test_non_json_note_body_is_400(client, alice, raw):
 
 
 def test_note_longer_than_the_limit_is_400(client, alice, rt):
-    limit = rt.settings.max_note_length
+    limit = gatehouse_app.MAX_NOTE_LENGTH
     assert send(client, "POST", "/notes", alice, {"text": "x" * limit}).status_code == 201
     response = send(client, "POST", "/notes", alice, {"text": "x" * (limit + 1)})
     assert response.status_code == 400
@@ -140,7 +141,7 @@ def test_notes_come_in_pages_linked_by_a_cursor(client, alice, clock):
 
 def test_default_page_is_100_notes(client, alice, rt):
     for i in range(101):
-        rt.notes._table.put_item(
+        rt.table(NOTES_TABLE).put_item(
             Item={
                 "owner": "alice",
                 "note_id": f"{i:012x}{'0' * 16}",

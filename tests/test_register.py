@@ -6,8 +6,8 @@ import threading
 
 import pytest
 
-from chalicelib import accounts
-from chalicelib.errors import UsernameTaken
+from chalicelib.gatehouse.accounts import signup
+from chalicelib.gatehouse.errors import UsernameTaken
 from tests.conftest import DEFAULT_PASSWORD, json_body, post_json
 
 
@@ -52,7 +52,7 @@ def test_concurrent_signups_of_one_name_make_exactly_one_user(rt, atomic_conditi
     def attempt(i: int) -> None:
         barrier.wait()
         try:
-            accounts.create_user(rt, "racer", f"Distinct-pass-{i}-xyz", ("user",))
+            signup.create_user(rt, "racer", f"Distinct-pass-{i}-xyz", ("user",))
             outcomes.append("created")
         except UsernameTaken:
             outcomes.append("taken")

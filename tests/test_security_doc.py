@@ -2,7 +2,7 @@
 
 * The table "Authorizer reason codes" is parsed: it must list exactly the
   reasons the code can produce (every TokenError subclass, every
-  ``Unauthorized("...")`` in app.py and chalicelib/policy.py), each once.
+  ``Unauthorized("...")`` in chalicelib/gatehouse/verify/), each once.
 * Each way the authorizer denies is that one reason in one structured log
   line, without token text.
 * Every test the document names as evidence exists.
@@ -22,12 +22,11 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-import app as gatehouse_app
-from chalicelib import logs, runtime
-from chalicelib.errors import ConfigError
-from chalicelib.policy import Unauthorized
-from chalicelib.runtime import Runtime
-from chalicelib.tokens import TokenError, token_error_classes
+from chalicelib.gatehouse import handlers, logs, runtime
+from chalicelib.gatehouse.errors import ConfigError
+from chalicelib.gatehouse.runtime import Runtime
+from chalicelib.gatehouse.verify.bearer import Unauthorized
+from chalicelib.gatehouse.verify.tokens import TokenError, token_error_classes
 from tests.conftest import ROOT
 
 SECURITY_DOC = ROOT / "docs" / "SECURITY.md"
@@ -48,7 +47,7 @@ def documented_reasons() -> set[str]:
 
 def _unauthorized_reasons_in_source() -> set[str]:
     found: set[str] = set()
-    for path in (ROOT / "app.py", ROOT / "chalicelib" / "policy.py"):
+    for path in (ROOT / "chalicelib" / "gatehouse" / "verify").glob("*.py"):
         found |= set(re.findall(r'Unauthorized\("([a-z_]+)"\)', path.read_text(encoding="utf-8")))
     return found
 
@@ -146,7 +145,7 @@ DENIALS: dict[str, Callable[[Callable[..., str], Runtime], str]] = {
 
 def _authorize(header: str) -> None:
     event = {"type": "TOKEN", "authorizationToken": header, "methodArn": METHOD_ARN}
-    gatehouse_app.gatehouse_auth(event, None)
+    handlers.gatehouse_auth(event, None)
 
 
 def _assert_one_deny_line(events: list[dict[str, Any]], reason: str, header: str) -> None:

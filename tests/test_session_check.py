@@ -12,12 +12,12 @@ from typing import Any
 
 import pytest
 
-import app as gatehouse_app
-from chalicelib.policy import Unauthorized
-from chalicelib.revocation import SessionCheck
-from chalicelib.runtime import Runtime
-from chalicelib.sessions import Session, SessionRepository
-from chalicelib.tokens import AccessClaims
+from chalicelib.gatehouse import handlers
+from chalicelib.gatehouse.runtime import Runtime
+from chalicelib.gatehouse.storage.sessions import Session, SessionRepository
+from chalicelib.gatehouse.verify.bearer import Unauthorized
+from chalicelib.gatehouse.verify.session_check import SessionCheck
+from chalicelib.gatehouse.verify.tokens import AccessClaims
 from tests.conftest import FakeClock
 
 NOW = 1_800_000_000
@@ -166,7 +166,7 @@ def test_session_read_is_strongly_consistent() -> None:
 
 def _authorize(token: str) -> None:
     event = {"type": "TOKEN", "authorizationToken": f"Bearer {token}", "methodArn": METHOD_ARN}
-    gatehouse_app.gatehouse_auth(event, None)
+    handlers.gatehouse_auth(event, None)
 
 
 def _session_of(rt: Runtime, username: str) -> Session:

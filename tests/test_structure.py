@@ -17,11 +17,11 @@ import pytest
 from chalice.test import Client
 
 import app as gatehouse_app
-from chalicelib.config import load_settings
-from chalicelib.keys import generate_signing_jwk, load_signing_key, public_jwks
-from chalicelib.policy import Unauthorized
-from chalicelib.runtime import Runtime, token_rules
-from chalicelib.tokens import issue_access_token
+from chalicelib.gatehouse.runtime import Runtime, token_rules
+from chalicelib.gatehouse.settings import load_settings
+from chalicelib.gatehouse.verify.bearer import Unauthorized
+from chalicelib.gatehouse.verify.keys import generate_signing_jwk, load_signing_key, public_jwks
+from chalicelib.gatehouse.verify.tokens import issue_access_token
 from tests.conftest import ROOT, Credentials, post_json
 
 METHOD_ARN = "arn:aws:execute-api:us-east-1:123456789012:abc123/api/GET/me"
@@ -96,9 +96,10 @@ def test_authorizer_with_session_check_imports_boto3_on_first_need_and_fails_clo
         f"""
         import json, sys
         import app
+        from chalicelib.gatehouse.handlers import gatehouse_auth
         before = {AWS_MODULES}
         try:
-            app.gatehouse_auth({event!r}, None)
+            gatehouse_auth({event!r}, None)
             outcome = "allowed"
         except Exception as exc:
             outcome = str(exc)
@@ -117,7 +118,8 @@ def test_authorizer_allows_a_valid_token_without_ever_importing_boto3() -> None:
         f"""
         import json, sys
         import app
-        policy = app.gatehouse_auth({event!r}, None)
+        from chalicelib.gatehouse.handlers import gatehouse_auth
+        policy = gatehouse_auth({event!r}, None)
         print(json.dumps({{"policy": policy, "loaded": {AWS_MODULES}}}))
         """,
         env,
@@ -209,7 +211,7 @@ def _protected_routes() -> set[tuple[str, str]]:
         (re.sub(r"\{[^/}]+\}", "*", path), method)
         for path, methods in gatehouse_app.app.routes.items()
         for method, entry in methods.items()
-        if entry.authorizer is gatehouse_app.gatehouse_auth
+        if entry.authorizer is gatehouse_app.gate.authorizer
     }
 
 

@@ -7,7 +7,7 @@ nesting, duplicate members, huge and non-finite numbers, dropped and added
 members) re-encoded with the original signature, a forger's signature, a
 random one or none.  Checked two ways:
 
-* directly against ``app.gatehouse_auth`` (the Lambda-level authorizer):
+* directly against the authorizer Lambda's entry point (``chalicelib.gatehouse.handlers``):
   only the untouched token is allowed; everything else is denied through
   ``policy.Unauthorized`` with a documented reason that is never
   ``authorizer_error`` (which would mean an unexpected exception inside);
@@ -36,10 +36,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-import app as gatehouse_app
-from chalicelib import logs
-from chalicelib.keys import load_signing_key
-from chalicelib.policy import Unauthorized
+from chalicelib.gatehouse import handlers, logs
+from chalicelib.gatehouse.verify.bearer import Unauthorized
+from chalicelib.gatehouse.verify.keys import load_signing_key
 from tests.conftest import Credentials, bearer
 
 METHOD_ARN = "arn:aws:execute-api:us-east-1:123456789012:abc/api/GET/me"
@@ -255,7 +254,7 @@ def authorize(candidate: str) -> dict[str, Any] | None:
     """The Lambda-level authorizer: its policy document, or None when it denied."""
     event = {"type": "TOKEN", "authorizationToken": "Bearer " + candidate, "methodArn": METHOD_ARN}
     try:
-        policy: dict[str, Any] = gatehouse_app.gatehouse_auth(event, None)
+        policy: dict[str, Any] = handlers.gatehouse_auth(event, None)
     except Unauthorized:
         return None
     return policy

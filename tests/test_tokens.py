@@ -1,4 +1,4 @@
-"""Unit tests for chalicelib.tokens: pure issue / verify with a fixed ``now``.
+"""Unit tests for chalicelib.gatehouse.verify.tokens: pure issue / verify with a fixed ``now``.
 
 Tampered tokens are built by hand (base64url + JSON + a real signature over
 the tampered bytes), so each test fails for exactly the reason it names and
@@ -20,10 +20,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from jwt.algorithms import get_default_algorithms
 
-from chalicelib import tokens
-from chalicelib.errors import GatehouseError
-from chalicelib.keys import KeySet, SigningKey, generate_signing_jwk, load_signing_key
-from chalicelib.tokens import (
+from chalicelib.gatehouse.errors import GatehouseError
+from chalicelib.gatehouse.verify import tokens
+from chalicelib.gatehouse.verify.keys import KeySet, SigningKey, generate_signing_jwk, load_signing_key
+from chalicelib.gatehouse.verify.tokens import (
     MAX_ROLES,
     MAX_TIMESTAMP,
     REQUIRED_CLAIMS,
@@ -45,6 +45,7 @@ from chalicelib.tokens import (
     issue_access_token,
     verify_access_token,
 )
+from chalicelib.gatehouse.web.responses import rendering_of
 
 NOW = 1_800_000_000
 LIFETIME = 900
@@ -269,7 +270,7 @@ def test_each_token_error_has_its_stable_reason_and_is_a_401_invalid_token(
     assert isinstance(exc, TokenError)
     assert isinstance(exc, GatehouseError)
     assert exc.reason == reason
-    assert exc.status == 401
+    assert rendering_of(exc).status == 401
     assert exc.code == "invalid_token"
     assert exc.message
 

@@ -32,9 +32,14 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from chalicelib import tokens
-from chalicelib.keys import SUPPORTED_ALGORITHMS, KeyLoadError, generate_signing_jwk, load_keyset
-from chalicelib.tokens import TokenError, UnsupportedAlgorithm, verify_jws, verify_signature
+from chalicelib.gatehouse.verify import tokens
+from chalicelib.gatehouse.verify.keys import (
+    SUPPORTED_ALGORITHMS,
+    KeyLoadError,
+    generate_signing_jwk,
+    load_keyset,
+)
+from chalicelib.gatehouse.verify.tokens import TokenError, UnsupportedAlgorithm, verify_jws, verify_signature
 from tests.conftest import ROOT
 from tests.wycheproof_cases import (
     ED25519_FILE,

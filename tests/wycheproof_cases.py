@@ -28,7 +28,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from chalicelib.keys import (
+from chalicelib.gatehouse.verify.keys import (
     SUPPORTED_ALGORITHMS,
     KeyLoadError,
     KeySet,

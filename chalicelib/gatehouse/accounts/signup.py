@@ -1,0 +1,27 @@
+"""Creating accounts: the username and password rules, then one conditional write."""
+
+from __future__ import annotations
+
+from chalicelib.gatehouse.accounts.passwords import check_password_policy
+from chalicelib.gatehouse.accounts.usernames import check_username
+from chalicelib.gatehouse.errors import SignupDisabled
+from chalicelib.gatehouse.runtime import Runtime
+from chalicelib.gatehouse.storage.users import User
+
+
+def ensure_signup_open(allowed: bool) -> None:
+    if not allowed:
+        raise SignupDisabled()
+
+
+def create_user(rt: Runtime, raw_username: str, password: str, roles: tuple[str, ...]) -> User:
+    username = check_username(raw_username)
+    check_password_policy(password, username)
+    user = User(
+        username=username,
+        password_hash=rt.hasher.hash(password),
+        roles=tuple(sorted(set(roles))),
+        created_at=rt.now(),
+    )
+    rt.users.create(user)
+    return user

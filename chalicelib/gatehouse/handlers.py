@@ -1,0 +1,21 @@
+"""The authorizer Lambda's entry point.
+
+Chalice names a Blueprint's handlers after the Blueprint's module, so the
+deployed authorizer function runs ``chalicelib.gatehouse.handlers.gatehouse_auth``.
+It imports the application (a Chalice app is always ``app.py``), which builds
+its :class:`~chalicelib.gatehouse.Gatehouse` and with it the route table the
+policy is made from, then hands the event to that component's authorizer.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+
+def gatehouse_auth(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    importlib.import_module("app")
+    from chalicelib.gatehouse.component import installed
+
+    answer: dict[str, Any] = installed().authorizer(event, context)
+    return answer

@@ -1,0 +1,151 @@
+"""Settings read from the environment once, validated, and frozen.
+
+Every knob Gatehouse has lives here so the README table, the validation and
+the defaults cannot drift apart.  A bad value is a :class:`ConfigError` that
+names the variable, raised on first use rather than as a 500 per request.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+
+from chalicelib.gatehouse.errors import ConfigError
+
+PREFIX = "GATEHOUSE_"
+
+# OWASP Password Storage Cheat Sheet minimum for argon2id.
+ARGON2_MIN_MEMORY_KIB = 19 * 1024
+ARGON2_MIN_TIME_COST = 2
+
+
+@dataclass(frozen=True)
+class Settings:
+    issuer: str = "gatehouse"
+    audience: str = "gatehouse-api"
+    access_token_ttl: int = 900
+    leeway: int = 30
+    session_ttl: int = 30 * 24 * 3600
+    refresh_grace: int = 10
+    lockout_threshold: int = 5
+    lockout_base_seconds: int = 30
+    lockout_max_seconds: int = 3600
+    check_sessions: bool = True
+    session_cache_seconds: int = 5
+    max_token_bytes: int = 8192
+    users_table: str = "gatehouse-users"
+    sessions_table: str = "gatehouse-sessions"
+    attempts_table: str = "gatehouse-attempts"
+    signing_key_param: str = "/gatehouse/signing-key"
+    jwks: str = ""
+    allow_signup: bool = True
+    preload_signing_key: bool = False
+    argon2_time_cost: int = ARGON2_MIN_TIME_COST
+    argon2_memory_kib: int = ARGON2_MIN_MEMORY_KIB
+    argon2_parallelism: int = 1
+    # The dev demo page (GET /): off unless a stage turns it on.
+    demo_page: bool = False
+
+
+def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = env.get(PREFIX + name)
+    if raw is None or raw == "":
+        return default
+    # Plain ASCII digits only: int() would also take "1_000", "+5" or Arabic-Indic digits.
+    if not re.fullmatch(r"-?[0-9]+", raw.strip()):
+        raise ConfigError(f"{PREFIX}{name} must be a whole number, got {raw!r}")
+    value = int(raw.strip())
+    if not low <= value <= high:
+        raise ConfigError(f"{PREFIX}{name} must be between {low} and {high}, got {value}")
+    return value
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(PREFIX + name)
+    if raw is None or raw == "":
+        return default
+    lowered = raw.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{PREFIX}{name} must be true or false, got {raw!r}")
+
+
+def _str(env: Mapping[str, str], name: str, default: str) -> str:
+    raw = env.get(PREFIX + name)
+    if raw is None or raw.strip() == "":
+        return default
+    return raw.strip()
+
+
+def load_settings(env: Mapping[str, str]) -> Settings:
+    d = Settings()
+    return Settings(
+        issuer=_str(env, "ISSUER", d.issuer),
+        audience=_str(env, "AUDIENCE", d.audience),
+        access_token_ttl=_int(env, "ACCESS_TOKEN_TTL", d.access_token_ttl, 30, 24 * 3600),
+        leeway=_int(env, "LEEWAY", d.leeway, 0, 300),
+        session_ttl=_int(env, "SESSION_TTL", d.session_ttl, 300, 365 * 24 * 3600),
+        refresh_grace=_int(env, "REFRESH_GRACE", d.refresh_grace, 0, 60),
+        lockout_threshold=_int(env, "LOCKOUT_THRESHOLD", d.lockout_threshold, 1, 100),
+        lockout_base_seconds=_int(env, "LOCKOUT_BASE_SECONDS", d.lockout_base_seconds, 1, 3600),
+        lockout_max_seconds=_int(env, "LOCKOUT_MAX_SECONDS", d.lockout_max_seconds, 1, 86400),
+        check_sessions=_bool(env, "CHECK_SESSIONS", d.check_sessions),
+        session_cache_seconds=_int(env, "SESSION_CACHE_SECONDS", d.session_cache_seconds, 0, 300),
+        max_token_bytes=_int(env, "MAX_TOKEN_BYTES", d.max_token_bytes, 1024, 65536),
+        users_table=_str(env, "USERS_TABLE", d.users_table),
+        sessions_table=_str(env, "SESSIONS_TABLE", d.sessions_table),
+        attempts_table=_str(env, "ATTEMPTS_TABLE", d.attempts_table),
+        signing_key_param=_str(env, "SIGNING_KEY_PARAM", d.signing_key_param),
+        jwks=_str(env, "JWKS", d.jwks),
+        allow_signup=_bool(env, "ALLOW_SIGNUP", d.allow_signup),
+        preload_signing_key=_bool(env, "PRELOAD_SIGNING_KEY", d.preload_signing_key),
+        argon2_time_cost=_int(env, "ARGON2_TIME_COST", d.argon2_time_cost, ARGON2_MIN_TIME_COST, 20),
+        argon2_memory_kib=_int(
+            env, "ARGON2_MEMORY_KIB", d.argon2_memory_kib, ARGON2_MIN_MEMORY_KIB, 1024 * 1024
+        ),
+        argon2_parallelism=_int(env, "ARGON2_PARALLELISM", d.argon2_parallelism, 1, 8),
+        demo_page=_bool(env, "DEMO_PAGE", d.demo_page),
+    )
+
+
+@cache
+def get_settings() -> Settings:
+    return load_settings(os.environ)
+
+
+def authorizer_ttl(env: Mapping[str, str]) -> int:
+    """How long API Gateway caches one token's policy (seconds, 0 to 3600).
+
+    Read at import time because Chalice bakes it into the deployed API; it is
+    part of the revocation delay bound, hence the short default.
+    """
+    return _int(env, "AUTHORIZER_TTL", 60, 0, 3600)
+
+
+# "*" or one origin, the same shape the deployment template accepts for its
+# gateway responses: scheme, host and optional port, nothing else.
+_ORIGIN = re.compile(r"\*|https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?")
+
+
+def cors_origin(env: Mapping[str, str]) -> str | None:
+    """The one origin browsers may call the API from, or ``None`` for no CORS at all.
+
+    Read at import time because Chalice bakes CORS into the deployed API (the
+    generated ``OPTIONS`` methods).  Bearer tokens are never sent by the
+    browser on its own, so even ``*`` gives no CSRF; one origin is still the
+    better default for a deployed API.
+    """
+    raw = _str(env, "CORS_ORIGIN", "")
+    if not raw:
+        return None
+    if not _ORIGIN.fullmatch(raw):
+        raise ConfigError(
+            f"{PREFIX}CORS_ORIGIN must be * or an origin like https://app.example.com "
+            f"(no path, no trailing slash), got {raw!r}"
+        )
+    return raw

@@ -1,0 +1,32 @@
+"""Who is calling, as the authorizer vouched for it."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Identity:
+    """The caller of a protected route: what a view receives first.
+
+    ``session_id`` names the login (see ``GET /auth/sessions``); ``token_id``
+    is the access token's ``jti``.
+    """
+
+    username: str
+    roles: tuple[str, ...]
+    session_id: str
+    token_id: str
+
+    @classmethod
+    def from_context(cls, context: Mapping[str, Any]) -> Identity:
+        """From the authorizer's context (API Gateway passes its values as strings)."""
+        roles = str(context.get("roles", ""))
+        return cls(
+            username=str(context["username"]),
+            roles=tuple(r for r in roles.split(",") if r),
+            session_id=str(context["sid"]),
+            token_id=str(context["jti"]),
+        )

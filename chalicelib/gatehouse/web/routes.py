@@ -1,0 +1,167 @@
+"""Gatehouse's own HTTP routes: short views over the accounts layer.
+
+Each view reads its input, calls one use case and shapes the answer; errors
+are rendered by :mod:`chalicelib.gatehouse.web.responses`.  The component
+(:class:`chalicelib.gatehouse.Gatehouse`) registers them on the app.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from chalice.app import Response
+
+from chalicelib.gatehouse import runtime
+from chalicelib.gatehouse.accounts import admin, login, signup
+from chalicelib.gatehouse.accounts import sessions as lifecycle
+from chalicelib.gatehouse.accounts.passwords import MAX_PASSWORD_LENGTH
+from chalicelib.gatehouse.accounts.usernames import MAX_USERNAME_INPUT
+from chalicelib.gatehouse.errors import InvalidRequest, UnsupportedGrantType
+from chalicelib.gatehouse.roles import ADMIN, DEFAULT_ROLES
+from chalicelib.gatehouse.storage.sessions import MAX_DEVICE_LENGTH
+from chalicelib.gatehouse.verify.identity import Identity
+from chalicelib.gatehouse.verify.tokens import MAX_TOKEN_INPUT
+from chalicelib.gatehouse.web.bodies import FORM, JSON, NO_BODY, optional_str, read_body, required_str
+from chalicelib.gatehouse.web.responses import NO_STORE
+
+if TYPE_CHECKING:
+    from chalicelib.gatehouse.component import Gatehouse
+
+MAX_PAGE = 100
+
+
+def json_response(body: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:
+    return Response(
+        body=body, status_code=status, headers={"Content-Type": JSON, **NO_STORE, **(headers or {})}
+    )
+
+
+def no_content() -> Response:
+    return Response(body="", status_code=204, headers=dict(NO_STORE))
+
+
+def register(gate: Gatehouse, *, admin_routes: bool) -> None:
+    public = gate.public_route
+    protected = gate.route
+
+    @public("/auth/register", methods=["POST"])
+    def register_user() -> Response:
+        signup.ensure_signup_open(gate.signup_open())
+        body = read_body(gate.request())
+        user = signup.create_user(
+            runtime.current(),
+            required_str(body, "username", max_length=MAX_USERNAME_INPUT),
+            required_str(body, "password", max_length=MAX_PASSWORD_LENGTH),
+            DEFAULT_ROLES,
+        )
+        return json_response({"username": user.username}, 201)
+
+    @public("/auth/token", methods=["POST"], content_types=[JSON, FORM], oauth=True)
+    def token() -> Response:
+        rt = runtime.current()
+        body = read_body(gate.request(), allow_form=True)
+        grant_type = required_str(body, "grant_type", max_length=64)
+        if grant_type == "password":
+            grant = login.password_login(
+                rt,
+                required_str(body, "username", max_length=MAX_USERNAME_INPUT),
+                # Longer than the policy allows cannot match; refusing it early
+                # also keeps huge inputs away from argon2.
+                required_str(body, "password", max_length=MAX_PASSWORD_LENGTH),
+                optional_str(body, "device", max_length=MAX_DEVICE_LENGTH) or "",
+            )
+        elif grant_type == "refresh_token":
+            grant = lifecycle.refresh(rt, required_str(body, "refresh_token", max_length=MAX_TOKEN_INPUT))
+        else:
+            raise UnsupportedGrantType()
+        return json_response(grant.body())
+
+    @public("/auth/revoke", methods=["POST"], content_types=[JSON, FORM], oauth=True)
+    def revoke() -> Response:
+        body = read_body(gate.request(), allow_form=True)
+        value = required_str(body, "token", max_length=MAX_TOKEN_INPUT)
+        optional_str(body, "token_type_hint", max_length=64)  # a hint only (RFC 7009 section 2.1)
+        lifecycle.revoke(runtime.current(), value)
+        return json_response({})
+
+    @public("/.well-known/jwks.json", methods=["GET"], content_types=NO_BODY)
+    def jwks() -> Response:
+        return Response(
+            body=runtime.current().keyset.jwks(),
+            status_code=200,
+            headers={"Content-Type": JSON, "Cache-Control": "public, max-age=300"},
+        )
+
+    @protected("/me", methods=["GET"])
+    def me(identity: Identity) -> Response:
+        return json_response({"username": identity.username, "roles": list(identity.roles)})
+
+    @protected("/auth/sessions", methods=["GET"])
+    def list_sessions(identity: Identity) -> Response:
+        return json_response(lifecycle.list_sessions(runtime.current(), identity))
+
+    @protected("/auth/sessions", methods=["DELETE"])
+    def end_all_sessions(identity: Identity) -> Response:
+        lifecycle.end_all_sessions(runtime.current(), identity.username)
+        return no_content()
+
+    @protected("/auth/sessions/{session_id}", methods=["DELETE"])
+    def end_session(identity: Identity, session_id: str) -> Response:
+        lifecycle.end_session(runtime.current(), identity, session_id)
+        return no_content()
+
+    @protected("/auth/password", methods=["POST"])
+    def change_password(identity: Identity) -> Response:
+        body = read_body(gate.request())
+        login.change_password(
+            runtime.current(),
+            identity,
+            required_str(body, "current_password", max_length=MAX_PASSWORD_LENGTH),
+            required_str(body, "new_password", max_length=MAX_PASSWORD_LENGTH),
+        )
+        return no_content()
+
+    if admin_routes:
+
+        @protected("/admin/users", methods=["GET"], role=ADMIN)
+        def admin_users(identity: Identity) -> Response:
+            return json_response([u.public() for u in runtime.current().users.list()])
+
+        @protected("/admin/users/{username}/disable", methods=["POST"], role=ADMIN)
+        def admin_disable_user(identity: Identity, username: str) -> Response:
+            admin.set_disabled(runtime.current(), username, True)
+            return no_content()
+
+        @protected("/admin/users/{username}/enable", methods=["POST"], role=ADMIN)
+        def admin_enable_user(identity: Identity, username: str) -> Response:
+            admin.set_disabled(runtime.current(), username, False)
+            return no_content()
+
+    # The dev demo page: 404 unless it is turned on (GATEHOUSE_DEMO_PAGE, the dev stage).
+    @public("/", methods=["GET"], content_types=NO_BODY)
+    def demo_page() -> Response:
+        from chalicelib.gatehouse.web import demo  # dev only: keeps pathlib off every cold start
+
+        return demo.asset(gate.demo_page_on(), demo.INDEX)
+
+    @public("/client/{name}", methods=["GET"], content_types=NO_BODY)
+    def demo_asset(name: str) -> Response:
+        from chalicelib.gatehouse.web import demo
+
+        return demo.asset(gate.demo_page_on(), name)
+
+    @public("/openapi.json", methods=["GET"], content_types=NO_BODY)
+    def openapi_description() -> Response:
+        from chalicelib.gatehouse.web import openapi
+
+        return Response(body=openapi.description_text(), status_code=200, headers=dict(openapi.HEADERS))
+
+
+def page_limit(raw: str | None) -> int:
+    """A ``limit`` query parameter: 1 to :data:`MAX_PAGE`, the maximum when absent."""
+    if raw is None:
+        return MAX_PAGE
+    if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE:
+        raise InvalidRequest(f"limit must be a whole number from 1 to {MAX_PAGE}.")
+    return int(raw)

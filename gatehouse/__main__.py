@@ -1,5 +1,0 @@
-import sys
-
-from gatehouse.cli import main
-
-sys.exit(main())

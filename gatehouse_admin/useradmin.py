@@ -1,0 +1,62 @@
+"""Account administration the HTTP API does not offer: creating users with roles, changing roles.
+
+Creating and disabling go through ``chalicelib.gatehouse.accounts`` so the password
+policy, hashing and "disabling ends every session" are the API's own code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from chalicelib.gatehouse.accounts import admin, sessions, signup
+from chalicelib.gatehouse.accounts.usernames import normalize_username
+from chalicelib.gatehouse.errors import InvalidRequest, NoSuchUser
+from chalicelib.gatehouse.roles import DEFAULT_ROLES, is_valid_role
+from chalicelib.gatehouse.runtime import Runtime
+from chalicelib.gatehouse.storage.users import User
+
+
+def check_roles(raw: list[str]) -> tuple[str, ...]:
+    """Roles travel in the token and, comma-joined, in the authorizer context."""
+    roles = tuple(sorted({r.strip() for r in raw if r.strip()}))
+    for role in roles:
+        if not is_valid_role(role):
+            raise InvalidRequest(f"Role {role!r} is not valid: at most 64 printable characters, no comma.")
+    return roles
+
+
+def create_user(rt: Runtime, username: str, password: str, roles: list[str]) -> User:
+    return signup.create_user(rt, username, password, check_roles(roles) or DEFAULT_ROLES)
+
+
+@dataclass(frozen=True)
+class RolesChanged:
+    before: tuple[str, ...]
+    after: tuple[str, ...]
+    sessions_ended: int
+
+
+def set_roles(rt: Runtime, raw_username: str, roles: list[str]) -> RolesChanged:
+    """Replace a user's roles; taking a role away also ends the user's sessions.
+
+    An access token carries the roles it was issued with, so a removed role
+    would keep working until the token expires.  Ending the sessions makes
+    the authorizer's session check refuse those tokens now.  An added role
+    arrives with the next token (refresh reads the user again).
+    """
+    username = normalize_username(raw_username)
+    wanted = check_roles(roles)
+    user = rt.users.get(username)
+    if user is None:
+        raise NoSuchUser()
+    if not rt.users.set_roles(username, wanted):
+        raise NoSuchUser()
+    ended = 0
+    if set(user.roles) - set(wanted):
+        ended = sessions.end_all_sessions(rt, username)
+    return RolesChanged(user.roles, wanted, ended)
+
+
+def set_disabled(rt: Runtime, username: str, disabled: bool) -> int:
+    """Disabling ends every session at once (refresh tokens and, via the authorizer, access tokens)."""
+    return admin.set_disabled(rt, username, disabled)
