@@ -14,7 +14,7 @@ from chalicelib.gatehouse.runtime import Runtime
 from chalicelib.gatehouse.web import demo
 from tests.conftest import ROOT, json_body
 
-PATHS = ["/", "/client/gatehouse.js", "/client/demo.js", "/client/demo.css"]
+PATHS = ["/", "/client/gatehouse.js", "/client/demo.js", "/client/demo.css", "/client/favicon.svg"]
 
 
 @pytest.fixture
@@ -44,7 +44,12 @@ def test_the_page_is_html_with_a_strict_content_security_policy(demo_client: Cli
 
 @pytest.mark.parametrize(
     ("name", "content_type"),
-    [("gatehouse.js", "text/javascript"), ("demo.js", "text/javascript"), ("demo.css", "text/css")],
+    [
+        ("gatehouse.js", "text/javascript"),
+        ("demo.js", "text/javascript"),
+        ("demo.css", "text/css"),
+        ("favicon.svg", "image/svg+xml"),
+    ],
 )
 def test_assets_are_served_with_their_types(demo_client: Client, name: str, content_type: str) -> None:
     response = demo_client.http.get(f"/client/{name}")
@@ -68,6 +73,20 @@ def test_the_served_client_is_the_same_as_client_gatehouse_js() -> None:
 
 def test_every_asset_directory_file_is_served_and_every_served_file_exists() -> None:
     assert {p.name for p in demo.ASSETS.iterdir()} == set(demo.TYPES)
+
+
+def test_every_file_the_page_links_is_one_the_demo_serves() -> None:
+    # A browser asks for /favicon.ico (and logs a 404) unless the page names an icon.
+    html = (demo.ASSETS / demo.INDEX).read_text()
+    assert '<link rel="icon" href="/client/favicon.svg" type="image/svg+xml">' in html
+    linked = re.findall(r'(?:href|src)="([^"]+)"', html)
+    assert linked, "the page links its stylesheet, script and icon"
+    for url in linked:
+        assert url.startswith("/client/"), url
+        assert url.removeprefix("/client/") in demo.TYPES, url
+    imports = re.findall(r"from '\./([^']+)'", (demo.ASSETS / "demo.js").read_text())
+    assert imports == ["gatehouse.js"]
+    assert set(imports) <= set(demo.TYPES)
 
 
 def test_the_page_has_no_inline_script_style_or_event_handler() -> None:

@@ -3,65 +3,15 @@
 from __future__ import annotations
 
 import time
-import urllib.parse
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import pytest
-from playwright.sync_api import Browser, Page, Request, expect
+from playwright.sync_api import Browser, Page, expect
 
 from tests.browser.conftest import ACCESS_TOKEN_TTL, TIMEOUT_MS
+from tests.browser.demo_page import Traffic, add_note, log_in, open_demo, path_of, screenshot
 from tests.live_stack import LiveStack
-
-expect.set_options(timeout=TIMEOUT_MS)
-
-
-@dataclass
-class Traffic:
-    """What the page sent: (method, path, grant_type or None, Authorization header or None)."""
-
-    sent: list[tuple[str, str, str | None, str | None]] = field(default_factory=list)
-    answers: list[tuple[str, str, int]] = field(default_factory=list)
-
-    def watch(self, page: Page) -> None:
-        page.on("request", self._on_request)
-        page.on("response", lambda r: self.answers.append((r.request.method, _path(r.url), r.status)))
-
-    def _on_request(self, request: Request) -> None:
-        grant = None
-        if _path(request.url) == "/auth/token":
-            grant = urllib.parse.parse_qs(request.post_data or "").get("grant_type", [None])[0]
-        self.sent.append((request.method, _path(request.url), grant, request.headers.get("authorization")))
-
-    def grants(self) -> list[str | None]:
-        return [grant for _, path, grant, _ in self.sent if path == "/auth/token"]
-
-
-def _path(url: str) -> str:
-    return urllib.parse.urlsplit(url).path
-
-
-def open_demo(page: Page, stack: LiveStack) -> None:
-    page.goto(stack.base_url + "/")
-    expect(page.locator("body")).to_have_attribute("data-ready", "true")
-    expect(page.locator("#login-section")).to_be_visible()
-
-
-def log_in(page: Page, stack: LiveStack, username: str, password: str, device: str = "") -> None:
-    open_demo(page, stack)
-    page.fill("#username", username)
-    page.fill("#password", password)
-    if device:
-        page.fill("#device", device)
-    page.click("#login-button")
-    expect(page.locator("#whoami")).to_have_text(username)
-    expect(page.locator("#app-section")).to_be_visible()
-
-
-def add_note(page: Page, text: str) -> None:
-    page.fill("#note-text", text)
-    page.click("#add-note")
-    expect(page.locator("#notes .note-text", has_text=text)).to_be_visible()
 
 
 # A session logged in when this module starts; the last test comes back to it once its
@@ -147,7 +97,7 @@ def test_a_refused_access_token_is_refreshed_transparently(
     add_note(page, "still here after the refresh")
 
     page.evaluate("window.gatehouseDemo.breakAccessToken()")
-    with page.expect_response(lambda r: _path(r.url) == "/notes" and r.status == 200) as retried:
+    with page.expect_response(lambda r: path_of(r.url) == "/notes" and r.status == 200) as retried:
         page.click("#reload-notes")
 
     assert retried.value.request.method == "GET"
@@ -213,6 +163,8 @@ def test_ending_a_session_from_another_browser_bounces_the_first_to_the_login_fo
     sessions = phone.locator("#sessions li")
     expect(sessions).to_have_count(2)
     expect(phone.locator("#sessions li .current")).to_contain_text("Phone browser")
+    expect(phone.locator("#sessions li .badge")).to_have_text(["this device"])
+    screenshot(phone, "sessions-two-devices")
     phone.locator('#sessions li[data-device="Laptop browser"] .end-session').click()
     expect(sessions).to_have_count(1)
 
@@ -221,6 +173,7 @@ def test_ending_a_session_from_another_browser_bounces_the_first_to_the_login_fo
     expect(laptop.locator("#login-section")).to_be_visible()
     expect(laptop.locator("#login-notice")).to_have_text("Your session has ended. Please log in again.")
     expect(laptop.locator("#app-section")).to_be_hidden()
+    screenshot(laptop, "session-ended-elsewhere")
     # The phone is untouched.
     phone.click("#reload-notes")
     expect(phone.locator("#app-section")).to_be_visible()
@@ -233,7 +186,7 @@ def test_log_out_and_log_out_everywhere(stack: LiveStack, new_page: Callable[[],
         log_in(page, stack, username, password, device=device)
     one, two, three = pages.values()
 
-    with one.expect_response(lambda r: _path(r.url) == "/auth/revoke") as revoked:
+    with one.expect_response(lambda r: path_of(r.url) == "/auth/revoke") as revoked:
         one.click("#logout")
     assert revoked.value.status == 200
     expect(one.locator("#login-notice")).to_have_text("You are logged out.")
@@ -254,7 +207,7 @@ def test_an_access_token_that_really_expired_is_refreshed(aged: AgedSession, sta
     assert status == 401, "the first access token has expired on the server"
     assert headers["WWW-Authenticate"] == 'Bearer error="invalid_token"'
 
-    with aged.page.expect_response(lambda r: _path(r.url) == "/notes" and r.status == 200) as listed:
+    with aged.page.expect_response(lambda r: path_of(r.url) == "/notes" and r.status == 200) as listed:
         aged.page.click("#reload-notes")
 
     assert listed.value.request.headers["authorization"] != aged.first_token

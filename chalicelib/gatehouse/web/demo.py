@@ -3,7 +3,7 @@
 Served only when ``GATEHOUSE_DEMO_PAGE`` is on (the ``dev`` stage); 404
 otherwise, exactly like a route that does not exist.  The files live in
 ``demo_assets/`` next to this module so that ``chalice package`` ships them
-(about 32 KB); nothing is read at import, so a cold start never pays for them.
+(about 42 KB); nothing is read at import, so a cold start never pays for them.
 ``gatehouse.js`` there is a copy of ``client/gatehouse.js`` (a test keeps them equal).
 """
 
@@ -23,6 +23,8 @@ TYPES = {
     "gatehouse.js": "text/javascript; charset=utf-8",
     "demo.js": "text/javascript; charset=utf-8",
     "demo.css": "text/css; charset=utf-8",
+    # Linked from the page, so a browser never asks for /favicon.ico and logs a 404.
+    "favicon.svg": "image/svg+xml; charset=utf-8",
 }
 # No inline script or style anywhere, so the page can forbid both: an XSS in
 # a note's text would have nothing to run.  The API is the page's own origin.

@@ -1,49 +1,257 @@
-// The demo page: log in, notes, sessions, log out; every request goes through gatehouse.js.
+// The demo page: sign up, log in, watch the access token run down and get renewed,
+// notes, sessions, password reset, account deletion; every request goes through gatehouse.js.
 // Text from the server is only ever set with textContent, never parsed as HTML, and
 // the page's CSP allows no inline script: a note cannot become code.
 
-import { Gatehouse, errorFromResponse } from './gatehouse.js';
+import { Gatehouse, GatehouseError, errorFromResponse } from './gatehouse.js';
 
 const $ = (id) => document.getElementById(id);
+
+// gatehouse.js renews the access token this long before it runs out (its EXPIRY_MARGIN_MS).
+const RENEW_MARGIN_S = 5;
 
 // Test hook (this dev page only): the next `count` authenticated requests carry a
 // token the server refuses, as an expired access token would be.
 let tokensToBreak = 0;
 
-function demoFetch(url, init) {
+// What the page knows about the current access token, read from the token
+// endpoint's answers as they pass: its lifetime and claims, never the token itself.
+let token = null;
+let refreshes = 0;
+// Whether a password grant here has returned a device token (it outlives a logout).
+let deviceToken = false;
+
+function pathOf(url) {
+  return new URL(String(url), window.location.href).pathname;
+}
+
+async function demoFetch(url, init) {
+  let sent = init;
   if (tokensToBreak > 0 && init.headers instanceof Headers && init.headers.has('Authorization')) {
     tokensToBreak -= 1;
     const headers = new Headers(init.headers);
     headers.set('Authorization', 'Bearer not.a.valid-token');
-    return fetch(url, { ...init, headers });
+    sent = { ...init, headers };
   }
-  return fetch(url, init);
+  const response = await fetch(url, sent);
+  if (response.ok && pathOf(url) === '/auth/token') {
+    noteTokens(await response.clone().json());
+  }
+  return response;
 }
 
 const client = new Gatehouse({ fetch: demoFetch });
 window.gatehouseDemo = { client, breakAccessToken: (count = 1) => { tokensToBreak = count; } };
 
-function logEvent(text) {
+// -- account calls -----------------------------------------------------------
+// gatehouse.js is gaining register / forgotPassword / resetPassword / deleteAccount.
+// Each call below goes through the client when the copy served here has the
+// method, else straight to the HTTP contract with a small local fetch.
+
+const clientHas = (name) => typeof client[name] === 'function';
+
+/** POST a JSON body to an unauthenticated route of this API; the parsed answer, {} when empty. */
+async function postJson(path, body) {
+  const response = await fetch(path, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify(body),
+    credentials: 'omit',
+    cache: 'no-store',
+  });
+  if (!response.ok) throw await errorFromResponse(response);
+  const text = await response.text();
+  return text ? JSON.parse(text) : {};
+}
+
+const account = {
+  register: (username, password, email) => (clientHas('register')
+    ? client.register(username, password, email)
+    : postJson('/auth/register', email ? { username, password, email } : { username, password })),
+
+  /** `who` is `{ username }` or `{ email }`. */
+  forgotPassword: (who) => (clientHas('forgotPassword')
+    ? client.forgotPassword(who)
+    : postJson('/auth/password/forgot', who)),
+
+  resetPassword: (username, code, newPassword) => (clientHas('resetPassword')
+    ? client.resetPassword(username, code, newPassword)
+    : postJson('/auth/password/reset', { username, code, new_password: newPassword })),
+
+  deleteAccount: async (currentPassword) => {
+    if (clientHas('deleteAccount')) {
+      await client.deleteAccount(currentPassword);
+    } else {
+      const response = await client.fetch('/auth/account/delete', jsonBody('POST', { current_password: currentPassword }));
+      if (!response.ok) throw await errorFromResponse(response);
+    }
+    // The server has ended every session; make sure this tab forgets its tokens too.
+    if (client.loggedIn) await client.logout().catch(() => null);
+  },
+};
+
+// -- messages and events -----------------------------------------------------
+
+const clock = (date) => date.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false });
+
+/** A time of today as its clock time; an older one with its date too. */
+function moment(date) {
+  if (date.toDateString() === new Date().toDateString()) return clock(date);
+  return `${date.toLocaleDateString([], { month: 'short', day: 'numeric' })} ${clock(date)}`;
+}
+
+/** kind: 'ok', 'fail' or 'info' (the colour of the entry). */
+function logEvent(text, kind = 'info') {
   const item = document.createElement('li');
-  item.textContent = `${new Date().toLocaleTimeString()} ${text}`;
+  item.className = `event ${kind}`;
+  const time = document.createElement('time');
+  time.textContent = clock(new Date());
+  const what = document.createElement('span');
+  what.textContent = text;
+  item.append(time, what);
   $('events').prepend(item);
 }
 
+// A lockout's wait, counted down on the page: { until } in Date.now() milliseconds.
+let lockout = null;
+
+function waitSentence(seconds) {
+  return `Too many failed attempts. Try again in ${seconds} s.`;
+}
+
+/** One sentence for the person in front of the page. */
+function describe(error) {
+  if (!(error instanceof GatehouseError)) {
+    console.error(error);
+    return 'The API could not be reached. Is the server running?';
+  }
+  if (error.code === 'too_many_attempts') {
+    return error.retryAfter ? waitSentence(error.retryAfter) : 'Too many failed attempts. Try again later.';
+  }
+  return error.message;
+}
+
+function showAuthError(error) {
+  if (error instanceof GatehouseError && error.code === 'too_many_attempts' && error.retryAfter) {
+    lockout = { until: Date.now() + error.retryAfter * 1000 };
+  }
+  $('login-error').textContent = describe(error);
+}
+
+/** A new action starts: whatever the last one said is stale now. */
+function clearMessages() {
+  lockout = null;
+  $('login-notice').textContent = '';
+  $('login-error').textContent = '';
+  $('app-error').textContent = '';
+  $('delete-error').textContent = '';
+}
+
+// -- the access token card ---------------------------------------------------
+
+function decodeClaims(jwt) {
+  try {
+    const part = jwt.split('.')[1].replace(/-/g, '+').replace(/_/g, '/');
+    return JSON.parse(atob(part.padEnd(part.length + ((4 - (part.length % 4)) % 4), '=')));
+  } catch {
+    return {};
+  }
+}
+
+function noteTokens({ access_token: access, expires_in: lifetime, device_token: device }) {
+  const claims = decodeClaims(access);
+  if (device && !deviceToken) {
+    deviceToken = true;
+    logEvent('This browser got a device token: its failed logins no longer count against the account name');
+  }
+  for (const row of document.querySelectorAll('.device-token')) row.hidden = !deviceToken;
+  token = { expiresAt: Date.now() + lifetime * 1000, lifetime, claims };
+  $('token-expires').textContent = clock(new Date(token.expiresAt));
+  $('token-session').textContent = claims.sid ?? '';
+  $('token-roles').textContent = Array.isArray(claims.roles) ? claims.roles.join(', ') : '';
+  tick();
+}
+
+function showTokenState() {
+  const remaining = $('token-remaining');
+  const meter = $('token-meter');
+  if (!token) {
+    remaining.textContent = '–';
+    remaining.dataset.state = '';
+    meter.value = 0;
+    return;
+  }
+  const left = Math.max(0, Math.ceil((token.expiresAt - Date.now()) / 1000));
+  meter.value = left / token.lifetime;
+  if (left === 0) {
+    remaining.textContent = 'Expired: the next request renews it';
+    remaining.dataset.state = 'expired';
+  } else {
+    remaining.textContent = `${left} s left`;
+    remaining.dataset.state = left <= RENEW_MARGIN_S ? 'due' : 'fresh';
+  }
+}
+
+function showLockoutWait() {
+  if (!lockout) return;
+  const left = Math.ceil((lockout.until - Date.now()) / 1000);
+  if (left > 0) {
+    $('login-error').textContent = waitSentence(left);
+  } else {
+    lockout = null;
+    $('login-error').textContent = '';
+    $('login-notice').textContent = 'You can try again now.';
+  }
+}
+
+function tick() {
+  showTokenState();
+  showLockoutWait();
+}
+
+// -- page states -------------------------------------------------------------
+
+const TABS = {
+  login: ['login-form'],
+  signup: ['signup-form'],
+  forgot: ['forgot-form'],
+  reset: ['reset-form'],
+};
+
+function showTab(name) {
+  const tab = name === 'reset' ? 'forgot' : name;
+  for (const button of document.querySelectorAll('.tab')) {
+    button.setAttribute('aria-selected', String(button.id === `tab-${tab}`));
+  }
+  const visible = new Set(TABS[name]);
+  for (const id of Object.values(TABS).flat()) $(id).hidden = !visible.has(id);
+}
+
 function showLogin(notice = '') {
+  token = null;
+  showTokenState();
+  $('status').textContent = 'Logged out';
+  $('status').dataset.state = 'out';
   $('app-section').hidden = true;
   $('login-section').hidden = false;
+  showTab('login');
   $('login-notice').textContent = notice;
   $('password').value = '';
+  $('delete-password').value = '';
+  $('delete-form').hidden = true;
+  $('delete-start').hidden = false;
   $('notes').replaceChildren();
   $('sessions').replaceChildren();
 }
 
-function showApp() {
+function showApp(username) {
+  clearMessages();
+  $('whoami').textContent = username;
+  $('status').textContent = `Logged in as ${username}`;
+  $('status').dataset.state = 'in';
   $('login-section').hidden = true;
   $('app-section').hidden = false;
-  $('login-error').textContent = '';
-  $('login-notice').textContent = '';
-  $('app-error').textContent = '';
+  $('token-refreshes').textContent = String(refreshes);
 }
 
 /** JSON from the API; null when the session is gone (the session-expired handler shows the login form). */
@@ -63,7 +271,17 @@ async function guarded(action) {
   try {
     await action();
   } catch (error) {
-    $('app-error').textContent = error.message;
+    $('app-error').textContent = describe(error);
+  }
+}
+
+/** Run a form's action with its submit button disabled meanwhile. */
+async function busy(button, action) {
+  button.disabled = true;
+  try {
+    await action();
+  } finally {
+    button.disabled = false;
   }
 }
 
@@ -80,7 +298,7 @@ async function loadNotes() {
     text.textContent = note.text;
     const remove = document.createElement('button');
     remove.type = 'button';
-    remove.className = 'delete-note';
+    remove.className = 'delete-note small';
     remove.textContent = 'Delete';
     remove.addEventListener('click', () => guarded(async () => {
       if (await api(`/notes/${encodeURIComponent(note.id)}`, { method: 'DELETE' })) await loadNotes();
@@ -94,67 +312,219 @@ async function loadNotes() {
 
 // -- sessions ----------------------------------------------------------------
 
+function sessionRow(session) {
+  const device = session.device || '(unnamed device)';
+  const item = document.createElement('li');
+  item.dataset.sessionId = session.id;
+  item.dataset.device = session.device;
+  const main = document.createElement('div');
+  const label = document.createElement('span');
+  label.className = session.current ? 'session-label current' : 'session-label';
+  label.textContent = device;
+  main.append(label);
+  if (session.current) {
+    const badge = document.createElement('span');
+    badge.className = 'badge';
+    badge.textContent = 'this device';
+    main.append(' ', badge);
+  }
+  const when = document.createElement('div');
+  when.className = 'hint';
+  const since = moment(new Date(session.created_at * 1000));
+  when.textContent = session.last_used_at
+    ? `logged in ${since}, last used ${moment(new Date(session.last_used_at * 1000))}`
+    : `logged in ${since}`;
+  main.append(when);
+
+  const end = document.createElement('button');
+  end.type = 'button';
+  end.className = 'end-session small';
+  end.textContent = session.current ? 'Log out' : 'End';
+  end.addEventListener('click', () => guarded(async () => {
+    if (session.current) {
+      await client.logout();
+    } else if (await api(`/auth/sessions/${encodeURIComponent(session.id)}`, { method: 'DELETE' })) {
+      logEvent(`Ended the session of ${device}`, 'ok');
+      await loadSessions();
+    }
+  }));
+  item.append(main, end);
+  return item;
+}
+
 async function loadSessions() {
   const sessions = await api('/auth/sessions');
   if (sessions === null) return;
-  const items = sessions.map((session) => {
-    const item = document.createElement('li');
-    item.dataset.sessionId = session.id;
-    item.dataset.device = session.device;
-    const label = document.createElement('span');
-    label.className = session.current ? 'session-label current' : 'session-label';
-    const since = new Date(session.created_at * 1000).toLocaleString();
-    label.textContent = `${session.device || '(unnamed device)'}, since ${since}${session.current ? ' (this browser)' : ''}`;
-    const end = document.createElement('button');
-    end.type = 'button';
-    end.className = 'end-session';
-    end.textContent = 'End';
-    end.addEventListener('click', () => guarded(async () => {
-      if (await api(`/auth/sessions/${encodeURIComponent(session.id)}`, { method: 'DELETE' })) {
-        logEvent(`Ended the session of ${session.device || 'an unnamed device'}`);
-        await loadSessions();
-      }
-    }));
-    item.append(label, end);
-    return item;
-  });
-  $('sessions').replaceChildren(...items);
+  $('sessions').replaceChildren(...sessions.map(sessionRow));
 }
 
 // -- client events -----------------------------------------------------------
 
-client.addEventListener('login', () => guarded(async () => {
-  logEvent('Logged in');
+// What the login form says after the next logout (account deletion says more than "logged out").
+let farewell = null;
+
+client.addEventListener('login', (event) => guarded(async () => {
+  refreshes = 0;
   const me = await api('/me');
   if (me === null) return;
-  $('whoami').textContent = me.username;
-  showApp();
+  logEvent(`Logged in as ${me.username ?? event.detail.username}`, 'ok');
+  showApp(me.username);
   await Promise.all([loadNotes(), loadSessions()]);
 }));
-client.addEventListener('refresh', () => logEvent('Access token refreshed'));
+client.addEventListener('refresh', () => {
+  refreshes += 1;
+  $('token-refreshes').textContent = String(refreshes);
+  const lifetime = token ? ` (valid ${token.lifetime} s)` : '';
+  logEvent(`Access token refreshed silently${lifetime}`, 'ok');
+});
 client.addEventListener('logout', (event) => {
+  if (farewell) {
+    showLogin(farewell);
+    farewell = null;
+    return;
+  }
   logEvent(event.detail.everywhere ? 'Logged out everywhere' : 'Logged out');
   showLogin('You are logged out.');
 });
 client.addEventListener('session-expired', () => {
-  logEvent('Session ended by the server');
+  logEvent('Session ended by the server', 'fail');
   showLogin('Your session has ended. Please log in again.');
 });
 
 // -- forms and buttons -------------------------------------------------------
 
-$('login-form').addEventListener('submit', async (event) => {
+for (const name of ['login', 'signup', 'forgot']) {
+  $(`tab-${name}`).addEventListener('click', () => {
+    clearMessages();
+    showTab(name);
+  });
+}
+
+function deviceName() {
+  return $('device').value.trim();
+}
+
+$('login-form').addEventListener('submit', (event) => {
   event.preventDefault();
-  $('login-error').textContent = '';
-  $('login-button').disabled = true;
-  try {
-    await client.login($('username').value.trim(), $('password').value, { device: $('device').value.trim() });
-  } catch (error) {
-    const wait = error.retryAfter ? ` Try again in ${error.retryAfter} s.` : '';
-    $('login-error').textContent = `${error.message}${wait}`;
-  } finally {
-    $('login-button').disabled = false;
-  }
+  clearMessages();
+  const username = $('username').value.trim();
+  busy($('login-button'), async () => {
+    try {
+      await client.login(username, $('password').value, { device: deviceName() });
+    } catch (error) {
+      showAuthError(error);
+      const refused = error instanceof GatehouseError && error.code === 'too_many_attempts';
+      logEvent(`${refused ? 'Login refused' : 'Failed login'} for ${username}: ${describe(error)}`, 'fail');
+    }
+  });
+});
+
+$('signup-form').addEventListener('submit', (event) => {
+  event.preventDefault();
+  clearMessages();
+  const username = $('signup-username').value.trim();
+  const password = $('signup-password').value;
+  const email = $('signup-email').value.trim();
+  busy($('signup-button'), async () => {
+    try {
+      await account.register(username, password, email || undefined);
+    } catch (error) {
+      showAuthError(error);
+      logEvent(`Sign-up failed for ${username}: ${describe(error)}`, 'fail');
+      return;
+    }
+    logEvent(`Signed up as ${username}${email ? `, a verification code was mailed to ${email}` : ''}`, 'ok');
+    $('signup-password').value = '';
+    $('username').value = username;
+    try {
+      await client.login(username, password, { device: deviceName() });
+    } catch (error) {
+      showTab('login');
+      showAuthError(error);
+      logEvent(`Failed login for ${username}: ${describe(error)}`, 'fail');
+    }
+  });
+});
+
+$('forgot-form').addEventListener('submit', (event) => {
+  event.preventDefault();
+  clearMessages();
+  const who = $('forgot-who').value.trim();
+  const asked = who.includes('@') ? { email: who } : { username: who };
+  busy($('forgot-button'), async () => {
+    try {
+      await account.forgotPassword(asked);
+    } catch (error) {
+      showAuthError(error);
+      logEvent(`Password reset request failed: ${describe(error)}`, 'fail');
+      return;
+    }
+    logEvent(`Password reset requested for ${who}`);
+    showTab('reset');
+    if (asked.username) $('reset-username').value = asked.username;
+    $('login-notice').textContent = 'If that account has a verified email, a code is on its way to it.';
+    $(asked.username ? 'reset-code' : 'reset-username').focus();
+  });
+});
+
+$('reset-form').addEventListener('submit', (event) => {
+  event.preventDefault();
+  clearMessages();
+  const username = $('reset-username').value.trim();
+  busy($('reset-button'), async () => {
+    try {
+      await account.resetPassword(username, $('reset-code').value.trim(), $('reset-password').value);
+    } catch (error) {
+      showAuthError(error);
+      logEvent(`Password reset failed for ${username}: ${describe(error)}`, 'fail');
+      return;
+    }
+    logEvent(`Password reset for ${username}; every session of the account has ended`, 'ok');
+    $('reset-code').value = '';
+    $('reset-password').value = '';
+    showTab('login');
+    $('username').value = username;
+    $('login-notice').textContent = 'Password changed. Log in with the new password.';
+    $('password').focus();
+  });
+});
+
+$('have-code').addEventListener('click', () => {
+  clearMessages();
+  showTab('reset');
+  $('reset-username').focus();
+});
+
+$('delete-start').addEventListener('click', () => {
+  $('delete-start').hidden = true;
+  $('delete-form').hidden = false;
+  $('delete-password').focus();
+});
+$('delete-cancel').addEventListener('click', () => {
+  $('delete-password').value = '';
+  $('delete-error').textContent = '';
+  $('delete-form').hidden = true;
+  $('delete-start').hidden = false;
+});
+$('delete-form').addEventListener('submit', (event) => {
+  event.preventDefault();
+  clearMessages();
+  const username = $('whoami').textContent;
+  busy($('delete-button'), async () => {
+    farewell = 'Your account is deleted.';
+    try {
+      await account.deleteAccount($('delete-password').value);
+    } catch (error) {
+      farewell = null;
+      $('delete-error').textContent = describe(error);
+      logEvent(`Account deletion failed: ${describe(error)}`, 'fail');
+      return;
+    }
+    logEvent(`Deleted the account ${username}`, 'ok');
+    if (farewell) showLogin(farewell); // no logout event came: the client had nothing left to end
+    farewell = null;
+    $('username').value = '';
+  });
 });
 
 $('note-form').addEventListener('submit', (event) => {
@@ -170,9 +540,15 @@ $('note-form').addEventListener('submit', (event) => {
 
 $('reload-notes').addEventListener('click', () => guarded(loadNotes));
 $('reload-sessions').addEventListener('click', () => guarded(loadSessions));
+$('ping').addEventListener('click', () => guarded(async () => {
+  const me = await api('/me');
+  if (me !== null) logEvent(`GET /me answered for ${me.username}`);
+}));
 $('logout').addEventListener('click', () => guarded(() => client.logout()));
 $('logout-everywhere').addEventListener('click', () => guarded(() => client.logoutEverywhere()));
+$('end-all-sessions').addEventListener('click', () => guarded(() => client.logoutEverywhere()));
 
 $('device').value = `demo page (${navigator.platform || 'browser'})`;
 showLogin();
+setInterval(tick, 250);
 document.body.dataset.ready = 'true';
