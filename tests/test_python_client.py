@@ -310,7 +310,9 @@ def test_cli_login_notes_and_logout(stack: LiveStack, tmp_path: Path) -> None:
 
     refresh_token = json.loads(token_file.read_text())["refresh_token"]
     assert cli(token_file, "logout").returncode == 0
-    assert not token_file.exists()
+    # Only the device token may stay: it belongs to this machine, not to the session.
+    assert TokenFile(token_file).load() is None
+    assert refresh_token not in (token_file.read_text() if token_file.exists() else "")
     stale = with_tokens(stack, Tokens(GARBAGE, refresh_token, time.time() + 600))
     assert stale.refresh() is None, "logout revoked the session on the server"
 
@@ -362,4 +364,4 @@ def test_cli_reports_a_session_ended_elsewhere(stack: LiveStack, tmp_path: Path)
 
     assert result.returncode == 3
     assert "log in again" in result.stderr
-    assert not token_file.exists()
+    assert TokenFile(token_file).load() is None

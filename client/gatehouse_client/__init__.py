@@ -7,8 +7,13 @@
 
 Requests carry the bearer token; a 401 with ``error="invalid_token"`` is
 refreshed once and retried once, and threads that need a refresh at the same
-time share one (refresh tokens are single-use).  ``python -m gatehouse_client``
-is the command-line front end.
+time share one (refresh tokens are single-use).  The device token of every
+password grant is kept and sent with the next login of that user, so that
+someone guessing the password elsewhere cannot lock this device out.  The
+account's own calls (``register``, ``verify_email``, ``change_email``,
+``forgot_password``, ``reset_password``, ``delete_account``) raise
+:class:`GatehouseError` with the API's stable ``code`` when refused.
+``python -m gatehouse_client`` is the command-line front end.
 """
 
 from gatehouse_client.client import GatehouseClient, GatehouseError, Reply, Tokens

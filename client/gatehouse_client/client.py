@@ -1,16 +1,18 @@
-"""The client: login, requests with transparent refresh, logout."""
+"""The client: login, requests with transparent refresh, logout, and the account's own calls."""
 
 from __future__ import annotations
 
+import http.client
 import json as jsonlib
 import re
+import socket
 import threading
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from email.message import Message
 from typing import Any
 
@@ -24,6 +26,8 @@ class Tokens:
     access_token: str
     refresh_token: str
     expires_at: float  # seconds since the epoch, by this machine's clock
+    # Who logged in, as typed: which device token to forget when the account is deleted.
+    username: str | None = None
 
     @classmethod
     def from_response(cls, body: Mapping[str, Any], now: float) -> Tokens:
@@ -49,17 +53,38 @@ class Reply:
         return self.status == 401 and bool(_INVALID_TOKEN.search(self.headers.get("WWW-Authenticate", "")))
 
 
+# Why a server could not be reached (GatehouseError.network), so that a front end
+# can say what to do about it: start the server, fix the URL, or wait.
+REFUSED = "refused"
+NAME_NOT_FOUND = "name_not_found"
+TIMED_OUT = "timed_out"
+NOT_HTTP = "not_http"
+UNREACHABLE = "unreachable"
+
+
 class GatehouseError(Exception):
-    """An error answer (``code`` is the API's stable code), or ``network_error`` with status 0."""
+    """An error answer (``code`` is the API's stable code), or ``network_error`` with status 0.
+
+    ``network`` says why a server could not be reached (``refused``,
+    ``name_not_found``, ``timed_out``, ``not_http``, ``unreachable``); it is
+    ``None`` for an answer from the server and for ``not_logged_in``.
+    """
 
     def __init__(
-        self, message: str, *, status: int = 0, code: str = "network_error", retry_after: int | None = None
+        self,
+        message: str,
+        *,
+        status: int = 0,
+        code: str = "network_error",
+        retry_after: int | None = None,
+        network: str | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
         self.status = status
         self.code = code
         self.retry_after = retry_after
+        self.network = network
 
     @classmethod
     def from_reply(cls, reply: Reply) -> GatehouseError:
@@ -85,6 +110,30 @@ class _NoRedirects(urllib.request.HTTPRedirectHandler):
         return None
 
 
+def device_key(username: str) -> str:
+    """The name a device token is kept under: the username as the server compares names.
+
+    A mismatch only means that a device token is not sent (the login then counts
+    against the name), never that one user's token goes with another's login.
+    """
+    return username.strip().lower()
+
+
+def _network_error(base_url: str, timeout: float, error: BaseException) -> GatehouseError:
+    reason = getattr(error, "reason", error)
+    if isinstance(reason, ConnectionRefusedError):
+        message, kind = f"nothing is listening at {base_url} (connection refused)", REFUSED
+    elif isinstance(reason, socket.gaierror):
+        message, kind = f"the host of {base_url} was not found", NAME_NOT_FOUND
+    elif isinstance(reason, TimeoutError):
+        message, kind = f"{base_url} did not answer within {timeout:g} s", TIMED_OUT
+    elif isinstance(reason, http.client.HTTPException | ConnectionResetError):
+        message, kind = f"{base_url} did not answer as an HTTP server does", NOT_HTTP
+    else:
+        message, kind = f"{base_url} could not be reached: {reason}", UNREACHABLE
+    return GatehouseError(message, network=kind)
+
+
 def _opener(use_env_proxies: bool) -> urllib.request.OpenerDirector:
     handlers: list[urllib.request.BaseHandler] = [_NoRedirects()]
     if not use_env_proxies:
@@ -98,6 +147,13 @@ class GatehouseClient:
     ``on_tokens`` is called with the new tokens after every login and refresh,
     and with ``None`` when they are forgotten (logout, or the server ended the
     session): the hook to persist them, e.g. with :class:`TokenFile`.
+
+    Device tokens (one per user who logged in here, keyed by :func:`device_key`)
+    let this device keep logging in while someone else hammers the same name
+    with wrong passwords.  They belong to the device, not to a session: a logout
+    keeps them, and only deleting the account forgets its user's token.
+    ``on_device_token(key, token)`` is called when one arrives or (with
+    ``None``) is forgotten: the hook to persist them.
     """
 
     def __init__(
@@ -106,6 +162,8 @@ class GatehouseClient:
         *,
         tokens: Tokens | None = None,
         on_tokens: Callable[[Tokens | None], None] | None = None,
+        device_tokens: Mapping[str, str] | None = None,
+        on_device_token: Callable[[str, str | None], None] | None = None,
         timeout: float = 10.0,
         use_env_proxies: bool = True,
         clock: Callable[[], float] = time.time,
@@ -116,6 +174,8 @@ class GatehouseClient:
         self.base_url = base_url.rstrip("/")
         self._tokens = tokens
         self._on_tokens = on_tokens
+        self._device_tokens = dict(device_tokens or {})
+        self._on_device_token = on_device_token
         self._timeout = timeout
         self._opener = _opener(use_env_proxies)
         self._clock = clock
@@ -132,15 +192,30 @@ class GatehouseClient:
     def logged_in(self) -> bool:
         return self._tokens is not None
 
+    @property
+    def device_tokens(self) -> dict[str, str]:
+        return dict(self._device_tokens)
+
     # -- session ---------------------------------------------------------------
 
     def login(self, username: str, password: str, device: str | None = None) -> Tokens:
-        """Password grant; raises :class:`GatehouseError` (``invalid_grant``, ``too_many_attempts``, ...)."""
+        """Password grant; raises :class:`GatehouseError` (``invalid_grant``, ``too_many_attempts``, ...).
+
+        Sends this device's token for ``username`` when it has one, and keeps
+        the one the answer brings.
+        """
         form = {"grant_type": "password", "username": username, "password": password}
         if device:
             form["device"] = device
+        key = device_key(username)
         with self._refresh_lock:
-            tokens = self._token_request(form)
+            if self._device_tokens.get(key):
+                form["device_token"] = self._device_tokens[key]
+            tokens, body = self._token_request(form)
+            device_token = body.get("device_token")
+            if isinstance(device_token, str) and device_token:
+                self._keep_device_token(key, device_token)
+            tokens = replace(tokens, username=username)
             self._set(tokens)
         return tokens
 
@@ -167,6 +242,59 @@ class GatehouseClient:
             raise GatehouseError.from_reply(reply)
         with self._refresh_lock:
             self._set(None)
+
+    # -- the account ---------------------------------------------------------------
+
+    def register(self, username: str, password: str, email: str | None = None) -> dict[str, Any]:
+        """Create an account (POST /auth/register); with an email, a verification code is mailed.
+
+        Does not log in.  Returns the server's answer (``{"username": ...}``).
+        """
+        body = {"username": username, "password": password}
+        if email is not None:
+            body["email"] = email
+        reply = self._post_public("/auth/register", body)
+        try:
+            answer = reply.json()
+        except ValueError:
+            answer = None  # created all the same: the status says so
+        return answer if isinstance(answer, dict) else {}
+
+    def verify_email(self, username: str, code: str) -> None:
+        """Confirm the address with the code mailed to it; a wrong one raises ``invalid_code``."""
+        self._post_public("/auth/email/verify", {"username": username, "code": code})
+
+    def change_email(self, current_password: str, email: str) -> None:
+        """Change this user's address (it must be verified again: a code is mailed to it)."""
+        self._post_bearer("/auth/email", {"current_password": current_password, "email": email})
+
+    def forgot_password(self, username: str | None = None, email: str | None = None) -> None:
+        """Ask for a reset code by name or by address (exactly one).
+
+        The server answers the same whether or not the account exists, so
+        success only means the request was taken.
+        """
+        if (username is None) == (email is None):
+            raise ValueError("forgot_password takes exactly one of username or email")
+        body = {"username": username} if username is not None else {"email": str(email)}
+        self._post_public("/auth/password/forgot", body)
+
+    def reset_password(self, username: str, code: str, new_password: str) -> None:
+        """Set a new password with the mailed code; every session of the user ends."""
+        self._post_public(
+            "/auth/password/reset", {"username": username, "code": code, "new_password": new_password}
+        )
+
+    def delete_account(self, current_password: str) -> None:
+        """Delete this user (POST /auth/account/delete) and forget its tokens, device token included."""
+        username = self._tokens.username if self._tokens is not None else None
+        self._post_bearer("/auth/account/delete", {"current_password": current_password})
+        with self._refresh_lock:
+            self._set(None)
+            # The server deleted it with the account; a stale copy has no use.
+            # Said to the hook even if this object never held it: the store may.
+            if username is not None:
+                self._keep_device_token(device_key(username), None)
 
     # -- requests ----------------------------------------------------------------
 
@@ -231,20 +359,43 @@ class GatehouseClient:
         except urllib.error.HTTPError as error:
             with error:
                 return Reply(error.code, error.headers, error.read())
-        except (urllib.error.URLError, OSError) as error:
-            reason = getattr(error, "reason", error)
-            raise GatehouseError(f"{self.base_url} could not be reached: {reason}") from None
+        except (urllib.error.URLError, OSError, http.client.HTTPException) as error:
+            raise _network_error(self.base_url, self._timeout, error) from None
 
     def _post_form(self, path: str, form: Mapping[str, str]) -> Reply:
         data = urllib.parse.urlencode(form).encode()
         headers = {"Content-Type": "application/x-www-form-urlencoded"}
         return self._send("POST", self.base_url + path, data, headers, None)
 
-    def _token_request(self, form: Mapping[str, str]) -> Tokens:
+    def _post_public(self, path: str, body: Mapping[str, str]) -> Reply:
+        # No bearer token: these routes do not need one, so it is not handed out.
+        data = jsonlib.dumps(body).encode()
+        reply = self._send("POST", self.base_url + path, data, {"Content-Type": "application/json"}, None)
+        if not reply.ok:
+            raise GatehouseError.from_reply(reply)
+        return reply
+
+    def _post_bearer(self, path: str, body: Mapping[str, str]) -> Reply:
+        if self._tokens is None:
+            raise GatehouseError("not logged in: log in first", code="not_logged_in")
+        reply = self.post(path, json=body)
+        if not reply.ok:
+            raise GatehouseError.from_reply(reply)
+        return reply
+
+    def _token_request(self, form: Mapping[str, str]) -> tuple[Tokens, dict[str, Any]]:
         reply = self._post_form("/auth/token", form)
         if not reply.ok:
             raise GatehouseError.from_reply(reply)
-        return Tokens.from_response(reply.json(), self._clock())
+        try:
+            body = reply.json()
+            return Tokens.from_response(body, self._clock()), body
+        except (ValueError, KeyError, TypeError):
+            raise GatehouseError(
+                f"{self.base_url} answered the token request without tokens: is it a Gatehouse API?",
+                status=reply.status,
+                code="invalid_response",
+            ) from None
 
     def _fresh(self, tokens: Tokens | None) -> bool:
         return tokens is not None and self._clock() < tokens.expires_at - EXPIRY_MARGIN
@@ -273,7 +424,7 @@ class GatehouseClient:
         if current is None:
             return None
         try:
-            tokens = self._token_request(
+            tokens, _ = self._token_request(
                 {"grant_type": "refresh_token", "refresh_token": current.refresh_token}
             )
         except GatehouseError as error:
@@ -281,6 +432,7 @@ class GatehouseClient:
                 raise  # unreachable, 5xx, 429: the session may well be fine
             self._set(None)  # the server ended the session: log in again
             return None
+        tokens = replace(tokens, username=current.username)
         self._set(tokens)
         return tokens
 
@@ -288,3 +440,11 @@ class GatehouseClient:
         self._tokens = tokens
         if self._on_tokens is not None:
             self._on_tokens(tokens)
+
+    def _keep_device_token(self, key: str, token: str | None) -> None:
+        if token is None:
+            self._device_tokens.pop(key, None)
+        else:
+            self._device_tokens[key] = token
+        if self._on_device_token is not None:
+            self._on_device_token(key, token)
