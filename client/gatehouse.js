@@ -26,7 +26,7 @@
  * (rotated) and a second use of the old one would look like theft to the
  * server, which then ends the whole session.
  *
- * Account recovery without a session: `register`, `verifyEmail`,
+ * Accounts, without a session: `register`, `verifyEmail`,
  * `forgotPassword`, `resetPassword`; with one: `deleteAccount`.
  *
  * Events (it is an EventTarget): `login`, `refresh`, `logout` (detail.everywhere,
