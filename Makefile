@@ -57,11 +57,16 @@ admin: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m bench $(BENCH_ARGS)
 
-# Issue #7 clients: unit tests of client/gatehouse.js (Node 20+), and browser tests:
-# Playwright driving Debian's Chromium (apt-get install -y chromium), never its own download.
+# Issue #7 clients. test-js: client/'s pinned dev tools (npm ci, from package-lock.json),
+# the TypeScript declarations against a strict typed usage file (tsc --noEmit), then the
+# unit tests of client/gatehouse.js and the npm pack -> install -> import test (Node 20+).
+# test-browser: Playwright driving Debian's Chromium (apt-get install -y chromium), never
+# its own download.
 .PHONY: test-js test-browser
 test-js:
-	node --test client/test/
+	cd client && npm ci --no-audit --no-fund --ignore-scripts
+	cd client && npm run --silent typecheck
+	cd client && node --test test/*.test.js
 
 test-browser: $(STAMP)
 	$(PY) -m pytest tests/browser

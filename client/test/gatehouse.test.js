@@ -1,134 +1,11 @@
 // Unit tests of gatehouse.js against an in-memory fake of the Gatehouse API.
-// Run: node --test client/test/   (Node 20+: fetch, Response, EventTarget built in)
+// Run: make test-js, or node --test client/test/*.test.js (Node 20+: fetch, Response, EventTarget built in)
 
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 
 import { Gatehouse, GatehouseError, localStorageAdapter } from '../gatehouse.js';
-
-// Browsers and Node 19+ have CustomEvent; Debian's Node 18 does not.
-globalThis.CustomEvent ??= class CustomEvent extends Event {
-  constructor(type, init = {}) {
-    super(type, init);
-    this.detail = init.detail ?? null;
-  }
-};
-
-const BASE = 'https://api.example.test/api';
-
-/** The token endpoint, revoke and a few protected routes, with rotation and reuse detection. */
-class FakeApi {
-  constructor({ ttl = 900 } = {}) {
-    this.ttl = ttl;
-    this.calls = [];
-    this.access = new Set();
-    this.refresh = new Map(); // live refresh token -> session id
-    this.sessions = new Set();
-    this.counter = 0;
-    this.gate = null; // a promise the token endpoint waits for, to hold refreshes in flight
-    this.fetch = this.fetch.bind(this);
-  }
-
-  issue(session) {
-    const n = ++this.counter;
-    const access = `at-${n}`;
-    const refresh = `rt-${n}`;
-    this.access.add(access);
-    this.refresh.set(refresh, session);
-    return { access_token: access, token_type: 'Bearer', expires_in: this.ttl, refresh_token: refresh };
-  }
-
-  /** What an access token looks like to the server once it has expired. */
-  expireAccessTokens() {
-    this.access.clear();
-  }
-
-  endSessions() {
-    this.sessions.clear();
-    this.access.clear();
-  }
-
-  json(status, body, headers = {}) {
-    return new Response(body === null ? null : JSON.stringify(body), {
-      status,
-      headers: { 'Content-Type': 'application/json', ...headers },
-    });
-  }
-
-  async fetch(url, init = {}) {
-    const { pathname } = new URL(url);
-    const path = pathname.replace(/^\/api/, '');
-    const method = init.method ?? 'GET';
-    const headers = new Headers(init.headers);
-    const form = init.body instanceof URLSearchParams ? Object.fromEntries(init.body) : null;
-    this.calls.push({ method, path, authorization: headers.get('Authorization'), form, credentials: init.credentials });
-    if (path === '/auth/token') {
-      if (this.gate) await this.gate;
-      if (form.grant_type === 'password') {
-        if (form.password !== 'right') {
-          return this.json(400, { error: 'invalid_grant', error_description: 'The username or password is wrong.' });
-        }
-        const session = `s-${this.counter}`;
-        this.sessions.add(session);
-        return this.json(200, this.issue(session), { 'Cache-Control': 'no-store' });
-      }
-      const session = this.refresh.get(form.refresh_token);
-      this.refresh.delete(form.refresh_token);
-      if (!session || !this.sessions.has(session)) {
-        // A second use of a rotated token ends the whole session (reuse detection).
-        for (const [token, owner] of this.refresh) if (owner === session) this.refresh.delete(token);
-        this.sessions.delete(session);
-        return this.json(400, { error: 'invalid_grant', error_description: 'The refresh token is not valid.' });
-      }
-      return this.json(200, this.issue(session));
-    }
-    if (path === '/auth/revoke') {
-      this.sessions.delete(this.refresh.get(form.token));
-      return this.json(200, {});
-    }
-    const auth = headers.get('Authorization');
-    if (!auth) return this.json(401, { error: 'missing_token' }, { 'WWW-Authenticate': 'Bearer' });
-    if (!this.access.has(auth.replace(/^Bearer /, ''))) {
-      return this.json(401, { error: 'invalid_token' }, { 'WWW-Authenticate': 'Bearer error="invalid_token"' });
-    }
-    if (path === '/admin/users') {
-      return this.json(403, { error: 'forbidden' }, { 'WWW-Authenticate': 'Bearer error="insufficient_scope"' });
-    }
-    if (path === '/auth/sessions' && method === 'DELETE') {
-      this.endSessions();
-      return new Response(null, { status: 204 });
-    }
-    return this.json(200, { path, method, body: init.body ?? null });
-  }
-
-  tokenCalls(grant) {
-    return this.calls.filter((c) => c.path === '/auth/token' && c.form.grant_type === grant);
-  }
-}
-
-function events(target, ...names) {
-  const seen = [];
-  for (const name of names) target.addEventListener(name, (e) => seen.push([name, e.detail ?? null]));
-  return seen;
-}
-
-/** An async storage adapter, as Cordova's secure storage would be. */
-function asyncMapStorage() {
-  const map = new Map();
-  return {
-    map,
-    get: async (key) => map.get(key) ?? null,
-    set: async (key, value) => void map.set(key, value),
-    remove: async (key) => void map.delete(key),
-  };
-}
-
-async function loggedIn(options = {}) {
-  const api = new FakeApi(options);
-  const auth = new Gatehouse({ baseUrl: BASE, fetch: api.fetch, ...options });
-  await auth.login('demo', 'right', { device: 'test runner' });
-  return { api, auth };
-}
+import { asyncMapStorage, BASE, events, FakeApi, loggedIn } from './support/fake-api.js';
 
 describe('login', () => {
   test('posts a form-encoded password grant and sends the access token afterwards', async () => {
@@ -359,18 +236,19 @@ describe('refresh', () => {
 });
 
 describe('storage adapter', () => {
-  test('only the refresh token is stored; it follows rotation; logout removes it', async () => {
+  test('the refresh token (never the access token) is stored; it follows rotation; logout removes it', async () => {
     const storage = asyncMapStorage();
     const { api, auth } = await loggedIn({ storage });
-    assert.deepEqual([...storage.map], [['gatehouse.refresh_token', 'rt-1']]);
+    const stored = () => Object.fromEntries(storage.map);
+    assert.deepEqual(stored(), { 'gatehouse.refresh_token': 'rt-1', 'gatehouse.device_token': 'dt-1' });
 
     api.expireAccessTokens();
     await auth.fetch('/notes');
-    assert.deepEqual([...storage.map], [['gatehouse.refresh_token', 'rt-2']]);
+    assert.deepEqual(stored(), { 'gatehouse.refresh_token': 'rt-2', 'gatehouse.device_token': 'dt-1' });
     assert.ok(![...storage.map.values()].some((v) => v.startsWith('at-')));
 
     await auth.logout();
-    assert.equal(storage.map.size, 0);
+    assert.deepEqual(stored(), { 'gatehouse.device_token': 'dt-1' }, 'only the device token outlives logout');
     assert.deepEqual(api.calls.at(-1).form, { token: 'rt-2' });
   });
 
@@ -420,7 +298,7 @@ describe('logout', () => {
     await auth.logout();
 
     assert.deepEqual(api.calls.at(-1), {
-      method: 'POST', path: '/auth/revoke', authorization: null, form: { token: 'rt-1' }, credentials: 'omit',
+      method: 'POST', path: '/auth/revoke', authorization: null, form: { token: 'rt-1' }, json: null, credentials: 'omit',
     });
     assert.equal(api.sessions.size, 0);
     assert.deepEqual(seen, [['logout', { everywhere: false }]]);

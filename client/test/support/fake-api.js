@@ -1,0 +1,166 @@
+// An in-memory fake of the Gatehouse API for the unit tests of gatehouse.js
+// (not a test file itself: `make test-js` runs client/test/*.test.js).
+
+import { Gatehouse } from '../../gatehouse.js';
+
+// Browsers and Node 19+ have CustomEvent; Debian's Node 18 does not.
+globalThis.CustomEvent ??= class CustomEvent extends Event {
+  constructor(type, init = {}) {
+    super(type, init);
+    this.detail = init.detail ?? null;
+  }
+};
+
+export const BASE = 'https://api.example.test/api';
+export const PASSWORD = 'right';
+export const MAILED_CODE = 'K7QM-4XPA';
+
+/**
+ * The token endpoint (rotation, reuse detection, device tokens), revoke, the
+ * account routes and a few protected routes.
+ */
+export class FakeApi {
+  constructor({ ttl = 900, deviceTokens = true } = {}) {
+    this.ttl = ttl;
+    this.deviceTokens = deviceTokens; // false: a server that predates device tokens
+    this.calls = [];
+    this.access = new Set();
+    this.refresh = new Map(); // live refresh token -> session id
+    this.sessions = new Set();
+    this.issuedDeviceTokens = [];
+    this.deleted = false;
+    this.counter = 0;
+    this.gate = null; // a promise the token endpoint waits for, to hold refreshes in flight
+    this.fetch = this.fetch.bind(this);
+  }
+
+  issue(session) {
+    const n = ++this.counter;
+    const access = `at-${n}`;
+    const refresh = `rt-${n}`;
+    this.access.add(access);
+    this.refresh.set(refresh, session);
+    return { access_token: access, token_type: 'Bearer', expires_in: this.ttl, refresh_token: refresh };
+  }
+
+  /** What an access token looks like to the server once it has expired. */
+  expireAccessTokens() {
+    this.access.clear();
+  }
+
+  endSessions() {
+    this.sessions.clear();
+    this.access.clear();
+  }
+
+  json(status, body, headers = {}) {
+    return new Response(body === null ? null : JSON.stringify(body), {
+      status,
+      headers: { 'Content-Type': 'application/json', ...headers },
+    });
+  }
+
+  error(status, code, message) {
+    return this.json(status, { error: code, message });
+  }
+
+  async fetch(url, init = {}) {
+    const { pathname } = new URL(url);
+    const path = pathname.replace(/^\/api/, '');
+    const method = init.method ?? 'GET';
+    const headers = new Headers(init.headers);
+    const form = init.body instanceof URLSearchParams ? Object.fromEntries(init.body) : null;
+    const isJson = headers.get('Content-Type') === 'application/json' && typeof init.body === 'string';
+    const json = isJson ? JSON.parse(init.body) : null;
+    this.calls.push({ method, path, authorization: headers.get('Authorization'), form, json, credentials: init.credentials });
+    if (path === '/auth/token') {
+      if (this.gate) await this.gate;
+      if (form.grant_type === 'password') {
+        if (form.password !== PASSWORD || this.deleted) {
+          return this.json(400, { error: 'invalid_grant', error_description: 'The username or password is wrong.' });
+        }
+        const session = `s-${this.counter}`;
+        this.sessions.add(session);
+        const tokens = this.issue(session);
+        if (this.deviceTokens) {
+          tokens.device_token = `dt-${this.counter}`;
+          this.issuedDeviceTokens.push(tokens.device_token);
+        }
+        return this.json(200, tokens, { 'Cache-Control': 'no-store' });
+      }
+      const session = this.refresh.get(form.refresh_token);
+      this.refresh.delete(form.refresh_token);
+      if (!session || !this.sessions.has(session)) {
+        // A second use of a rotated token ends the whole session (reuse detection).
+        for (const [token, owner] of this.refresh) if (owner === session) this.refresh.delete(token);
+        this.sessions.delete(session);
+        return this.json(400, { error: 'invalid_grant', error_description: 'The refresh token is not valid.' });
+      }
+      return this.json(200, this.issue(session));
+    }
+    if (path === '/auth/revoke') {
+      this.sessions.delete(this.refresh.get(form.token));
+      return this.json(200, {});
+    }
+    if (path === '/auth/register') {
+      if (json.username === 'taken') return this.error(409, 'username_taken', 'That username is taken.');
+      return this.json(201, { username: json.username });
+    }
+    if (path === '/auth/email/verify' || path === '/auth/password/reset') {
+      if (json.code !== MAILED_CODE) return this.error(400, 'invalid_code', 'The code is wrong or has expired.');
+      if (path === '/auth/password/reset') this.endSessions();
+      return new Response(null, { status: 204 });
+    }
+    if (path === '/auth/password/forgot') {
+      return this.json(202, {}); // the same for every name and address: no enumeration
+    }
+    const auth = headers.get('Authorization');
+    if (!auth) return this.json(401, { error: 'missing_token' }, { 'WWW-Authenticate': 'Bearer' });
+    if (!this.access.has(auth.replace(/^Bearer /, ''))) {
+      return this.json(401, { error: 'invalid_token' }, { 'WWW-Authenticate': 'Bearer error="invalid_token"' });
+    }
+    if (path === '/admin/users') {
+      return this.json(403, { error: 'forbidden' }, { 'WWW-Authenticate': 'Bearer error="insufficient_scope"' });
+    }
+    if (path === '/auth/sessions' && method === 'DELETE') {
+      this.endSessions();
+      return new Response(null, { status: 204 });
+    }
+    if (path === '/auth/account/delete' && method === 'POST') {
+      if (json?.current_password !== PASSWORD) return this.error(400, 'invalid_request', 'The current password is wrong.');
+      this.deleted = true;
+      this.endSessions();
+      return new Response(null, { status: 204 });
+    }
+    return this.json(200, { path, method, body: init.body ?? null });
+  }
+
+  tokenCalls(grant) {
+    return this.calls.filter((c) => c.path === '/auth/token' && c.form.grant_type === grant);
+  }
+}
+
+/** Records [name, detail] of each event of these names. */
+export function events(target, ...names) {
+  const seen = [];
+  for (const name of names) target.addEventListener(name, (e) => seen.push([name, e.detail ?? null]));
+  return seen;
+}
+
+/** An async storage adapter, as Cordova's secure storage would be. */
+export function asyncMapStorage() {
+  const map = new Map();
+  return {
+    map,
+    get: async (key) => map.get(key) ?? null,
+    set: async (key, value) => void map.set(key, value),
+    remove: async (key) => void map.delete(key),
+  };
+}
+
+export async function loggedIn(options = {}) {
+  const api = new FakeApi(options);
+  const auth = new Gatehouse({ baseUrl: BASE, fetch: api.fetch, ...options });
+  await auth.login('demo', PASSWORD, { device: 'test runner' });
+  return { api, auth };
+}
