@@ -2,7 +2,7 @@
  * gatehouse.js: a small, dependency-free client for a Gatehouse API, for
  * browsers and Cordova / Capacitor webviews (an ES module; no build step).
  *
- *   import { Gatehouse } from './gatehouse.js';
+ *   import { Gatehouse } from './gatehouse.js';   // or from 'gatehouse-client' (npm)
  *   const auth = new Gatehouse({ baseUrl: 'https://api.example.com/api' });
  *   await auth.login('demo', password, { device: 'Firefox on my laptop' });
  *   const notes = await (await auth.fetch('/notes')).json();
@@ -14,6 +14,11 @@
  *   (`{ get(key), set(key, value), remove(key) }`, each may return a promise;
  *   e.g. Cordova's secure storage or the iOS Keychain) to survive restarts.
  *   `localStorage` works as an adapter but any XSS on the page can read it.
+ * - the device token (from every password grant) with the refresh token's
+ *   storage, under its own key, and it outlives logout: it tells the server
+ *   "this device has logged in as this user before", so that someone hammering
+ *   the name with wrong passwords elsewhere cannot lock this device out.
+ *   It grants nothing by itself: a login still needs the password.
  *
  * `fetch()` adds the bearer token, and on a 401 whose WWW-Authenticate says
  * error="invalid_token" refreshes once and retries once.  Every caller
@@ -21,11 +26,16 @@
  * (rotated) and a second use of the old one would look like theft to the
  * server, which then ends the whole session.
  *
- * Events (it is an EventTarget): `login`, `refresh`, `logout` (detail.everywhere),
- * `session-expired` (the server no longer knows the session: show the login form).
+ * Accounts, without a session: `register`, `verifyEmail`,
+ * `forgotPassword`, `resetPassword`; with one: `deleteAccount`.
+ *
+ * Events (it is an EventTarget): `login`, `refresh`, `logout` (detail.everywhere,
+ * and detail.accountDeleted after deleteAccount), `session-expired` (the server no
+ * longer knows the session: show the login form).
  */
 
 const DEFAULT_STORAGE_KEY = 'gatehouse.refresh_token';
+const DEFAULT_DEVICE_TOKEN_KEY = 'gatehouse.device_token';
 // Renew a little before the server would refuse the token, not after.
 const EXPIRY_MARGIN_MS = 5_000;
 
@@ -66,7 +76,10 @@ export class Gatehouse extends EventTarget {
   #base;
   #storage;
   #storageKey;
+  #deviceTokenKey;
   #fetch;
+  // Without a storage adapter the device token lives as long as this object.
+  #deviceToken = null;
   #accessToken = null;
   #expiresAt = 0;
   #refreshToken = null;
@@ -83,10 +96,17 @@ export class Gatehouse extends EventTarget {
    *   default: this page's origin.
    * @param {{get(k:string):any, set(k:string,v:string):any, remove(k:string):any}} [options.storage]
    *   where to keep the refresh token across restarts (default: nowhere, memory only).
-   * @param {string} [options.storageKey]
+   * @param {string} [options.storageKey] the refresh token's key in storage.
+   * @param {string} [options.deviceTokenKey] the device token's key in storage.
    * @param {typeof fetch} [options.fetch] a fetch implementation (default: the global one).
    */
-  constructor({ baseUrl = '', storage = null, storageKey = DEFAULT_STORAGE_KEY, fetch: fetchImpl } = {}) {
+  constructor({
+    baseUrl = '',
+    storage = null,
+    storageKey = DEFAULT_STORAGE_KEY,
+    deviceTokenKey = DEFAULT_DEVICE_TOKEN_KEY,
+    fetch: fetchImpl,
+  } = {}) {
     super();
     const page = globalThis.location;
     // A Cordova page on file:// has the opaque origin "null": it must name its API.
@@ -94,6 +114,7 @@ export class Gatehouse extends EventTarget {
     this.#base = new URL(baseUrl || page.origin, page?.href).href.replace(/\/+$/, '');
     this.#storage = storage;
     this.#storageKey = storageKey;
+    this.#deviceTokenKey = deviceTokenKey;
     this.#fetch = fetchImpl ?? globalThis.fetch.bind(globalThis);
   }
 
@@ -102,12 +123,19 @@ export class Gatehouse extends EventTarget {
     return this.#accessToken !== null || this.#refreshToken !== null;
   }
 
-  /** Password login; throws a GatehouseError (`invalid_grant`, `too_many_attempts`, ...) on failure. */
+  /**
+   * Password login; throws a GatehouseError (`invalid_grant`, `too_many_attempts`, ...) on failure.
+   * Sends the device token of an earlier login, and keeps the one the answer brings.
+   */
   async login(username, password, { device } = {}) {
     const form = new URLSearchParams({ grant_type: 'password', username, password });
     if (device) form.set('device', device);
+    const deviceToken = await this.#currentDeviceToken();
+    if (deviceToken) form.set('device_token', deviceToken);
     const generation = ++this.#generation;
     const tokens = await this.#tokenRequest(form);
+    // Kept even if a logout came in meanwhile: it names the device, not the session.
+    await this.#keepDeviceToken(tokens.device_token);
     if (generation !== this.#generation) return; // a logout came in meanwhile
     await this.#keep(tokens);
     this.dispatchEvent(new CustomEvent('login', { detail: { username } }));
@@ -168,6 +196,66 @@ export class Gatehouse extends EventTarget {
     this.dispatchEvent(new CustomEvent('logout', { detail: { everywhere: true } }));
   }
 
+  // -- accounts ----------------------------------------------------------------
+
+  /**
+   * Sign up (POST /auth/register); resolves with the server's answer (`{ username }`).
+   * With an email the server mails a verification code (see verifyEmail).
+   * Does not log in: call login() next.
+   */
+  async register(username, password, email) {
+    const body = { username, password };
+    if (email) body.email = email;
+    const response = await this.#postJson('/auth/register', body);
+    return response.json();
+  }
+
+  /** Confirm the email address with the code mailed to it (POST /auth/email/verify). */
+  async verifyEmail(username, code) {
+    await this.#postJson('/auth/email/verify', { username, code });
+  }
+
+  /**
+   * Ask for a password-reset code, by `{ username }` or by `{ email }`
+   * (POST /auth/password/forgot).  The server answers the same whether or not
+   * the account exists, so this resolves the same way too: it cannot tell
+   * anyone which names or addresses are registered.
+   */
+  async forgotPassword({ username, email } = {}) {
+    if ((username === undefined) === (email === undefined)) {
+      throw new TypeError('forgotPassword needs { username } or { email }, one of the two');
+    }
+    await this.#postJson('/auth/password/forgot', username === undefined ? { email } : { username });
+  }
+
+  /**
+   * Set a new password with the mailed code (POST /auth/password/reset); the
+   * server ends every session of the account.  A wrong, used or expired code
+   * is a GatehouseError with code `invalid_code`.
+   */
+  async resetPassword(username, code, newPassword) {
+    await this.#postJson('/auth/password/reset', { username, code, new_password: newPassword });
+  }
+
+  /**
+   * Delete the logged-in account for good (POST /auth/account/delete, bearer).
+   * Then forgets every token, the device token included (the server deleted
+   * it with the account), and fires `logout` with detail.accountDeleted.
+   * A wrong password rejects with a GatehouseError and changes nothing.
+   */
+  async deleteAccount(currentPassword) {
+    const response = await this.fetch('/auth/account/delete', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ current_password: currentPassword }),
+      cache: 'no-store',
+    });
+    if (!response.ok) throw await errorFromResponse(response);
+    await this.#forget();
+    await this.#forgetDeviceToken();
+    this.dispatchEvent(new CustomEvent('logout', { detail: { everywhere: true, accountDeleted: true } }));
+  }
+
   // -- internals ---------------------------------------------------------------
 
   #url(path) {
@@ -191,6 +279,19 @@ export class Gatehouse extends EventTarget {
       credentials: 'omit',
       cache: 'no-store',
     });
+  }
+
+  /** A JSON POST without a token; resolves with the response when it is a 2xx. */
+  async #postJson(path, body) {
+    const response = await this.#fetch(this.#base + path, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify(body),
+      credentials: 'omit',
+      cache: 'no-store',
+    });
+    if (!response.ok) throw await errorFromResponse(response);
+    return response;
   }
 
   async #tokenRequest(form) {
@@ -258,6 +359,23 @@ export class Gatehouse extends EventTarget {
     if (this.#storage) await this.#storage.set(this.#storageKey, refresh);
   }
 
+  async #currentDeviceToken() {
+    if (this.#storage) this.#deviceToken = (await this.#storage.get(this.#deviceTokenKey)) ?? null;
+    return this.#deviceToken;
+  }
+
+  async #keepDeviceToken(token) {
+    if (typeof token !== 'string' || token === '') return; // a server without device tokens
+    this.#deviceToken = token;
+    if (this.#storage) await this.#storage.set(this.#deviceTokenKey, token);
+  }
+
+  async #forgetDeviceToken() {
+    this.#deviceToken = null;
+    if (this.#storage) await this.#storage.remove(this.#deviceTokenKey);
+  }
+
+  /** Forget the session (not the device token: it outlives logout on purpose). */
   async #forget() {
     this.#generation += 1;
     this.#accessToken = null;
