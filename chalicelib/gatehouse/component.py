@@ -37,14 +37,15 @@ OWN_PATHS = ("/auth/", "/.well-known/", "/admin/", "/me", "/openapi.json", "/cli
 
 View = TypeVar("View", bound=Callable[..., Response])
 
-_installed: list[Gatehouse] = []
+_components: dict[int, Gatehouse] = {}
 
 
-def installed() -> Gatehouse:
-    """The component the app built (the authorizer Lambda's entry point needs it)."""
-    if not _installed:
-        raise RuntimeError("app.py built no Gatehouse(app)")
-    return _installed[-1]
+def component_of(app: Chalice) -> Gatehouse:
+    """The Gatehouse built on ``app`` (the authorizer Lambda's entry point needs it)."""
+    try:
+        return _components[id(app)]
+    except KeyError:
+        raise RuntimeError("this Chalice app has no Gatehouse(app)") from None
 
 
 class Gatehouse:
@@ -91,7 +92,7 @@ class Gatehouse:
         )(gatehouse_auth)
         app.register_blueprint(blueprint)
         routes.register(self, admin_routes=admin_routes)
-        _installed.append(self)
+        _components[id(app)] = self
 
         # A signing key that cannot be loaded fails the auth function's cold
         # start with a message naming the setting, instead of a 500 on every

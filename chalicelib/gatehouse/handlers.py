@@ -14,8 +14,8 @@ from typing import Any
 
 
 def gatehouse_auth(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    importlib.import_module("app")
-    from chalicelib.gatehouse.component import installed
+    application = importlib.import_module("app").app
+    from chalicelib.gatehouse.component import component_of
 
-    answer: dict[str, Any] = installed().authorizer(event, context)
+    answer: dict[str, Any] = component_of(application).authorizer(event, context)
     return answer

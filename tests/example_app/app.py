@@ -1,0 +1,33 @@
+"""A second, tiny app built only from Gatehouse's public seam: orders, and a report for admins.
+
+It exists so that the seam cannot silently depend on the notes example:
+tests/test_example_app.py drives it through the real authorizer.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalice import Chalice
+
+from chalicelib.gatehouse import Gatehouse, Identity
+
+app = Chalice(app_name="orders")
+gate = Gatehouse(app, allow_signup=False, admin_routes=False)
+
+ORDERS = {"alice": ["tea", "scones"]}
+
+
+@gate.route("/orders", methods=["GET"])
+def list_orders(identity: Identity) -> dict[str, Any]:
+    return {"owner": identity.username, "orders": ORDERS.get(identity.username, [])}
+
+
+@gate.route("/reports/{day}", methods=["GET"], role="admin")
+def report(identity: Identity, day: str) -> dict[str, Any]:
+    return {"day": day, "prepared_for": identity.username, "orders": sum(map(len, ORDERS.values()))}
+
+
+@app.route("/plain", methods=["GET"], authorizer=gate.authorizer)
+def plain() -> dict[str, Any]:
+    return {"user": gate.identity().username, "session": gate.identity().session_id}
