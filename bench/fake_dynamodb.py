@@ -252,7 +252,7 @@ class FakeDynamoDB:
 
     @classmethod
     def from_definitions(cls, definitions: Iterable[Mapping[str, Any]]) -> FakeDynamoDB:
-        """Tables from ``create_table`` arguments (chalicelib.gatehouse.storage.tables): one source of key schemas."""
+        """Tables from ``create_table`` arguments (storage/tables.py): one source of key schemas."""
         db = cls()
         for definition in definitions:
             keys = [k["AttributeName"] for k in definition["KeySchema"]]

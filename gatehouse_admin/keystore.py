@@ -83,7 +83,7 @@ class KeyStore:
             # The account's AWS managed key for SSM unless a customer managed one is named.
             KeyId=self.kms_key_id or DEFAULT_KMS_KEY,
             Overwrite=True,
-            Description="Gatehouse private signing keys (JWK, newest first). Managed by python -m gatehouse_admin.",
+            Description="Gatehouse private signing keys (JWK, newest first). Managed by gatehouse_admin.",
         )
         public = keyring.public_document(keys)
         self.ssm.put_parameter(

@@ -1,4 +1,4 @@
-"""``python -m gatehouse_admin``: users and keys, against moto in-process (and once over HTTP, as in production)."""
+"""The admin CLI: users and keys, against moto in-process (and once over HTTP, as in production)."""
 
 from __future__ import annotations
 

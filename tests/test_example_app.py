@@ -26,7 +26,8 @@ EXAMPLE = Path(__file__).resolve().parent / "example_app"
 
 def _load_example() -> ModuleType:
     spec = importlib.util.spec_from_file_location("orders_example_app", EXAMPLE / "app.py")
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
     spec.loader.exec_module(module)
@@ -104,7 +105,8 @@ def test_the_policy_lists_the_report_only_for_admins(orders, make_user, token_fo
         return {arn.split("/", 3)[-1] for arn in statement["Resource"]}
 
     user_routes = routes(make_user())
-    assert "orders" in user_routes and "plain" in user_routes
+    assert "orders" in user_routes
+    assert "plain" in user_routes
     assert not any(r.startswith("reports") for r in user_routes)
     assert "reports/*" in routes(make_user(roles=("admin", "user")))
 

@@ -31,7 +31,8 @@ def test_a_new_token_names_its_session_and_carries_256_random_bits() -> None:
 def test_the_digest_is_sha256_of_the_whole_token_never_the_token() -> None:
     token = new_refresh_token("session-id-0123456789")
     assert token.digest == token_digest(token.value)
-    assert len(token.digest) == 64 and token.value not in token.digest
+    assert len(token.digest) == 64
+    assert token.value not in token.digest
 
 
 def test_parsing_gives_back_the_session_id() -> None:
