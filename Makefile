@@ -26,14 +26,14 @@ lint: $(STAMP)
 	$(PY) -m ruff format --check .
 
 typecheck: $(STAMP)
-	$(PY) -m mypy --strict app.py chalicelib gatehouse_dev gatehouse
+	$(PY) -m mypy --strict app.py chalicelib gatehouse_dev gatehouse_admin gatehouse_release
 	$(PY) -m mypy --strict client/gatehouse_client
 
 check: lint typecheck test
 
 # The deployable stack: Chalice's SAM template merged with deploy/resources.json,
 # and the Lambda zip (Linux wheels fetched by pip), in build/.
-# Issue #9: then unchecked-hash .pyc for the Lambda runtime go into build/deployment.zip,
+# Then unchecked-hash .pyc for the Lambda runtime go into build/deployment.zip,
 # in place (docs/DEPLOY.md); `make package BYTECODE=0` ships the zip as Chalice built it.
 BYTECODE ?= 1
 package: $(STAMP)
@@ -51,13 +51,13 @@ deploy-check: package
 admin: $(STAMP)
 	$(PY) -m gatehouse_admin $(ARGS)
 
-# Issue #6 figures against their targets (see docs/BENCHMARKS.md), about a minute.
+# The benchmark figures against their targets (see docs/BENCHMARKS.md), about a minute.
 # make bench BENCH_ARGS='--quick' | 'tests' (times make test) | '--all' | 'cold zip warm login package'
 .PHONY: bench
 bench: $(STAMP)
 	$(PY) -m bench $(BENCH_ARGS)
 
-# Issue #7 clients. test-js: client/'s pinned dev tools (npm ci, from package-lock.json),
+# Clients. test-js: client/'s pinned dev tools (npm ci, from package-lock.json),
 # the TypeScript declarations against a strict typed usage file (tsc --noEmit), then the
 # unit tests of client/gatehouse.js and the npm pack -> install -> import test (Node 20+).
 # test-browser: Playwright driving Debian's Chromium (apt-get install -y chromium), never
@@ -71,7 +71,7 @@ test-js:
 test-browser: $(STAMP)
 	$(PY) -m pytest tests/browser
 
-# Issue #10: openapi.yaml is the API description; `make openapi` writes the copy the
+# openapi.yaml is the API description; `make openapi` writes the copy the
 # Lambda serves (chalicelib/openapi.json), `make test-api` runs Schemathesis against
 # `make run`'s stack with it (about a minute; tests/api, deselected from `make test`).
 .PHONY: openapi test-api

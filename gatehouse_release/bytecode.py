@@ -1,4 +1,4 @@
-"""Precompiled byte code in the Lambda zip (issue #9): ``python -m gatehouse_release.bytecode build``.
+"""Precompiled byte code in the Lambda zip: ``python -m gatehouse_release.bytecode build``.
 
 ``make package`` runs this right after ``chalice package``. It rewrites
 ``build/deployment.zip`` (the zip ``build/sam.json`` points at, which

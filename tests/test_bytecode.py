@@ -1,4 +1,4 @@
-"""Issue #9: the Lambda zip ships byte code that Python really uses, and that is never stale.
+"""The Lambda zip ships byte code that Python really uses, and that is never stale.
 
 The zip is the one the session's ``package`` fixture (tests/conftest.py) built
 with the real ``chalice package``; ``make package``'s byte-code step
@@ -39,7 +39,7 @@ from tests.conftest import ROOT, Package
 
 pytestmark = pytest.mark.deploy
 
-LIMIT_BYTES = 10_000_000  # issue #9: the zip stays within 10 MB
+LIMIT_BYTES = 10_000_000  # the zip stays well within Lambda's limits
 CACHE_TAG = sys.implementation.cache_tag  # cpython-311: the venv that ran `chalice package`
 RUNTIME = f"python{sys.version_info.major}.{sys.version_info.minor}"
 UNCHECKED_HASH_FLAGS = 0b01  # PEP 552: hash-based, check_source off
