@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from chalice.app import AuthRequest, AuthResponse, Blueprint, Chalice, ChaliceAuthorizer, Request, Response
 
 from chalicelib.gatehouse import handlers, runtime
-from chalicelib.gatehouse.errors import Forbidden
+from chalicelib.gatehouse.errors import Forbidden, NotFound
 from chalicelib.gatehouse.settings import authorizer_ttl, cors_origin, load_settings
 from chalicelib.gatehouse.storage.failures import store_call
 from chalicelib.gatehouse.verify.authorizer import authorize
@@ -121,6 +121,7 @@ class Gatehouse:
         def decorate(view: View) -> View:
             @functools.wraps(view)
             def guarded(**params: str) -> Response:
+                self._refuse_trailing_slash()
                 identity = self.identity()
                 if role is not None and role not in identity.roles:
                     raise Forbidden()
@@ -149,9 +150,14 @@ class Gatehouse:
         methods = list(methods)
 
         def decorate(view: View) -> View:
+            @functools.wraps(view)
+            def checked(**params: str) -> Response:
+                self._refuse_trailing_slash()
+                return view(**params)
+
             kinds = content_types or ([JSON] if BODY_METHODS & set(methods) else NO_BODY)
             self.app.route(path, methods=methods, content_types=kinds)(
-                responses.answering_errors(view, oauth=oauth)
+                responses.answering_errors(checked, oauth=oauth)
             )
             return view
 
@@ -190,6 +196,19 @@ class Gatehouse:
         if request_path and context_path.endswith(request_path):
             prefix = context_path[: len(context_path) - len(request_path)]
         return prefix.rstrip("/") + path
+
+    def _refuse_trailing_slash(self) -> None:
+        """``/auth/sessions/`` is not ``/auth/sessions``: an empty id names no resource.
+
+        API Gateway (and Chalice locally) drop the slash and route both to the
+        same view, so a client that builds ``DELETE /auth/sessions/{id}`` from
+        an empty id would otherwise end every session of its user.  The path
+        as the client sent it is still in the request context.
+        """
+        event = self.request().to_original_event()
+        path = str(event.get("requestContext", {}).get("path") or "")
+        if len(path) > 1 and path.endswith("/"):
+            raise NotFound()
 
     def identity(self) -> Identity:
         """The caller of the current request, as the authorizer vouched for it."""
