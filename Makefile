@@ -31,15 +31,19 @@ typecheck: $(STAMP)
 
 check: lint typecheck test
 
-# The deployable stack: Chalice's SAM template merged with deploy/resources.json,
-# and the Lambda zip (Linux wheels fetched by pip), in build/.
+# The deployable stack, in build/: first the merge template (build/merge.json:
+# deploy/resources.json plus the auth function and every route's integration and
+# CORS preflight, computed from the app's routes), then Chalice's SAM template merged
+# with it and the Lambda zip (Linux wheels fetched by pip).
 # Then unchecked-hash .pyc for the Lambda runtime go into build/deployment.zip,
 # in place (docs/DEPLOY.md); `make package BYTECODE=0` ships the zip as Chalice built it.
 BYTECODE ?= 1
 package: $(STAMP)
 	rm -rf build
+	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-$(PACKAGE_REGION)} $(PY) -m gatehouse_release.template \
+		--stage $(STAGE) build/merge.json
 	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-$(PACKAGE_REGION)} $(VENV)/bin/chalice package \
-		--stage $(STAGE) --merge-template deploy/resources.json build/
+		--stage $(STAGE) --merge-template build/merge.json build/
 ifneq ($(BYTECODE),0)
 	$(PY) -m gatehouse_release.bytecode build
 endif

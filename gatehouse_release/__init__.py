@@ -1,0 +1,1 @@
+"""Release tooling: builds what ``make package`` deploys.  Shipped nowhere (not in the Lambda zip)."""

@@ -41,6 +41,7 @@ from chalicelib.gatehouse.storage.tables import create_tables  # noqa: E402
 from chalicelib.gatehouse.verify.keys import generate_signing_jwk, load_signing_key, public_jwks  # noqa: E402
 from chalicelib.notes.repository import table_definition as notes_table  # noqa: E402
 from gatehouse_dev import gateway  # noqa: E402
+from tests.cfn import deployed  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 START = 1_800_000_000.0
@@ -71,12 +72,13 @@ class Credentials:
 
 @dataclass(frozen=True)
 class Package:
-    """What `chalice package --stage prod --merge-template deploy/resources.json` wrote, as built."""
+    """What `make package` builds: `chalice package --stage prod` merged with build/merge.json."""
 
     template: dict[str, Any]
     text: str
     zip_path: Path
     env: dict[str, str]
+    merge: dict[str, Any]
 
     @property
     def resources(self) -> dict[str, Any]:
@@ -85,10 +87,12 @@ class Package:
     def env_of(self, function: str) -> dict[str, Any]:
         return dict(self.resources[function]["Properties"]["Environment"]["Variables"])
 
-    def statements(self, function: str) -> list[dict[str, Any]]:
-        role, attribute = self.resources[function]["Properties"]["Role"]["Fn::GetAtt"]
+    def statements(self, function: str, **parameters: str) -> list[dict[str, Any]]:
+        """The function's IAM statements as deployed with these template parameters (else defaults)."""
+        resources = deployed(self.template, parameters, substitute=False)["Resources"]
+        role, attribute = resources[function]["Properties"]["Role"]["Fn::GetAtt"]
         assert attribute == "Arn", function
-        policies = self.resources[role]["Properties"]["Policies"]
+        policies = resources[role]["Properties"]["Policies"]
         return [s for p in policies for s in p["PolicyDocument"]["Statement"]]
 
     def api_body(self) -> dict[str, Any]:
@@ -97,23 +101,30 @@ class Package:
 
 @pytest.fixture(scope="session")
 def package(tmp_path_factory: pytest.TempPathFactory) -> Package:
-    """The deployable stack, packaged once per session by the real `chalice package` (about 4 s).
+    """The deployable stack, packaged once per session as `make package` does (about 5 s).
 
-    Exactly Chalice's output: `make package`'s byte-code step (gatehouse_release.bytecode) is not
-    applied here; tests/test_bytecode.py applies it to copies.
+    The merge template is written by `python -m gatehouse_release.template` from the app's
+    routes, then merged by the real `chalice package`.  Exactly their output: `make
+    package`'s byte-code step (gatehouse_release.bytecode) is not applied here;
+    tests/test_bytecode.py applies it to copies.
     """
     out = tmp_path_factory.mktemp("package") / "build"
     # No GATEHOUSE_* from the developer's shell: the defaults are what is checked.
     env = {k: v for k, v in os.environ.items() if not k.startswith("GATEHOUSE_")}
     env["AWS_DEFAULT_REGION"] = "us-east-1"  # chalice package needs one, calls no AWS API
-    command = [sys.executable, "-c", "import sys; from chalice.cli import main; sys.exit(main())"]
-    args = ["package", "--stage", "prod", "--merge-template", "deploy/resources.json", str(out)]
-    result = subprocess.run(
-        command + args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
+    merge = out / "merge.json"
+    chalice = [sys.executable, "-c", "import sys; from chalice.cli import main; sys.exit(main())"]
+    steps = [
+        [sys.executable, "-m", "gatehouse_release.template", "--stage", "prod", str(merge)],
+        [*chalice, "package", "--stage", "prod", "--merge-template", str(merge), str(out)],
+    ]
+    for command in steps:
+        result = subprocess.run(
+            command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
     text = (out / "sam.json").read_text()
-    return Package(json.loads(text), text, out / "deployment.zip", env)
+    return Package(json.loads(text), text, out / "deployment.zip", env, json.loads(merge.read_text()))
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -36,6 +36,7 @@ from chalicelib.gatehouse.verify.keys import generate_signing_jwk, load_signing_
 from chalicelib.gatehouse.verify.tokens import TokenRules, issue_access_token
 from gatehouse_release import bytecode
 from tests.conftest import ROOT, Package
+from tests.stack import FUNCTIONS
 
 pytestmark = pytest.mark.deploy
 
@@ -401,7 +402,7 @@ def test_refuses_when_the_interpreter_is_not_the_runtimes_python(built: Built, t
     build = _copy_build_of(built, tmp_path)
     template = json.loads((build / bytecode.TEMPLATE_NAME).read_text())
     other = "python3.12" if RUNTIME != "python3.12" else "python3.13"
-    changed = _with_runtime(template, {"APIHandler": other, "GatehouseAuth": other})
+    changed = _with_runtime(template, dict.fromkeys(FUNCTIONS, other))
     (build / bytecode.TEMPLATE_NAME).write_text(json.dumps(changed))
     result = _run_step(build)
     assert result.returncode == 2
@@ -414,7 +415,7 @@ def test_refuses_when_the_interpreter_is_not_the_runtimes_python(built: Built, t
     ("runtimes", "message"),
     [
         ({"GatehouseAuth": "python3.12"}, "declare different runtimes"),
-        ({"APIHandler": "nodejs20.x", "GatehouseAuth": "nodejs20.x"}, "is not a Python runtime"),
+        (dict.fromkeys(FUNCTIONS, "nodejs20.x"), "is not a Python runtime"),
     ],
 )
 def test_refuses_an_ambiguous_or_non_python_runtime(

@@ -32,8 +32,6 @@ if TYPE_CHECKING:
 AUTHORIZER_NAME = "gatehouse_auth"
 # Methods whose requests carry a body: their routes take JSON, the others any type.
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
-# Path prefixes of Gatehouse's own routes: they run in the auth function when deployed.
-OWN_PATHS = ("/auth/", "/.well-known/", "/admin/", "/me", "/openapi.json", "/client/")
 
 View = TypeVar("View", bound=Callable[..., Response])
 
@@ -70,7 +68,8 @@ class Gatehouse:
         self._demo_page = demo_page
         self._roles: dict[tuple[str, str], str | None] = {}
         self._protected: tuple[ProtectedRoute, ...] | None = None
-        self._own_routes: set[str] = set()
+        self._own_paths: set[str] = set()
+        self._registering_own = False
 
         # CORS first: middleware registered first runs outermost, and CORS must
         # see the final response, error responses included.
@@ -91,7 +90,9 @@ class Gatehouse:
             name=AUTHORIZER_NAME, ttl_seconds=authorizer_ttl(env)
         )(gatehouse_auth)
         app.register_blueprint(blueprint)
+        self._registering_own = True
         routes.register(self, admin_routes=admin_routes)
+        self._registering_own = False
         _components[id(app)] = self
 
         # A signing key that cannot be loaded fails the auth function's cold
@@ -130,6 +131,8 @@ class Gatehouse:
 
             for method in methods:
                 self._roles[(path, method)] = role
+            if self._registering_own:
+                self._own_paths.add(path)
             kinds = content_types or ([JSON] if BODY_METHODS & set(methods) else NO_BODY)
             self.app.route(path, methods=methods, authorizer=self.authorizer, content_types=kinds)(
                 responses.answering_errors(guarded)
@@ -155,6 +158,8 @@ class Gatehouse:
                 self._refuse_trailing_slash()
                 return view(**params)
 
+            if self._registering_own:
+                self._own_paths.add(path)
             kinds = content_types or ([JSON] if BODY_METHODS & set(methods) else NO_BODY)
             self.app.route(path, methods=methods, content_types=kinds)(
                 responses.answering_errors(checked, oauth=oauth)
@@ -239,9 +244,9 @@ class Gatehouse:
             self._protected = tuple(table)
         return self._protected
 
-    def owns(self, path: str) -> bool:
-        """Whether ``path`` is one of Gatehouse's routes (deployed: the auth function's)."""
-        return path == "/" or path.startswith(OWN_PATHS)
+    def own_paths(self) -> frozenset[str]:
+        """The paths of Gatehouse's own routes: deployed, the auth function serves them."""
+        return frozenset(self._own_paths)
 
 
 def _same(a: object, b: object) -> bool:
