@@ -188,7 +188,22 @@ _TIMES = [
     for off in (0, 1, -1, _L - 1, _L, _L + 1, 1 - _L, -_L, -_L - 1, 2 * _L, -2 * _L)
 ]
 _ODD_TIMES = [0, -1, MAX_TIMESTAMP - 1, MAX_TIMESTAMP, float(NOW), NOW + 0.5, str(NOW), True, None, 1e400]
-_TEXT = ["alice", "", "a" * 64, "a" * 65, "s" * 256, "s" * 257, "é", "\u0000", " ", "😀", None, 5, ["x"], {}]
+_TEXT: list[Any] = [
+    "alice",
+    "",
+    "a" * 64,
+    "a" * 65,
+    "s" * 256,
+    "s" * 257,
+    "é",
+    "\u0000",
+    " ",
+    "😀",
+    None,
+    5,
+    ["x"],
+    {},
+]
 _ROLES = [[], ["admin"], ["user", "admin"], ["a,b"], [""], ["r" * 64], ["r" * 65], [1], None, "user", {}]
 CLAIM_VALUES: dict[str, list[Any]] = {
     "iss": [RULES.issuer, RULES.issuer + "/", RULES.issuer.upper(), "", None, [RULES.issuer], 1],

@@ -127,6 +127,7 @@ def test_rfc8037_ed25519_example_verifies_and_only_for_its_own_input() -> None:
 
 def test_rfc7515_es256_example_is_high_s_so_only_its_low_s_twin_verifies() -> None:
     key = load_public_key("ES256", RFC7515_JWK)
+    assert isinstance(key, ec.EllipticCurvePublicKey)
     signature = unb64(RFC7515_SIG)
     assert int.from_bytes(signature[32:], "big") > P256_HALF_ORDER
 

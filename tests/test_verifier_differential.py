@@ -117,8 +117,8 @@ def frozen_pyjwt_clock() -> Iterator[Callable[[int], None]]:
 
     class Frozen(datetime):
         @classmethod
-        def now(cls, tz: Any = None) -> datetime:
-            return datetime.fromtimestamp(now[0], tz or UTC)
+        def now(cls, tz: Any = None) -> Frozen:
+            return cls.fromtimestamp(now[0], tz or UTC)
 
     def set_now(value: int) -> None:
         now[0] = value
@@ -189,6 +189,8 @@ def _claims_are_stricter(payload: dict[str, Any]) -> bool:
     iat, exp = payload.get("iat"), payload.get("exp")
     if not (_timestamp(iat) and _timestamp(exp)) or ("nbf" in payload and not _timestamp(payload["nbf"])):
         return True
+    assert isinstance(iat, int)
+    assert isinstance(exp, int)
     roles = payload.get("roles")
     return (
         not 0 < exp - iat <= RULES.lifetime + RULES.leeway
