@@ -57,7 +57,7 @@ assert policy["policyDocument"]["Statement"][0]["Effect"] == "Allow", policy
 import chalicelib
 for module in pkgutil.walk_packages(chalicelib.__path__, "chalicelib."):
     importlib.import_module(module.name)
-import argon2, zxcvbn
+import argon2, jwt, zxcvbn
 print(json.dumps({name: getattr(module, "__file__", None) for name, module in sys.modules.items()}))
 """
 

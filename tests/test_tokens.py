@@ -23,6 +23,7 @@ from jwt.algorithms import get_default_algorithms
 from chalicelib.gatehouse.errors import GatehouseError
 from chalicelib.gatehouse.verify import tokens
 from chalicelib.gatehouse.verify.keys import KeySet, SigningKey, generate_signing_jwk, load_signing_key
+from chalicelib.gatehouse.verify.signatures import low_s_signature
 from chalicelib.gatehouse.verify.tokens import (
     MAX_ROLES,
     MAX_TIMESTAMP,
@@ -111,6 +112,8 @@ def sign_raw(header_bytes: bytes, payload_bytes: bytes, key: SigningKey = ED, al
     """A compact JWS over exactly these bytes, with a genuine signature."""
     signing_input = f"{b64(header_bytes)}.{b64(payload_bytes)}"
     signature = get_default_algorithms()[alg or key.alg].sign(signing_input.encode(), key.key)
+    if (alg or key.alg) == "ES256":
+        signature = low_s_signature(signature)  # the one ES256 spelling the verifier accepts
     return f"{signing_input}.{b64(signature)}"
 
 

@@ -14,6 +14,11 @@
   ``invalid`` rejected; ``acceptable`` (none in these files) must be
   rejected too, so a vector update that adds some fails here until someone
   decides.
+* ES256 high S: Wycheproof labels ``(r, s)`` and its twin ``(r, n - s)``
+  alike, while Gatehouse accepts only the low-S one (one token, one
+  spelling).  A vector with n/2 < s < n must be refused, and its low-S twin
+  must get the vector's own label: so every such vector still checks the
+  ECDSA arithmetic, through the same call.
 
 Counts per file and result: ``python -m tests.wycheproof_report`` (runs this
 file and tabulates the outcomes it records).
@@ -39,7 +44,13 @@ from chalicelib.gatehouse.verify.keys import (
     generate_signing_jwk,
     load_keyset,
 )
-from chalicelib.gatehouse.verify.tokens import TokenError, UnsupportedAlgorithm, verify_jws, verify_signature
+from chalicelib.gatehouse.verify.tokens import (
+    BadSignature,
+    TokenError,
+    UnsupportedAlgorithm,
+    verify_jws,
+    verify_signature,
+)
 from tests.conftest import ROOT
 from tests.wycheproof_cases import (
     ED25519_FILE,
@@ -52,9 +63,11 @@ from tests.wycheproof_cases import (
     VECTOR_FILES,
     JoseVector,
     PrimitiveVector,
+    is_high_s,
     jose_vectors,
     keyset_or_refusal,
     load,
+    low_s_twin,
     primitive_key,
     primitive_vectors,
     stand_in_keyset,
@@ -74,6 +87,14 @@ REFUSED_SUPPORTED_KEYSETS = {
     "wrong_kty": "needs kty EC and crv P-256",
 }
 UNSUPPORTED_ALG_REFUSAL = "alg must be one of"
+
+
+def _unb64(segment: str) -> bytes:
+    return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+
+
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
 
 def _segments(jws: str) -> tuple[dict[str, object], bytes]:
@@ -100,6 +121,15 @@ def _check_jose_vector(vector: JoseVector, record_property: Callable[[str, objec
         assert expected_refusal in refused.message
         keys = stand_in_keyset(vector)
     record_property("key_set", "loaded" if refused is None else "refused")
+
+    signing_input, _, signature_b64 = vector.jws.rpartition(".")
+    if vector.result == "valid" and expected_refusal is None and is_high_s(_unb64(signature_b64)):
+        with pytest.raises(BadSignature):
+            verify_jws(vector.jws, keys, MAX_BYTES)
+        twin = f"{signing_input}.{_b64(low_s_twin(_unb64(signature_b64)))}"
+        assert verify_jws(twin, keys, MAX_BYTES) == _segments(vector.jws)
+        record_property("outcome", "high_s_refused_twin_accepted")
+        return
 
     if vector.result == "valid" and expected_refusal is None:
         assert verify_jws(vector.jws, keys, MAX_BYTES) == _segments(vector.jws)
@@ -129,7 +159,14 @@ def test_jwk_vector(vector: JoseVector, record_property: Callable[[str, object],
 
 
 def _check_primitive(vector: PrimitiveVector, record_property: Callable[[str, object], None]) -> None:
-    accepted = verify_signature(primitive_key(vector), vector.msg, vector.sig)
+    key = primitive_key(vector)
+    accepted = verify_signature(key, vector.msg, vector.sig)
+    if vector.file == P256_FILE and is_high_s(vector.sig):
+        assert accepted is False, "a high-S ES256 signature was accepted"
+        twin_accepted = verify_signature(key, vector.msg, low_s_twin(vector.sig))
+        record_property("outcome", f"high_s_refused_twin_{'accepted' if twin_accepted else 'rejected'}")
+        assert twin_accepted is (vector.result == "valid")
+        return
     record_property("outcome", "accepted" if accepted else "rejected")
     assert accepted is (vector.result == "valid")
 
@@ -170,6 +207,15 @@ def test_primitive_vectors_load_into_the_key_objects_the_verifier_uses() -> None
         key = primitive_key(vector).key
         assert isinstance(key, ec.EllipticCurvePublicKey)
         assert isinstance(key.curve, ec.SECP256R1)
+
+
+def test_the_p256_suite_has_valid_and_invalid_high_s_vectors_for_the_twin_check() -> None:
+    # Guards the high-S rule above: without such vectors it would check nothing.
+    high = [v.result for v in P256_VECTORS if is_high_s(v.sig)]
+    assert high.count("valid") >= 50
+    assert high.count("invalid") >= 10
+    es256_valid = [v for v in JWS_VECTORS if v.result == "valid" and v.supported]
+    assert [is_high_s(_unb64(v.jws.split(".")[2])) for v in es256_valid] == [True, False]
 
 
 def test_the_supported_valid_jws_vectors_are_the_es256_ones() -> None:

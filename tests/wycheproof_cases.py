@@ -38,6 +38,7 @@ from chalicelib.gatehouse.verify.keys import (
     parse_public_jwk,
     parse_signing_jwk,
 )
+from chalicelib.gatehouse.verify.signatures import P256_HALF_ORDER, P256_ORDER, SIGNATURE_BYTES
 
 VECTOR_DIR = Path(__file__).resolve().parent / "vectors" / "wycheproof"
 JWS_FILE = "json_web_signature_test.json"
@@ -188,6 +189,18 @@ def primitive_vectors(name: str, alg: str) -> list[PrimitiveVector]:
                 )
             )
     return vectors
+
+
+def is_high_s(signature: bytes) -> bool:
+    """A raw ES256 ``r || s`` whose ``s`` is above n/2 but below n: it has a low-S twin."""
+    s = int.from_bytes(signature[32:], "big")
+    return len(signature) == SIGNATURE_BYTES and P256_HALF_ORDER < s < P256_ORDER
+
+
+def low_s_twin(signature: bytes) -> bytes:
+    """``r || (n - s)``: valid exactly when ``r || s`` is (ECDSA verifies ``R`` and ``-R`` alike)."""
+    s = int.from_bytes(signature[32:], "big")
+    return signature[:32] + (P256_ORDER - s).to_bytes(32, "big")
 
 
 def primitive_key(vector: PrimitiveVector) -> PublicKey:

@@ -21,16 +21,13 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from jwt.algorithms import ECAlgorithm, OKPAlgorithm
-
 from chalicelib.gatehouse.errors import ConfigError
+from chalicelib.gatehouse.verify import signatures
+from chalicelib.gatehouse.verify.signatures import (
+    SUPPORTED_ALGORITHMS as SUPPORTED_ALGORITHMS,  # alg -> (kty, crv)
+)
+from chalicelib.gatehouse.verify.signatures import PrivateKeyObject, PublicKeyObject
 
-# alg -> (kty, crv).  HS256 is deliberately absent: a shared secret cannot be
-# published in a JWKS, and the authorizer must never hold signing material.
-SUPPORTED_ALGORITHMS: dict[str, tuple[str, str]] = {
-    "EdDSA": ("OKP", "Ed25519"),
-    "ES256": ("EC", "P-256"),
-}
 DEFAULT_ALGORITHM = "EdDSA"
 MAX_KID_LENGTH = 128
 _PRIVATE_MEMBERS = frozenset({"d", "p", "q", "dp", "dq", "qi", "k", "oth"})
@@ -51,7 +48,7 @@ class KeyLoadError(ConfigError):
 class PublicKey:
     kid: str
     alg: str
-    key: Any  # a cryptography public key object
+    key: PublicKeyObject  # built once, when the key set is loaded
     jwk: dict[str, str]
 
 
@@ -59,14 +56,10 @@ class PublicKey:
 class SigningKey:
     kid: str
     alg: str
-    key: Any  # a cryptography private key object
+    key: PrivateKeyObject
     public: PublicKey
     created_at: int = 0
     not_before: int = 0  # unix seconds; 0: usable at once
-
-
-def _algorithm(alg: str) -> type[OKPAlgorithm] | type[ECAlgorithm]:
-    return OKPAlgorithm if alg == "EdDSA" else ECAlgorithm
 
 
 def thumbprint(jwk: dict[str, Any]) -> str:
@@ -115,8 +108,8 @@ def parse_public_jwk(jwk: object) -> PublicKey:
     kid, alg = _check_common(jwk, private=False)
     assert isinstance(jwk, dict)
     try:
-        key = _algorithm(alg).from_jwk(jwk)
-    except Exception:  # PyJWT's messages can quote the JWK
+        key = signatures.load_public_key(alg, jwk)
+    except ValueError:  # its message names the member; the JWK itself never reaches an error
         raise KeyLoadError(f"Key {kid!r} is not a valid {alg} public key.") from None
     return PublicKey(kid=kid, alg=alg, key=key, jwk=_public_jwk(jwk))
 
@@ -125,11 +118,10 @@ def parse_signing_jwk(jwk: object) -> SigningKey:
     kid, alg = _check_common(jwk, private=True)
     assert isinstance(jwk, dict)
     try:
-        key: Any = _algorithm(alg).from_jwk(jwk)
-        public_key = key.public_key()
-    except Exception:  # PyJWT's messages can quote the JWK, private part included
+        key = signatures.load_private_key(alg, jwk)
+    except ValueError:  # its message names the member; the JWK itself never reaches an error
         raise KeyLoadError(f"Key {kid!r} is not a valid {alg} private key.") from None
-    public = PublicKey(kid=kid, alg=alg, key=public_key, jwk=_public_jwk(jwk))
+    public = PublicKey(kid=kid, alg=alg, key=key.public_key(), jwk=_public_jwk(jwk))
     return SigningKey(
         kid=kid,
         alg=alg,
@@ -237,14 +229,7 @@ def generate_signing_jwk(alg: str = DEFAULT_ALGORITHM) -> dict[str, str]:
     """A fresh private JWK whose ``kid`` is its RFC 7638 thumbprint."""
     if alg not in SUPPORTED_ALGORITHMS:
         raise KeyLoadError(f"alg must be one of {', '.join(SUPPORTED_ALGORITHMS)}.")
-    if alg == "EdDSA":
-        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
-        jwk: dict[str, str] = OKPAlgorithm.to_jwk(Ed25519PrivateKey.generate(), as_dict=True)
-    else:
-        from cryptography.hazmat.primitives.asymmetric import ec
-
-        jwk = ECAlgorithm.to_jwk(ec.generate_private_key(ec.SECP256R1()), as_dict=True)
+    jwk = signatures.private_jwk(signatures.generate_private_key(alg))
     jwk.update(alg=alg, use="sig", kid=thumbprint(jwk))
     return jwk
 

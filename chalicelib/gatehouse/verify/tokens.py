@@ -13,8 +13,8 @@ keys and the rules are arguments, so every path is testable with a fixed
      Gatehouse verifies at all, a key found by ``kid`` (``kid`` may be left
      out only when the key set holds exactly one key), and ``alg`` equal to
      the algorithm that key is bound to;
-  3. signature: PyJWT's algorithm object for that one algorithm
-     (:func:`verify_signature`).
+  3. signature: ``cryptography`` directly, for that one algorithm
+     (:func:`verify_signature`, :mod:`chalicelib.gatehouse.verify.signatures`).
 
   It returns the header and the payload *bytes*: a JWS payload is any
   octets, and nothing here knows what an access token is.
@@ -27,6 +27,11 @@ keys and the rules are arguments, so every path is testable with a fixed
 
 Every failure is a :class:`TokenError` with a stable ``reason`` for logs;
 no other exception escapes either function.
+
+Nothing on the verify path imports PyJWT: its import pulls in
+``cryptography.x509`` and a JWKS client, a cost every cold start of the
+authorizer would pay for nothing.  Only :func:`issue_access_token` uses it,
+imported when a token is first issued.
 """
 
 from __future__ import annotations
@@ -39,12 +44,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import jwt
-from jwt.algorithms import Algorithm, get_default_algorithms
-
 from chalicelib.gatehouse.errors import GatehouseError
 from chalicelib.gatehouse.roles import MAX_ROLES, is_valid_role
 from chalicelib.gatehouse.strict_json import NotStrictJson, loads_object
+from chalicelib.gatehouse.verify import signatures
 from chalicelib.gatehouse.verify.keys import SUPPORTED_ALGORITHMS, KeySet, PublicKey, SigningKey
 
 TOKEN_TYPE = "at+jwt"  # noqa: S105 (a media type, not a secret)
@@ -59,10 +62,6 @@ MAX_TOKEN_INPUT = 16 * 1024
 # ``crit`` (RFC 7515 section 4.1.11) and the unencoded payload option (RFC 7797).
 REFUSED_HEADERS = ("crit", "b64")
 _SEGMENTS = re.compile(r"^([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]*)\.([A-Za-z0-9_-]+)$")
-# PyJWT's own algorithm objects, only for the algorithms a key can be bound to.
-_ALGORITHMS: dict[str, Algorithm] = {
-    alg: impl for alg, impl in get_default_algorithms().items() if alg in SUPPORTED_ALGORITHMS
-}
 
 
 class TokenError(GatehouseError):
@@ -187,11 +186,22 @@ def issue_access_token(
         "sid": claims.sid,
         "roles": list(claims.roles),
     }
+    import jwt  # only the token route pays for PyJWT's import, never the verifier
+
     token = jwt.encode(payload, key.key, algorithm=key.alg, headers={"typ": TOKEN_TYPE, "kid": key.kid})
+    if key.alg == "ES256":
+        # The verifier accepts only low-S signatures (one token, one spelling);
+        # PyJWT's may be either.
+        signing_input, _, signature = token.rpartition(".")
+        token = f"{signing_input}.{_b64encode(signatures.low_s_signature(_b64decode(signature)))}"
     return token, claims
 
 
 # -- parsing ------------------------------------------------------------------
+
+
+def _b64encode(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
 
 
 def _b64decode(segment: str) -> bytes:
@@ -245,16 +255,13 @@ def parse_compact_jws(token: str, max_bytes: int) -> CompactJws:
 
 
 def verify_signature(key: PublicKey, signing_input: bytes, signature: bytes) -> bool:
-    """The one signature check: PyJWT's algorithm object for the key's pinned ``alg``.
+    """The one signature check, for the key's pinned ``alg``.
 
-    ``ES256`` signatures are raw ``r || s`` (RFC 7518 section 3.4); any other
-    length is simply not valid.  The Wycheproof primitive suites call this
-    same function.
+    ``ES256`` signatures are raw ``r || s`` (RFC 7518 section 3.4) in low-S
+    form; anything else is simply not valid.  The Wycheproof primitive
+    suites call this same function.
     """
-    try:
-        return bool(_ALGORITHMS[key.alg].verify(signing_input, key.key, signature))
-    except (ValueError, TypeError, OverflowError):
-        return False
+    return signatures.verify_signature(key.alg, key.key, signing_input, signature)
 
 
 def _key_for(header: dict[str, Any], keys: KeySet) -> PublicKey:
@@ -276,7 +283,7 @@ def _verify_parsed(jws: CompactJws, keys: KeySet) -> None:
     if any(name in header for name in REFUSED_HEADERS):
         raise UnsupportedHeader()
     alg = header.get("alg")
-    if not isinstance(alg, str) or alg not in _ALGORITHMS:
+    if not isinstance(alg, str) or alg not in SUPPORTED_ALGORITHMS:
         raise UnsupportedAlgorithm()
     key = _key_for(header, keys)
     if alg != key.alg:
