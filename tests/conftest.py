@@ -41,7 +41,7 @@ from chalicelib.gatehouse.storage.tables import create_tables  # noqa: E402
 from chalicelib.gatehouse.verify.keys import generate_signing_jwk, load_signing_key, public_jwks  # noqa: E402
 from chalicelib.notes.repository import table_definition as notes_table  # noqa: E402
 from gatehouse_dev import gateway  # noqa: E402
-from tests.cfn import deployed  # noqa: E402
+from tests.release.cfn import deployed  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 START = 1_800_000_000.0
@@ -106,7 +106,7 @@ def package(tmp_path_factory: pytest.TempPathFactory) -> Package:
     The merge template is written by `python -m gatehouse_release.template` from the app's
     routes, then merged by the real `chalice package`.  Exactly their output: `make
     package`'s byte-code step (gatehouse_release.bytecode) is not applied here;
-    tests/test_bytecode.py applies it to copies.
+    tests/release/test_bytecode.py applies it to copies.
     """
     out = tmp_path_factory.mktemp("package") / "build"
     # No GATEHOUSE_* from the developer's shell: the defaults are what is checked.

@@ -1,4 +1,4 @@
-"""Run tests/test_wycheproof.py and print its counts as Markdown tables for docs/SECURITY.md.
+"""Run tests/gatehouse/verify/test_wycheproof.py and print its counts as Markdown tables for docs/SECURITY.md.
 
     .venv/bin/python -m tests.wycheproof_report
 
@@ -103,7 +103,9 @@ def render(collector: Collector) -> str:
 
 def main() -> int:
     collector = Collector()
-    code = pytest.main(["-q", "-p", "no:cacheprovider", "tests/test_wycheproof.py"], plugins=[collector])
+    code = pytest.main(
+        ["-q", "-p", "no:cacheprovider", "tests/gatehouse/verify/test_wycheproof.py"], plugins=[collector]
+    )
     print()
     print(render(collector))
     if collector.failed:

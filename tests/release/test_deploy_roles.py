@@ -21,9 +21,9 @@ import app as gatehouse_app
 from chalicelib.gatehouse.runtime import Runtime
 from gatehouse_dev import gateway
 from gatehouse_release.template import AUTH_FUNCTION, is_gatehouse_path
-from tests.cfn import rules_hold
 from tests.conftest import ROOT, Credentials, Package, bearer, json_body, post_json
-from tests.stack import (
+from tests.release.cfn import rules_hold
+from tests.release.stack import (
     API_HANDLER,
     AUTHORIZER,
     FUNCTIONS,

@@ -36,7 +36,7 @@ from chalicelib.gatehouse.verify.keys import generate_signing_jwk, load_signing_
 from chalicelib.gatehouse.verify.tokens import TokenRules, issue_access_token
 from gatehouse_release import bytecode
 from tests.conftest import ROOT, Package
-from tests.stack import FUNCTIONS
+from tests.release.stack import FUNCTIONS
 
 pytestmark = pytest.mark.deploy
 

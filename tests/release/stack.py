@@ -1,4 +1,4 @@
-"""Names and readers shared by the tests of the deployable stack (tests/test_deploy_*.py)."""
+"""Names and readers shared by the tests of the deployable stack (tests/release/test_deploy_*.py)."""
 
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 
 Every generator is deterministic (seeded ``random.Random``) and returns
 compact tokens only; what each one must do is decided in
-tests/test_verifier_differential.py.
+tests/gatehouse/verify/test_verifier_differential.py.
 """
 
 from __future__ import annotations

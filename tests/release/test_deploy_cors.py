@@ -19,9 +19,9 @@ import pytest
 
 import app as gatehouse_app
 from gatehouse_release.template import CORS_PARAMETER, PREFLIGHT_MAX_AGE
-from tests.cfn import deployed
 from tests.conftest import Package
-from tests.stack import FUNCTIONS
+from tests.release.cfn import deployed
+from tests.release.stack import FUNCTIONS
 
 pytestmark = pytest.mark.deploy
 

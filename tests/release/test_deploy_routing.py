@@ -20,7 +20,7 @@ import app as gatehouse_app
 from gatehouse_release import template
 from gatehouse_release.template import AUTH_FUNCTION, FunctionSettings, ReleaseError, gatehouse_paths
 from tests.conftest import ROOT, Package
-from tests.stack import API_HANDLER, AUTHORIZER, FUNCTIONS, integration_target
+from tests.release.stack import API_HANDLER, AUTHORIZER, FUNCTIONS, integration_target
 
 pytestmark = pytest.mark.deploy
 
@@ -79,7 +79,7 @@ def test_the_api_has_exactly_the_apps_routes_plus_a_preflight_per_path(package: 
     for (path, method), operation in operations.items():
         target = integration_target(operation)
         if method == "OPTIONS":
-            assert target is None, path  # a mock: API Gateway answers it (tests/test_deploy_cors.py)
+            assert target is None, path  # a mock: API Gateway answers it (tests/release/test_deploy_cors.py)
         else:
             assert target in (AUTH_FUNCTION, API_HANDLER), (method, path)
 

@@ -4,8 +4,8 @@ The template is built once per test session (tests/conftest.py, `package`): the 
 template by `python -m gatehouse_release.template`, then the real ``chalice package``
 (pip fetches the Lambda wheels), so these tests check what would be deployed, not the
 merge template alone.  ``make deploy-check`` runs cfn-lint on the same output.  Roles:
-tests/test_deploy_roles.py; which function serves which route: tests/test_deploy_routing.py;
-CORS: tests/test_deploy_cors.py.
+tests/release/test_deploy_roles.py; which function serves which route: tests/release/test_deploy_routing.py;
+CORS: tests/release/test_deploy_cors.py.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from chalicelib.notes.repository import table_definition as notes_table
 from gatehouse_dev import gateway
 from gatehouse_release.template import AUTH_FUNCTION
 from tests.conftest import Credentials, Package, bearer, json_body, keys_anywhere
-from tests.stack import API_HANDLER, AUTHORIZER, FUNCTIONS, NAME_SUFFIX, TABLES, ref
+from tests.release.stack import API_HANDLER, AUTHORIZER, FUNCTIONS, NAME_SUFFIX, TABLES, ref
 
 pytestmark = pytest.mark.deploy
 
@@ -227,7 +227,9 @@ def test_gateway_response_has_status_challenge_no_store_and_an_error_body(
     response = _gateway_responses(package)[kind]
     assert response.get("statusCode") == status
     headers = response["responseParameters"]
-    assert "gatewayresponse.header.Access-Control-Allow-Origin" in headers  # tests/test_deploy_cors.py
+    assert (
+        "gatewayresponse.header.Access-Control-Allow-Origin" in headers
+    )  # tests/release/test_deploy_cors.py
     assert headers["gatewayresponse.header.Cache-Control"] == "'no-store'"
     if challenge is None:
         assert "gatewayresponse.header.WWW-Authenticate" not in headers

@@ -61,7 +61,7 @@ from chalicelib.gatehouse.verify.tokens import (
     TokenError,
     verify_access_token,
 )
-from tests.differential_tokens import (
+from tests.gatehouse.verify.differential_tokens import (
     BASE,
     KEYS,
     NOW,
