@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from chalice.app import AuthRequest, AuthResponse, Blueprint, Chalice, ChaliceAuthorizer, Request, Response
 
 from chalicelib.gatehouse import handlers, runtime
-from chalicelib.gatehouse.errors import Forbidden
-from chalicelib.gatehouse.settings import authorizer_ttl, cors_origin, load_settings
+from chalicelib.gatehouse.errors import ConfigError, Forbidden
+from chalicelib.gatehouse.settings import authorizer_ttl, load_settings
 from chalicelib.gatehouse.storage.failures import store_call
 from chalicelib.gatehouse.verify.authorizer import authorize
 from chalicelib.gatehouse.verify.identity import Identity
@@ -73,7 +73,7 @@ class Gatehouse:
 
         # CORS first: middleware registered first runs outermost, and CORS must
         # see the final response, error responses included.
-        cors.install(app, cors_origin(env))
+        cors.install(app, cors_origins)
         app.register_middleware(request_log, "http")
         app.register_middleware(responses.rerender_chalice_errors(lambda: app.routes), "http")
 
@@ -222,6 +222,18 @@ class Gatehouse:
     def owns(self, path: str) -> bool:
         """Whether ``path`` is one of Gatehouse's routes (deployed: the auth function's)."""
         return path == "/" or path.startswith(OWN_PATHS)
+
+
+def cors_origins() -> tuple[str, ...]:
+    """The allowlist of the running function's settings (read per request, not at import).
+
+    Settings that do not load give no CORS header: the view's own answer is
+    then a 500 whose log line names the setting.
+    """
+    try:
+        return runtime.current().settings.cors_origins
+    except ConfigError:
+        return ()
 
 
 def _same(a: object, b: object) -> bool:
