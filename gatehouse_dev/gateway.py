@@ -24,15 +24,23 @@ API Gateway cannot tell a missing token from a bad one (both are its
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from chalice import local
 
+from chalicelib.gatehouse.component import cors_origins
+from chalicelib.gatehouse.web import cors
+
 TEMPLATE = Path(__file__).resolve().parent.parent / "deploy" / "resources.json"
 _HEADER = "gatewayresponse.header."
 
 Answer = tuple[dict[str, str], dict[str, str]]
+
+
+def _is_cors(name: str) -> bool:
+    return name.lower().startswith("access-control-") or name.lower() == "vary"
 
 
 def template_response(response_type: str, template: Path = TEMPLATE) -> Answer:
@@ -41,10 +49,16 @@ def template_response(response_type: str, template: Path = TEMPLATE) -> Answer:
     body = doc["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]
     response = body["x-amazon-apigateway-gateway-responses"][response_type]
     headers = {
-        name.removeprefix(_HEADER): value.strip("'")
+        name.removeprefix(_HEADER): value[1:-1]
         for name, value in response["responseParameters"].items()
-        # Values from template parameters (CORS origin) exist only once deployed.
+        # Only static values ('...'): values from template parameters exist only
+        # once deployed, and request mappings (method.request.header.Origin) only
+        # in API Gateway.  The CORS headers are computed by the local gateway
+        # from the running app's allowlist, like the deployed ones reflect it.
         if isinstance(value, str)
+        and len(value) >= 2
+        and value[0] == value[-1] == "'"
+        and not _is_cors(name.removeprefix(_HEADER))
     }
     return headers, json.loads(response["responseTemplates"]["application/json"])
 
@@ -84,22 +98,24 @@ class GatewayLikeAuthorizer(local.LocalGatewayAuthorizer):
 
 
 class CorsGatewayAuthorizer(GatewayLikeAuthorizer):
-    """Also puts the route's CORS headers on those 401/403 answers.
+    """Also reflects an allowed ``Origin`` on those 401/403 answers.
 
-    Deployed, the gateway responses carry ``Access-Control-Allow-Origin``;
-    without it a page on another origin could not even see that its token
-    expired, so it could never refresh.
+    Deployed, the gateway responses do the same; without it a page on
+    another origin could not even see that its token expired, so it could
+    never refresh.
     """
 
     def authorize(self, raw_path: str, lambda_event: Any, lambda_context: Any) -> Any:
         try:
             return super().authorize(raw_path, lambda_event, lambda_context)
         except local.LocalGatewayException as answer:
-            route = self._route_for_event(lambda_event)
-            if route is not None and route.cors is not None:
-                for name, value in route.cors.get_access_control_headers().items():
-                    answer.headers.setdefault(name, value)
+            cors.add_headers(answer.headers, cors_headers(lambda_event.get("headers")))
             raise
+
+
+def cors_headers(request_headers: Any) -> dict[str, str]:
+    """CORS headers for an answer the gateway makes itself, from the running app's allowlist."""
+    return cors.response_headers(cors.header(request_headers, "Origin"), cors_origins())
 
 
 ROUTE_NOT_FOUND = template_response("MISSING_AUTHENTICATION_TOKEN")
@@ -110,19 +126,41 @@ class RouteNotFound(local.LocalGatewayException):
 
 
 class GatewayLikeLocalGateway(local.LocalGateway):
-    """Unknown paths answer like the deployed gateway response: 404 ``not_found``.
+    """Unknown paths and preflights answer like the deployed API.
 
-    Chalice's own answer is a 403 whose body echoes the request's
-    ``Authorization`` header (a bearer token) and which crashes on a
-    non-ASCII header value.
+    Unknown paths: the gateway response, 404 ``not_found``.  Chalice's own
+    answer is a 403 whose body echoes the request's ``Authorization`` header
+    (a bearer token) and which crashes on a non-ASCII header value.
+
+    ``OPTIONS`` on a route (a CORS preflight): 204 with the route's methods
+    for an allowed origin, as the deployment template's mock integrations
+    answer.  Chalice would answer from a ``CORSConfig``, which Gatehouse does
+    not use (it allows one static origin).  A view the app defines for
+    ``OPTIONS`` itself still gets the request.
     """
 
     def handle_request(self, method: str, path: str, headers: Any, body: bytes | None) -> Any:
         try:
-            self.event_converter.create_lambda_event(method=method, path=path, headers=headers, body=body)
+            event = self.event_converter.create_lambda_event(
+                method=method, path=path, headers=headers, body=body
+            )
         except ValueError:
-            raise _answer(RouteNotFound, None, ROUTE_NOT_FOUND) from None
+            answer = _answer(RouteNotFound, None, ROUTE_NOT_FOUND)
+            cors.add_headers(answer.headers, cors_headers(headers))
+            raise answer from None
+        if method.upper() == "OPTIONS":
+            route = self._app_object.routes[event["requestContext"]["resourcePath"]]
+            if "OPTIONS" not in route:
+                return preflight(route, headers)
         return super().handle_request(method, path, headers, body)
+
+
+def preflight(methods: Iterable[str], request_headers: Any) -> dict[str, Any]:
+    """The answer to ``OPTIONS`` on a route serving ``methods``."""
+    origin = cors.header(request_headers, "Origin")
+    answer = cors.preflight_headers(origin, cors_origins(), methods)
+    answer["Allow"] = cors.allow_methods(methods)
+    return {"statusCode": 204, "headers": answer, "multiValueHeaders": {}, "body": ""}
 
 
 def install() -> None:

@@ -50,4 +50,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from chalicelib.gatehouse.errors import ConfigError
+
+    try:
+        sys.exit(main())
+    except ConfigError as error:
+        # A bad GATEHOUSE_* value: one line naming the variable, not a traceback.
+        sys.exit(f"make run: {error.message}")

@@ -291,6 +291,7 @@ def test_every_settings_field_is_read_from_its_own_variable() -> None:
         full[f"GATEHOUSE_{name}"] = f"custom-{field}"
     for name, _field, default in BOOL_SETTINGS:
         full[f"GATEHOUSE_{name}"] = "false" if default else "true"
+    full["GATEHOUSE_CORS_ORIGINS"] = "https://app.example.com"  # the list: tests/test_cors.py
 
     settings = load_settings(full)
 

@@ -1,221 +1,291 @@
-"""CORS: the setting, the headers on every kind of response, and preflights over real HTTP.
+"""CORS settings and the pure allowlist functions every answering party shares.
 
-``chalice.test``'s ``http.options()`` cannot run the preflights Chalice
-generates, so those are sent to ``chalice local`` (the stack ``make run``
-starts) instead.
+The app's answers through ``chalice.test.Client`` are in test_cors_app.py,
+the local stack over real HTTP in test_cors_live.py.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
-from chalice.app import Chalice, Response
-from chalice.test import Client
+from chalice.cli.factory import CLIFactory
 
-from chalicelib.gatehouse.errors import ConfigError, NotFound
-from chalicelib.gatehouse.settings import cors_origin
+from chalicelib.gatehouse.errors import ConfigError
+from chalicelib.gatehouse.settings import cors_origins, load_settings
 from chalicelib.gatehouse.web import cors
-from chalicelib.gatehouse.web.responses import answering_errors
-from tests.live_stack import DEMO_PASSWORD, LiveStack, live_stack
 
-ORIGIN = "http://127.0.0.1:5173"
-
-
-# -- the setting -------------------------------------------------------------------
+ROOT = Path(__file__).resolve().parent.parent
+NEW = "GATEHOUSE_CORS_ORIGINS"
+OLD = "GATEHOUSE_CORS_ORIGIN"
 
 
-def test_no_cors_origin_means_no_cors() -> None:
-    assert cors_origin({}) is None
-    assert cors_origin({"GATEHOUSE_CORS_ORIGIN": "  "}) is None
+# -- GATEHOUSE_CORS_ORIGINS ------------------------------------------------------------------
+
+
+def test_two_origins_are_both_listed() -> None:
+    assert cors_origins({NEW: "https://app.example.com,capacitor://localhost"}) == (
+        "https://app.example.com",
+        "capacitor://localhost",
+    )
+
+
+def test_three_origins_with_mobile_schemes_and_spaces_are_listed_in_order() -> None:
+    raw = " ionic://localhost , app://localhost,  http://localhost:8100 "
+    assert cors_origins({NEW: raw}) == ("ionic://localhost", "app://localhost", "http://localhost:8100")
+
+
+def test_origins_are_written_as_browsers_send_them() -> None:
+    # A browser sends a lower-case origin without the scheme's default port.
+    raw = "HTTPS://App.Example.com:443,http://example.org:80,http://example.org:08080,http://[::1]:3000"
+    assert cors_origins({NEW: raw}) == (
+        "https://app.example.com",
+        "http://example.org",
+        "http://example.org:8080",
+        "http://[::1]:3000",
+    )
+
+
+def test_an_origin_listed_twice_is_kept_once() -> None:
+    assert cors_origins({NEW: "https://a.example.com,https://A.example.com:443"}) == (
+        "https://a.example.com",
+    )
+
+
+def test_star_alone_allows_every_origin() -> None:
+    assert cors_origins({NEW: " * "}) == ("*",)
+
+
+def test_an_empty_list_allows_nothing_even_where_a_default_would() -> None:
+    assert cors_origins({NEW: "", "GATEHOUSE_CORS_DEFAULTS": "dev"}) == ()
+    assert cors_origins({NEW: "  "}) == ()
 
 
 @pytest.mark.parametrize(
-    "origin",
-    ["*", "https://app.example.com", "http://127.0.0.1:5173", "http://localhost:8080", " https://x.io "],
-)
-def test_cors_origin_accepts_star_or_one_origin(origin: str) -> None:
-    assert cors_origin({"GATEHOUSE_CORS_ORIGIN": origin}) == origin.strip()
-
-
-@pytest.mark.parametrize(
-    "origin",
+    ("raw", "reason"),
     [
-        "https://app.example.com/",
-        "https://app.example.com/path",
-        "app.example.com",
-        "null",
-        "javascript:alert(1)",
-        "https://a.example.com, https://b.example.com",
-        "https://a.example.com https://b.example.com",
-        "https://*.example.com",
-        "ftp://files.example.com",
+        ("https://app.example.com/", "no path"),
+        ("https://app.example.com/path", "no path"),
+        ("https://app.example.com?x=1", "no path"),
+        ("app.example.com", "not an origin"),
+        ("null", "not an origin"),
+        ("javascript:alert(1)", "not an origin"),
+        ("https://user@app.example.com", "not an origin"),
+        ("ftp://files.example.com", "scheme 'ftp'"),
+        ("file://localhost", "scheme 'file'"),
+        ("https://*.example.com", "not an origin"),
+        ("http://localhost:*", "port wildcard"),
+        ("http://localhost:0", "does not exist"),
+        ("http://localhost:70000", "does not exist"),
+        ("https://a.example.com https://b.example.com", "not an origin"),
+        ("https://a.example.com,,https://b.example.com", "empty entry"),
+        ("https://a.example.com,", "empty entry"),
+        ("*,https://a.example.com", "only entry"),
     ],
 )
-def test_cors_origin_refuses_anything_but_one_origin_naming_the_variable(origin: str) -> None:
+def test_anything_but_exact_origins_is_refused_naming_the_variable(raw: str, reason: str) -> None:
     with pytest.raises(ConfigError) as raised:
-        cors_origin({"GATEHOUSE_CORS_ORIGIN": origin})
-    assert "GATEHOUSE_CORS_ORIGIN" in raised.value.message
+        cors_origins({NEW: raw})
+    assert NEW in raised.value.message
+    assert reason in raised.value.message
 
 
-def test_the_app_under_test_has_no_cors_by_default(client: Client) -> None:
-    response = client.http.get("/.well-known/jwks.json")
-    assert response.status_code == 200
-    assert "Access-Control-Allow-Origin" not in response.headers
+def test_load_settings_carries_the_list() -> None:
+    settings = load_settings({NEW: "https://a.example.com,app://localhost"})
+    assert settings.cors_origins == ("https://a.example.com", "app://localhost")
 
 
-# -- the module, on a small app shaped like app.py -------------------------------------
+# -- the one-origin variable of earlier versions -------------------------------------------------
 
 
-def _toy_app(origin: str | None) -> Chalice:
-    app = Chalice(app_name="cors-toy")
-    cors.install(app, origin)
-
-    @app.route("/ok")
-    def ok() -> dict[str, bool]:
-        return {"ok": True}
-
-    @app.route("/missing")
-    @answering_errors
-    def missing() -> Response:
-        raise NotFound()
-
-    return app
+def test_old_variable_still_works_as_a_list_of_one() -> None:
+    assert cors_origins({OLD: "https://app.example.com"}) == ("https://app.example.com",)
+    assert cors_origins({OLD: "*"}) == ("*",)
+    assert cors_origins({OLD: "capacitor://localhost"}) == ("capacitor://localhost",)
 
 
-def test_install_without_origin_changes_nothing() -> None:
-    app = _toy_app(None)
-    assert app.api.cors is False
-    with Client(app) as client:
-        assert "Access-Control-Allow-Origin" not in client.http.get("/ok").headers
+def test_old_variable_replaces_the_dev_default_too() -> None:
+    env = {OLD: "https://app.example.com", "GATEHOUSE_CORS_DEFAULTS": "dev"}
+    assert cors_origins(env) == ("https://app.example.com",)
 
 
-def test_view_responses_and_rendered_errors_both_carry_the_headers() -> None:
-    app = _toy_app(ORIGIN)
-    assert app.routes["/ok"]["GET"].cors is app.api.cors
-    with Client(app) as client:
-        for path, status in (("/ok", 200), ("/missing", 404)):
-            response = client.http.get(path)
-            assert response.status_code == status
-            assert response.headers["Access-Control-Allow-Origin"] == ORIGIN
-            assert response.headers["Access-Control-Expose-Headers"] == "WWW-Authenticate,Retry-After"
-            assert "Authorization" in response.headers["Access-Control-Allow-Headers"].split(",")
+def test_several_origins_in_the_old_variable_point_to_the_new_one() -> None:
+    with pytest.raises(ConfigError) as raised:
+        cors_origins({OLD: "https://a.example.com,https://b.example.com"})
+    assert OLD in raised.value.message
+    assert NEW in raised.value.message
 
 
-def test_headers_already_set_by_a_view_are_kept() -> None:
-    middleware = cors.headers_middleware(cors.route_config(ORIGIN))
-    request: Any = None
-    response = middleware(request, lambda _: Response(body="", headers={"Access-Control-Max-Age": "5"}))
-    assert response.headers["Access-Control-Max-Age"] == "5"
-    assert response.headers["Access-Control-Allow-Origin"] == ORIGIN
+def test_a_bad_old_value_names_both_variables() -> None:
+    with pytest.raises(ConfigError) as raised:
+        cors_origins({OLD: "https://a.example.com/"})
+    assert OLD in raised.value.message
+    assert NEW in raised.value.message
 
 
-# -- the real app over HTTP ------------------------------------------------------------
+def test_both_variables_agreeing_give_the_new_list() -> None:
+    env = {OLD: "https://b.example.com", NEW: "https://a.example.com,https://b.example.com"}
+    assert cors_origins(env) == ("https://a.example.com", "https://b.example.com")
 
 
-@pytest.fixture(scope="module")
-def stack() -> Iterator[LiveStack]:
-    with live_stack({"GATEHOUSE_CORS_ORIGIN": ORIGIN}) as running:
-        yield running
+def test_both_variables_disagreeing_are_refused() -> None:
+    with pytest.raises(ConfigError) as raised:
+        cors_origins({OLD: "https://c.example.com", NEW: "https://a.example.com"})
+    assert f"set only {NEW}" in raised.value.message
 
 
-def _login(stack: LiveStack, username: str, password: str) -> str:
-    status, _, body = stack.call(
-        "POST", "/auth/token", {"grant_type": "password", "username": username, "password": password}
-    )
-    assert status == 200, body
-    return str(body["access_token"])
+# -- defaults per stage ------------------------------------------------------------------------
 
 
-def _assert_cors(headers: Any) -> None:
-    assert headers["Access-Control-Allow-Origin"] == ORIGIN
-    assert "WWW-Authenticate" in headers["Access-Control-Expose-Headers"].split(",")
+def test_without_configuration_nothing_is_allowed() -> None:
+    assert cors_origins({}) == ()
+    assert load_settings({}).cors_origins == ()
 
 
-@pytest.mark.e2e
+def test_dev_defaults_allow_localhost_and_the_ios_webviews() -> None:
+    allowed = cors_origins({"GATEHOUSE_CORS_DEFAULTS": "dev"})
+    for origin in (
+        "http://localhost:3000",
+        "http://localhost:5173",
+        "https://localhost:8443",
+        "http://localhost",
+        "http://127.0.0.1:8100",
+        "https://127.0.0.1:4200",
+        "capacitor://localhost",
+        "ionic://localhost",
+    ):
+        assert cors.allowed_origin(origin, allowed) == origin, origin
+
+
 @pytest.mark.parametrize(
-    ("path", "method", "asked_headers"),
+    "origin",
     [
-        ("/notes", "POST", "authorization,content-type"),
-        ("/notes/01ABCDEF", "DELETE", "authorization"),
-        ("/auth/sessions/abc", "DELETE", "authorization"),
-        ("/auth/token", "POST", "content-type"),
+        "http://localhost.evil.example",
+        "http://localhost:3000.evil.example",
+        "http://localhost:3000/",
+        "http://localhost:",
+        "http://localhost:abc",
+        "http://localhost:123456",
+        "http://127.0.0.2:3000",
+        "http://evil.example",
+        "capacitor://localhost:8080",
+        "app://localhost",
+        "null",
+        "",
     ],
 )
-def test_preflight_allows_the_method_and_the_authorization_header(
-    stack: LiveStack, path: str, method: str, asked_headers: str
-) -> None:
-    status, headers, _ = stack.call(
-        "OPTIONS",
-        path,
-        headers={
-            "Origin": ORIGIN,
-            "Access-Control-Request-Method": method,
-            "Access-Control-Request-Headers": asked_headers,
-        },
+def test_dev_defaults_allow_nothing_else(origin: str) -> None:
+    assert cors.allowed_origin(origin, cors_origins({"GATEHOUSE_CORS_DEFAULTS": "dev"})) is None
+
+
+def test_a_configured_list_replaces_the_dev_defaults() -> None:
+    allowed = cors_origins({"GATEHOUSE_CORS_DEFAULTS": "dev", NEW: "https://app.example.com"})
+    assert allowed == ("https://app.example.com",)
+    assert cors.allowed_origin("http://localhost:3000", allowed) is None
+
+
+def test_an_unknown_default_is_refused_naming_the_variable() -> None:
+    with pytest.raises(ConfigError) as raised:
+        cors_origins({"GATEHOUSE_CORS_DEFAULTS": "prod"})
+    assert "GATEHOUSE_CORS_DEFAULTS" in raised.value.message
+
+
+def _stage_environment(stage: str, environ: dict[str, str]) -> dict[str, str]:
+    """The environment the app sees under `chalice local --stage <stage>` / `make run`.
+
+    Chalice's CLI loads the app with the stage's environment variables
+    written over the process environment (CLIFactory.load_chalice_app);
+    this runs that very code on a copy.
+    """
+    factory = CLIFactory(str(ROOT), environ=environ)
+    config = factory.create_config_obj(chalice_stage_name=stage)
+    factory.load_chalice_app(config.environment_variables)
+    return environ
+
+
+def test_the_dev_stage_allows_localhost_without_configuration() -> None:
+    env = _stage_environment("dev", {})
+    assert cors_origins(env) == cors.DEV_ORIGINS
+
+
+def test_a_list_in_the_environment_of_the_dev_stage_replaces_its_default() -> None:
+    env = _stage_environment("dev", {NEW: "https://app.example.com,capacitor://localhost"})
+    assert cors_origins(env) == ("https://app.example.com", "capacitor://localhost")
+
+
+def test_the_prod_stage_allows_nothing_until_configured() -> None:
+    assert cors_origins(_stage_environment("prod", {})) == ()
+    assert cors_origins(_stage_environment("prod", {NEW: "https://app.example.com"})) == (
+        "https://app.example.com",
     )
-    assert status == 200
-    assert headers["Access-Control-Allow-Origin"] == ORIGIN
-    assert method in headers["Access-Control-Allow-Methods"].split(",")
-    allowed = {h.lower() for h in headers["Access-Control-Allow-Headers"].split(",")}
-    assert set(asked_headers.split(",")) <= allowed
 
 
-@pytest.mark.e2e
-def test_gateway_401_and_403_answers_carry_cors_headers(stack: LiveStack) -> None:
-    status, headers, body = stack.call("GET", "/notes", headers={"Authorization": "Bearer not.a.token"})
-    assert (status, body["error"]) == (401, "invalid_token")
-    assert headers["WWW-Authenticate"] == 'Bearer error="invalid_token"'
-    _assert_cors(headers)
+# -- the headers ---------------------------------------------------------------------------------
 
-    status, headers, _ = stack.call("GET", "/notes")
-    assert status == 401
-    _assert_cors(headers)
-
-    token = _login(stack, "demo", DEMO_PASSWORD)
-    status, headers, _ = stack.call("GET", "/admin/users", headers={"Authorization": f"Bearer {token}"})
-    assert status == 403
-    _assert_cors(headers)
+LISTED = ("https://a.example.com", "capacitor://localhost")
 
 
-@pytest.mark.e2e
-def test_app_answers_success_and_errors_alike_carry_cors_headers(stack: LiveStack) -> None:
-    username, password = stack.new_user("cors")
-    token = _login(stack, username, password)
-    auth = {"Authorization": f"Bearer {token}"}
-
-    status, headers, _ = stack.call("GET", "/notes", headers=auth)
-    assert status == 200
-    _assert_cors(headers)
-
-    status, headers, body = stack.call("GET", "/notes/0000000000000000000000000A", headers=auth)
-    assert (status, body["error"]) == (404, "not_found")
-    _assert_cors(headers)
-
-    status, headers, body = stack.call("PATCH", "/notes", {"text": "x"}, headers=auth)
-    assert status == 405
-    _assert_cors(headers)
-
-    status, headers, body = stack.call(
-        "POST",
-        "/auth/token",
-        {"grant_type": "password", "username": username, "password": "Wrong-1-password"},
-    )
-    assert (status, body["error"]) == (400, "invalid_grant")
-    _assert_cors(headers)
+def test_a_listed_origin_is_reflected_with_vary_and_exposed_headers() -> None:
+    headers = cors.response_headers("capacitor://localhost", LISTED)
+    assert headers == {
+        "Vary": "Origin",
+        "Access-Control-Allow-Origin": "capacitor://localhost",
+        "Access-Control-Expose-Headers": "WWW-Authenticate, Retry-After",
+    }
 
 
-@pytest.mark.e2e
-def test_lockout_retry_after_is_exposed_to_pages(stack: LiveStack) -> None:
-    username, _ = stack.new_user("cors-lock")
-    wrong = {"grant_type": "password", "username": username, "password": "Wrong-1-password"}
-    for _attempt in range(10):
-        status, headers, body = stack.call("POST", "/auth/token", wrong)
-        if status == 429:
-            break
-    assert status == 429, json.dumps(body)
-    assert int(headers["Retry-After"]) > 0
-    _assert_cors(headers)
-    assert "Retry-After" in headers["Access-Control-Expose-Headers"].split(",")
+@pytest.mark.parametrize("origin", ["https://b.example.com", "https://A.example.com", "null", None])
+def test_another_origin_gets_only_vary(origin: str | None) -> None:
+    assert cors.response_headers(origin, LISTED) == {"Vary": "Origin"}
+
+
+def test_star_answers_star_for_any_origin_without_vary() -> None:
+    for origin in ("https://b.example.com", None):
+        headers = cors.response_headers(origin, ("*",))
+        assert headers["Access-Control-Allow-Origin"] == "*"
+        assert "Vary" not in headers
+
+
+def test_no_allowlist_means_no_header_at_all() -> None:
+    assert cors.response_headers("https://a.example.com", ()) == {}
+    assert cors.preflight_headers("https://a.example.com", (), ["GET"]) == {}
+
+
+def test_preflight_for_a_listed_origin_allows_the_path_methods_and_the_two_headers() -> None:
+    headers = cors.preflight_headers("https://a.example.com", LISTED, ["post", "GET"])
+    assert headers == {
+        "Vary": "Origin",
+        "Access-Control-Allow-Origin": "https://a.example.com",
+        "Access-Control-Allow-Methods": "GET, OPTIONS, POST",
+        "Access-Control-Allow-Headers": "Authorization, Content-Type",
+        "Access-Control-Max-Age": "600",
+    }
+    assert not any(name.lower() == "access-control-allow-credentials" for name in headers)
+
+
+def test_preflight_for_another_origin_allows_nothing() -> None:
+    assert cors.preflight_headers("https://evil.example", LISTED, ["GET"]) == {"Vary": "Origin"}
+
+
+def test_path_methods_are_the_route_methods_and_options() -> None:
+    routes: dict[str, dict[str, Any]] = {"/notes/{note_id}": {"GET": 1, "PUT": 2, "DELETE": 3}}
+    assert cors.path_methods(routes, "/notes/{note_id}") == ("DELETE", "GET", "OPTIONS", "PUT")
+    assert cors.path_methods(routes, "/other") == ("OPTIONS",)
+
+
+def test_headers_a_view_set_are_kept_and_vary_is_merged() -> None:
+    target: dict[str, Any] = {"Access-Control-Max-Age": "5", "vary": "Accept-Encoding"}
+    cors.add_headers(target, cors.response_headers("https://a.example.com", LISTED))
+    assert target["vary"] == "Accept-Encoding, Origin"
+    assert "Vary" not in target
+    assert target["Access-Control-Max-Age"] == "5"
+    assert target["Access-Control-Allow-Origin"] == "https://a.example.com"
+    cors.add_headers(target, {"Vary": "origin"})
+    assert target["vary"] == "Accept-Encoding, Origin"
+
+
+def test_request_headers_are_found_whatever_their_case() -> None:
+    assert cors.header({"origin": "https://a.example.com"}, "Origin") == "https://a.example.com"
+    assert cors.header({"ORIGIN": "x"}, "origin") == "x"
+    assert cors.header(None, "Origin") is None

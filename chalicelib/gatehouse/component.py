@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from chalice.app import AuthRequest, AuthResponse, Blueprint, Chalice, ChaliceAuthorizer, Request, Response
 
 from chalicelib.gatehouse import handlers, runtime
-from chalicelib.gatehouse.errors import Forbidden, NotFound
-from chalicelib.gatehouse.settings import authorizer_ttl, cors_origin, load_settings
+from chalicelib.gatehouse.errors import ConfigError, Forbidden, NotFound
+from chalicelib.gatehouse.settings import authorizer_ttl, load_settings
 from chalicelib.gatehouse.storage.failures import store_call
 from chalicelib.gatehouse.verify.authorizer import authorize
 from chalicelib.gatehouse.verify.identity import Identity
@@ -73,7 +73,7 @@ class Gatehouse:
 
         # CORS first: middleware registered first runs outermost, and CORS must
         # see the final response, error responses included.
-        cors.install(app, cors_origin(env))
+        cors.install(app, cors_origins)
         app.register_middleware(request_log, "http")
         app.register_middleware(responses.rerender_chalice_errors(lambda: app.routes), "http")
 
@@ -247,6 +247,18 @@ class Gatehouse:
     def own_paths(self) -> frozenset[str]:
         """The paths of Gatehouse's own routes: deployed, the auth function serves them."""
         return frozenset(self._own_paths)
+
+
+def cors_origins() -> tuple[str, ...]:
+    """The allowlist of the running function's settings (read per request, not at import).
+
+    Settings that do not load give no CORS header: the view's own answer is
+    then a 500 whose log line names the setting.
+    """
+    try:
+        return runtime.current().settings.cors_origins
+    except ConfigError:
+        return ()
 
 
 def _same(a: object, b: object) -> bool:

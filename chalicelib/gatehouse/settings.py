@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from chalicelib.gatehouse.errors import ConfigError
+from chalicelib.gatehouse.web.cors import ANY_ORIGIN, DEV_ORIGINS, OriginListError, parse_origins
 
 PREFIX = "GATEHOUSE_"
 
@@ -48,6 +49,8 @@ class Settings:
     argon2_parallelism: int = 1
     # The dev demo page (GET /): off unless a stage turns it on.
     demo_page: bool = False
+    # Origins whose pages may read the answers (CORS); none unless configured.
+    cors_origins: tuple[str, ...] = ()
 
 
 def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
@@ -110,6 +113,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         ),
         argon2_parallelism=_int(env, "ARGON2_PARALLELISM", d.argon2_parallelism, 1, 8),
         demo_page=_bool(env, "DEMO_PAGE", d.demo_page),
+        cors_origins=cors_origins(env),
     )
 
 
@@ -127,25 +131,47 @@ def authorizer_ttl(env: Mapping[str, str]) -> int:
     return _int(env, "AUTHORIZER_TTL", 60, 0, 3600)
 
 
-# "*" or one origin, the same shape the deployment template accepts for its
-# gateway responses: scheme, host and optional port, nothing else.
-_ORIGIN = re.compile(r"\*|https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?")
+def cors_origins(env: Mapping[str, str]) -> tuple[str, ...]:
+    """The origins browser pages may call the API from (see :mod:`chalicelib.gatehouse.web.cors`).
 
-
-def cors_origin(env: Mapping[str, str]) -> str | None:
-    """The one origin browsers may call the API from, or ``None`` for no CORS at all.
-
-    Read at import time because Chalice bakes CORS into the deployed API (the
-    generated ``OPTIONS`` methods).  Bearer tokens are never sent by the
-    browser on its own, so even ``*`` gives no CSRF; one origin is still the
-    better default for a deployed API.
+    ``GATEHOUSE_CORS_ORIGINS``: comma-separated exact origins, or ``*``; set
+    (even to nothing) it is the whole list.  Deployed, one template parameter
+    sets it for every function and for the gateway's own answers, so the two
+    cannot disagree.  ``GATEHOUSE_CORS_ORIGIN``, the older one-origin form,
+    still works as a list of one.  With neither set, the list is the default
+    that ``GATEHOUSE_CORS_DEFAULTS`` names: ``dev`` (localhost on any port,
+    the Capacitor/Ionic WebViews; the ``dev`` stage sets it) or ``none``.
+    The default cannot be the list itself in a stage's variables: Chalice
+    lets those override the process environment, and a list given to
+    ``make run`` must replace the default.
     """
-    raw = _str(env, "CORS_ORIGIN", "")
-    if not raw:
-        return None
-    if not _ORIGIN.fullmatch(raw):
-        raise ConfigError(
-            f"{PREFIX}CORS_ORIGIN must be * or an origin like https://app.example.com "
-            f"(no path, no trailing slash), got {raw!r}"
-        )
-    return raw
+    name, old = PREFIX + "CORS_ORIGINS", PREFIX + "CORS_ORIGIN"
+    origins: tuple[str, ...] | None = None
+    if name in env:
+        try:
+            origins = parse_origins(env[name])
+        except OriginListError as error:
+            raise ConfigError(
+                f"{name} must be * or comma-separated origins like https://app.example.com,"
+                f"capacitor://localhost: {error}"
+            ) from None
+    raw_old = env.get(old, "").strip()
+    if raw_old:
+        if "," in raw_old:
+            raise ConfigError(f"{old} takes one origin; list several in {name} instead")
+        try:
+            (one,) = parse_origins(raw_old)
+        except OriginListError as error:
+            raise ConfigError(f"{old} must be * or one origin (for several use {name}): {error}") from None
+        if origins is None:
+            return (one,)
+        if one not in origins and ANY_ORIGIN not in origins:
+            raise ConfigError(f"{old} is {one!r}, which {name} does not list: set only {name}")
+    if origins is not None:
+        return origins
+    defaults = _str(env, "CORS_DEFAULTS", "none")
+    if defaults == "dev":
+        return DEV_ORIGINS
+    if defaults != "none":
+        raise ConfigError(f"{PREFIX}CORS_DEFAULTS must be dev or none, got {defaults!r}")
+    return ()

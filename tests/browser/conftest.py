@@ -129,7 +129,7 @@ def stack(browser: Browser, allowed_origin: StaticOrigin) -> Iterator[LiveStack]
         "GATEHOUSE_LEEWAY": "0",
         # A session ended elsewhere is refused at once, not after the cache's seconds.
         "GATEHOUSE_SESSION_CACHE_SECONDS": "0",
-        "GATEHOUSE_CORS_ORIGIN": allowed_origin.origin,
+        "GATEHOUSE_CORS_ORIGINS": allowed_origin.origin,
     }
     with live_stack(settings) as running:
         yield running

@@ -1,8 +1,10 @@
 """gatehouse.js on a page from another origin than the API: CORS, including on 401/403 answers.
 
 The page comes from a tiny http.server (conftest.StaticOrigin) whose origin
-is the stack's GATEHOUSE_CORS_ORIGIN; a second one, not allowed, shows the
-browser really enforces it.
+is the one in the stack's GATEHOUSE_CORS_ORIGINS; a second one, not listed,
+shows the browser really enforces it.  Both are http://127.0.0.1:<port>,
+which the dev stage's default would allow: the list set in the environment
+must replace that default for the second page to be refused.
 """
 
 from __future__ import annotations
