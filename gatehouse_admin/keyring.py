@@ -20,7 +20,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from chalicelib.gatehouse.verify.keys import CREATED_AT, NOT_BEFORE, load_signing_keys, public_jwks
+from chalicelib.gatehouse.verify.keys import CREATED_AT, NOT_BEFORE, public_jwks, signing_key_entries
 
 PrivateJwk = dict[str, Any]
 
@@ -31,10 +31,7 @@ class RotationError(Exception):
 
 def parse(text: str) -> list[PrivateJwk]:
     """The stored keys, newest first; a single private JWK (the old format) is a list of one."""
-    load_signing_keys(text)  # validates every key, without quoting one in an error
-    doc = json.loads(text)
-    keys = doc["keys"] if isinstance(doc, dict) and "keys" in doc else [doc]
-    return [dict(k) for k in keys]
+    return signing_key_entries(text)  # validates every key, without quoting one in an error
 
 
 def dump(keys: list[PrivateJwk]) -> str:

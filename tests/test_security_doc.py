@@ -26,12 +26,23 @@ from chalicelib.gatehouse import handlers, logs, runtime
 from chalicelib.gatehouse.errors import ConfigError
 from chalicelib.gatehouse.runtime import Runtime
 from chalicelib.gatehouse.verify.bearer import Unauthorized
-from chalicelib.gatehouse.verify.tokens import TokenError, token_error_classes
+from chalicelib.gatehouse.verify.tokens import TokenError
 from tests.conftest import ROOT
 
 SECURITY_DOC = ROOT / "docs" / "SECURITY.md"
 REASON_SECTION = "## Authorizer reason codes"
 METHOD_ARN = "arn:aws:execute-api:us-east-1:123456789012:abc/api/GET/me"
+
+
+def token_error_classes() -> list[type[TokenError]]:
+    """Every TokenError subclass, at any depth, in definition order."""
+    found: list[type[TokenError]] = []
+    pending = list(TokenError.__subclasses__())
+    while pending:
+        cls = pending.pop(0)
+        found.append(cls)
+        pending.extend(cls.__subclasses__())
+    return found
 
 
 def _reason_rows() -> list[str]:

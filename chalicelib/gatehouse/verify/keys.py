@@ -180,15 +180,31 @@ def load_keyset(text: str) -> KeySet:
     return KeySet(parse_public_jwk(jwk) for jwk in doc["keys"])
 
 
-def load_signing_keys(text: str) -> tuple[SigningKey, ...]:
-    """Parse the stored private keys: ``{"keys": [newest, ..., oldest]}`` or one private JWK."""
+def _stored_entries(text: str) -> list[Any]:
+    """The one reader of the stored format: ``{"keys": [newest, ..., oldest]}``, or one
+    private JWK (the format before rotation existed)."""
     doc = _json(text, "signing key")
     if isinstance(doc, dict) and "keys" in doc:
         entries = doc["keys"]
         if not isinstance(entries, list) or not entries:
             raise KeyLoadError('The signing keys must be {"keys": [ ... ]} with at least one key.')
-    else:
-        entries = [doc]  # one private JWK: the format before rotation existed
+        return entries
+    return [doc]
+
+
+def signing_key_entries(text: str) -> list[dict[str, Any]]:
+    """The stored private JWKs, newest first, each checked as a signing key (for key rotation)."""
+    entries = _stored_entries(text)
+    _load_signing_keys(entries)
+    return [dict(jwk) for jwk in entries]
+
+
+def load_signing_keys(text: str) -> tuple[SigningKey, ...]:
+    """Parse the stored private keys, newest first."""
+    return _load_signing_keys(_stored_entries(text))
+
+
+def _load_signing_keys(entries: list[Any]) -> tuple[SigningKey, ...]:
     keys = tuple(parse_signing_jwk(jwk) for jwk in entries)
     kids = [k.kid for k in keys]
     for kid in kids:

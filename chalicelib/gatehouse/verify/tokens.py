@@ -128,17 +128,6 @@ class LifetimeTooLong(TokenError):
     reason = "lifetime_too_long"
 
 
-def token_error_classes() -> list[type[TokenError]]:
-    """Every TokenError subclass, at any depth, in definition order."""
-    found: list[type[TokenError]] = []
-    pending = list(TokenError.__subclasses__())
-    while pending:
-        cls = pending.pop(0)
-        found.append(cls)
-        pending.extend(cls.__subclasses__())
-    return found
-
-
 @dataclass(frozen=True)
 class TokenRules:
     issuer: str
