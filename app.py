@@ -391,6 +391,14 @@ def demo_asset(name: str) -> Response:
 if "AWS_LAMBDA_FUNCTION_NAME" in os.environ and load_settings(os.environ).preload_signing_key:
     runtime.current().signing_key  # noqa: B018
 
+# Local development: the dev stage sets GATEHOUSE_EMBEDDED_AWS, so that plain
+# `chalice local` gets the embedded AWS, tables, dev key, seeded users and gateway
+# parity of `make run`.  Never inside Lambda, which does not ship gatehouse_dev.
+if os.environ.get("GATEHOUSE_EMBEDDED_AWS") and "AWS_LAMBDA_FUNCTION_NAME" not in os.environ:
+    from gatehouse_dev.embedded import start_if_wanted
+
+    start_if_wanted(os.environ)
+
 
 # -- the API description: openapi.yaml, shipped as chalicelib/openapi.json ----------
 
