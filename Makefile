@@ -15,8 +15,10 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	@touch $(STAMP)
 
+# The embedded AWS + chalice local (stage dev); `make run PORT=8001` for another port.
+# Plain `.venv/bin/chalice local` starts the same stack.
 run: $(STAMP)
-	$(PY) -m gatehouse_dev.run
+	@$(PY) -m gatehouse_dev.run
 
 test: $(STAMP)
 	$(PY) -m pytest
@@ -51,9 +53,10 @@ endif
 deploy-check: package
 	$(VENV)/bin/cfn-lint build/sam.json
 
-# make admin ARGS='list-keys'  (see docs/DEPLOY.md)
+# make admin ARGS='list-users'  (see docs/DEPLOY.md): acts on the stack `make run`
+# started, else on AWS (credentials, region, --stack NAME or GATEHOUSE_* names).
 admin: $(STAMP)
-	$(PY) -m gatehouse_admin $(ARGS)
+	@$(PY) -m gatehouse_admin $(ARGS)
 
 # The benchmark figures against their targets (see docs/BENCHMARKS.md), about a minute.
 # make bench BENCH_ARGS='--quick' | 'tests' (times make test) | '--all' | 'cold zip warm login package'

@@ -1,28 +1,32 @@
 """``python -m gatehouse_admin``: users and signing keys, against real AWS or the local moto stack.
 
-Where it acts comes from the standard AWS variables (credentials, region,
-``AWS_ENDPOINT_URL`` for moto) and Gatehouse's own settings
-(``GATEHOUSE_*_TABLE``, ``GATEHOUSE_SIGNING_KEY_PARAM``), or from a deployed
-stack's outputs with ``--stack``.  The same code runs in both places.
+Where it acts (gatehouse.target): a deployed stack named by the standard AWS
+variables (credentials, region, ``AWS_ENDPOINT_URL``) and Gatehouse's own
+settings (``GATEHOUSE_*_TABLE``, ``GATEHOUSE_SIGNING_KEY_PARAM``) or its
+outputs (``--stack``); with none of those, the local stack ``make run`` is
+running, with no set-up at all.  The same code runs in both places.  Every
+expected failure (no stack, no region or credentials, AWS refusing) is one
+line on stderr and exit status 1, never a traceback.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
 import time
 from collections.abc import Callable, Mapping
 from typing import TextIO
 
-from chalicelib.gatehouse.errors import GatehouseError
+from chalicelib.gatehouse.errors import GatehouseError, StoreError
 from chalicelib.gatehouse.runtime import Runtime
 from chalicelib.gatehouse.settings import Settings, load_settings
 from chalicelib.gatehouse.storage import aws, tables
 from chalicelib.gatehouse.storage.aws import error_code
 from chalicelib.gatehouse.verify.keys import DEFAULT_ALGORITHM, SUPPORTED_ALGORITHMS, generate_signing_jwk
-from gatehouse_admin import keyring, prompt, stackinfo, useradmin
+from gatehouse_admin import keyring, prompt, stackinfo, target, useradmin
 from gatehouse_admin.keystore import KeyStore, KeyStoreError, jwks_parameter_for
 
 # Time for the redeploy that publishes a new key before it starts signing.
@@ -42,6 +46,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--stack", help="read table and parameter names from this CloudFormation stack")
     parser.add_argument("--jwks-param", help="the public JWKS parameter (default: <signing key dir>/jwks)")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    users = commands.add_parser("list-users", help="every user: roles, created, disabled (never a hash)")
+    users.add_argument("--json", action="store_true")
 
     create = commands.add_parser("create-user", help="add a user (password from a prompt, stdin or env)")
     create.add_argument("username")
@@ -90,10 +97,12 @@ def _parser() -> argparse.ArgumentParser:
 class Context:
     """What a command needs, built on first use (a user command never touches SSM)."""
 
-    def __init__(self, args: argparse.Namespace, env: Mapping[str, str], clock: Clock) -> None:
+    def __init__(
+        self, args: argparse.Namespace, env: Mapping[str, str], clock: Clock, chosen: target.Target
+    ) -> None:
         self.args = args
         self.clock = clock
-        overrides: dict[str, str] = {}
+        overrides = dict(chosen.settings)
         if args.stack:
             overrides = stackinfo.settings_from_stack(aws.session().client("cloudformation"), args.stack)
         self.settings: Settings = load_settings({**env, **overrides})
@@ -119,6 +128,19 @@ class Context:
 
 
 # -- user commands ---------------------------------------------------------------
+
+
+def list_users(ctx: Context) -> None:
+    users = [u.public() for u in ctx.runtime().users.list()]
+    if ctx.args.json:
+        print(json.dumps(users, indent=2))
+        return
+    if not users:
+        print("No users.")
+    for user in users:
+        state = "  DISABLED" if user["disabled"] else ""
+        roles = ",".join(user["roles"]) or "(no roles)"
+        print(f"{user['username']:<24} {roles:<16} created {keyring.iso(user['created_at'])}{state}")
 
 
 def create_user(ctx: Context, stdin: TextIO, env: Mapping[str, str]) -> None:
@@ -247,7 +269,43 @@ KNOWN_ERRORS = (
     KeyStoreError,
     prompt.PasswordInputError,
     stackinfo.StackError,
+    target.NoTarget,
 )
+LOCAL_HINT = "or start `make run` to act on the local stack"
+
+
+def aws_failure(error: BaseException) -> str | None:
+    """One line saying what to do about a botocore failure, or one that caused ``error``; else None."""
+    from botocore import exceptions as aws_errors
+
+    seen: BaseException | None = error
+    for _ in range(5):  # the error itself, or the cause a repository error hides
+        if seen is None or isinstance(seen, (aws_errors.BotoCoreError, aws_errors.ClientError)):
+            break
+        seen = seen.__cause__ or seen.__context__
+    if isinstance(seen, aws_errors.ProfileNotFound):
+        return f"No AWS profile {seen.kwargs.get('profile')!r}: check AWS_PROFILE, {LOCAL_HINT}."
+    if isinstance(seen, aws_errors.NoRegionError):
+        return f"No AWS region: set AWS_DEFAULT_REGION (for example eu-west-1), {LOCAL_HINT}."
+    if isinstance(seen, (aws_errors.NoCredentialsError, aws_errors.PartialCredentialsError)):
+        return f"No AWS credentials: configure them (aws configure, AWS_PROFILE), {LOCAL_HINT}."
+    if isinstance(seen, aws_errors.EndpointConnectionError):
+        return f"Cannot reach {seen.kwargs.get('endpoint_url')}: check AWS_ENDPOINT_URL and the network."
+    if isinstance(seen, aws_errors.ClientError):
+        code = seen.response.get("Error", {}).get("Code", "Unknown")
+        said = seen.response.get("Error", {}).get("Message", "")
+        return f"AWS refused {seen.operation_name} ({code}: {said}); {_hint(code)}."
+    if isinstance(seen, aws_errors.BotoCoreError):
+        return f"The AWS call failed: {' '.join(str(seen).split())}"
+    return None
+
+
+def _hint(code: str) -> str:
+    if code in ("ResourceNotFoundException", "ParameterNotFound", "ValidationError"):
+        return "check the GATEHOUSE_* names and the region, or pass --stack NAME"
+    if code.startswith(("AccessDenied", "UnrecognizedClient", "InvalidClientToken", "ExpiredToken")):
+        return "check the AWS credentials and what they may do"
+    return "see the AWS message"
 
 
 def main(
@@ -260,10 +318,17 @@ def main(
     args = _parser().parse_args(argv)
     env = os.environ if env is None else env
     stdin = sys.stdin if stdin is None else stdin
+    store_log = logging.getLogger("gatehouse.store")
+    if not store_log.handlers:
+        store_log.addHandler(logging.NullHandler())  # its failures are reported below, once
     try:
-        ctx = Context(args, env, clock)
+        chosen = target.choose(env, stack_name=args.stack)
+        os.environ.update(chosen.aws_environment)  # what boto3 reads: the local stack's endpoint
+        ctx = Context(args, env, clock, chosen)
         command = args.command
-        if command == "create-user":
+        if command == "list-users":
+            list_users(ctx)
+        elif command == "create-user":
             create_user(ctx, stdin, env)
         elif command == "set-roles":
             set_roles(ctx)
@@ -279,11 +344,22 @@ def main(
             create_tables(ctx)
         else:
             list_keys(ctx)
-    except GatehouseError as error:
-        # The operator may see what an API client may not (ConfigError details).
-        print(f"error: {error.message}", file=sys.stderr)
-        return 1
     except KNOWN_ERRORS as error:
         print(f"error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("Interrupted.", file=sys.stderr)
+        return 130
+    except GatehouseError as error:
+        # The operator may see what an API client may not: ConfigError details, and
+        # what AWS answered where the API would only say that the store failed.
+        cause = aws_failure(error) if isinstance(error, StoreError) else None
+        print(f"error: {cause or error.message}", file=sys.stderr)
+        return 1
+    except Exception as error:
+        message = aws_failure(error)
+        if message is None:
+            raise
+        print(f"error: {message}", file=sys.stderr)
         return 1
     return 0

@@ -2,7 +2,7 @@
 
 The list is newest first.  The API handler signs with the first key that its
 deployed JWKS publishes and whose ``nbf`` has passed
-(:func:`chalicelib.keys.choose_signing_key`), so:
+(:func:`chalicelib.gatehouse.verify.keys.choose_signing_key`), so:
 
 * a new key is added at the front with ``nbf`` in the future, giving the
   operator time to redeploy both functions with the new JWKS before anyone

@@ -26,7 +26,12 @@ def settings_from_stack(cloudformation: Any, stack_name: str) -> dict[str, str]:
     try:
         [stack] = cloudformation.describe_stacks(StackName=stack_name)["Stacks"]
     except Exception as exc:
-        raise StackError(f"Stack {stack_name!r} could not be read: {type(exc).__name__}.") from None
+        # AWS's own answer (no such stack, access denied); a missing region or
+        # credentials propagates, for the CLI to say what to set.
+        said = getattr(exc, "response", {}).get("Error", {}).get("Message")
+        if said is None:
+            raise
+        raise StackError(f"Stack {stack_name!r} could not be read: {str(said).rstrip('.')}.") from None
     outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
     missing = sorted(set(OUTPUT_SETTINGS) - set(outputs))
     if missing:

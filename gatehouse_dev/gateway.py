@@ -33,6 +33,7 @@ from chalice import local
 from chalicelib.gatehouse.component import cors_origins
 from chalicelib.gatehouse.web import cors
 
+LISTEN_BACKLOG = 512
 TEMPLATE = Path(__file__).resolve().parent.parent / "deploy" / "resources.json"
 _HEADER = "gatewayresponse.header."
 
@@ -173,3 +174,7 @@ def install() -> None:
     # The local server answers keep-alive clients ~40 ms late per request
     # with Nagle's algorithm on (delayed-ACK interplay).
     local.ChaliceRequestHandler.disable_nagle_algorithm = True
+    # socketserver listens with a backlog of 5: a burst of clients (a page
+    # refreshing several tabs, a load test) got connection resets that API
+    # Gateway never gives.  Its accept loop is one thread, so the queue matters.
+    local.ThreadedHTTPServer.request_queue_size = LISTEN_BACKLOG

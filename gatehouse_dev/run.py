@@ -1,51 +1,65 @@
 """``make run``: the embedded AWS, then ``chalice local`` on http://127.0.0.1:$PORT.
 
-Everything runs in this one process, so Ctrl-C stops all of it.
+The same start-up as plain ``chalice local`` on the dev stage
+(gatehouse_dev.embedded), without its file-watching reloader, and with the
+embedded AWS even when ``AWS_ENDPOINT_URL`` is set.  Everything runs in this
+one process, so Ctrl-C stops all of it.  A failure the developer can fix
+(port in use, a refused GATEHOUSE_* value) is one line and exit status 1.
 """
 
 from __future__ import annotations
 
 import argparse
-import logging
 import os
+import signal
 import sys
 from pathlib import Path
+from types import FrameType
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
+READY = "Gatehouse ready on"
+
+
+def _stop_on_sigterm(_signum: int, _frame: FrameType | None) -> None:
+    raise KeyboardInterrupt  # unwinds like Ctrl-C: the state file is removed, moto stops
+
+
+def _port(value: str) -> int:
+    if not value.isdigit() or not 0 < int(value) < 65536:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a port number (1 to 65535)")
+    return int(value)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="gatehouse-run", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+    parser.add_argument("--port", type=_port, default=os.environ.get("PORT") or "8000")
     parser.add_argument("--stage", default="dev")
     args = parser.parse_args(argv)
 
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
     from chalice.cli.factory import CLIFactory
 
-    from gatehouse_dev import gateway, stack
+    from chalicelib.gatehouse.errors import GatehouseError
+    from gatehouse_dev import embedded
 
-    gateway.install()
-    factory = CLIFactory(str(PROJECT_DIR), environ=os.environ)
-    # Loading the config imports app.py and applies the stage's environment
-    # variables; the stack's own variables (endpoint, JWKS) are added after.
-    config = factory.create_config_obj(chalice_stage_name=args.stage)
-    app = config.chalice_app
-    # moto's server logs every request it serves; only its errors matter here.
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    aws, users = stack.start(os.environ)
     try:
+        embedded.install(os.environ, always=True)
+        factory = CLIFactory(str(PROJECT_DIR), environ=os.environ)
+        # Loading the config imports app.py and applies the stage's environment variables;
+        # creating the server then binds the port and starts the embedded AWS.
+        config = factory.create_config_obj(chalice_stage_name=args.stage)
+        try:
+            app = config.chalice_app
+        except GatehouseError as misconfigured:  # a GATEHOUSE_* value app.py reads at import
+            raise embedded.StartError(misconfigured.message) from None
         server = factory.create_local_server(app, config, args.host, args.port)
-        print(f"Embedded AWS (moto) on {os.environ['AWS_ENDPOINT_URL']}", flush=True)
-        for user in users:
-            shown = user.password if user.generated else "(from the environment)"
-            print(f"Seeded user {user.username!r}, password: {shown}", flush=True)
-        print(f"Gatehouse ready on http://{args.host}:{args.port}", flush=True)
-        server.serve_forever()
+        print(f"{READY} http://{args.host}:{args.port}", flush=True)
+        server.server.serve_forever()
     except KeyboardInterrupt:
         pass
     finally:
-        aws.stop()
+        embedded.stop()
     return 0
 
 

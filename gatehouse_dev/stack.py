@@ -1,18 +1,21 @@
 """The embedded AWS for local runs: a moto server on loopback with Gatehouse's tables,
 a dev signing key in SSM (with its JWKS parameter, as the admin CLI makes them) and seeded users.
 
-Used by ``make run`` and by the end-to-end tests, so both exercise the same stack.
+Used by ``make run``, ``chalice local`` on the dev stage (gatehouse_dev.embedded) and the
+end-to-end tests, so all of them exercise the same stack.  The seeded users have fixed dev
+passwords, the same at every start, so that examples can be pasted as they are; the
+``GATEHOUSE_DEMO_PASSWORD`` and ``GATEHOUSE_ADMIN_PASSWORD`` variables replace them.
 """
 
 from __future__ import annotations
 
 import os
-import secrets
 import time
 from collections.abc import MutableMapping
 from dataclasses import dataclass
 
 from chalicelib.gatehouse.accounts import signup
+from chalicelib.gatehouse.errors import GatehouseError
 from chalicelib.gatehouse.runtime import Runtime
 from chalicelib.gatehouse.settings import load_settings
 from chalicelib.gatehouse.storage.tables import create_tables
@@ -29,17 +32,28 @@ FAKE_CREDENTIALS = {
     "AWS_DEFAULT_REGION": REGION,
     "AWS_REGION": REGION,
 }
+# Development passwords, printed at every start: they pass the password policy,
+# and the stack listens on loopback only.
 SEED_USERS = (
-    ("demo", "GATEHOUSE_DEMO_PASSWORD", ("user",)),
-    ("admin", "GATEHOUSE_ADMIN_PASSWORD", ("admin", "user")),
+    ("demo", "GATEHOUSE_DEMO_PASSWORD", "correct-horse-battery-staple", ("user",)),
+    ("admin", "GATEHOUSE_ADMIN_PASSWORD", "admin-horse-battery-staple", ("admin", "user")),
 )
+
+
+class SeedError(Exception):
+    """A seeded user could not be created (a supplied password the policy refuses)."""
 
 
 @dataclass
 class SeededUser:
     username: str
     password: str
-    generated: bool
+    variable: str  # the variable that can replace the password
+    supplied: bool  # the password came from that variable
+
+    def shown(self) -> str:
+        """How start-up output shows the password: a supplied one is never printed."""
+        return f"(from {self.variable})" if self.supplied else self.password
 
 
 class LocalAws:
@@ -47,6 +61,10 @@ class LocalAws:
 
     def __init__(self, port: int = 0) -> None:
         from moto.server import ThreadedMotoServer
+
+        from gatehouse_dev.atomic import serialize_item_operations
+
+        serialize_item_operations()  # DynamoDB's per-item atomicity, which moto lacks
 
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
         self.endpoint = ""
@@ -93,13 +111,17 @@ def provision(env: MutableMapping[str, str]) -> list[SeededUser]:
 
     rt = Runtime(load_settings(env), table=session.resource("dynamodb").Table)
     seeded = []
-    for username, variable, roles in SEED_USERS:
-        password = env.get(variable) or ""
-        generated = not password
-        if generated:
-            password = secrets.token_urlsafe(12)
-        signup.create_user(rt, username, password, roles)
-        seeded.append(SeededUser(username, password, generated))
+    for username, variable, default, roles in SEED_USERS:
+        supplied = bool(env.get(variable))
+        password = env[variable] if supplied else default
+        try:
+            signup.create_user(rt, username, password, roles)
+        except GatehouseError as refused:
+            message = f"{variable} is refused: {refused.message} Unset it to use the dev default."
+            raise SeedError(message) from None
+        except UnicodeError:
+            raise SeedError(f"{variable} is not valid text; unset it to use the dev default.") from None
+        seeded.append(SeededUser(username, password, variable, supplied))
     return seeded
 
 

@@ -41,6 +41,7 @@ from chalicelib.gatehouse.storage.tables import create_tables  # noqa: E402
 from chalicelib.gatehouse.verify.keys import generate_signing_jwk, load_signing_key, public_jwks  # noqa: E402
 from chalicelib.notes.repository import table_definition as notes_table  # noqa: E402
 from gatehouse_dev import gateway  # noqa: E402
+from gatehouse_dev.atomic import serialize_item_operations  # noqa: E402
 from tests.release.cfn import deployed  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -163,21 +164,10 @@ def atomic_conditional_writes(monkeypatch: pytest.MonkeyPatch) -> None:
 
     moto checks a condition and then writes without a lock, so two threads can
     both pass the same condition; DynamoDB never lets that happen.  Tests of
-    races in *our* code need the real guarantee, not moto's gap.
+    races in *our* code need the real guarantee, not moto's gap.  The embedded
+    stack of `make run` installs the same serialization (gatehouse_dev.atomic).
     """
-    import threading
-
-    from moto.dynamodb.models import DynamoDBBackend
-
-    lock = threading.Lock()
-    for name in ("put_item", "update_item", "delete_item"):
-        original = getattr(DynamoDBBackend, name)
-
-        def serialized(self: Any, *args: Any, __original: Any = original, **kwargs: Any) -> Any:
-            with lock:
-                return __original(self, *args, **kwargs)
-
-        monkeypatch.setattr(DynamoDBBackend, name, serialized)
+    serialize_item_operations(monkeypatch.setattr)
 
 
 @pytest.fixture

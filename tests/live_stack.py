@@ -1,7 +1,9 @@
 """The stack ``make run`` starts (``python -m gatehouse_dev.run``), on a free port, for client tests.
 
 Like the fixture in test_e2e.py, with extra settings (short token lifetimes,
-a CORS origin) passed in the environment.
+a CORS origin) passed in the environment.  Plain ``chalice local`` can be
+started the same way (``command``).  Each stack records itself in its own
+state file (never the developer's: a `make run` of theirs stays reachable).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.error
@@ -25,6 +28,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 READY_LINE = "Gatehouse ready on"
+CHALICE_READY_LINE = "Serving on http://"
 START_TIMEOUT = 60.0
 STOP_TIMEOUT = 10.0
 DEMO_PASSWORD = "Quartz-Lantern-74-river"
@@ -38,6 +42,8 @@ _opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 class LiveStack:
     base_url: str
     process: subprocess.Popen[str]
+    state_file: Path
+    env: dict[str, str]
     lines: list[str] = field(default_factory=list)
 
     def output(self) -> str:
@@ -78,59 +84,75 @@ def free_port() -> int:
 
 
 def _stop(process: subprocess.Popen[str]) -> None:
+    # Its own process group: `chalice local` runs its server in a child process.
     if process.poll() is None:
-        process.send_signal(signal.SIGINT)  # what Ctrl-C on `make run` does
+        os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C on `make run` does
         try:
             process.wait(timeout=STOP_TIMEOUT)
         except subprocess.TimeoutExpired:
-            process.kill()
+            os.killpg(process.pid, signal.SIGKILL)
             process.wait(timeout=STOP_TIMEOUT)
 
 
-@contextmanager
-def live_stack(settings: Mapping[str, str] | None = None) -> Iterator[LiveStack]:
+def stack_environment(settings: Mapping[str, str] | None = None) -> dict[str, str]:
+    """This environment without endpoints, Gatehouse settings or a port, plus ``settings``."""
     env = {
         k: v
         for k, v in os.environ.items()
         if not k.startswith(("AWS_ENDPOINT_URL", "GATEHOUSE_")) and k != "PORT"
     }
-    env.update(
-        GATEHOUSE_DEMO_PASSWORD=DEMO_PASSWORD,
-        GATEHOUSE_ADMIN_PASSWORD=ADMIN_PASSWORD,
-        PYTHONUNBUFFERED="1",
-        **(settings or {}),
-    )
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gatehouse_dev.run", "--port", str(port)],
-        cwd=ROOT,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        bufsize=1,
-    )
-    running = LiveStack(f"http://127.0.0.1:{port}", process)
-    ready = threading.Event()
+    env.update(PYTHONUNBUFFERED="1", **(settings or {}))
+    return env
 
-    def pump() -> None:
-        assert process.stdout is not None
-        for line in process.stdout:
-            running.lines.append(line)
-            if READY_LINE in line:
-                ready.set()
 
-    reader = threading.Thread(target=pump, name="gatehouse-live-stack-stdout", daemon=True)
-    reader.start()
-    try:
-        deadline = time.monotonic() + START_TIMEOUT
-        while not ready.wait(0.05):
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the local stack did not start; its output:\n{running.output()}")
-        yield running
-    finally:
-        _stop(process)
-        reader.join(timeout=STOP_TIMEOUT)
-        assert process.stdout is not None
-        process.stdout.close()
+SEEDED = {"GATEHOUSE_DEMO_PASSWORD": DEMO_PASSWORD, "GATEHOUSE_ADMIN_PASSWORD": ADMIN_PASSWORD}
+
+
+@contextmanager
+def live_stack(
+    settings: Mapping[str, str] | None = None,
+    *,
+    command: list[str] | None = None,
+    ready_line: str = READY_LINE,
+    seeded: Mapping[str, str] = SEEDED,
+    state_file: Path | None = None,
+) -> Iterator[LiveStack]:
+    """The stack on a free port; ``command`` gets ``--port N`` appended (default: make run's)."""
+    with tempfile.TemporaryDirectory(prefix="gatehouse-stack-") as scratch:
+        state_file = state_file or Path(scratch) / "local-stack.json"
+        env = stack_environment({**seeded, "GATEHOUSE_LOCAL_STACK_FILE": str(state_file), **(settings or {})})
+        port = free_port()
+        process = subprocess.Popen(
+            [*(command or [sys.executable, "-m", "gatehouse_dev.run"]), "--port", str(port)],
+            cwd=ROOT,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            bufsize=1,
+            start_new_session=True,
+        )
+        running = LiveStack(f"http://127.0.0.1:{port}", process, state_file, env)
+        ready = threading.Event()
+
+        def pump() -> None:
+            assert process.stdout is not None
+            for line in process.stdout:
+                running.lines.append(line)
+                if ready_line in line:
+                    ready.set()
+
+        reader = threading.Thread(target=pump, name="gatehouse-live-stack-stdout", daemon=True)
+        reader.start()
+        try:
+            deadline = time.monotonic() + START_TIMEOUT
+            while not ready.wait(0.05):
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"the local stack did not start; its output:\n{running.output()}")
+            yield running
+        finally:
+            _stop(process)
+            reader.join(timeout=STOP_TIMEOUT)
+            assert process.stdout is not None
+            process.stdout.close()

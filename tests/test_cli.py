@@ -5,9 +5,11 @@ from __future__ import annotations
 import io
 import json
 import os
+import socket
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -18,12 +20,15 @@ from chalicelib.gatehouse.runtime import Runtime
 from chalicelib.gatehouse.settings import Settings
 from chalicelib.gatehouse.storage.tables import table_definitions, ttl_tables
 from chalicelib.gatehouse.verify.keys import load_keyset, load_signing_keys
-from gatehouse_admin import cli, stackinfo
+from gatehouse_admin import cli, stackinfo, target
 from gatehouse_admin.keystore import jwks_parameter_for
+from gatehouse_dev import localstate
 from gatehouse_dev.stack import LocalAws
 from tests.conftest import ROOT, START, Credentials, FakeClock, bearer, json_body, post_json
 
 STRONG = "Velvet-Compass-62-orchard"
+# An explicit AWS target (moto in-process here): never a developer's running local stack.
+IN_PROCESS_AWS = {"AWS_ACCESS_KEY_ID": "testing"}
 SIGNING_PARAM = "/gatehouse/signing-key"  # the default GATEHOUSE_SIGNING_KEY_PARAM
 JWKS_PARAM = "/gatehouse/jwks"
 
@@ -40,7 +45,9 @@ def run(rt: Runtime, clock: FakeClock, capsys: pytest.CaptureFixture[str]) -> Ca
     def do(
         *argv: str, env: dict[str, str] | None = None, stdin: io.StringIO | None = None
     ) -> tuple[int, str]:
-        code = cli.main(list(argv), env=env or {}, stdin=stdin or io.StringIO(""), clock=clock)
+        code = cli.main(
+            list(argv), env={**IN_PROCESS_AWS, **(env or {})}, stdin=stdin or io.StringIO(""), clock=clock
+        )
         out, err = capsys.readouterr()
         return code, out + err
 
@@ -104,7 +111,7 @@ def test_create_user_without_any_password_source_fails_and_creates_nothing(
 
 def test_a_password_can_never_be_given_as_an_argument() -> None:
     with pytest.raises(SystemExit) as exited:
-        cli.main(["create-user", "eve", "--password", STRONG], env={})
+        cli.main(["create-user", "eve", "--password", STRONG], env=IN_PROCESS_AWS)
     assert exited.value.code == 2
 
 
@@ -113,6 +120,24 @@ def test_create_user_applies_the_password_policy(run: Callable[..., tuple[int, s
     assert code == 1
     assert "error:" in output
     assert rt.users.get("weak") is None
+
+
+def test_list_users_shows_roles_and_disabled_and_never_a_hash(
+    run: Callable[..., tuple[int, str]], make_user: Callable[..., Credentials], rt: Runtime
+) -> None:
+    boss = make_user("boss", roles=("admin", "user"))
+    gone = make_user("gone")
+    rt.users.set_disabled(gone.username, True)
+    code, output = run("list-users", "--json")
+    assert code == 0, output
+    rows = {row["username"]: row for row in json.loads(output)}
+    assert rows["boss"]["roles"] == ["admin", "user"]
+    assert (rows["boss"]["disabled"], rows["gone"]["disabled"]) == (False, True)
+    assert "argon2" not in output
+    code, output = run("list-users")
+    assert code == 0, output
+    assert [line.split()[0] for line in output.splitlines()] == [boss.username, gone.username]
+    assert "DISABLED" in output.splitlines()[1]
 
 
 def test_set_roles_grants_admin_at_the_next_login(
@@ -356,7 +381,7 @@ def test_create_tables_makes_the_tables_with_ttl_and_point_in_time_recovery(
     aws_mock: None, capsys: pytest.CaptureFixture[str]
 ) -> None:
     settings = Settings()
-    assert cli.main(["create-tables"], env={}) == 0
+    assert cli.main(["create-tables"], env=IN_PROCESS_AWS) == 0
     client = boto3.client("dynamodb", region_name="us-east-1")
     for definition in table_definitions(settings):
         name = definition["TableName"]
@@ -366,5 +391,67 @@ def test_create_tables_makes_the_tables_with_ttl_and_point_in_time_recovery(
         assert backups["PointInTimeRecoveryDescription"]["PointInTimeRecoveryStatus"] == "ENABLED"
         ttl = client.describe_time_to_live(TableName=name)["TimeToLiveDescription"]
         assert (ttl["TimeToLiveStatus"] == "ENABLED") == (name in ttl_tables(settings))
-    assert cli.main(["create-tables"], env={}) == 1
+    assert cli.main(["create-tables"], env=IN_PROCESS_AWS) == 1
     assert "already exists" in capsys.readouterr().err
+
+
+# -- which stack: the running local one, unless an AWS target is given ------------------------
+
+
+@pytest.fixture
+def recorded_stack(tmp_path: Path) -> Iterator[dict[str, str]]:
+    """A live local stack's state file (this process, a listening port); yields the env naming it."""
+    env = {localstate.FILE_VARIABLE: str(tmp_path / "local-stack.json")}
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        endpoint = f"http://127.0.0.1:{listener.getsockname()[1]}"
+        stack = localstate.LocalStack(
+            os.getpid(),
+            endpoint,
+            "eu-west-3",
+            "http://127.0.0.1:8000",
+            {"GATEHOUSE_USERS_TABLE": "dev"},
+        )
+        assert localstate.record(stack, env) is not None
+        yield env
+
+
+def test_a_running_local_stack_is_the_target_when_no_aws_target_is_given(
+    recorded_stack: dict[str, str],
+) -> None:
+    chosen = target.choose(recorded_stack, stack_name=None, has_credentials=lambda: True)
+    assert chosen.local is not None
+    assert chosen.aws_environment["AWS_ENDPOINT_URL"] == chosen.local.endpoint
+    assert chosen.aws_environment["AWS_DEFAULT_REGION"] == "eu-west-3"
+    assert chosen.settings == {"GATEHOUSE_USERS_TABLE": "dev"}
+
+
+@pytest.mark.parametrize("given", [*target.EXPLICIT_AWS, "--stack"])
+def test_an_explicit_aws_target_wins_over_the_local_stack(recorded_stack: dict[str, str], given: str) -> None:
+    env = recorded_stack if given == "--stack" else {**recorded_stack, given: "x"}
+    chosen = target.choose(
+        env, stack_name="prod" if given == "--stack" else None, has_credentials=lambda: False
+    )
+    assert chosen == target.Target()
+
+
+def test_a_stale_state_file_is_ignored(tmp_path: Path) -> None:
+    env = {localstate.FILE_VARIABLE: str(tmp_path / "local-stack.json")}
+    finished = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True)
+    dead = localstate.LocalStack(int(finished.stdout), "http://127.0.0.1:9", "us-east-1", "http://x")
+    assert localstate.record(dead, env) is not None
+    assert target.choose(env, stack_name=None, has_credentials=lambda: True) == target.Target()
+    with pytest.raises(target.NoTarget, match="start `make run`"):
+        target.choose(env, stack_name=None, has_credentials=lambda: False)
+
+
+def test_a_second_stack_never_takes_over_a_live_stacks_state_file(recorded_stack: dict[str, str]) -> None:
+    other = localstate.LocalStack(os.getpid() + 1, "http://127.0.0.1:9", "us-east-1", "http://x")
+    assert localstate.record(other, recorded_stack) is None
+    localstate.forget(other.pid, recorded_stack)  # not its file: kept
+    found = localstate.find(recorded_stack)
+    assert found is not None
+    assert found.pid == os.getpid()
+    localstate.forget(os.getpid(), recorded_stack)
+    assert localstate.find(recorded_stack) is None

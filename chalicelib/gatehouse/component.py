@@ -9,6 +9,7 @@ protected with :meth:`Gatehouse.route` or Chalice's ``authorizer=gate.authorizer
 from __future__ import annotations
 
 import functools
+import importlib
 import os
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -94,6 +95,14 @@ class Gatehouse:
         routes.register(self, admin_routes=admin_routes)
         self._registering_own = False
         _components[id(app)] = self
+
+        # Local development: the dev stage sets GATEHOUSE_EMBEDDED_AWS, so that plain
+        # `chalice local` gets the embedded AWS, tables, dev key, seeded users and
+        # gateway parity of `make run`.  Never inside Lambda, which does not ship
+        # the development package.
+        if env.get("GATEHOUSE_EMBEDDED_AWS") and "AWS_LAMBDA_FUNCTION_NAME" not in env:
+            embedded = importlib.import_module("gatehouse_dev.embedded")
+            embedded.start_if_wanted(os.environ)
 
         # A signing key that cannot be loaded fails the auth function's cold
         # start with a message naming the setting, instead of a 500 on every

@@ -273,7 +273,7 @@ def test_lambda_zip_holds_the_app_but_no_cli_dev_tooling_tests_or_keys(package: 
     tops = {name.split("/", 1)[0] for name in names}
     assert {"app.py", "chalicelib"} <= tops
     assert not tops & {
-        "gatehouse",
+        "gatehouse_admin",
         "gatehouse_dev",
         "gatehouse_release",
         "tests",
