@@ -47,7 +47,7 @@ def read_signing_key_from_ssm(parameter: str) -> str:
     except Exception:
         raise ConfigError(
             f"The signing key could not be read from the SSM parameter {parameter!r} "
-            "(GATEHOUSE_SIGNING_KEY_PARAM); see Keys in the README."
+            "(GATEHOUSE_SIGNING_KEY_PARAM); see Keys in docs/DESIGN.md."
         ) from None
     return answer["Parameter"]["Value"]
 

@@ -1,6 +1,6 @@
 """Settings read from the environment once, validated, and frozen.
 
-Every knob Gatehouse has lives here so the README table, the validation and
+Every knob Gatehouse has lives here so the table in docs/CONFIG.md, the validation and
 the defaults cannot drift apart.  A bad value is a :class:`ConfigError` that
 names the variable, raised on first use rather than as a 500 per request.
 """

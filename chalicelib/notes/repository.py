@@ -20,6 +20,9 @@ NOTE_ID_PATTERN = re.compile(r"^[0-9a-f]{28}$")
 class NoSuchNote(Exception):
     """No note with that id belongs to the caller (another user's note included)."""
 
+    def __init__(self, message: str = "No such note.") -> None:
+        super().__init__(message)
+
 
 def table_definition(name: str) -> dict[str, Any]:
     """The notes table as ``create_table`` arguments (the local stack and the tests create it)."""
