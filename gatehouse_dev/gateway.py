@@ -178,3 +178,17 @@ def install() -> None:
     # refreshing several tabs, a load test) got connection resets that API
     # Gateway never gives.  Its accept loop is one thread, so the queue matters.
     local.ThreadedHTTPServer.request_queue_size = LISTEN_BACKLOG
+    # A 204 has no body, so no Content-Type (RFC 9110 section 15.3.5); chalice
+    # local would label its empty body application/json.
+    local.ChaliceRequestHandler._send_http_response = _send_without_empty_body  # type: ignore[method-assign]
+
+
+_chalice_send = local.ChaliceRequestHandler._send_http_response
+
+
+def _send_without_empty_body(self: Any, code: int, headers: Any, body: Any) -> None:
+    if code == 204 or (code == 304 and not body):
+        body = None
+        for name in [n for n in headers if n.lower() == "content-type"]:
+            del headers[name]
+    _chalice_send(self, code, headers, body)

@@ -208,3 +208,15 @@ def test_seeded_passwords_never_reach_the_server_output(stack: Stack) -> None:
     assert DEMO_PASSWORD not in output
     assert ADMIN_PASSWORD not in output
     assert USER_PASSWORD not in output
+
+
+def test_a_204_over_http_has_no_content_type(stack: Stack) -> None:
+    _, token = stack.new_user()
+    note = stack.request("POST", "/notes", body={"text": "brief"}, token=token).json()
+    for reply in (
+        stack.request("DELETE", f"/notes/{note['id']}", token=token),
+        stack.request("DELETE", "/auth/sessions", token=token),
+    ):
+        assert reply.status == 204
+        assert reply.headers.get("Content-Type") is None
+        assert reply.raw == b""
