@@ -25,6 +25,7 @@ from gatehouse_admin.keystore import jwks_parameter_for
 from gatehouse_dev import localstate
 from gatehouse_dev.stack import LocalAws
 from tests.conftest import ROOT, START, Credentials, FakeClock, bearer, json_body, post_json
+from tests.processes import run_python
 
 STRONG = "Velvet-Compass-62-orchard"
 # An explicit AWS target (moto in-process here): never a developer's running local stack.
@@ -353,15 +354,7 @@ def test_python_dash_m_gatehouse_works_against_an_endpoint_from_aws_endpoint_url
         env.update(AWS_ENDPOINT_URL=endpoint, GATEHOUSE_SIGNING_KEY_PARAM="/gatehouse/dev/signing-key")
 
         def gatehouse(*args: str) -> subprocess.CompletedProcess[str]:
-            return subprocess.run(
-                [sys.executable, "-m", "gatehouse_admin", *args],
-                cwd=ROOT,
-                env=env,
-                capture_output=True,
-                text=True,
-                timeout=60,
-                check=False,
-            )
+            return run_python(["-m", "gatehouse_admin", *args], env)
 
         created = gatehouse("create-signing-key")
         assert created.returncode == 0, created.stderr

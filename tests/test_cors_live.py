@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from tests.live_stack import DEMO_PASSWORD, ROOT, LiveStack, live_stack
+from tests.live_stack import DEMO_PASSWORD, LiveStack, free_port, live_stack
+from tests.processes import run_python
 
 pytestmark = pytest.mark.e2e
 
@@ -201,15 +200,7 @@ def test_dev_stage_default_allows_nothing_else(dev_stack: LiveStack, origin: str
 def test_make_run_refuses_a_bad_list_in_one_line() -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GATEHOUSE_", "AWS_ENDPOINT_URL"))}
     env["GATEHOUSE_CORS_ORIGINS"] = "https://app.example.com/"
-    result = subprocess.run(
-        [sys.executable, "-m", "gatehouse_dev.run", "--port", "0"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = run_python(["-m", "gatehouse_dev.run", "--port", str(free_port())], env)
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
     lines = result.stderr.strip().splitlines()

@@ -19,6 +19,7 @@ import pytest
 
 from gatehouse_dev.stack import SEED_USERS
 from tests.live_stack import CHALICE_READY_LINE, ROOT, LiveStack, live_stack, stack_environment
+from tests.processes import run_python
 
 pytestmark = pytest.mark.e2e
 
@@ -49,15 +50,7 @@ def admin_cli(state_file: Path, *args: str, **extra: str) -> subprocess.Complete
     env = {k: v for k, v in stack_environment().items() if not k.startswith("AWS_")}
     env.update(GATEHOUSE_LOCAL_STACK_FILE=str(state_file), AWS_EC2_METADATA_DISABLED="true", **extra)
     env["HOME"] = str(state_file.parent)  # no ~/.aws of the machine's
-    return subprocess.run(
-        [sys.executable, "-m", "gatehouse_admin", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    return run_python(["-m", "gatehouse_admin", *args], env)
 
 
 def test_seeded_users_get_the_fixed_dev_passwords_printed_the_same_way_every_time(stack: LiveStack) -> None:

@@ -8,7 +8,6 @@ import os
 import re
 import subprocess
 import sys
-import textwrap
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -23,6 +22,7 @@ from chalicelib.gatehouse.verify.bearer import Unauthorized
 from chalicelib.gatehouse.verify.keys import generate_signing_jwk, load_signing_key, public_jwks
 from chalicelib.gatehouse.verify.tokens import issue_access_token
 from tests.conftest import ROOT, Credentials, post_json
+from tests.processes import python_json
 
 METHOD_ARN = "arn:aws:execute-api:us-east-1:123456789012:abc123/api/GET/me"
 AWS_MODULES = """sorted(m for m in sys.modules if m.startswith(("boto3", "botocore")))"""
@@ -40,19 +40,7 @@ def _clean_env(**extra: str) -> dict[str, str]:
     return env
 
 
-def _run_python(code: str, env: dict[str, str]) -> Any:
-    """Run ``code`` in a fresh interpreter; it prints one JSON document as its last stdout line."""
-    result = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code)],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout.strip().splitlines()[-1])
+_run_python = python_json
 
 
 def test_importing_the_app_loads_no_boto3_or_botocore_module() -> None:

@@ -12,9 +12,6 @@ import base64
 import dataclasses
 import json
 import os
-import subprocess
-import sys
-import textwrap
 import time
 from typing import Any
 
@@ -43,6 +40,7 @@ from chalicelib.gatehouse.verify.signatures import (
 )
 from chalicelib.gatehouse.verify.tokens import TokenRules, issue_access_token, verify_access_token
 from tests.conftest import ROOT
+from tests.processes import python_json
 
 ALGS = ["EdDSA", "ES256"]
 ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
@@ -428,19 +426,7 @@ def _env(**settings: str) -> dict[str, str]:
     return {**env, "PYTHONPATH": str(ROOT), **settings}
 
 
-def _run(code: str, env: dict[str, str], *args: str) -> Any:
-    """Run ``code`` in a fresh interpreter; it prints one JSON document as its last line."""
-    result = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code), *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout.strip().splitlines()[-1])
+_run = python_json
 
 
 @pytest.mark.parametrize("alg", ALGS)
