@@ -154,14 +154,16 @@ def atomic_conditional_writes(monkeypatch: pytest.MonkeyPatch) -> None:
 
     moto checks a condition and then writes without a lock, so two threads can
     both pass the same condition; DynamoDB never lets that happen.  Tests of
-    races in *our* code need the real guarantee, not moto's gap.
+    races in *our* code need the real guarantee, not moto's gap.  A
+    transaction is serialised as a whole (moto applies it through the same
+    methods, hence a re-entrant lock), as DynamoDB's are.
     """
     import threading
 
     from moto.dynamodb.models import DynamoDBBackend
 
-    lock = threading.Lock()
-    for name in ("put_item", "update_item", "delete_item"):
+    lock = threading.RLock()
+    for name in ("put_item", "update_item", "delete_item", "transact_write_items"):
         original = getattr(DynamoDBBackend, name)
 
         def serialized(self: Any, *args: Any, __original: Any = original, **kwargs: Any) -> Any:

@@ -23,7 +23,7 @@ from chalicelib.gatehouse.verify.authorizer import authorize
 from chalicelib.gatehouse.verify.identity import Identity
 from chalicelib.gatehouse.verify.policy import ProtectedRoute
 from chalicelib.gatehouse.web import cors, responses, routes
-from chalicelib.gatehouse.web.bodies import JSON, NO_BODY, read_body
+from chalicelib.gatehouse.web.bodies import JSON, NO_BODY, check_text, read_body
 from chalicelib.gatehouse.web.request_log import request_log
 
 if TYPE_CHECKING:
@@ -123,8 +123,14 @@ class Gatehouse:
                 identity = self.identity()
                 if role is not None and role not in identity.roles:
                     raise Forbidden()
+                _check_parameters(params, self.request().query_params)
                 with store_call(f"view {view.__name__}"):
-                    return view(identity, **params)
+                    response = view(identity, **params)
+                # An answer for one caller must never be kept by a shared cache
+                # (or the browser's) for the next: unless the view chose its own.
+                if not any(name.lower() == "cache-control" for name in response.headers):
+                    response.headers.update(responses.NO_STORE)
+                return response
 
             for method in methods:
                 self._roles[(path, method)] = role
@@ -148,9 +154,14 @@ class Gatehouse:
         methods = list(methods)
 
         def decorate(view: View) -> View:
+            @functools.wraps(view)
+            def checked(**params: str) -> Response:
+                _check_parameters(params, None)
+                return view(**params)
+
             kinds = content_types or ([JSON] if BODY_METHODS & set(methods) else NO_BODY)
             self.app.route(path, methods=methods, content_types=kinds)(
-                responses.answering_errors(view, oauth=oauth)
+                responses.answering_errors(checked, oauth=oauth)
             )
             return view
 
@@ -222,6 +233,15 @@ class Gatehouse:
     def owns(self, path: str) -> bool:
         """Whether ``path`` is one of Gatehouse's routes (deployed: the auth function's)."""
         return path == "/" or path.startswith(OWN_PATHS)
+
+
+def _check_parameters(params: Mapping[str, str], query: Mapping[str, str] | None) -> None:
+    """Path and query parameters must be Unicode text, like body fields (a 400, never a 500)."""
+    for name, value in params.items():
+        check_text(name, value)
+    for name, value in (query or {}).items():
+        check_text("A query parameter", name)
+        check_text(name if name.isascii() and len(name) <= 64 else "A query parameter", value)
 
 
 def _same(a: object, b: object) -> bool:
