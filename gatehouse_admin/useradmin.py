@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from chalicelib.gatehouse.accounts import admin, sessions, signup
-from chalicelib.gatehouse.accounts.usernames import normalize_username
 from chalicelib.gatehouse.errors import InvalidRequest, NoSuchUser
 from chalicelib.gatehouse.roles import ADMIN, DEFAULT_ROLES, is_valid_role
 from chalicelib.gatehouse.runtime import Runtime
@@ -44,7 +43,7 @@ def set_roles(rt: Runtime, raw_username: str, roles: list[str]) -> RolesChanged:
     the authorizer's session check refuse those tokens now.  An added role
     arrives with the next token (refresh reads the user again).
     """
-    username = normalize_username(raw_username)
+    username = admin.account_name(raw_username)
     wanted = check_roles(roles)
     user = rt.users.get(username)
     if user is None:

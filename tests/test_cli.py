@@ -1,4 +1,4 @@
-"""``python -m gatehouse_admin``: users and keys, against moto in-process (and once over HTTP, as in production)."""
+"""``python -m gatehouse_admin``: users and keys, against moto in-process (once over HTTP, as deployed)."""
 
 from __future__ import annotations
 

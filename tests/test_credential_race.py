@@ -12,6 +12,7 @@ credentials refreshes, and no access token of one passes the authorizer.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Callable
@@ -146,10 +147,8 @@ def _storm(rt: Runtime, creds: Credentials, change: Callable[[], None]) -> list[
 
     def keep_logging_in() -> None:
         while not stop.is_set():
-            try:
+            with contextlib.suppress(InvalidGrant):
                 grants.append(login.password_login(rt, creds.username, creds.password, "attacker"))
-            except InvalidGrant:
-                pass
 
     threads = [threading.Thread(target=keep_logging_in) for _ in range(6)]
     for thread in threads:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from chalicelib.gatehouse.accounts import sessions
-from chalicelib.gatehouse.accounts.usernames import normalize_username
+from chalicelib.gatehouse.accounts.usernames import USERNAME_PATTERN, normalize_username
 from chalicelib.gatehouse.errors import LastAdmin, NoSuchUser
 from chalicelib.gatehouse.roles import ADMIN
 from chalicelib.gatehouse.runtime import Runtime
@@ -23,12 +23,24 @@ from chalicelib.gatehouse.storage.users import WitnessGone
 MAX_WITNESSES = 3
 
 
+def account_name(raw_username: str) -> str:
+    """The canonical name of an account ``raw_username`` may name, else ``NoSuchUser``.
+
+    A name no account can have is never sent to DynamoDB (an empty or an
+    overlong key is the store's error, and would be a 500).
+    """
+    username = normalize_username(raw_username)
+    if not USERNAME_PATTERN.fullmatch(username):
+        raise NoSuchUser()
+    return username
+
+
 def set_disabled(rt: Runtime, raw_username: str, disabled: bool) -> int:
     """Disable (or re-enable) an account; disabling ends all its sessions.
 
     Enabling never brings an ended session back: those rows are gone.
     """
-    username = normalize_username(raw_username)
+    username = account_name(raw_username)
     if not disabled:
         if not rt.users.set_disabled(username, False):
             raise NoSuchUser()
@@ -74,7 +86,7 @@ def _keeping_an_admin(
 def unlock(rt: Runtime, raw_username: str) -> int:
     """Clear every lockout counter of an existing account (the name's, its devices', its
     password change's); returns how many there were."""
-    username = normalize_username(raw_username)
+    username = account_name(raw_username)
     if rt.users.get(username) is None:
         raise NoSuchUser()
     return rt.attempts.clear(username)
