@@ -140,7 +140,7 @@ def test_a_login_that_read_the_user_before_end_all_sessions_opens_no_session(
     assert (len(held.grants), len(held.refused)) == (0, 4)
 
 
-def _storm(rt: Runtime, creds: Credentials, change: Callable[[], None]) -> list[sessions.TokenGrant]:
+def _storm(rt: Runtime, creds: Credentials, change: Callable[[], object]) -> list[sessions.TokenGrant]:
     """Six threads log in with the old password over and over while ``change`` happens."""
     grants: list[sessions.TokenGrant] = []
     stop = threading.Event()
