@@ -56,7 +56,7 @@ def set_disabled(rt: Runtime, raw_username: str, disabled: bool) -> int:
     )
     if not changed:
         raise NoSuchUser()
-    return sessions.end_all_sessions(rt, username)
+    return sessions.end_all_sessions(rt, username, bump=False)  # the disable bumped it
 
 
 def set_roles(rt: Runtime, username: str, roles: tuple[str, ...], *, was_active_admin: bool) -> bool:

@@ -79,4 +79,4 @@ def change_password(rt: Runtime, identity: Identity, current: str, new: str) -> 
     # The new hash and a new credential version in one write: a login that
     # read the old password cannot open a session after this.
     rt.users.set_password_hash(user.username, rt.hasher.hash(new))
-    return sessions.end_all_sessions(rt, user.username, keep=identity.session_id)
+    return sessions.end_all_sessions(rt, user.username, keep=identity.session_id, bump=False)

@@ -186,7 +186,7 @@ def end_session(rt: Runtime, identity: Identity, sid: str) -> None:
         raise NoSuchSession()
 
 
-def end_all_sessions(rt: Runtime, username: str, keep: str | None = None) -> int:
+def end_all_sessions(rt: Runtime, username: str, keep: str | None = None, *, bump: bool = True) -> int:
     """End every session of ``username`` (but ``keep``), final for every login that began before.
 
     First the user's credential version is bumped: a login that read the user
@@ -194,9 +194,12 @@ def end_all_sessions(rt: Runtime, username: str, keep: str | None = None) -> int
     version).  A login that wrote its session before the bump is found by the
     strongly consistent query that follows, and deleted.  So when this
     returns, no session opened by a login that began before it remains.
-    Returns how many sessions ended.
+    ``bump=False`` only for a caller whose own write just bumped the version
+    (a new password hash, a disable): a second bump would also refuse a
+    login that already read the new state.  Returns how many sessions ended.
     """
-    rt.users.bump_cred_version(username)
+    if bump:
+        rt.users.bump_cred_version(username)
     ended = 0
     for key in rt.sessions.keys_for(username):
         if key.sid != keep and rt.sessions.delete(key.username, key.sid):
