@@ -62,6 +62,8 @@ def _parser() -> argparse.ArgumentParser:
     for name, text in (("disable-user", "disable a user and end all their sessions"), ("enable-user", None)):
         command = commands.add_parser(name, help=text or "enable a disabled user")
         command.add_argument("username")
+    unlock = commands.add_parser("unlock", help="clear a user's failed-login counters (lift a lockout)")
+    unlock.add_argument("username")
 
     first = commands.add_parser("create-signing-key", help="make the first signing key and the JWKS")
     first.add_argument("--alg", choices=sorted(SUPPORTED_ALGORITHMS), default=DEFAULT_ALGORITHM)
@@ -162,6 +164,11 @@ def set_disabled(ctx: Context, disabled: bool) -> None:
         print(f"Disabled {ctx.args.username!r}; ended {ended} session(s).")
     else:
         print(f"Enabled {ctx.args.username!r}.")
+
+
+def unlock_user(ctx: Context) -> None:
+    cleared = useradmin.unlock(ctx.runtime(), ctx.args.username)
+    print(f"Unlocked {ctx.args.username!r}; cleared {cleared} counter(s).")
 
 
 def create_tables(ctx: Context) -> None:
@@ -334,6 +341,8 @@ def main(
             set_roles(ctx)
         elif command in ("disable-user", "enable-user"):
             set_disabled(ctx, command == "disable-user")
+        elif command == "unlock":
+            unlock_user(ctx)
         elif command == "create-signing-key":
             create_signing_key(ctx)
         elif command == "rotate-signing-key":

@@ -9,9 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from chalicelib.gatehouse.accounts import admin, sessions, signup
-from chalicelib.gatehouse.accounts.usernames import normalize_username
 from chalicelib.gatehouse.errors import InvalidRequest, NoSuchUser
-from chalicelib.gatehouse.roles import DEFAULT_ROLES, is_valid_role
+from chalicelib.gatehouse.roles import ADMIN, DEFAULT_ROLES, is_valid_role
 from chalicelib.gatehouse.runtime import Runtime
 from chalicelib.gatehouse.storage.users import User
 
@@ -44,17 +43,22 @@ def set_roles(rt: Runtime, raw_username: str, roles: list[str]) -> RolesChanged:
     the authorizer's session check refuse those tokens now.  An added role
     arrives with the next token (refresh reads the user again).
     """
-    username = normalize_username(raw_username)
+    username = admin.account_name(raw_username)
     wanted = check_roles(roles)
     user = rt.users.get(username)
     if user is None:
         raise NoSuchUser()
-    if not rt.users.set_roles(username, wanted):
+    if not admin.set_roles(rt, username, wanted, was_active_admin=ADMIN in user.roles and not user.disabled):
         raise NoSuchUser()
     ended = 0
     if set(user.roles) - set(wanted):
         ended = sessions.end_all_sessions(rt, username)
     return RolesChanged(user.roles, wanted, ended)
+
+
+def unlock(rt: Runtime, username: str) -> int:
+    """Clear the user's lockout counters; how many there were."""
+    return admin.unlock(rt, username)
 
 
 def set_disabled(rt: Runtime, username: str, disabled: bool) -> int:

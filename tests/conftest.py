@@ -37,6 +37,7 @@ from chalicelib.gatehouse.accounts import signup  # noqa: E402
 from chalicelib.gatehouse.runtime import Runtime  # noqa: E402
 from chalicelib.gatehouse.settings import Settings  # noqa: E402
 from chalicelib.gatehouse.storage import aws  # noqa: E402
+from chalicelib.gatehouse.storage.sessions import new_sid  # noqa: E402
 from chalicelib.gatehouse.storage.tables import create_tables  # noqa: E402
 from chalicelib.gatehouse.verify.keys import generate_signing_jwk, load_signing_key, public_jwks  # noqa: E402
 from chalicelib.notes.repository import table_definition as notes_table  # noqa: E402
@@ -274,7 +275,7 @@ def make_token(rt: Runtime, clock: FakeClock, signing_jwk: dict[str, str]) -> Ca
             "iat": now,
             "exp": now + rt.settings.access_token_ttl,
             "jti": secrets.token_hex(8),
-            "sid": secrets.token_urlsafe(16),
+            "sid": new_sid(now * 1000),  # shaped like a real one, so the session check reads it
             "roles": ["user"],
         }
         payload.update(claims)

@@ -162,6 +162,7 @@ def test_removing_a_role_ends_the_users_sessions_at_once(
     rt: Runtime,
     clock: FakeClock,
 ) -> None:
+    make_user(roles=("admin",))  # not the last admin: that one cannot be demoted
     creds = make_user(roles=("admin", "user"))
     token = login(creds)
     assert client.http.get("/admin/users", headers=bearer(token)).status_code == 200
@@ -221,6 +222,39 @@ def test_disable_unknown_user_fails(run: Callable[..., tuple[int, str]]) -> None
     code, output = run("disable-user", "ghost")
     assert code == 1
     assert "No such user" in output
+
+
+def test_unlock_clears_the_lockout_so_the_right_password_logs_in_again(
+    run: Callable[..., tuple[int, str]], client: Client, make_user: Callable[..., Credentials]
+) -> None:
+    creds = make_user()
+    for _ in range(5):
+        assert _login(client, creds.username, "Not-the-password-9").status_code == 400
+    assert _login(client, creds.username, creds.password).status_code == 429
+    code, output = run("unlock", creds.username)
+    assert code == 0, output
+    assert "cleared 1 counter" in output
+    assert _login(client, creds.username, creds.password).status_code == 200
+
+
+def test_unlock_of_an_unknown_user_fails_with_one_line(run: Callable[..., tuple[int, str]]) -> None:
+    code, output = run("unlock", "ghost")
+    assert code == 1
+    assert output.strip() == "error: No such user."
+
+
+def test_the_last_active_admin_can_be_neither_demoted_nor_disabled(
+    run: Callable[..., tuple[int, str]], make_user: Callable[..., Credentials], rt: Runtime
+) -> None:
+    boss = make_user(roles=("admin",))
+    code, output = run("set-roles", boss.username, "user")
+    assert (code, output.strip()) == (1, "error: That is the last active admin; make another admin first.")
+    assert run("disable-user", boss.username)[0] == 1
+    user = rt.users.get(boss.username)
+    assert user is not None
+    assert (user.roles, user.disabled) == (("admin",), False)
+    make_user(roles=("admin",))
+    assert run("set-roles", boss.username, "user")[0] == 0
 
 
 # -- keys ------------------------------------------------------------------------------------

@@ -80,7 +80,7 @@ def _store_busy(caller: Caller, origin: str) -> Any:
     def busy(**_kwargs: Any) -> Any:
         raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "busy"}}, "UpdateItem")
 
-    caller.monkeypatch.setattr(caller.rt.users._table, "update_item", busy)
+    caller.monkeypatch.setattr(caller.rt.attempts._table, "update_item", busy)
     return _login(caller, caller.user.password, origin)
 
 

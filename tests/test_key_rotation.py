@@ -87,7 +87,7 @@ def _forge(private_jwk: dict[str, Any], rt: Runtime, sub: str) -> str:
     """A well-formed token signed with ``private_jwk`` for a live session of ``sub``."""
     key = load_signing_key(json.dumps(private_jwk))
     now = rt.now()
-    sessions = rt.sessions.list_for(sub)
+    sessions = rt.sessions.keys_for(sub)
     claims = {
         "iss": rt.settings.issuer,
         "aud": rt.settings.audience,

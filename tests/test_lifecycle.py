@@ -58,8 +58,10 @@ def past_cache(clock, rt):
 
 
 def test_password_grant_returns_an_opaque_256_bit_refresh_token(grant):
-    _, body = grant()
-    sid, secret = body["refresh_token"].split(".")
+    creds, body = grant()
+    owner, rest = body["refresh_token"].split("~")
+    sid, secret = rest.split(".")
+    assert owner == creds.username
     assert sid == sid_of(body["access_token"])
     assert len(secret) == 43  # 32 bytes, base64url
 
@@ -69,14 +71,14 @@ def test_refresh_token_is_stored_only_as_its_hash(grant, rt):
     items = rt.sessions._table.scan()["Items"]
     assert len(items) == 1
     stored = repr(items)
-    secret = body["refresh_token"].split(".")[1]
+    secret = body["refresh_token"].split(".")[-1]
     assert secret not in stored
     assert items[0]["refresh_hash"] == hashlib.sha256(body["refresh_token"].encode()).hexdigest()
 
 
 def test_session_row_has_ttl_attribute_at_the_absolute_lifetime(grant, rt, clock):
-    _, body = grant()
-    session = rt.sessions.get(sid_of(body["access_token"]))
+    creds, body = grant()
+    session = rt.sessions.get(creds.username, sid_of(body["access_token"]))
     assert session.expires_at == int(clock()) + 30 * 24 * 3600
 
 
@@ -112,13 +114,13 @@ def test_retry_within_grace_window_returns_the_same_new_pair(client, grant, cloc
 
 
 def test_reuse_after_grace_window_is_invalid_grant_and_ends_the_session(client, grant, clock, rt):
-    _, first = grant()
+    creds, first = grant()
     new = json_body(refresh(client, first["refresh_token"]))
     clock.advance(rt.settings.refresh_grace + 1)
     reuse = refresh(client, first["refresh_token"])
     assert reuse.status_code == 400
     assert json_body(reuse)["error"] == "invalid_grant"
-    assert rt.sessions.get(sid_of(first["access_token"])) is None
+    assert rt.sessions.get(creds.username, sid_of(first["access_token"])) is None
     # The legitimate holder's newest tokens are dead too: the thief cannot keep a copy alive.
     assert refresh(client, new["refresh_token"]).status_code == 400
     past_cache(clock, rt)
@@ -126,21 +128,21 @@ def test_reuse_after_grace_window_is_invalid_grant_and_ends_the_session(client, 
 
 
 def test_reuse_of_an_older_refresh_token_ends_the_session(client, grant, clock, rt):
-    _, first = grant()
+    creds, first = grant()
     tokens = [first["refresh_token"]]
     for _ in range(3):
         clock.advance(60)
         tokens.append(json_body(refresh(client, tokens[-1]))["refresh_token"])
     assert refresh(client, tokens[0]).status_code == 400
-    assert rt.sessions.get(sid_of(first["access_token"])) is None
+    assert rt.sessions.get(creds.username, sid_of(first["access_token"])) is None
 
 
 def test_guessed_secret_for_a_known_sid_does_not_end_the_session(client, grant, rt):
-    _, body = grant()
+    creds, body = grant()
     sid = sid_of(body["access_token"])
-    forged = f"{sid}.{'A' * 43}"
+    forged = f"{creds.username}~{sid}.{'A' * 43}"
     assert refresh(client, forged).status_code == 400
-    assert rt.sessions.get(sid) is not None
+    assert rt.sessions.get(creds.username, sid) is not None
     assert refresh(client, body["refresh_token"]).status_code == 200
 
 
@@ -152,9 +154,9 @@ def test_malformed_refresh_token_is_invalid_grant_or_invalid_request(client, val
 
 
 def test_expired_refresh_token_is_refused_before_ttl_deletes_the_row(client, grant, clock, rt):
-    _, body = grant()
+    creds, body = grant()
     clock.advance(rt.settings.session_ttl)
-    assert rt.sessions.get(sid_of(body["access_token"])) is not None  # TTL has not swept it
+    assert rt.sessions.get(creds.username, sid_of(body["access_token"])) is not None  # TTL has not swept it
     response = refresh(client, body["refresh_token"])
     assert response.status_code == 400
     assert json_body(response)["error"] == "invalid_grant"
@@ -236,7 +238,9 @@ def test_revoke_accepts_an_access_token_and_form_body(client, grant, clock, rt):
     assert refresh(client, body["refresh_token"]).status_code == 400
 
 
-@pytest.mark.parametrize("token", ["unknown", "a.b.c", "x" * 22 + "." + "y" * 43])
+@pytest.mark.parametrize(
+    "token", ["unknown", "a.b.c", "x" * 22 + "." + "y" * 43, "abc~" + "x" * 22 + "." + "y" * 43]
+)
 def test_revoke_of_unknown_token_is_200(client, token):
     assert post_json(client, "/auth/revoke", {"token": token}).status_code == 200
 
@@ -249,10 +253,10 @@ def test_revoke_without_token_is_rfc6749_invalid_request(client):
 
 
 def test_revoke_needs_the_secret_not_just_the_session_id(client, grant, rt):
-    _, body = grant()
+    creds, body = grant()
     sid = sid_of(body["access_token"])
-    post_json(client, "/auth/revoke", {"token": f"{sid}.{'Z' * 43}"})
-    assert rt.sessions.get(sid) is not None
+    post_json(client, "/auth/revoke", {"token": f"{creds.username}~{sid}.{'Z' * 43}"})
+    assert rt.sessions.get(creds.username, sid) is not None
 
 
 def test_session_check_reads_dynamodb_once_per_cache_window(client, grant, clock, rt):
@@ -337,12 +341,12 @@ def test_end_one_of_my_sessions(client, grant, clock, rt):
 
 def test_ending_another_users_session_is_404_and_leaves_it_alive(client, grant, rt):
     _, mine = grant()
-    _, theirs = grant()
+    them, theirs = grant()
     their_sid = sid_of(theirs["access_token"])
     response = client.http.delete(f"/auth/sessions/{their_sid}", headers=bearer(mine["access_token"]))
     assert response.status_code == 404
     assert json_body(response)["error"] == "not_found"
-    assert rt.sessions.get(their_sid) is not None
+    assert rt.sessions.get(them.username, their_sid) is not None
 
 
 def test_log_out_everywhere_ends_every_session(client, grant, clock, rt):

@@ -1,4 +1,7 @@
-"""Brute-force lockout: exponential back-off, counted atomically, blind to whether a user exists."""
+"""Brute-force lockout: exponential back-off, counted atomically, blind to whether a user exists.
+
+tests/test_device_lockout.py covers device tokens, decay and the administrator's unlock.
+"""
 
 from __future__ import annotations
 
@@ -72,7 +75,12 @@ def test_back_off_doubles_with_each_further_failure(client, make_user, clock):
 
 
 def test_back_off_is_capped(make_runtime, make_user, client, clock):
-    make_runtime(lockout_threshold=1, lockout_base_seconds=1000, lockout_max_seconds=1500)
+    make_runtime(
+        lockout_threshold=1,
+        lockout_base_seconds=1000,
+        lockout_max_seconds=1500,
+        lockout_window_seconds=7 * 86400,  # so the window does not end first
+    )
     creds = make_user()
     attempt(client, creds.username, WRONG)
     assert attempt(client, creds.username, WRONG).headers["Retry-After"] == "1000"
@@ -148,30 +156,31 @@ def test_concurrent_guesses_cannot_slip_past_the_limit(rt, make_user, monkeypatc
     assert len(verified) == 5
 
 
-def test_store_failure_while_recording_a_failure_counts_the_attempt_once(client, make_user, rt, monkeypatch):
+def test_store_failure_after_counting_the_attempt_counts_it_once(client, make_user, rt, monkeypatch):
     from botocore.exceptions import ClientError
 
     creds = make_user()
-    original = rt.users._table.update_item
-    calls = []
 
-    def second_call_throttled(**kwargs):
-        calls.append(kwargs["UpdateExpression"])
-        if len(calls) == 2:  # the failure record, after the attempt was counted
-            raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "slow"}}, "UpdateItem")
-        return original(**kwargs)
+    def throttled(**_kwargs):  # reading the user, after the attempt was counted
+        raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "slow"}}, "GetItem")
 
-    monkeypatch.setattr(rt.users._table, "update_item", second_call_throttled)
+    monkeypatch.setattr(rt.users._table, "get_item", throttled)
     response = attempt(client, creds.username, WRONG)
     assert response.status_code == 503
-    stored = rt.users._table.get_item(Key={"username": creds.username})["Item"]
-    assert stored["failures"] == 1
+    [counter] = rt.attempts._table.scan()["Items"]
+    assert (counter["username"], counter["failures"]) == (creds.username, 1)
 
 
 @pytest.mark.parametrize(("failures", "wait"), [(0, 0), (4, 0), (5, 30), (6, 60), (7, 120), (20, 3600)])
 def test_retry_after_follows_the_back_off(failures, wait):
-    rules = LockoutRules(threshold=5, base_seconds=30, max_seconds=3600)
+    rules = LockoutRules(threshold=5, base_seconds=30, max_seconds=3600, window_seconds=7 * 86400)
     assert retry_after(rules, failures, last_attempt_at=1000, now=1000) == wait
+
+
+def test_retry_after_never_outlasts_the_observation_window():
+    rules = LockoutRules(threshold=5, base_seconds=30, max_seconds=3600, window_seconds=900)
+    # Locked at level 3 (240 s) at 850 s into a window: the next window admits after 50 s.
+    assert retry_after(rules, 8, last_attempt_at=1800 + 850, now=1800 + 850) == 50
 
 
 def test_admission_condition_spells_each_level_up_to_the_cap():
@@ -183,7 +192,7 @@ def test_admission_condition_spells_each_level_up_to_the_cap():
     assert values[":lk_c7"] == 10_000 - 3600
 
 
-def test_password_change_guesses_count_toward_the_lockout(client, make_user, login):
+def test_password_change_guesses_have_their_own_lockout_that_never_locks_the_login(client, make_user, login):
     from tests.conftest import bearer
 
     creds = make_user()
@@ -191,7 +200,9 @@ def test_password_change_guesses_count_toward_the_lockout(client, make_user, log
     body = {"current_password": WRONG, "new_password": "Brand-new-Pass-77"}
     statuses = [post_json(client, "/auth/password", body, headers=auth).status_code for _ in range(6)]
     assert statuses == [400] * 5 + [429]
-    assert attempt(client, creds.username, creds.password).status_code == 429
+    assert attempt(client, creds.username, creds.password).status_code == 200
+    right = {**body, "current_password": creds.password}
+    assert post_json(client, "/auth/password", right, headers=auth).status_code == 429  # still its own
 
 
 def test_weak_new_password_does_not_count_as_a_failed_attempt(client, make_user, login):

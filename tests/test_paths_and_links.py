@@ -17,7 +17,7 @@ def test_an_empty_session_id_is_404_and_ends_nothing(client, make_user, login, r
     response = client.http.delete("/auth/sessions/", headers=bearer(token))
     assert response.status_code == 404
     assert json_body(response)["error"] == "not_found"
-    assert len(rt.sessions.list_for(creds.username)) == 1
+    assert len(rt.sessions.keys_for(creds.username)) == 1
 
 
 @pytest.mark.parametrize(

@@ -33,15 +33,16 @@ def claims(sub: str = "alice", sid: str = "sid-a") -> AccessClaims:
 
 
 class Store:
-    """A session table stand-in that counts reads."""
+    """A session table stand-in, keyed like the real one by (username, sid), that counts reads."""
 
     def __init__(self, *sessions: Session) -> None:
         self.rows = {s.sid: s for s in sessions}
         self.reads = 0
 
-    def load(self, sid: str) -> Session | None:
+    def load(self, username: str, sid: str) -> Session | None:
         self.reads += 1
-        return self.rows.get(sid)
+        row = self.rows.get(sid)
+        return row if row is not None and row.username == username else None
 
 
 def test_live_session_of_the_tokens_sub_is_live() -> None:
@@ -58,8 +59,11 @@ def test_a_cached_live_session_never_vouches_for_a_token_of_another_sub() -> Non
     assert check.is_live(claims(), NOW) is True  # cached now
 
     assert check.is_live(claims(sub="mallory"), NOW + 1) is False
+    # The cache is keyed by (sub, sid): mallory's miss is its own entry, and
+    # alice's cached answer is neither used for it nor spoiled by it.
     assert check.is_live(claims(), NOW + 1) is True
-    assert store.reads == 1
+    assert check.is_live(claims(sub="mallory"), NOW + 2) is False
+    assert store.reads == 2
 
 
 def test_session_past_its_absolute_expiry_is_not_live_though_its_row_is_still_there() -> None:
@@ -109,7 +113,7 @@ def test_ended_session_is_noticed_once_the_cache_window_has_passed() -> None:
 
 
 def test_a_failed_read_propagates_so_the_caller_denies() -> None:
-    def unreachable(_sid: str) -> Session | None:
+    def unreachable(_username: str, _sid: str) -> Session | None:
         raise ConnectionError("dynamodb unreachable")
 
     with pytest.raises(ConnectionError):
@@ -120,11 +124,11 @@ def test_a_failed_read_is_not_cached_as_an_answer() -> None:
     store = Store(ALICE)
     calls: list[str] = []
 
-    def fails_once(sid: str) -> Session | None:
+    def fails_once(username: str, sid: str) -> Session | None:
         calls.append(sid)
         if len(calls) == 1:
             raise ConnectionError("once")
-        return store.load(sid)
+        return store.load(username, sid)
 
     check = SessionCheck(fails_once, TTL)
     with pytest.raises(ConnectionError):
@@ -157,8 +161,8 @@ class SpyTable:
 def test_session_read_is_strongly_consistent() -> None:
     table = SpyTable()
 
-    assert SessionRepository(table).get("sid-a") is None  # type: ignore[arg-type]
-    assert table.calls == [{"Key": {"sid": "sid-a"}, "ConsistentRead": True}]
+    assert SessionRepository(table).get("alice", "sid-a") is None  # type: ignore[arg-type]
+    assert table.calls == [{"Key": {"username": "alice", "sid": "sid-a"}, "ConsistentRead": True}]
 
 
 # -- through the authorizer ---------------------------------------------------------------
@@ -170,7 +174,9 @@ def _authorize(token: str) -> None:
 
 
 def _session_of(rt: Runtime, username: str) -> Session:
-    (session,) = rt.sessions.list_for(username)
+    (key,) = rt.sessions.keys_for(username)
+    session = rt.sessions.get(username, key.sid)
+    assert session is not None
     return session
 
 
@@ -201,7 +207,7 @@ def test_authorizer_denies_a_session_past_its_absolute_expiry_before_ttl_deletes
     session = _session_of(rt, creds.username)
     clock.now = session.expires_at  # the row is still in the table
     token = make_token(sub=creds.username, sid=session.sid)  # otherwise valid at this time
-    assert rt.sessions.get(session.sid) is not None
+    assert rt.sessions.get(creds.username, session.sid) is not None
 
     with pytest.raises(Unauthorized) as info:
         _authorize(token)

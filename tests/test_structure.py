@@ -62,7 +62,7 @@ def _signed_event(env: dict[str, str], signing_jwk: dict[str, str]) -> dict[str,
         load_signing_key(json.dumps(signing_jwk)),
         rules,
         subject="alice",
-        session_id="session-1",
+        session_id="018d2a9c3b00" + "A" * 22,  # shaped like a sid, so the check reads it
         roles=["user"],
         now=int(time.time()),
     )
@@ -142,15 +142,18 @@ def _password_grant(creds: Credentials, password: str | None = None) -> dict[str
     return {"grant_type": "password", "username": creds.username, "password": password or creds.password}
 
 
-def test_successful_login_makes_exactly_two_dynamodb_requests(
+def test_successful_login_makes_exactly_four_dynamodb_requests(
     client: Client, make_user: Callable[..., Credentials], dynamodb_calls: list[str]
 ) -> None:
     creds = make_user()
     dynamodb_calls.clear()
     response = post_json(client, "/auth/token", _password_grant(creds))
     assert response.status_code == 200, response.body
-    # Count the attempt (and read the user), then one transaction: new session + count reset.
-    assert dynamodb_calls == ["UpdateItem", "TransactWriteItems"]
+    # Count the attempt (attempts table), read the user; after the password check one
+    # strongly consistent query of the user's sessions (the per-user cap), then one
+    # transaction: new session + "credentials unchanged" check + counter reset (+ the
+    # oldest sessions past the cap, + a hash upgrade).
+    assert dynamodb_calls == ["UpdateItem", "GetItem", "Query", "TransactWriteItems"]
 
 
 def test_failed_login_makes_exactly_two_dynamodb_requests(
@@ -160,7 +163,7 @@ def test_failed_login_makes_exactly_two_dynamodb_requests(
     dynamodb_calls.clear()
     response = post_json(client, "/auth/token", _password_grant(creds, "Wrong-password-42"))
     assert response.status_code == 400
-    assert dynamodb_calls == ["UpdateItem", "UpdateItem"]  # count the attempt, record the failure
+    assert dynamodb_calls == ["UpdateItem", "GetItem"]  # count the attempt, read the user
 
 
 def test_unknown_user_login_makes_the_same_two_dynamodb_requests(
@@ -170,7 +173,18 @@ def test_unknown_user_login_makes_the_same_two_dynamodb_requests(
         client, "/auth/token", _password_grant(Credentials("no-such-user", "Wrong-password-42"))
     )
     assert response.status_code == 400
-    assert dynamodb_calls == ["UpdateItem", "UpdateItem"]  # no account, then the attempts table
+    assert dynamodb_calls == ["UpdateItem", "GetItem"]  # the very same: the counter, then no user
+
+
+def test_login_with_a_device_token_makes_the_same_requests(
+    client: Client, make_user: Callable[..., Credentials], dynamodb_calls: list[str]
+) -> None:
+    creds = make_user()
+    first = json.loads(post_json(client, "/auth/token", _password_grant(creds)).body)
+    dynamodb_calls.clear()
+    with_device = {**_password_grant(creds, "Wrong-password-42"), "device_token": first["device_token"]}
+    assert post_json(client, "/auth/token", with_device).status_code == 400
+    assert dynamodb_calls == ["UpdateItem", "GetItem"]  # the device's counter instead of the name's
 
 
 # -- the authorizer as a Lambda ---------------------------------------------------------

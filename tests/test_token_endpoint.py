@@ -24,7 +24,7 @@ def test_password_grant_returns_bearer_token_with_no_store(client, make_user, rt
     response = password_grant(client, creds.username, creds.password)
     assert response.status_code == 200
     body = json_body(response)
-    assert set(body) == {"access_token", "token_type", "expires_in", "refresh_token"}
+    assert set(body) == {"access_token", "token_type", "expires_in", "refresh_token", "device_token"}
     assert body["token_type"] == "Bearer"
     assert body["expires_in"] == 900
     assert response.headers["Cache-Control"] == "no-store"
@@ -67,7 +67,7 @@ def test_each_login_records_a_new_session_whose_id_is_the_sid(client, make_user,
             "access_token"
         ]
         sid = jwt.decode(token, options={"verify_signature": False})["sid"]
-        session = rt.sessions.get(sid)
+        session = rt.sessions.get(creds.username, sid)
         assert session is not None
         assert session.username == creds.username
         assert session.device == device

@@ -24,7 +24,7 @@ from chalicelib.gatehouse.verify.authorizer import authorize
 from chalicelib.gatehouse.verify.identity import Identity
 from chalicelib.gatehouse.verify.policy import ProtectedRoute
 from chalicelib.gatehouse.web import cors, responses, routes
-from chalicelib.gatehouse.web.bodies import JSON, NO_BODY, read_body
+from chalicelib.gatehouse.web.bodies import JSON, NO_BODY, check_text, read_body
 from chalicelib.gatehouse.web.request_log import request_log
 
 if TYPE_CHECKING:
@@ -135,8 +135,16 @@ class Gatehouse:
                 identity = self.identity()
                 if role is not None and role not in identity.roles:
                     raise Forbidden()
+                _check_parameters(params, self.request().query_params)
                 with store_call(f"view {view.__name__}"):
-                    return view(identity, **params)
+                    answer = view(identity, **params)
+                # A view may return a body (as Chalice's views may) or a Response.
+                response = answer if isinstance(answer, Response) else Response(body=answer)
+                # An answer for one caller must never be kept by a shared cache
+                # (or the browser's) for the next: unless the view chose its own.
+                if not any(name.lower() == "cache-control" for name in response.headers):
+                    response.headers.update(responses.NO_STORE)
+                return response
 
             for method in methods:
                 self._roles[(path, method)] = role
@@ -165,6 +173,7 @@ class Gatehouse:
             @functools.wraps(view)
             def checked(**params: str) -> Response:
                 self._refuse_trailing_slash()
+                _check_parameters(params, None)
                 return view(**params)
 
             if self._registering_own:
@@ -268,6 +277,15 @@ def cors_origins() -> tuple[str, ...]:
         return runtime.current().settings.cors_origins
     except ConfigError:
         return ()
+
+
+def _check_parameters(params: Mapping[str, str], query: Mapping[str, str] | None) -> None:
+    """Path and query parameters must be Unicode text, like body fields (a 400, never a 500)."""
+    for name, value in params.items():
+        check_text(name, value)
+    for name, value in (query or {}).items():
+        check_text("A query parameter", name)
+        check_text(name if name.isascii() and len(name) <= 64 else "A query parameter", value)
 
 
 def _same(a: object, b: object) -> bool:

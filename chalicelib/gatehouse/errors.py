@@ -89,6 +89,11 @@ class UsernameTaken(Conflict):
     default_message = "That username is taken."
 
 
+class LastAdmin(Conflict):
+    code = "last_admin"
+    default_message = "That is the last active admin; make another admin first."
+
+
 class InvalidGrant(GatehouseError):
     code = "invalid_grant"
     default_message = "The username or password is wrong."

@@ -20,7 +20,7 @@ from chalicelib.gatehouse.errors import ConfigError
 from chalicelib.gatehouse.settings import Settings, get_settings
 from chalicelib.gatehouse.storage import aws
 from chalicelib.gatehouse.storage.attempts import AttemptRepository
-from chalicelib.gatehouse.storage.sessions import SessionRepository
+from chalicelib.gatehouse.storage.sessions import SID_PATTERN, Session, SessionRepository
 from chalicelib.gatehouse.storage.users import UserRepository
 from chalicelib.gatehouse.verify.keys import (
     KeySet,
@@ -132,7 +132,14 @@ class Runtime:
 
     @cached_property
     def session_check(self) -> SessionCheck:
-        return SessionCheck(lambda sid: self.sessions.get(sid), self.settings.session_cache_seconds)
+        return SessionCheck(self._session_of, self.settings.session_cache_seconds)
+
+    def _session_of(self, username: str, sid: str) -> Session | None:
+        # Only a sid of ours can name a row; anything else (a forged token's) is no session,
+        # and is never sent to DynamoDB as a key it might refuse.
+        if not SID_PATTERN.fullmatch(sid):
+            return None
+        return self.sessions.get(username, sid)
 
     @cached_property
     def attempts(self) -> AttemptRepository:
@@ -142,7 +149,10 @@ class Runtime:
     def lockout(self) -> LockoutRules:
         s = self.settings
         return LockoutRules(
-            s.lockout_threshold, s.lockout_base_seconds, max(s.lockout_max_seconds, s.lockout_base_seconds)
+            s.lockout_threshold,
+            s.lockout_base_seconds,
+            max(s.lockout_max_seconds, s.lockout_base_seconds),
+            s.lockout_window_seconds,
         )
 
 

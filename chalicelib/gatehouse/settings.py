@@ -34,6 +34,10 @@ class Settings:
     lockout_threshold: int = 5
     lockout_base_seconds: int = 30
     lockout_max_seconds: int = 3600
+    # Failures count within fixed observation windows of this length, then stop counting.
+    lockout_window_seconds: int = 900
+    # Live sessions one user may hold; a login past the cap ends the oldest.
+    max_sessions_per_user: int = 20
     check_sessions: bool = True
     session_cache_seconds: int = 5
     max_token_bytes: int = 8192
@@ -97,6 +101,8 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         lockout_threshold=_int(env, "LOCKOUT_THRESHOLD", d.lockout_threshold, 1, 100),
         lockout_base_seconds=_int(env, "LOCKOUT_BASE_SECONDS", d.lockout_base_seconds, 1, 3600),
         lockout_max_seconds=_int(env, "LOCKOUT_MAX_SECONDS", d.lockout_max_seconds, 1, 86400),
+        lockout_window_seconds=_int(env, "LOCKOUT_WINDOW_SECONDS", d.lockout_window_seconds, 60, 7 * 86400),
+        max_sessions_per_user=_int(env, "MAX_SESSIONS_PER_USER", d.max_sessions_per_user, 1, 90),
         check_sessions=_bool(env, "CHECK_SESSIONS", d.check_sessions),
         session_cache_seconds=_int(env, "SESSION_CACHE_SECONDS", d.session_cache_seconds, 0, 300),
         max_token_bytes=_int(env, "MAX_TOKEN_BYTES", d.max_token_bytes, 1024, 65536),

@@ -63,6 +63,10 @@ def loads_object(raw: bytes, *, max_depth: int, max_containers: int = 64) -> dic
         raise NotStrictJson("not JSON") from None
     if not isinstance(value, dict):
         raise NotStrictJson("not an object")
-    if _depth(value) > max_depth:
+    try:
+        depth = _depth(value)
+    except RecursionError:  # nested nearly as deep as json itself allows
+        raise NotStrictJson("too deep") from None
+    if depth > max_depth:
         raise NotStrictJson("too deep")
     return value

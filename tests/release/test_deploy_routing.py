@@ -37,6 +37,7 @@ GATEHOUSE_ROUTES = {
     "/admin/users",
     "/admin/users/{username}/disable",
     "/admin/users/{username}/enable",
+    "/admin/users/{username}/unlock",
     "/openapi.json",
     "/",
     "/client/{name}",

@@ -100,9 +100,13 @@ def test_ttl_is_on_exactly_the_tables_and_attribute_the_local_stack_sets(
     assert sessions_ttl == {"AttributeName": "expires_at", "Enabled": True}
 
 
-def test_sessions_index_by_user_is_in_the_template(package: Package) -> None:
-    [index] = package.resources["SessionsTable"]["Properties"]["GlobalSecondaryIndexes"]
-    assert index["IndexName"] == "by-user"
+def test_sessions_are_keyed_by_user_so_one_consistent_query_finds_them_all(package: Package) -> None:
+    properties = package.resources["SessionsTable"]["Properties"]
+    assert properties["KeySchema"] == [
+        {"AttributeName": "username", "KeyType": "HASH"},
+        {"AttributeName": "sid", "KeyType": "RANGE"},
+    ]
+    assert "GlobalSecondaryIndexes" not in properties  # nothing eventually consistent to rely on
 
 
 # -- functions and their environment ---------------------------------------------------

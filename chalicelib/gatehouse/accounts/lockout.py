@@ -1,12 +1,19 @@
-"""Per-account brute-force lockout with exponential back-off (OWASP ASVS 2.2.1).
+"""Brute-force lockout with exponential back-off (OWASP ASVS 2.2.1), per name or per device.
 
-Every login attempt is *counted before* the password is checked, with one
-atomic conditional update whose condition is the admission rule itself: up
-to ``threshold`` failures are admitted freely; after that one attempt is
+Every attempt is *counted before* the password is checked, with one atomic
+conditional update whose condition is the admission rule itself: up to
+``threshold`` failures are admitted freely; after that one attempt is
 admitted per back-off window, and the window doubles with each further
 failure (capped).  Because the rule is evaluated by DynamoDB on the same
 write that counts the attempt, concurrent guesses cannot slip past it, and a
 refused attempt changes nothing.  A successful login resets the count.
+
+Failures decay: each counter lives in a fixed observation window
+(``window_seconds``, aligned to multiples of it) and a new window starts
+from zero, so a failure stops counting at most one window after it
+happened, and no back-off outlasts its window.  Which counter an attempt
+uses (the name's, a device's, the password change's) is the caller's
+choice; see :mod:`chalicelib.gatehouse.accounts.login`.
 """
 
 from __future__ import annotations
@@ -22,9 +29,17 @@ class LockoutRules:
     threshold: int
     base_seconds: int
     max_seconds: int
+    window_seconds: int = 900
 
     def backoff(self, level: int) -> int:
         return min(self.base_seconds * (1 << level), self.max_seconds)
+
+    def window(self, now: int) -> int:
+        """The observation window ``now`` falls in (its number)."""
+        return now // self.window_seconds
+
+    def window_end(self, now: int) -> int:
+        return (self.window(now) + 1) * self.window_seconds
 
 
 def admission(rules: LockoutRules, now: int) -> tuple[str, dict[str, Any]]:
@@ -50,10 +65,11 @@ def admission(rules: LockoutRules, now: int) -> tuple[str, dict[str, Any]]:
 
 
 def retry_after(rules: LockoutRules, failures: int, last_attempt_at: int, now: int) -> int:
-    """Seconds until an account with this record admits another attempt."""
+    """Seconds until a counter with this record admits another attempt (a new window always does)."""
     if failures < rules.threshold:
         return 0
-    return max(1, last_attempt_at + rules.backoff(failures - rules.threshold) - now)
+    wait = last_attempt_at + rules.backoff(failures - rules.threshold) - now
+    return max(1, min(wait, rules.window_end(now) - now))
 
 
 @dataclass(frozen=True)

@@ -1,62 +1,82 @@
-"""Password login and password change, both under the brute-force lockout."""
+"""Password login and password change, each under its own brute-force lockout.
+
+Which counter an attempt is charged to (all live in the attempts table,
+keyed by the name as typed, real account or not):
+
+* a password grant with a valid device token of that user: the device's own
+  counter, and nothing else: the name's lockout never refuses it;
+* a password grant without one (or with one that is not valid for the
+  name): the name's counter;
+* a password change: the account's own password-change counter, so that a
+  stolen access token cannot guess the password without limit, nor lock
+  the owner's login by trying.
+
+Every path makes the same DynamoDB requests in the same order whether or
+not the account exists (count the attempt, read the user), then one argon2
+verification (against a dummy hash for unknown names), so the answer, its
+``Retry-After`` and its timing do not say whether an account exists.
+"""
 
 from __future__ import annotations
 
-from chalicelib.gatehouse.accounts import sessions
-from chalicelib.gatehouse.accounts.lockout import Refused
+from dataclasses import replace
+
+from chalicelib.gatehouse.accounts import devices, sessions
 from chalicelib.gatehouse.accounts.passwords import check_password_policy
 from chalicelib.gatehouse.accounts.usernames import USERNAME_PATTERN, normalize_username
 from chalicelib.gatehouse.errors import InvalidGrant, TooManyAttempts, WrongPassword
 from chalicelib.gatehouse.runtime import Runtime
+from chalicelib.gatehouse.storage.attempts import DEVICE, LOGIN, PASSWORD_CHANGE
 from chalicelib.gatehouse.storage.users import User
 from chalicelib.gatehouse.verify.identity import Identity
 
 
-def password_login(rt: Runtime, raw_username: str, password: str, device: str) -> sessions.TokenGrant:
+def password_login(
+    rt: Runtime, raw_username: str, password: str, device: str, device_token: str | None = None
+) -> sessions.TokenGrant:
     """Check the password and open a session; every failure is the same ``InvalidGrant``.
 
     Unknown, malformed and disabled usernames all run one argon2 verification,
-    so the answer and its timing do not say whether an account exists.
+    so the answer and its timing do not say whether an account exists.  The
+    grant carries a device token: the one presented, if valid, else a new one.
     """
     username = normalize_username(raw_username)
-    user = _admit(rt, username, rt.now()) if USERNAME_PATTERN.fullmatch(username) else None
-    matched = rt.hasher.verify(user.password_hash if user else None, password)
-    if user is None or not matched or user.disabled:
-        if user is not None:
-            # Both failure paths make two DynamoDB requests, so their timing matches too.
-            rt.users.record_failure(username, rt.now())
+    known_device = devices.device_id(rt, username, device_token) if device_token else None
+    counter = DEVICE + known_device if known_device else LOGIN
+    user = _admit(rt, username, counter) if USERNAME_PATTERN.fullmatch(username) else None
+    check = rt.hasher.check(user.password_hash if user else None, password)
+    if user is None or not check.matched or user.disabled:
         raise InvalidGrant()
-    new_hash = rt.hasher.hash(password) if rt.hasher.needs_rehash(user.password_hash) else None
-    # The session write, the attempt-count reset and any hash upgrade are one
-    # transaction: a successful login is exactly two DynamoDB requests.
-    return sessions.open_session(
-        rt, user, device, together_with=[rt.users.login_succeeded(username, new_hash)]
+    new_hash = rt.hasher.hash(password) if check.rehash else None
+    # The session, the check that the credentials did not change since they
+    # were read, the counter reset and any hash upgrade are one transaction.
+    grant = sessions.open_session(
+        rt,
+        user,
+        device,
+        [rt.attempts.reset_item(username, counter, rt.now(), rt.lockout)],
+        new_hash=new_hash,
     )
+    return replace(grant, device_token=device_token if known_device else devices.issue(rt, username))
 
 
-def _admit(rt: Runtime, username: str, now: int) -> User | None:
-    """Count this attempt against the account, or the unknown name, before any password check."""
-    reserved = rt.users.reserve_login(username, now, rt.lockout)
-    if isinstance(reserved, Refused):
-        raise TooManyAttempts(reserved.retry_after)
-    if reserved is None:
-        refused = rt.attempts.reserve(username, now, rt.lockout)
-        if refused is not None:
-            raise TooManyAttempts(refused.retry_after)
-    return reserved
+def _admit(rt: Runtime, username: str, counter: str) -> User | None:
+    """Count this attempt on ``counter`` before any password check, then read the user."""
+    refused = rt.attempts.reserve(username, counter, rt.now(), rt.lockout)
+    if refused is not None:
+        raise TooManyAttempts(refused.retry_after)
+    return rt.users.get(username)
 
 
 def change_password(rt: Runtime, identity: Identity, current: str, new: str) -> int:
     """Set a new password and end every session but the caller's; returns how many ended."""
     # Policy first: a rejected new password must not count as a failed attempt.
     check_password_policy(new, identity.username)
-    # A stolen access token must not open an unlimited password-guessing
-    # oracle: the current password is checked under the login lockout.
-    now = rt.now()
-    user = _admit(rt, identity.username, now)
+    # A stolen access token must not open an unlimited password-guessing oracle.
+    user = _admit(rt, identity.username, PASSWORD_CHANGE)
     if user is None or not rt.hasher.verify(user.password_hash, current):
-        if user is not None:
-            rt.users.record_failure(user.username, now)
         raise WrongPassword()
+    # The new hash and a new credential version in one write: a login that
+    # read the old password cannot open a session after this.
     rt.users.set_password_hash(user.username, rt.hasher.hash(new))
-    return sessions.end_all_sessions(rt, user.username, keep=identity.session_id)
+    return sessions.end_all_sessions(rt, user.username, keep=identity.session_id, bump=False)

@@ -1,7 +1,10 @@
 """Refresh tokens: opaque, 256 random bits, stored only as a hash.
 
-A refresh token reads ``<sid>.<secret>``: the session id says which row to
-read, the secret proves possession.  The table keeps SHA-256 of the whole
+A refresh token reads ``<username>~<sid>.<secret>``: the username and
+session id say which row to read (sessions are keyed by user, so that one
+strongly consistent query finds all of a user's sessions), the secret proves
+possession.  ``~`` cannot occur in a username or a JWT, so a refresh token is
+never mistaken for an access token.  The table keeps SHA-256 of the whole
 token, never the token.
 
 A retry within the grace window must get back the *same* new pair, yet the
@@ -20,7 +23,7 @@ import secrets
 from dataclasses import dataclass
 
 SECRET_BYTES = 32
-_FORMAT = re.compile(r"^([A-Za-z0-9_-]{16,64})\.([A-Za-z0-9_-]{43})$")
+_FORMAT = re.compile(r"^([a-z0-9][a-z0-9_.-]{2,63})~([A-Za-z0-9_-]{16,64})\.([A-Za-z0-9_-]{43})$")
 _NONCE_BYTES = 12
 
 
@@ -30,6 +33,7 @@ class MalformedRefreshToken(ValueError):
 
 @dataclass(frozen=True)
 class RefreshToken:
+    username: str
     sid: str
     value: str
 
@@ -44,15 +48,16 @@ def token_digest(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()
 
 
-def new_refresh_token(sid: str) -> RefreshToken:
-    return RefreshToken(sid=sid, value=f"{sid}.{secrets.token_urlsafe(SECRET_BYTES)}")
+def new_refresh_token(username: str, sid: str) -> RefreshToken:
+    value = f"{username}~{sid}.{secrets.token_urlsafe(SECRET_BYTES)}"
+    return RefreshToken(username=username, sid=sid, value=value)
 
 
 def parse_refresh_token(value: str) -> RefreshToken:
     match = _FORMAT.fullmatch(value)
     if match is None:
         raise MalformedRefreshToken()
-    return RefreshToken(sid=match.group(1), value=value)
+    return RefreshToken(username=match.group(1), sid=match.group(2), value=value)
 
 
 def looks_like_refresh_token(value: str) -> bool:

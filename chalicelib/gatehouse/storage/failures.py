@@ -21,6 +21,8 @@ TRANSIENT_CODES = frozenset(
         "InternalServerError",
         "ServiceUnavailable",
         "TransactionConflictException",
+        # A transaction cancelled by a conflict with another one (conditions are read by callers).
+        "TransactionCanceledException",
     }
 )
 
@@ -38,8 +40,9 @@ def store_call(
 ) -> Iterator[None]:
     """Run one DynamoDB call; a failed condition becomes ``on_condition_failed``.
 
-    With ``reraise_conditions`` a failed condition propagates as it is, for
-    callers that read the item it returns (ReturnValuesOnConditionCheckFailure).
+    With ``reraise_conditions`` a failed condition (or a transaction cancelled
+    by one) propagates as it is, for callers that read the item it returns
+    (ReturnValuesOnConditionCheckFailure) or which item's condition failed.
     """
     try:
         yield
@@ -47,7 +50,7 @@ def store_call(
         raise
     except Exception as exc:
         code = error_code(exc)
-        if code == CONDITION_FAILED and reraise_conditions:
+        if reraise_conditions and (code == CONDITION_FAILED or failed_conditions(exc) is not None):
             raise
         if code == CONDITION_FAILED and on_condition_failed is not None:
             raise on_condition_failed from None
@@ -58,6 +61,20 @@ def store_call(
         if code in TRANSIENT_CODES or unreachable:
             raise StoreUnavailable() from None
         raise StoreError() from None
+
+
+def failed_conditions(exc: BaseException) -> set[int] | None:
+    """The positions of the items whose condition failed in a cancelled transaction.
+
+    None when ``exc`` is not a cancelled transaction at all, or was cancelled
+    for another reason only (a conflict, throttling): the caller re-raises it,
+    and :func:`store_call` makes it a 503.
+    """
+    if error_code(exc) != "TransactionCanceledException":
+        return None
+    reasons = getattr(exc, "response", {}).get("CancellationReasons") or []
+    failed = {i for i, reason in enumerate(reasons) if reason.get("Code") == "ConditionalCheckFailed"}
+    return failed or None
 
 
 def all_items(operation: str, call: Callable[..., Any], **kwargs: Any) -> Iterator[dict[str, Any]]:

@@ -1,4 +1,14 @@
-"""The sessions table: one item per login (``sid``), found by user through an index.
+"""The sessions table: one item per login, keyed by (``username``, ``sid``).
+
+Keying sessions by their user is what makes "end every session" final: one
+strongly consistent Query of the base table returns every session a user
+has, including one written a millisecond ago (an index would be eventually
+consistent and could miss it).  The authorizer still reads one session with
+one GetItem, by the token's (``sub``, ``sid``).
+
+A ``sid`` starts with its creation time in milliseconds (fixed-width hex), so
+a user's sessions come back oldest first: the cap on sessions per user ends
+the first ones, and listing pages in login order.
 
 A session row holds the hash of its current refresh token, the previous one
 (for the retry grace window) and a short history of older ones (for reuse
@@ -8,6 +18,8 @@ working at once, and the authorizer's check of ``sid`` fails.
 
 from __future__ import annotations
 
+import re
+import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -18,10 +30,15 @@ from chalicelib.gatehouse.storage.failures import all_items, store_call
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
 
-USER_INDEX = "by-user"
 MAX_DEVICE_LENGTH = 100
 # How many retired refresh-token hashes a session remembers for reuse detection.
 HISTORY_LENGTH = 20
+# 12 hex digits of milliseconds (good until the year 10889), then 128 random bits.
+SID_PATTERN = re.compile(r"[0-9a-f]{12}[A-Za-z0-9_-]{22}")
+
+
+def new_sid(now_ms: int) -> str:
+    return f"{now_ms:012x}{secrets.token_urlsafe(16)}"
 
 
 @dataclass(frozen=True)
@@ -49,6 +66,15 @@ class Session:
         }
 
 
+@dataclass(frozen=True)
+class SessionKey:
+    """Just enough of a session to count it and end it."""
+
+    username: str
+    sid: str
+    expires_at: int
+
+
 def _from_item(item: dict[str, Any]) -> Session:
     return Session(
         sid=str(item["sid"]),
@@ -69,11 +95,19 @@ class SessionRepository:
     def __init__(self, table: Table) -> None:
         self._table = table
 
+    @property
+    def table_name(self) -> str:
+        return self._table.name
+
     def create(self, session: Session, together_with: Sequence[dict[str, Any]] = ()) -> None:
-        """Write a new session, atomically with ``together_with`` (transaction items) if any."""
+        """Write a new session, atomically with ``together_with`` (transaction items) if any.
+
+        A failed condition of any item propagates as the store's own error, for
+        the caller to read (see :func:`cancelled_by_condition`).
+        """
         item: dict[str, Any] = {
-            "sid": session.sid,
             "username": session.username,
+            "sid": session.sid,
             "device": session.device,
             "created_at": session.created_at,
             "last_used_at": session.last_used_at,
@@ -81,7 +115,7 @@ class SessionRepository:
             "refresh_hash": session.refresh_hash,
         }
         # A 128-bit random sid never collides; the condition makes sure a bug
-        # could not silently overwrite another user's session.
+        # could not silently overwrite another session.
         if not together_with:
             with store_call("sessions.create", StoreError("Session id collision.")):
                 self._table.put_item(Item=item, ConditionExpression="attribute_not_exists(sid)")
@@ -95,12 +129,14 @@ class SessionRepository:
                 "ConditionExpression": "attribute_not_exists(sid)",
             }
         }
-        with store_call("sessions.create"):
+        with store_call("sessions.create", reraise_conditions=True):
             self._table.meta.client.transact_write_items(TransactItems=[put, *together_with])  # type: ignore[list-item]
 
-    def get(self, sid: str) -> Session | None:
+    def get(self, username: str, sid: str) -> Session | None:
         with store_call("sessions.get"):
-            item = self._table.get_item(Key={"sid": sid}, ConsistentRead=True).get("Item")
+            item = self._table.get_item(Key={"username": username, "sid": sid}, ConsistentRead=True).get(
+                "Item"
+            )
         return _from_item(item) if item else None
 
     def rotate(self, session: Session, new_hash: str, grace_box: str, now: int) -> bool:
@@ -109,7 +145,7 @@ class SessionRepository:
         try:
             with store_call("sessions.rotate", _Lost()):
                 self._table.update_item(
-                    Key={"sid": session.sid},
+                    Key={"username": session.username, "sid": session.sid},
                     UpdateExpression=(
                         "SET refresh_hash = :new, prev_hash = :old, rotated_at = :now, "
                         "last_used_at = :now, grace_box = :box, history = :history"
@@ -127,35 +163,49 @@ class SessionRepository:
             return False
         return True
 
-    def delete(self, sid: str, username: str | None = None) -> bool:
-        """End one session (only ``username``'s, when given); False if there was none."""
-        condition = "attribute_exists(sid)" + (" AND username = :u" if username else "")
-        kwargs: dict[str, Any] = {"Key": {"sid": sid}, "ConditionExpression": condition}
-        if username:
-            kwargs["ExpressionAttributeValues"] = {":u": username}
+    def delete(self, username: str, sid: str) -> bool:
+        """End one of ``username``'s sessions; False if there was none."""
         try:
             with store_call("sessions.delete", _Lost()):
-                self._table.delete_item(**kwargs)
+                self._table.delete_item(
+                    Key={"username": username, "sid": sid}, ConditionExpression="attribute_exists(sid)"
+                )
         except _Lost:
             return False
         return True
 
-    def list_for(self, username: str) -> list[Session]:
+    def delete_item(self, key: SessionKey) -> dict[str, Any]:
+        """A transaction item that ends one session (no error if it already ended)."""
+        return {"Delete": {"TableName": self._table.name, "Key": {"username": key.username, "sid": key.sid}}}
+
+    def keys_for(self, username: str) -> list[SessionKey]:
+        """Every session row of ``username``, oldest first, from one strongly consistent read."""
         items = all_items(
-            "sessions.list",
+            "sessions.keys",
             self._table.query,
-            IndexName=USER_INDEX,
             KeyConditionExpression="username = :u",
             ExpressionAttributeValues={":u": username},
+            ProjectionExpression="username, sid, expires_at",
+            ConsistentRead=True,
         )
-        return [_from_item(item) for item in items]
+        return [SessionKey(str(i["username"]), str(i["sid"]), int(i["expires_at"])) for i in items]
 
-    def delete_all_for(self, username: str, keep: str | None = None) -> int:
-        ended = 0
-        for session in self.list_for(username):
-            if session.sid != keep and self.delete(session.sid, username):
-                ended += 1
-        return ended
+    def list_page(
+        self, username: str, limit: int, after: str | None = None
+    ) -> tuple[list[Session], str | None]:
+        """Up to ``limit`` sessions after the sid ``after``, oldest first, and the sid to continue from."""
+        kwargs: dict[str, Any] = {
+            "KeyConditionExpression": "username = :u",
+            "ExpressionAttributeValues": {":u": username},
+            "ConsistentRead": True,
+            "Limit": limit,
+        }
+        if after is not None:
+            kwargs["ExclusiveStartKey"] = {"username": username, "sid": after}
+        with store_call("sessions.list"):
+            page = self._table.query(**kwargs)
+        last = page.get("LastEvaluatedKey")
+        return [_from_item(i) for i in page.get("Items", [])], (str(last["sid"]) if last else None)
 
 
 class _Lost(StoreError):

@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.gatehouse.settings import Settings
-from chalicelib.gatehouse.storage.sessions import USER_INDEX
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
@@ -24,29 +23,30 @@ def table_definitions(settings: Settings) -> list[dict[str, Any]]:
             **on_demand,
         },
         {
+            # Keyed by user, so that one strongly consistent query finds all of
+            # a user's sessions (storage/sessions.py); no index to lag behind.
             "TableName": settings.sessions_table,
-            "KeySchema": [{"AttributeName": "sid", "KeyType": "HASH"}],
-            "AttributeDefinitions": [
-                {"AttributeName": "sid", "AttributeType": "S"},
-                {"AttributeName": "username", "AttributeType": "S"},
-                {"AttributeName": "created_at", "AttributeType": "N"},
+            "KeySchema": [
+                {"AttributeName": "username", "KeyType": "HASH"},
+                {"AttributeName": "sid", "KeyType": "RANGE"},
             ],
-            "GlobalSecondaryIndexes": [
-                {
-                    "IndexName": USER_INDEX,
-                    "KeySchema": [
-                        {"AttributeName": "username", "KeyType": "HASH"},
-                        {"AttributeName": "created_at", "KeyType": "RANGE"},
-                    ],
-                    "Projection": {"ProjectionType": "ALL"},
-                }
+            "AttributeDefinitions": [
+                {"AttributeName": "username", "AttributeType": "S"},
+                {"AttributeName": "sid", "AttributeType": "S"},
             ],
             **on_demand,
         },
         {
+            # Failed-attempt counters per name, counter and observation window (storage/attempts.py).
             "TableName": settings.attempts_table,
-            "KeySchema": [{"AttributeName": "username", "KeyType": "HASH"}],
-            "AttributeDefinitions": [{"AttributeName": "username", "AttributeType": "S"}],
+            "KeySchema": [
+                {"AttributeName": "username", "KeyType": "HASH"},
+                {"AttributeName": "counter", "KeyType": "RANGE"},
+            ],
+            "AttributeDefinitions": [
+                {"AttributeName": "username", "AttributeType": "S"},
+                {"AttributeName": "counter", "AttributeType": "S"},
+            ],
             **on_demand,
         },
     ]

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from chalicelib.gatehouse.accounts.lockout import LockoutRules, Refused, admission, refusal
 from chalicelib.gatehouse.errors import NoSuchUser, StoreError, UsernameTaken
-from chalicelib.gatehouse.storage.failures import all_items, store_call
+from chalicelib.gatehouse.roles import ADMIN
+from chalicelib.gatehouse.storage.failures import all_items, failed_conditions, store_call
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
@@ -20,6 +20,8 @@ class User:
     roles: tuple[str, ...]
     created_at: int
     disabled: bool = False
+    # Bumped by every change that must end the sessions of logins that read the user before it.
+    cred_version: int = 0
 
     def public(self) -> dict[str, Any]:
         """What may leave the server: everything but the hash."""
@@ -38,6 +40,7 @@ def _from_item(item: dict[str, Any]) -> User:
         roles=tuple(sorted(str(r) for r in item.get("roles", ()))),
         created_at=int(item.get("created_at", 0)),
         disabled=bool(item.get("disabled", False)),
+        cred_version=int(item.get("cred_version", 0)),
     )
 
 
@@ -64,65 +67,62 @@ class UserRepository:
         return _from_item(item) if item else None
 
     def set_password_hash(self, username: str, password_hash: str) -> None:
-        """Replace the hash; the failed-attempt count starts again from zero."""
+        """Replace the hash and bump the credential version, in one write.
+
+        A login that read the old credentials then fails its session write
+        (see :meth:`unchanged_since`), however slow its password check was.
+        """
         with store_call("users.set_password_hash", NoSuchUser()):
             self._table.update_item(
                 Key={"username": username},
-                UpdateExpression="SET password_hash = :h, failures = :zero",
+                UpdateExpression="SET password_hash = :h ADD cred_version :one",
                 ConditionExpression="attribute_exists(password_hash)",
-                ExpressionAttributeValues={":h": password_hash, ":zero": 0},
+                ExpressionAttributeValues={":h": password_hash, ":one": 1},
             )
 
-    def reserve_login(self, username: str, now: int, rules: LockoutRules) -> User | Refused | None:
-        """Count a login attempt and return the user to check it against.
-
-        ``Refused`` during the back-off window; None when there is no such user
-        (the caller then counts the attempt in the attempts table instead).
-        """
-        condition, values = admission(rules, now)
+    def bump_cred_version(self, username: str) -> bool:
+        """End the validity of every login that read the user before now; False if no such user."""
         try:
-            with store_call("users.reserve_login", reraise_conditions=True):
-                result = self._table.update_item(
+            with store_call("users.bump_cred_version", _NoSuchUser()):
+                self._table.update_item(
                     Key={"username": username},
-                    UpdateExpression="ADD failures :one SET last_attempt_at = :now",
-                    ConditionExpression=f"attribute_exists(password_hash) AND {condition}",
-                    ExpressionAttributeValues={**values, ":one": 1, ":now": now},
-                    ReturnValues="ALL_NEW",
-                    ReturnValuesOnConditionCheckFailure="ALL_OLD",
+                    UpdateExpression="ADD cred_version :one",
+                    ConditionExpression="attribute_exists(password_hash)",
+                    ExpressionAttributeValues={":one": 1},
                 )
-        except Exception as exc:
-            old = getattr(exc, "response", {}).get("Item") or {}
-            refused = refusal(exc, rules, now)
-            return refused if "password_hash" in old else None
-        return _from_item(result["Attributes"])
+        except _NoSuchUser:
+            return False
+        return True
 
-    def record_failure(self, username: str, now: int) -> None:
-        with store_call("users.record_failure", _NoSuchUser()):
-            self._table.update_item(
-                Key={"username": username},
-                UpdateExpression="SET last_failed_at = :now",
-                ConditionExpression="attribute_exists(password_hash)",
-                ExpressionAttributeValues={":now": now},
-            )
-
-    def login_succeeded(self, username: str, new_hash: str | None) -> dict[str, Any]:
-        """A transaction item that resets the attempt count (and upgrades the hash)."""
-        update = "SET failures = :zero" + (", password_hash = :h" if new_hash else "")
-        values: dict[str, Any] = {":zero": 0}
-        if new_hash:
-            values[":h"] = new_hash
-        return {
-            "Update": {
-                "TableName": self._table.name,
-                "Key": {"username": username},
-                "UpdateExpression": update,
-                "ConditionExpression": "attribute_exists(password_hash)",
-                "ExpressionAttributeValues": values,
-            }
+    def unchanged_since(self, user: User, new_hash: str | None = None) -> dict[str, Any]:
+        """A transaction item: the user still exists, is not disabled and has the credential
+        version ``user`` was read with (and, with ``new_hash``, gets that hash as an upgrade)."""
+        version = (
+            "cred_version = :cv"
+            if user.cred_version
+            else "(attribute_not_exists(cred_version) OR cred_version = :cv)"
+        )
+        body: dict[str, Any] = {
+            "TableName": self._table.name,
+            "Key": {"username": user.username},
+            "ConditionExpression": (
+                f"attribute_exists(password_hash) AND {version} "
+                "AND (attribute_not_exists(disabled) OR disabled = :false)"
+            ),
+            "ExpressionAttributeValues": {":cv": user.cred_version, ":false": False},
         }
+        if new_hash is None:
+            return {"ConditionCheck": body}
+        body["UpdateExpression"] = "SET password_hash = :h"
+        body["ExpressionAttributeValues"][":h"] = new_hash
+        return {"Update": body}
 
-    def set_roles(self, username: str, roles: tuple[str, ...]) -> bool:
-        """Replace the roles; False when there is no such user."""
+    def set_roles(self, username: str, roles: tuple[str, ...], *, witness: str | None = None) -> bool:
+        """Replace the roles; False when there is no such user.
+
+        With ``witness``, only while that other user is still an active admin
+        (else :class:`WitnessGone`): see :mod:`chalicelib.gatehouse.accounts.admin`.
+        """
         update: dict[str, Any] = {
             "Key": {"username": username},
             "ConditionExpression": "attribute_exists(password_hash)",
@@ -133,26 +133,81 @@ class UserRepository:
             update["ExpressionAttributeValues"] = {":r": set(roles)}
         else:
             update["UpdateExpression"] = "REMOVE #r"  # DynamoDB has no empty sets
+        return self._guarded_update("users.set_roles", update, witness)
+
+    def set_disabled(self, username: str, disabled: bool, *, witness: str | None = None) -> bool:
+        """False when there is no such user.  Disabling also bumps the credential version, so a
+        login that read the user before cannot open a session after it."""
+        update: dict[str, Any] = {
+            "Key": {"username": username},
+            "UpdateExpression": "SET disabled = :d" + (" ADD cred_version :one" if disabled else ""),
+            "ConditionExpression": "attribute_exists(password_hash)",
+            "ExpressionAttributeValues": {":d": disabled, **({":one": 1} if disabled else {})},
+        }
+        return self._guarded_update("users.set_disabled", update, witness)
+
+    def _guarded_update(self, operation: str, update: dict[str, Any], witness: str | None) -> bool:
+        if witness is None:
+            try:
+                with store_call(operation, _NoSuchUser()):
+                    self._table.update_item(**update)
+            except _NoSuchUser:
+                return False
+            return True
+        # One transaction: the change, and a check that another active admin remains.
+        # Two admins demoting each other at once conflict here; one of them loses.
+        check = {
+            "TableName": self._table.name,
+            "Key": {"username": witness},
+            "ConditionExpression": (
+                "contains(#wr, :admin) AND (attribute_not_exists(disabled) OR disabled = :wfalse)"
+            ),
+            "ExpressionAttributeNames": {"#wr": "roles"},
+            "ExpressionAttributeValues": {":admin": ADMIN, ":wfalse": False},
+        }
         try:
-            with store_call("users.set_roles", _NoSuchUser()):
-                self._table.update_item(**update)
-        except _NoSuchUser:
-            return False
+            with store_call(operation, reraise_conditions=True):
+                items: list[Any] = [
+                    {"Update": {"TableName": self._table.name, **update}},
+                    {"ConditionCheck": check},
+                ]
+                self._table.meta.client.transact_write_items(TransactItems=items)
+        except Exception as exc:
+            failed = failed_conditions(exc)
+            if failed is None:
+                raise
+            if 0 in failed:
+                return False
+            raise WitnessGone() from None
         return True
 
-    def set_disabled(self, username: str, disabled: bool) -> bool:
-        """False when there is no such user."""
-        try:
-            with store_call("users.set_disabled", _NoSuchUser()):
-                self._table.update_item(
-                    Key={"username": username},
-                    UpdateExpression="SET disabled = :d",
-                    ConditionExpression="attribute_exists(username)",
-                    ExpressionAttributeValues={":d": disabled},
-                )
-        except _NoSuchUser:
-            return False
-        return True
+    def active_admins(self) -> list[str]:
+        """The usernames of every enabled user with the admin role (a strongly consistent scan)."""
+        items = all_items(
+            "users.admins",
+            self._table.scan,
+            ProjectionExpression="username",
+            FilterExpression="contains(#r, :admin) AND (attribute_not_exists(disabled) OR disabled = :false)",
+            ExpressionAttributeNames={"#r": "roles"},
+            ExpressionAttributeValues={":admin": ADMIN, ":false": False},
+            ConsistentRead=True,
+        )
+        return sorted(str(item["username"]) for item in items)
+
+    def list_page(self, limit: int, after: str | None = None) -> tuple[list[User], str | None]:
+        """Up to ``limit`` users after the username ``after`` (table order), without ever reading
+        the hashes out of the table, and the username to continue from (or None)."""
+        kwargs: dict[str, Any] = {
+            "ProjectionExpression": "username, #r, created_at, disabled",
+            "ExpressionAttributeNames": {"#r": "roles"},
+            "Limit": limit,
+        }
+        if after is not None:
+            kwargs["ExclusiveStartKey"] = {"username": after}
+        with store_call("users.list"):
+            page = self._table.scan(**kwargs)
+        last = page.get("LastEvaluatedKey")
+        return [_from_item(i) for i in page.get("Items", [])], (str(last["username"]) if last else None)
 
     def list(self) -> list[User]:
         """Every user, without ever reading the hashes out of the table."""
@@ -163,6 +218,10 @@ class UserRepository:
             ExpressionAttributeNames={"#r": "roles"},
         )
         return sorted((_from_item(item) for item in users), key=lambda u: u.username)
+
+
+class WitnessGone(StoreError):
+    """The admin a guarded change relied on stopped being an active admin meanwhile."""
 
 
 class _NoSuchUser(StoreError):

@@ -1,7 +1,8 @@
 """The authorizer's check that a token's session is still live.
 
-One strongly consistent read of the session per ``sid`` per cache window
-(``SessionRepository.get`` reads with ``ConsistentRead``).  What is cached
+One strongly consistent read of the session per (``sub``, ``sid``) per
+cache window (``SessionRepository.get`` reads the row keyed by both, with
+``ConsistentRead``).  What is cached
 is the session's owner and absolute expiry, not a yes/no answer, so every
 token is compared with them on every call: a cached session never vouches
 for a token of another ``sub``, nor past its own ``expires_at``.  A session
@@ -41,28 +42,29 @@ class _Seen:
 
 class SessionCheck:
     def __init__(
-        self, load: Callable[[str], Session | None], ttl: int, max_entries: int = MAX_ENTRIES
+        self, load: Callable[[str, str], Session | None], ttl: int, max_entries: int = MAX_ENTRIES
     ) -> None:
         self._load = load
         self._ttl = ttl
         self._max_entries = max_entries
         self._lock = threading.Lock()
-        # sid -> what the last read saw; insertion order doubles as age for eviction.
-        self._cache: OrderedDict[str, _Seen] = OrderedDict()
+        # (sub, sid) -> what the last read saw; insertion order doubles as age for eviction.
+        self._cache: OrderedDict[tuple[str, str], _Seen] = OrderedDict()
 
     def is_live(self, claims: AccessClaims, now: int) -> bool:
+        key = (claims.sub, claims.sid)
         with self._lock:
-            seen = self._cache.get(claims.sid)
+            seen = self._cache.get(key)
         if seen is not None and (seen.is_final(now) or now < seen.checked_at + self._ttl):
             return seen.vouches_for(claims, now)
-        session = self._load(claims.sid)
+        session = self._load(claims.sub, claims.sid)
         if session is None:
             seen = _Seen(owner=None, expires_at=0, checked_at=now)
         else:
             seen = _Seen(owner=session.username, expires_at=session.expires_at, checked_at=now)
         with self._lock:
-            self._cache[claims.sid] = seen
-            self._cache.move_to_end(claims.sid)
+            self._cache[key] = seen
+            self._cache.move_to_end(key)
             while len(self._cache) > self._max_entries:
                 self._cache.popitem(last=False)
         return seen.vouches_for(claims, now)

@@ -1,12 +1,21 @@
-"""Reading request bodies (JSON or form) and the fields in them, strictly."""
+"""Reading request bodies (JSON or form) and the fields in them, strictly.
+
+A JSON body is one strict object (:mod:`chalicelib.gatehouse.strict_json`):
+a repeated key, ``NaN``, or a string that is not Unicode (a lone surrogate
+escape such as ``"\\ud800"``, which no UTF-8 encoder accepts) is a 400
+``invalid_request`` here, before any view runs, so before any login attempt
+is counted and before such a string could reach DynamoDB or a log line.  A
+form body is decoded as strict UTF-8, which refuses encoded surrogates too.
+Path and query parameters get the same check (:func:`check_text`).
+"""
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
 from chalicelib.gatehouse.errors import InvalidRequest, PayloadTooLarge, UnsupportedMediaType
+from chalicelib.gatehouse.strict_json import NotStrictJson, loads_object
 
 if TYPE_CHECKING:
     from chalice.app import Request
@@ -17,10 +26,8 @@ FORM = "application/x-www-form-urlencoded"
 # method, and would answer 415 to a GET that happens to carry text/plain.
 NO_BODY = ["*/*"]
 MAX_BODY_BYTES = 64 * 1024
-
-
-def _reject_constant(name: str) -> Any:
-    raise InvalidRequest("The body is not valid JSON.")
+# No route reads anything nested; deeper bodies are refused before they cost anything.
+MAX_BODY_DEPTH = 32
 
 
 def _media_type(request: Request) -> str:
@@ -41,11 +48,23 @@ def _raw(request: Request) -> bytes:
 
 def _parse_json(raw: bytes) -> dict[str, Any]:
     try:
-        value = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
-    except (UnicodeDecodeError, ValueError, RecursionError):
-        raise InvalidRequest("The body is not valid JSON.") from None
-    if not isinstance(value, dict):
-        raise InvalidRequest("The body must be a JSON object.")
+        # Brackets inside strings (a note's text) are fine: the container bound
+        # is the body size, and nesting is bounded by depth.
+        return loads_object(raw, max_depth=MAX_BODY_DEPTH, max_containers=MAX_BODY_BYTES)
+    except NotStrictJson as error:
+        if str(error) == "not an object":
+            raise InvalidRequest("The body must be a JSON object.") from None
+        raise InvalidRequest(
+            "The body is not valid JSON: one object, UTF-8, no repeated keys, no lone surrogates."
+        ) from None
+
+
+def check_text(name: str, value: str) -> str:
+    """``value`` unless it holds a code point UTF-8 cannot encode (a lone surrogate)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidRequest(f"{name} is not valid Unicode text.") from None
     return value
 
 

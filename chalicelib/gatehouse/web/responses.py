@@ -46,6 +46,7 @@ STATUS: dict[type[errors.GatehouseError], Rendering] = {
     errors.MethodNotAllowed: Rendering(405, "invalid_request"),
     errors.Forbidden: Rendering(403, "invalid_request"),
     errors.Conflict: Rendering(409, "invalid_request"),
+    errors.LastAdmin: Rendering(409, "invalid_request"),
     errors.InvalidGrant: Rendering(400, "invalid_grant"),
     errors.UnsupportedGrantType: Rendering(400, "unsupported_grant_type"),
     errors.TooManyAttempts: Rendering(429, "too_many_attempts"),

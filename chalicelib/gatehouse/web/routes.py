@@ -9,14 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
 
 from chalice.app import Response
 
 from chalicelib.gatehouse import runtime
 from chalicelib.gatehouse.accounts import admin, login, signup
 from chalicelib.gatehouse.accounts import sessions as lifecycle
+from chalicelib.gatehouse.accounts.devices import MAX_DEVICE_TOKEN_INPUT
 from chalicelib.gatehouse.accounts.passwords import MAX_PASSWORD_LENGTH
-from chalicelib.gatehouse.accounts.usernames import MAX_USERNAME_INPUT
+from chalicelib.gatehouse.accounts.usernames import MAX_USERNAME_INPUT, USERNAME_PATTERN
 from chalicelib.gatehouse.errors import InvalidRequest, UnsupportedGrantType
 from chalicelib.gatehouse.roles import ADMIN, DEFAULT_ROLES
 from chalicelib.gatehouse.storage.sessions import MAX_DEVICE_LENGTH
@@ -70,6 +72,8 @@ def register(gate: Gatehouse, *, admin_routes: bool) -> None:
                 # also keeps huge inputs away from argon2.
                 required_str(body, "password", max_length=MAX_PASSWORD_LENGTH),
                 optional_str(body, "device", max_length=MAX_DEVICE_LENGTH) or "",
+                # An unusable device token is no error: the attempt then counts against the name.
+                optional_str(body, "device_token", max_length=MAX_DEVICE_TOKEN_INPUT),
             )
         elif grant_type == "refresh_token":
             grant = lifecycle.refresh(rt, required_str(body, "refresh_token", max_length=MAX_TOKEN_INPUT))
@@ -99,7 +103,9 @@ def register(gate: Gatehouse, *, admin_routes: bool) -> None:
 
     @protected("/auth/sessions", methods=["GET"])
     def list_sessions(identity: Identity) -> Response:
-        return json_response(lifecycle.list_sessions(runtime.current(), identity))
+        limit, cursor = _paging(gate)
+        page, following = lifecycle.list_sessions(runtime.current(), identity, limit, cursor)
+        return json_response(page, headers=_next_link(gate, "/auth/sessions", limit, following))
 
     @protected("/auth/sessions", methods=["DELETE"])
     def end_all_sessions(identity: Identity) -> Response:
@@ -126,7 +132,18 @@ def register(gate: Gatehouse, *, admin_routes: bool) -> None:
 
         @protected("/admin/users", methods=["GET"], role=ADMIN)
         def admin_users(identity: Identity) -> Response:
-            return json_response([u.public() for u in runtime.current().users.list()])
+            limit, cursor = _paging(gate)
+            if cursor is not None and not USERNAME_PATTERN.fullmatch(cursor):
+                raise InvalidRequest("cursor is not valid: use the one from the Link header.")
+            page, following = runtime.current().users.list_page(limit, cursor)
+            return json_response(
+                [u.public() for u in page], headers=_next_link(gate, "/admin/users", limit, following)
+            )
+
+        @protected("/admin/users/{username}/unlock", methods=["POST"], role=ADMIN)
+        def admin_unlock_user(identity: Identity, username: str) -> Response:
+            admin.unlock(runtime.current(), username)
+            return no_content()
 
         @protected("/admin/users/{username}/disable", methods=["POST"], role=ADMIN)
         def admin_disable_user(identity: Identity, username: str) -> Response:
@@ -156,6 +173,19 @@ def register(gate: Gatehouse, *, admin_routes: bool) -> None:
         from chalicelib.gatehouse.web import openapi
 
         return Response(body=openapi.description_text(), status_code=200, headers=dict(openapi.HEADERS))
+
+
+def _paging(gate: Gatehouse) -> tuple[int, str | None]:
+    """The ``limit`` and ``cursor`` query parameters (the cursor is checked by each route)."""
+    params: Mapping[str, str] = gate.request().query_params or {}
+    return page_limit(params.get("limit")), params.get("cursor")
+
+
+def _next_link(gate: Gatehouse, path: str, limit: int, following: str | None) -> dict[str, str]:
+    """The ``Link: <...>; rel="next"`` header of a page that has a next one (stage-aware)."""
+    if following is None:
+        return {}
+    return {"Link": f'<{gate.url_for(path)}?{urlencode({"limit": limit, "cursor": following})}>; rel="next"'}
 
 
 def page_limit(raw: str | None) -> int:

@@ -32,7 +32,7 @@ def test_throttled_or_unreachable_store_is_503_with_retry_after(client, make_use
     def fail(**_kwargs):
         raise failure
 
-    monkeypatch.setattr(rt.users._table, "update_item", fail)
+    monkeypatch.setattr(rt.attempts._table, "update_item", fail)  # counting the attempt, the first write
     response = post_json(
         client,
         "/auth/token",
