@@ -60,3 +60,18 @@ def change_password(rt: Runtime, identity: Identity, current: str, new: str) -> 
         raise WrongPassword()
     rt.users.set_password_hash(user.username, rt.hasher.hash(new))
     return sessions.end_all_sessions(rt, user.username, keep=identity.session_id)
+
+
+def confirm_password(rt: Runtime, username: str, password: str) -> User:
+    """The signed-in user, once ``password`` is confirmed as theirs: before a sensitive change.
+
+    Checked under the login lockout, exactly like a password change, so a
+    stolen access token opens no unlimited password-guessing oracle.
+    """
+    now = rt.now()
+    user = _admit(rt, username, now)
+    if user is None or not rt.hasher.verify(user.password_hash, password):
+        if user is not None:
+            rt.users.record_failure(user.username, now)
+        raise WrongPassword()
+    return user

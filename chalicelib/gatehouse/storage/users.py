@@ -31,6 +31,19 @@ class User:
         }
 
 
+def user_item(user: User) -> dict[str, Any]:
+    """The table item of a new user."""
+    item: dict[str, Any] = {
+        "username": user.username,
+        "password_hash": user.password_hash,
+        "created_at": user.created_at,
+        "disabled": user.disabled,
+    }
+    if user.roles:
+        item["roles"] = set(user.roles)
+    return item
+
+
 def _from_item(item: dict[str, Any]) -> User:
     return User(
         username=str(item["username"]),
@@ -47,16 +60,8 @@ class UserRepository:
 
     def create(self, user: User) -> None:
         """Add ``user``; ``UsernameTaken`` if the name exists (race-safe)."""
-        item: dict[str, Any] = {
-            "username": user.username,
-            "password_hash": user.password_hash,
-            "created_at": user.created_at,
-            "disabled": user.disabled,
-        }
-        if user.roles:
-            item["roles"] = set(user.roles)
         with store_call("users.create", UsernameTaken()):
-            self._table.put_item(Item=item, ConditionExpression="attribute_not_exists(username)")
+            self._table.put_item(Item=user_item(user), ConditionExpression="attribute_not_exists(username)")
 
     def get(self, username: str) -> User | None:
         with store_call("users.get"):
@@ -147,7 +152,8 @@ class UserRepository:
                 self._table.update_item(
                     Key={"username": username},
                     UpdateExpression="SET disabled = :d",
-                    ConditionExpression="attribute_exists(username)",
+                    # Users only: the table also holds email claims (keys with "#").
+                    ConditionExpression="attribute_exists(password_hash)",
                     ExpressionAttributeValues={":d": disabled},
                 )
         except _NoSuchUser:
@@ -162,7 +168,9 @@ class UserRepository:
             ProjectionExpression="username, #r, created_at, disabled",
             ExpressionAttributeNames={"#r": "roles"},
         )
-        return sorted((_from_item(item) for item in users), key=lambda u: u.username)
+        # The table also holds email claims, whose keys ("email#...") no username can have.
+        accounts = (_from_item(item) for item in users if "#" not in str(item["username"]))
+        return sorted(accounts, key=lambda u: u.username)
 
 
 class _NoSuchUser(StoreError):
