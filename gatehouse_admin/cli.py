@@ -56,6 +56,11 @@ def _parser() -> argparse.ArgumentParser:
         command = commands.add_parser(name, help=text or "enable a disabled user")
         command.add_argument("username")
 
+    delete = commands.add_parser(
+        "delete-user", help="delete a user, their sessions and email claim; the app's hooks remove its data"
+    )
+    delete.add_argument("username")
+
     first = commands.add_parser("create-signing-key", help="make the first signing key and the JWKS")
     first.add_argument("--alg", choices=sorted(SUPPORTED_ALGORITHMS), default=DEFAULT_ALGORITHM)
     first.add_argument("--kms-key-id", help="customer managed KMS key for the SecureString")
@@ -140,6 +145,14 @@ def set_disabled(ctx: Context, disabled: bool) -> None:
         print(f"Disabled {ctx.args.username!r}; ended {ended} session(s).")
     else:
         print(f"Enabled {ctx.args.username!r}.")
+
+
+def delete_user(ctx: Context) -> None:
+    hooks = useradmin.app_hooks()
+    deleted = useradmin.delete_user(ctx.runtime(), ctx.args.username, hooks)
+    print(f"Deleted {deleted.username!r}; ended {deleted.sessions_ended} session(s); ran {len(hooks)} app hook(s).")
+    if deleted.hooks_failed:
+        print(f"{deleted.hooks_failed} app hook(s) failed; the log line account_deleted_hook names them.")
 
 
 def create_tables(ctx: Context) -> None:
@@ -269,6 +282,8 @@ def main(
             set_roles(ctx)
         elif command in ("disable-user", "enable-user"):
             set_disabled(ctx, command == "disable-user")
+        elif command == "delete-user":
+            delete_user(ctx)
         elif command == "create-signing-key":
             create_signing_key(ctx)
         elif command == "rotate-signing-key":

@@ -16,6 +16,7 @@ re-runs the cleanup from the log line.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from chalicelib.gatehouse import logs
 from chalicelib.gatehouse.accounts import login, sessions
@@ -30,14 +31,23 @@ Hook = Callable[[str], object]
 HOOK_ATTEMPTS = 3
 
 
-def delete_own_account(rt: Runtime, identity: Identity, current_password: str, hooks: Sequence[Hook]) -> int:
+@dataclass(frozen=True)
+class Deleted:
+    username: str
+    sessions_ended: int
+    hooks_failed: int
+
+
+def delete_own_account(
+    rt: Runtime, identity: Identity, current_password: str, hooks: Sequence[Hook]
+) -> Deleted:
     """The caller's own account, once its current password is confirmed (under the lockout)."""
     user = login.confirm_password(rt, identity.username, current_password)
     return _delete(rt, user, hooks)
 
 
-def delete_user(rt: Runtime, raw_username: str, hooks: Sequence[Hook]) -> int:
-    """Any account (the admin CLI); returns how many sessions ended."""
+def delete_user(rt: Runtime, raw_username: str, hooks: Sequence[Hook]) -> Deleted:
+    """Any account (the admin CLI), the last active admin excepted."""
     username = normalize_username(raw_username)
     user = rt.users.get(username) if USERNAME_PATTERN.fullmatch(username) else None
     if user is None:
@@ -54,7 +64,7 @@ def ensure_not_last_admin(rt: Runtime, user: User) -> None:
         raise LastAdmin()
 
 
-def _delete(rt: Runtime, user: User, hooks: Sequence[Hook]) -> int:
+def _delete(rt: Runtime, user: User, hooks: Sequence[Hook]) -> Deleted:
     ensure_not_last_admin(rt, user)
     contact = rt.account_email.contact(user.username)
     # The user item first: a login or refresh that read it before now fails
@@ -62,9 +72,8 @@ def _delete(rt: Runtime, user: User, hooks: Sequence[Hook]) -> int:
     rt.account_email.delete_account(user.username, contact.email if contact else None, rt.settings.attempts_table)
     ended = sessions.end_all_sessions(rt, user.username)
     logs.event("account_deleted", user=user.username)
-    for hook in hooks:
-        run_hook(hook, user.username)
-    return ended
+    failed = sum(not run_hook(hook, user.username) for hook in hooks)
+    return Deleted(user.username, ended, failed)
 
 
 def run_hook(hook: Hook, username: str) -> bool:
