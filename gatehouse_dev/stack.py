@@ -29,6 +29,8 @@ FAKE_CREDENTIALS = {
     "AWS_DEFAULT_REGION": REGION,
     "AWS_REGION": REGION,
 }
+# The local sender: verified in moto's SES at start, as a real SES identity must be.
+DEV_MAIL_FROM = "gatehouse@dev.example.com"
 SEED_USERS = (
     ("demo", "GATEHOUSE_DEMO_PASSWORD", ("user",)),
     ("admin", "GATEHOUSE_ADMIN_PASSWORD", ("admin", "user")),
@@ -70,14 +72,19 @@ def point_environment_at(endpoint: str, env: MutableMapping[str, str]) -> None:
 
 
 def provision(env: MutableMapping[str, str]) -> list[SeededUser]:
-    """Tables, signing key and seeded users, in the AWS that ``env`` points at.
+    """Tables, signing key, a verified mail sender and seeded users, in the AWS that ``env`` points at.
 
-    Sets ``GATEHOUSE_JWKS`` in ``env`` to the new key's public half.
+    Sets ``GATEHOUSE_JWKS`` in ``env`` to the new key's public half, and turns
+    on the console echo of outgoing mail (``GATEHOUSE_MAIL_ECHO``): locally
+    the codes a user would receive are printed where the developer sees them.
     """
     import boto3
 
+    env.setdefault("GATEHOUSE_MAIL_FROM", DEV_MAIL_FROM)
+    env["GATEHOUSE_MAIL_ECHO"] = "true"
     settings = load_settings(env)
     session = boto3.Session(region_name=REGION)
+    session.client("sesv2").create_email_identity(EmailIdentity=settings.mail_from)
     create_tables(
         session.client("dynamodb"), settings, extra=[notes_table(env.get("NOTES_TABLE", "gatehouse-notes"))]
     )
