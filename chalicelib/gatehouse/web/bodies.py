@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
@@ -17,6 +18,7 @@ FORM = "application/x-www-form-urlencoded"
 # method, and would answer 415 to a GET that happens to carry text/plain.
 NO_BODY = ["*/*"]
 MAX_BODY_BYTES = 64 * 1024
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _reject_constant(name: str) -> Any:
@@ -39,6 +41,21 @@ def _raw(request: Request) -> bytes:
     return raw
 
 
+def _has_lone_surrogate(value: Any) -> bool:
+    # Iterative: a body may nest as deep as json.loads allows.
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str) and _SURROGATE.search(item):
+            return True
+        if isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return False
+
+
 def _parse_json(raw: bytes) -> dict[str, Any]:
     try:
         value = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
@@ -46,6 +63,11 @@ def _parse_json(raw: bytes) -> dict[str, Any]:
         raise InvalidRequest("The body is not valid JSON.") from None
     if not isinstance(value, dict):
         raise InvalidRequest("The body must be a JSON object.")
+    # An escaped lone surrogate ("\ud800") parses into a string no UTF-8
+    # encoder accepts: argon2, DynamoDB and SES would all fail on it with a
+    # 500.  I-JSON (RFC 7493) forbids it; so does every Gatehouse body.
+    if _has_lone_surrogate(value):
+        raise InvalidRequest("The body is not valid JSON: it holds an unpaired surrogate escape.")
     return value
 
 
