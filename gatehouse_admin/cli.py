@@ -150,7 +150,8 @@ def set_disabled(ctx: Context, disabled: bool) -> None:
 def delete_user(ctx: Context) -> None:
     hooks = useradmin.app_hooks()
     deleted = useradmin.delete_user(ctx.runtime(), ctx.args.username, hooks)
-    print(f"Deleted {deleted.username!r}; ended {deleted.sessions_ended} session(s); ran {len(hooks)} app hook(s).")
+    print(f"Deleted {deleted.username!r}; ended {deleted.sessions_ended} session(s); ", end="")
+    print(f"ran {len(hooks)} app hook(s).")
     if deleted.hooks_failed:
         print(f"{deleted.hooks_failed} app hook(s) failed; the log line account_deleted_hook names them.")
 

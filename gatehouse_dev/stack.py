@@ -1,5 +1,6 @@
 """The embedded AWS for local runs: a moto server on loopback with Gatehouse's tables,
-a dev signing key in SSM (with its JWKS parameter, as ``python -m gatehouse_admin`` makes them), and seeded users.
+a dev signing key in SSM (with its JWKS parameter, as ``python -m gatehouse_admin`` makes
+them), a verified mail sender in SES, and seeded users.
 
 Used by ``make run`` and by the end-to-end tests, so both exercise the same stack.
 """

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-import re
 import os
+import re
 import secrets
 import subprocess
 import sys
@@ -33,9 +33,7 @@ from chalice.test import Client  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
 import app as gatehouse_app  # noqa: E402
-from chalicelib.gatehouse import (
-    runtime,
-)
+from chalicelib.gatehouse import runtime  # noqa: E402
 from chalicelib.gatehouse.accounts import signup  # noqa: E402
 from chalicelib.gatehouse.runtime import Runtime  # noqa: E402
 from chalicelib.gatehouse.settings import Settings  # noqa: E402

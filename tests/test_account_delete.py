@@ -1,4 +1,5 @@
-"""Deleting an account (self-service and the admin CLI): every identity row goes, sessions end, the app's hook runs."""
+"""Deleting an account (self-service and the admin CLI): every identity row goes, sessions end, and
+the app's hook runs."""
 
 from __future__ import annotations
 
@@ -29,7 +30,9 @@ ADDRESS = "alice@example.com"
 
 
 def login(client: Client, username: str, password: str = DEFAULT_PASSWORD) -> Any:
-    return post_json(client, "/auth/token", {"grant_type": "password", "username": username, "password": password})
+    return post_json(
+        client, "/auth/token", {"grant_type": "password", "username": username, "password": password}
+    )
 
 
 def delete(client: Client, token: str, password: str = DEFAULT_PASSWORD) -> Any:
@@ -86,7 +89,9 @@ def test_deleting_my_account_removes_every_row_ends_sessions_and_the_notes_hook_
     assert items_about(rt, "alice") == []
     assert rt.account_email.owner_of(ADDRESS) is None
     assert notes_of(rt, "alice") == []
-    refreshed = post_json(client, "/auth/token", {"grant_type": "refresh_token", "refresh_token": alice["refresh_token"]})
+    refreshed = post_json(
+        client, "/auth/token", {"grant_type": "refresh_token", "refresh_token": alice["refresh_token"]}
+    )
     assert refreshed.status_code == 400
     # Access tokens: refused once the authorizer's session cache has run out (the documented bound).
     clock.advance(rt.settings.session_cache_seconds)
@@ -227,7 +232,9 @@ def test_cli_delete_user_does_what_the_route_does(
     assert code == 0, out
     assert "Deleted 'alice'; ended 2 session(s)" in out
     assert items_about(rt, "alice") == []
-    assert rt.table(rt.settings.users_table).get_item(Key={"username": claim_key(ADDRESS)}).get("Item") is None
+    assert (
+        rt.table(rt.settings.users_table).get_item(Key={"username": claim_key(ADDRESS)}).get("Item") is None
+    )
     assert notes_of(rt, "alice") == []
     clock.advance(rt.settings.session_cache_seconds)
     assert client.http.get("/me", headers=bearer(alice["access_token"])).status_code == 401
@@ -239,7 +246,9 @@ def test_cli_delete_user_refuses_the_last_admin_and_unknown_users_in_one_line(
     make_user("root", roles=("admin",))
     code, out = run_cli(clock, capsys, "delete-user", "root")
     assert code == 1
-    assert out.strip().splitlines() == ["error: This is the last active admin account; make another admin first."]
+    assert out.strip().splitlines() == [
+        "error: This is the last active admin account; make another admin first."
+    ]
     code, out = run_cli(clock, capsys, "delete-user", "nobody")
     assert (code, out.strip()) == (1, "error: No such user.")
     assert rt.users.get("root") is not None

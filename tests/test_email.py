@@ -1,4 +1,5 @@
-"""The account's email address: given at sign-up, unique, verified by a mailed code, changed with the password."""
+"""The account's email address: given at sign-up, unique, verified by a mailed code, changed with
+the password."""
 
 from __future__ import annotations
 
@@ -136,7 +137,9 @@ def test_a_malformed_email_at_sign_up_is_400_and_makes_no_account(client: Client
     assert rt.users.get("alice") is None
 
 
-def test_one_address_makes_one_account_whatever_its_case(client: Client, rt: Runtime, mailbox: Mailbox) -> None:
+def test_one_address_makes_one_account_whatever_its_case(
+    client: Client, rt: Runtime, mailbox: Mailbox
+) -> None:
     assert register(client, "alice", "Same@Example.com").status_code == 201
     response = register(client, "bob", "same@example.COM")
     assert (response.status_code, json_body(response)["error"]) == (409, "email_taken")
@@ -162,7 +165,9 @@ def test_concurrent_sign_ups_with_one_address_make_exactly_one_account(
     assert len([u for u in rt.users.list() if u.username.startswith("racer-")]) == 1
 
 
-def test_the_user_list_shows_users_only_never_email_claims(client: Client, rt: Runtime, mailbox: Mailbox) -> None:
+def test_the_user_list_shows_users_only_never_email_claims(
+    client: Client, rt: Runtime, mailbox: Mailbox
+) -> None:
     register(client, "alice", "alice@example.com")
     assert [u.username for u in rt.users.list()] == ["alice"]
 
@@ -170,7 +175,9 @@ def test_the_user_list_shows_users_only_never_email_claims(client: Client, rt: R
 # -- verification codes ----------------------------------------------------------------------
 
 
-def test_a_wrong_code_is_invalid_code_and_the_fifth_kills_the_real_one(client: Client, mailbox: Mailbox) -> None:
+def test_a_wrong_code_is_invalid_code_and_the_fifth_kills_the_real_one(
+    client: Client, mailbox: Mailbox
+) -> None:
     register(client, "alice", "alice@example.com")
     code = mailbox.last_code("alice@example.com")
     wrong = "0000000Z" if code != "0000000Z" else "0000000Y"
@@ -294,6 +301,8 @@ def test_concurrent_changes_to_one_address_give_it_to_one_account(
     for thread in threads:
         thread.join()
     assert sorted(statuses) == [204] + [409] * 4
-    owners = [n for n in names if (c := rt.account_email.contact(n)) is not None and c.email == "wanted@example.com"]
+    owners = [
+        n for n in names if (c := rt.account_email.contact(n)) is not None and c.email == "wanted@example.com"
+    ]
     assert len(owners) == 1
     assert rt.account_email.owner_of("wanted@example.com") == owners[0]

@@ -34,11 +34,15 @@ def forgot(client: Client, **body: str) -> Any:
 
 
 def reset(client: Client, code: str, password: str = NEW_PASSWORD, username: str = "alice") -> Any:
-    return post_json(client, "/auth/password/reset", {"username": username, "code": code, "new_password": password})
+    return post_json(
+        client, "/auth/password/reset", {"username": username, "code": code, "new_password": password}
+    )
 
 
 def login(client: Client, password: str, username: str = "alice") -> Any:
-    return post_json(client, "/auth/token", {"grant_type": "password", "username": username, "password": password})
+    return post_json(
+        client, "/auth/token", {"grant_type": "password", "username": username, "password": password}
+    )
 
 
 def reset_mails(mailbox: Mailbox) -> list[Any]:
@@ -53,7 +57,7 @@ def test_forgot_by_username_mails_a_10_character_code_from_the_unambiguous_alpha
 ) -> None:
     response = forgot(client, username="alice")
     assert (response.status_code, json_body(response)) == (202, {})
-    [mail] = reset_mails(mailbox)
+    assert len(reset_mails(mailbox)) == 1
     code = mailbox.last_code(ADDRESS)
     assert len(code) == RESET_CODE_LENGTH
     assert set(code) <= set(ALPHABET)
@@ -66,7 +70,9 @@ def test_forgot_by_email_in_any_case_mails_the_code(client: Client, alice: str, 
     assert len(reset_mails(mailbox)) == 1
 
 
-def test_the_code_is_stored_only_as_a_digest(client: Client, alice: str, mailbox: Mailbox, rt: Runtime) -> None:
+def test_the_code_is_stored_only_as_a_digest(
+    client: Client, alice: str, mailbox: Mailbox, rt: Runtime
+) -> None:
     forgot(client, username="alice")
     code = mailbox.last_code(ADDRESS)
     item = rt.table(rt.settings.users_table).get_item(Key={"username": "alice"})["Item"]
@@ -95,7 +101,11 @@ def test_the_mail_carries_a_link_when_a_reset_url_is_set(
 def test_enumeration_unknown_name_unknown_email_unverified_email_all_answer_alike(
     client: Client, alice: str, mailbox: Mailbox
 ) -> None:
-    post_json(client, "/auth/register", {"username": "bob", "password": DEFAULT_PASSWORD, "email": "bob@example.com"})
+    post_json(
+        client,
+        "/auth/register",
+        {"username": "bob", "password": DEFAULT_PASSWORD, "email": "bob@example.com"},
+    )
     sent_before = len(mailbox.sent())
     answers = [
         forgot(client, username="alice"),
@@ -133,7 +143,11 @@ def dynamodb_calls(rt: Runtime) -> Iterator[list[str]]:
 def test_forgot_by_username_makes_the_same_dynamodb_requests_whatever_the_account(
     client: Client, alice: str, dynamodb_calls: list[str], body: dict[str, str]
 ) -> None:
-    post_json(client, "/auth/register", {"username": "bob", "password": DEFAULT_PASSWORD, "email": "bob@example.com"})
+    post_json(
+        client,
+        "/auth/register",
+        {"username": "bob", "password": DEFAULT_PASSWORD, "email": "bob@example.com"},
+    )
     dynamodb_calls.clear()
     assert forgot(client, **body).status_code == 202
     assert dynamodb_calls == ["GetItem", "UpdateItem"]
@@ -143,7 +157,11 @@ def test_forgot_by_username_makes_the_same_dynamodb_requests_whatever_the_accoun
 def test_forgot_by_email_makes_the_same_dynamodb_requests_whatever_the_account(
     client: Client, alice: str, dynamodb_calls: list[str], email: str
 ) -> None:
-    post_json(client, "/auth/register", {"username": "bob", "password": DEFAULT_PASSWORD, "email": "bob@example.com"})
+    post_json(
+        client,
+        "/auth/register",
+        {"username": "bob", "password": DEFAULT_PASSWORD, "email": "bob@example.com"},
+    )
     dynamodb_calls.clear()
     assert forgot(client, email=email).status_code == 202
     assert dynamodb_calls == ["GetItem", "GetItem", "UpdateItem"]
@@ -169,7 +187,7 @@ def test_a_failing_mail_service_still_answers_202_and_logs_no_code(
     item = rt.table(rt.settings.users_table).get_item(Key={"username": "alice"})["Item"]
     lines = [r.getMessage() for r in caplog.records]
     assert any('"outcome":"failed"' in line for line in lines)
-    assert all(item["reset_hash"] not in line for line in lines)
+    assert all(str(item["reset_hash"]) not in line for line in lines)
 
 
 def test_the_forgot_answer_takes_at_least_the_configured_floor(rt: Runtime) -> None:
@@ -243,7 +261,9 @@ def test_reset_sets_the_password_ends_every_session_and_the_code_works_once(
 
     assert login(client, DEFAULT_PASSWORD).status_code == 400
     assert login(client, NEW_PASSWORD).status_code == 200
-    refreshed = post_json(client, "/auth/token", {"grant_type": "refresh_token", "refresh_token": grant["refresh_token"]})
+    refreshed = post_json(
+        client, "/auth/token", {"grant_type": "refresh_token", "refresh_token": grant["refresh_token"]}
+    )
     assert refreshed.status_code == 400
     assert client.http.get("/me", headers=bearer(grant["access_token"])).status_code == 401
     again = reset(client, code, "Another-Fine-77-password")
@@ -270,7 +290,9 @@ def test_the_new_password_must_pass_the_policy_without_spending_a_guess(
     assert reset(client, code).status_code == 204
 
 
-def test_wrong_codes_are_counted_and_the_fifth_kills_the_code(client: Client, alice: str, mailbox: Mailbox) -> None:
+def test_wrong_codes_are_counted_and_the_fifth_kills_the_code(
+    client: Client, alice: str, mailbox: Mailbox
+) -> None:
     forgot(client, username="alice")
     code = mailbox.last_code(ADDRESS)
     wrong = "0000000000" if code != "0000000000" else "1111111111"
@@ -361,6 +383,7 @@ def test_logins_racing_a_reset_leave_no_session_that_refreshes(
     survivors = [
         t
         for t in refresh_tokens
-        if post_json(client, "/auth/token", {"grant_type": "refresh_token", "refresh_token": t}).status_code == 200
+        if post_json(client, "/auth/token", {"grant_type": "refresh_token", "refresh_token": t}).status_code
+        == 200
     ]
     assert survivors == []

@@ -22,7 +22,9 @@ from chalicelib.gatehouse.runtime import Runtime
 from tests.conftest import DEFAULT_PASSWORD, Mailbox, post_json
 from tests.test_fuzz import FUZZ, check, json_values
 
-ANY_TEXT = st.text(st.characters(codec=None), max_size=40) | st.sampled_from(["\ud800", "a\udfffb", "\udbff\udc00"])
+ANY_TEXT = st.text(st.characters(codec=None), max_size=40) | st.sampled_from(
+    ["\ud800", "a\udfffb", "\udbff\udc00"]
+)
 EMAILS = st.emails() | ANY_TEXT | st.sampled_from(["owner@example.com", "OWNER@EXAMPLE.COM"])
 NAMES = ANY_TEXT | st.sampled_from(["owner", " Owner ", "nobody-here"])
 CODES = ANY_TEXT | st.text(alphabet="0123456789ABCDEFGHJKMNPQRSTVWXYZ-", min_size=8, max_size=12)
@@ -53,12 +55,16 @@ def world(client: Client, mailbox: Mailbox) -> Client:
 
 @settings(FUZZ, max_examples=300)
 @given(data=st.data(), path=st.sampled_from(sorted(ROUTES)))
-def test_recovery_routes_never_fail_with_a_server_error(world: Client, data: st.DataObject, path: str) -> None:
+def test_recovery_routes_never_fail_with_a_server_error(
+    world: Client, data: st.DataObject, path: str
+) -> None:
     fields = ROUTES[path]
     body: dict[str, Any] = {}
     for name, values in fields.items():
         if data.draw(st.integers(0, 4)):
-            body[name] = data.draw(values | json_values) if data.draw(st.integers(0, 5)) == 0 else data.draw(values)
+            body[name] = (
+                data.draw(values | json_values) if data.draw(st.integers(0, 5)) == 0 else data.draw(values)
+            )
     response = world.http.post(path, headers={"Content-Type": "application/json"}, body=json.dumps(body))
     passwords = [v for k, v in body.items() if k.endswith("password")]
     check(response, oauth=False, passwords=passwords)

@@ -25,7 +25,9 @@ _CODE = re.compile(r"^ {4}([0-9A-Z]{8,10})$", re.MULTILINE)
 
 @pytest.fixture(scope="module")
 def stack() -> Iterator[LiveStack]:
-    with live_stack({"GATEHOUSE_SESSION_CACHE_SECONDS": "0", "GATEHOUSE_RESET_URL": "http://localhost:8000/"}) as running:
+    with live_stack(
+        {"GATEHOUSE_SESSION_CACHE_SECONDS": "0", "GATEHOUSE_RESET_URL": "http://localhost:8000/"}
+    ) as running:
         yield running
 
 
@@ -65,7 +67,9 @@ def test_register_verify_forgot_reset_and_delete_over_http(stack: LiveStack) -> 
     (_, text, reset_code) = codes_mailed_to(stack, address, 2)[1]
     assert f"http://localhost:8000/?code={reset_code}&username={username}" in text
     status, _, body = stack.call(
-        "POST", "/auth/password/reset", {"username": username, "code": reset_code, "new_password": NEW_PASSWORD}
+        "POST",
+        "/auth/password/reset",
+        {"username": username, "code": reset_code, "new_password": NEW_PASSWORD},
     )
     assert status == 204, body
 

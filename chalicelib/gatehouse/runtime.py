@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING
 from chalicelib.gatehouse.accounts.lockout import LockoutRules
 from chalicelib.gatehouse.accounts.passwords import Hasher, HashParams
 from chalicelib.gatehouse.errors import ConfigError
-from chalicelib.gatehouse.settings import Settings, get_settings
 from chalicelib.gatehouse.mail import Mailer
+from chalicelib.gatehouse.settings import Settings, get_settings
 from chalicelib.gatehouse.storage import aws
 from chalicelib.gatehouse.storage.account_email import AccountEmailRepository
 from chalicelib.gatehouse.storage.attempts import AttemptRepository

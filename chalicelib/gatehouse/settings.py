@@ -98,7 +98,9 @@ def _str(env: Mapping[str, str], name: str, default: str) -> str:
 def _url(env: Mapping[str, str], name: str) -> str:
     """An https URL (http only for a loopback host), without a query: mailed links must be safe to click."""
     raw = _str(env, name, "")
-    if raw and not re.fullmatch(r"(https://[^\s?#]+|http://(localhost|127\.0\.0\.1)(:[0-9]{1,5})?(/[^\s?#]*)?)", raw):
+    if raw and not re.fullmatch(
+        r"(https://[^\s?#]+|http://(localhost|127\.0\.0\.1)(:[0-9]{1,5})?(/[^\s?#]*)?)", raw
+    ):
         raise ConfigError(
             f"{PREFIX}{name} must be an https URL without query or fragment "
             f"(http only for localhost), got {raw!r}"

@@ -59,7 +59,9 @@ def ensure_not_last_admin(rt: Runtime, user: User) -> None:
     """Refuse a change that would leave no active admin (nobody could manage users any more)."""
     if ADMIN not in user.roles or user.disabled:
         return
-    others = [u for u in rt.users.list() if ADMIN in u.roles and not u.disabled and u.username != user.username]
+    others = [
+        u for u in rt.users.list() if ADMIN in u.roles and not u.disabled and u.username != user.username
+    ]
     if not others:
         raise LastAdmin()
 
@@ -69,7 +71,9 @@ def _delete(rt: Runtime, user: User, hooks: Sequence[Hook]) -> Deleted:
     contact = rt.account_email.contact(user.username)
     # The user item first: a login or refresh that read it before now fails
     # its own conditional write, so no session can be opened after this.
-    rt.account_email.delete_account(user.username, contact.email if contact else None, rt.settings.attempts_table)
+    rt.account_email.delete_account(
+        user.username, contact.email if contact else None, rt.settings.attempts_table
+    )
     ended = sessions.end_all_sessions(rt, user.username)
     logs.event("account_deleted", user=user.username)
     failed = sum(not run_hook(hook, user.username) for hook in hooks)

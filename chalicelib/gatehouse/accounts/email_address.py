@@ -8,7 +8,13 @@ from __future__ import annotations
 
 from chalicelib.gatehouse import logs
 from chalicelib.gatehouse.accounts import login
-from chalicelib.gatehouse.accounts.codes import EMAIL_CODE_LENGTH, code_digest, new_code, normalize_code, same_digest
+from chalicelib.gatehouse.accounts.codes import (
+    EMAIL_CODE_LENGTH,
+    code_digest,
+    new_code,
+    normalize_code,
+    same_digest,
+)
 from chalicelib.gatehouse.accounts.emails import normalize_email
 from chalicelib.gatehouse.accounts.usernames import USERNAME_PATTERN, normalize_username
 from chalicelib.gatehouse.errors import InvalidCode
@@ -81,4 +87,6 @@ def verify_email(rt: Runtime, raw_username: str, raw_code: str) -> None:
 
 def _mail_code(rt: Runtime, username: str, email: str, code: str) -> None:
     hours = str(max(1, rt.settings.email_code_ttl // 3600))
-    rt.mailer.send(render("verify_email", email, SUBJECT, {"username": username, "code": code, "hours": hours}))
+    rt.mailer.send(
+        render("verify_email", email, SUBJECT, {"username": username, "code": code, "hours": hours})
+    )

@@ -18,7 +18,13 @@ from urllib.parse import urlencode
 
 from chalicelib.gatehouse import logs
 from chalicelib.gatehouse.accounts import sessions
-from chalicelib.gatehouse.accounts.codes import RESET_CODE_LENGTH, code_digest, new_code, normalize_code, same_digest
+from chalicelib.gatehouse.accounts.codes import (
+    RESET_CODE_LENGTH,
+    code_digest,
+    new_code,
+    normalize_code,
+    same_digest,
+)
 from chalicelib.gatehouse.accounts.emails import claim_key, normalize_email
 from chalicelib.gatehouse.accounts.passwords import check_password_policy
 from chalicelib.gatehouse.accounts.usernames import USERNAME_PATTERN, normalize_username
@@ -66,7 +72,9 @@ def _forgot(rt: Runtime, raw_username: str | None, raw_email: str | None) -> Non
     why_not = _refusal(rt, state, address, now)
     if state is None or why_not:
         rt.account_email.store_nothing(key)
-        logs.event("password_reset_request", user=state.username if state else None, outcome=why_not or "no_account")
+        logs.event(
+            "password_reset_request", user=state.username if state else None, outcome=why_not or "no_account"
+        )
         return
     recent = [t for t in state.requested if t > now - RATE_WINDOW]
     code = new_code(RESET_CODE_LENGTH)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import html
 import logging
+import os
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -27,8 +28,6 @@ from chalicelib.gatehouse import logs
 from chalicelib.gatehouse.settings import Settings
 from chalicelib.gatehouse.storage import aws
 from chalicelib.gatehouse.storage.aws import error_code
-
-import os
 
 TEMPLATES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "templates")
 log = logging.getLogger("gatehouse.mail")
@@ -111,7 +110,9 @@ class Mailer:
         try:
             self._ses().send_email(**request)
         except Exception as exc:  # any failure: logged, never the caller's answer
-            logs.event("mail", message=message.kind, outcome="failed", reason=error_code(exc) or type(exc).__name__)
+            logs.event(
+                "mail", message=message.kind, outcome="failed", reason=error_code(exc) or type(exc).__name__
+            )
             return False
         logs.event("mail", message=message.kind, outcome="sent")
         return True

@@ -62,15 +62,25 @@ class AccountEmailRepository:
 
     # -- the address ------------------------------------------------------------------
 
-    def create_user_with_email(self, user_item: dict[str, Any], email: str, code_hash: str, expires: int) -> None:
+    def create_user_with_email(
+        self, user_item: dict[str, Any], email: str, code_hash: str, expires: int
+    ) -> None:
         """Add a user and claim its address in one transaction (``UsernameTaken`` / ``EmailTaken``)."""
-        item = {**user_item, "email": email, "email_verified": False, **_code_fields(EMAIL_CODE, code_hash, expires)}
+        item = {
+            **user_item,
+            "email": email,
+            "email_verified": False,
+            **_code_fields(EMAIL_CODE, code_hash, expires),
+        }
         reasons = transact(
             self._table.meta.client,
             "users.create_with_email",
             [
                 self._put(item, "attribute_not_exists(username)"),
-                self._put({"username": claim_key(email), "owner": item["username"]}, "attribute_not_exists(username)"),
+                self._put(
+                    {"username": claim_key(email), "owner": item["username"]},
+                    "attribute_not_exists(username)",
+                ),
             ],
         )
         if reasons:
@@ -107,7 +117,9 @@ class AccountEmailRepository:
         ]
         moved = old is None or claim_key(old) != claim_key(new)
         if moved:
-            items.append(self._put({"username": claim_key(new), "owner": username}, "attribute_not_exists(username)"))
+            items.append(
+                self._put({"username": claim_key(new), "owner": username}, "attribute_not_exists(username)")
+            )
         if moved and old is not None:
             items.append(
                 {
@@ -152,7 +164,11 @@ class AccountEmailRepository:
                     ConditionExpression=(
                         "attribute_exists(password_hash) AND attribute_exists(#h) AND #x > :now AND #n < :max"
                     ),
-                    ExpressionAttributeNames={"#h": f"{kind}_hash", "#x": f"{kind}_expires", "#n": f"{kind}_failures"},
+                    ExpressionAttributeNames={
+                        "#h": f"{kind}_hash",
+                        "#x": f"{kind}_expires",
+                        "#n": f"{kind}_failures",
+                    },
                     ExpressionAttributeValues={":one": 1, ":now": now, ":max": MAX_CODE_FAILURES},
                     ReturnValues="ALL_NEW",
                 )
@@ -169,13 +185,14 @@ class AccountEmailRepository:
 
     def reset_state(self, username: str) -> ResetState | None:
         with store_call("users.reset_state"):
-            item = self._table.get_item(
+            item: dict[str, Any] | None = self._table.get_item(
                 Key={"username": username},
                 ConsistentRead=True,
-                ProjectionExpression="username, password_hash, email, email_verified, disabled, "
+                # Never the password hash: created_at alone tells a user from an email claim.
+                ProjectionExpression="username, created_at, email, email_verified, disabled, "
                 "reset_requested, reset_version",
             ).get("Item")
-        if not item or "password_hash" not in item:
+        if not item or "created_at" not in item:
             return None
         return ResetState(
             username=str(item["username"]),
@@ -195,7 +212,8 @@ class AccountEmailRepository:
             state.username,
             "SET reset_hash = :h, reset_expires = :x, reset_failures = :zero, "
             "reset_requested = :r, reset_version = :next",
-            "email = :e AND email_verified = :t AND (attribute_not_exists(reset_version) OR reset_version = :v)",
+            "email = :e AND email_verified = :t "
+            "AND (attribute_not_exists(reset_version) OR reset_version = :v)",
             {
                 ":h": code_hash,
                 ":x": expires,
@@ -262,7 +280,11 @@ class AccountEmailRepository:
             )
         reasons = transact(self._table.meta.client, "users.delete_account", items)
         if reasons:
-            raise NoSuchUser() if reasons[0] == FAILED else Conflict("The account changed meanwhile; try again.")
+            raise (
+                NoSuchUser()
+                if reasons[0] == FAILED
+                else Conflict("The account changed meanwhile; try again.")
+            )
 
     # -- helpers ------------------------------------------------------------------------
 

@@ -14,9 +14,9 @@ from chalice.app import Response
 
 from chalicelib.gatehouse import runtime
 from chalicelib.gatehouse.accounts import admin, deletion, email_address, login, recovery, signup
+from chalicelib.gatehouse.accounts import sessions as lifecycle
 from chalicelib.gatehouse.accounts.codes import MAX_CODE_INPUT
 from chalicelib.gatehouse.accounts.emails import MAX_EMAIL_INPUT
-from chalicelib.gatehouse.accounts import sessions as lifecycle
 from chalicelib.gatehouse.accounts.passwords import MAX_PASSWORD_LENGTH
 from chalicelib.gatehouse.accounts.usernames import MAX_USERNAME_INPUT
 from chalicelib.gatehouse.errors import InvalidRequest, UnsupportedGrantType
