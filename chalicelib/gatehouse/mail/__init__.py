@@ -15,7 +15,6 @@ running ``make run`` sees the codes.
 from __future__ import annotations
 
 import html
-import logging
 import os
 import sys
 from collections.abc import Callable, Mapping
@@ -30,7 +29,6 @@ from chalicelib.gatehouse.storage import aws
 from chalicelib.gatehouse.storage.aws import error_code
 
 TEMPLATES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "templates")
-log = logging.getLogger("gatehouse.mail")
 
 
 @dataclass(frozen=True)
@@ -89,8 +87,9 @@ class Mailer:
             self._echo(message)
         sender = self.settings.mail_from
         if not sender:
-            log.warning("mail %s not sent: GATEHOUSE_MAIL_FROM is not set", message.kind)
-            logs.event("mail", message=message.kind, outcome="not_configured")
+            logs.event(
+                "mail", message=message.kind, outcome="not_sent", reason="GATEHOUSE_MAIL_FROM is not set"
+            )
             return False
         request: dict[str, Any] = {
             "FromEmailAddress": sender,
