@@ -306,3 +306,17 @@ def test_concurrent_changes_to_one_address_give_it_to_one_account(
     ]
     assert len(owners) == 1
     assert rt.account_email.owner_of("wanted@example.com") == owners[0]
+
+
+def test_the_old_verified_address_is_told_of_a_change(client: Client, mailbox: Mailbox) -> None:
+    from chalicelib.gatehouse.accounts.email_address import CHANGED_SUBJECT
+
+    register(client, "alice", "old@example.com")
+    verify(client, "alice", mailbox.last_code("old@example.com"))
+    change(client, token_of(client, "alice"), "new@example.com")
+    notice = mailbox.to("old@example.com")[-1]
+    assert notice.subject == CHANGED_SUBJECT
+    assert "new@example.com" in notice.body
+    # An address never proven to be the owner's hears nothing.
+    change(client, token_of(client, "alice"), "third@example.com")
+    assert mailbox.to("new@example.com")[-1].subject != CHANGED_SUBJECT

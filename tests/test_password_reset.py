@@ -387,3 +387,14 @@ def test_logins_racing_a_reset_leave_no_session_that_refreshes(
         == 200
     ]
     assert survivors == []
+
+
+def test_the_owner_is_told_at_the_verified_address_once_the_password_is_reset(
+    client: Client, alice: str, mailbox: Mailbox
+) -> None:
+    forgot(client, username="alice")
+    code = mailbox.last_code(ADDRESS)
+    assert reset(client, code).status_code == 204
+    notice = mailbox.to(ADDRESS)[-1]
+    assert notice.subject == recovery.CHANGED_SUBJECT
+    assert code not in notice.body

@@ -25,6 +25,7 @@ from chalicelib.gatehouse.storage.users import User, user_item
 from chalicelib.gatehouse.verify.identity import Identity
 
 SUBJECT = "Confirm your email address"
+CHANGED_SUBJECT = "Your email address was changed"
 
 
 def _purpose(email: str) -> str:
@@ -64,6 +65,10 @@ def change_email(rt: Runtime, identity: Identity, current_password: str, raw_ema
     )
     logs.event("email_changed", user=identity.username)
     _mail_code(rt, identity.username, address, code)
+    if current is not None and current.verified and current.email != address:
+        # The owner hears of it at the address that was proven theirs.
+        values = {"username": identity.username, "new_address": address}
+        rt.mailer.send(render("email_changed", current.email, CHANGED_SUBJECT, values))
 
 
 def verify_email(rt: Runtime, raw_username: str, raw_code: str) -> None:

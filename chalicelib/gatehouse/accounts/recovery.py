@@ -34,6 +34,7 @@ from chalicelib.gatehouse.runtime import Runtime
 from chalicelib.gatehouse.storage.account_email import RESET, ResetState
 
 SUBJECT = "Your password reset code"
+CHANGED_SUBJECT = "Your password was reset"
 RATE_WINDOW = 3600
 # The key read and written for a username that cannot exist: no item has it.
 NO_ACCOUNT = "unknown#"
@@ -126,6 +127,10 @@ def reset_password(rt: Runtime, raw_username: str, raw_code: str, new_password: 
     rt.users.set_password_hash(username, new_hash)
     ended = sessions.end_all_sessions(rt, username)
     logs.event("password_reset", user=username, outcome="password_set")
+    contact = rt.account_email.contact(username)
+    if contact is not None and contact.verified:
+        message = render("password_changed", contact.email, CHANGED_SUBJECT, {"username": username})
+        rt.mailer.send(message)
     return ended
 
 
