@@ -131,8 +131,11 @@ def test_an_email_is_required_when_the_setting_says_so(
     assert register(client, "alice", "alice@example.com").status_code == 201
 
 
-def test_a_malformed_email_at_sign_up_is_400_and_makes_no_account(client: Client, rt: Runtime) -> None:
-    response = register(client, "alice", "not an address")
+@pytest.mark.parametrize("email", ["not an address", ""])
+def test_a_malformed_email_at_sign_up_is_400_and_makes_no_account(
+    client: Client, rt: Runtime, email: str
+) -> None:
+    response = register(client, "alice", email)
     assert (response.status_code, json_body(response)["error"]) == (400, "invalid_request")
     assert rt.users.get("alice") is None
 

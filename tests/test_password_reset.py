@@ -167,7 +167,16 @@ def test_forgot_by_email_makes_the_same_dynamodb_requests_whatever_the_account(
     assert dynamodb_calls == ["GetItem", "GetItem", "UpdateItem"]
 
 
-@pytest.mark.parametrize("body", [{}, {"username": "alice", "email": ADDRESS}, {"email": "not an address"}])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {},
+        {"username": "alice", "email": ADDRESS},
+        {"email": "not an address"},
+        {"username": ""},
+        {"email": ""},
+    ],
+)
 def test_forgot_needs_exactly_one_well_formed_username_or_email(client: Client, body: dict[str, str]) -> None:
     response = forgot(client, **body)
     assert (response.status_code, json_body(response)["error"]) == (400, "invalid_request")

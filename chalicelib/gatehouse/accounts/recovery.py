@@ -51,6 +51,8 @@ def forgot_password(
     """Mail a reset code if the account exists and has a verified address; answer alike either way."""
     if (raw_username is None) == (raw_email is None):
         raise InvalidRequest("Send either username or email.")
+    if raw_username == "":
+        raise InvalidRequest("username must not be empty.")
     started = time.monotonic()
     try:
         _forgot(rt, raw_username, raw_email)

@@ -55,9 +55,9 @@ def register(gate: Gatehouse, *, admin_routes: bool) -> None:
         username = required_str(body, "username", max_length=MAX_USERNAME_INPUT)
         password = required_str(body, "password", max_length=MAX_PASSWORD_LENGTH)
         email = optional_str(body, "email", max_length=MAX_EMAIL_INPUT)
-        if rt.settings.require_email and not email:
+        if rt.settings.require_email and email is None:
             raise InvalidRequest("email is required.")
-        user = signup.create_user(rt, username, password, DEFAULT_ROLES, email or None)
+        user = signup.create_user(rt, username, password, DEFAULT_ROLES, email)
         return json_response({"username": user.username}, 201)
 
     @public("/auth/email/verify", methods=["POST"])
