@@ -7,7 +7,6 @@ HTTP and the Python client (``client/gatehouse_client``) are exercised.
 
 from __future__ import annotations
 
-import re
 import secrets
 import time
 from collections.abc import Iterator
@@ -19,8 +18,6 @@ from tests.live_stack import USER_PASSWORD, LiveStack, live_stack
 
 e2e = pytest.mark.e2e
 NEW_PASSWORD = "Orchid-Canyon-31-harbor"
-_MAIL = re.compile(r"Mail to: (?P<to>\S+)\nSubject: (?P<subject>[^\n]*)\n\n(?P<text>.*?)\n-{72}\n", re.DOTALL)
-_CODE = re.compile(r"^ {4}([0-9A-Z]{8,10})$", re.MULTILINE)
 
 
 @pytest.fixture(scope="module")
@@ -29,21 +26,6 @@ def stack() -> Iterator[LiveStack]:
         {"GATEHOUSE_SESSION_CACHE_SECONDS": "0", "GATEHOUSE_RESET_URL": "http://localhost:8000/"}
     ) as running:
         yield running
-
-
-def codes_mailed_to(stack: LiveStack, address: str, count: int) -> list[tuple[str, str, str]]:
-    """(subject, text, code) of the messages the stack printed for ``address``, once ``count`` are there."""
-    deadline = time.monotonic() + 10
-    while True:
-        found = []
-        for mail in _MAIL.finditer(stack.output()):
-            code = _CODE.search(mail["text"])
-            if mail["to"] == address and code:
-                found.append((mail["subject"], mail["text"], code.group(1)))
-        if len(found) >= count or time.monotonic() > deadline:
-            assert len(found) >= count, stack.output()[-3000:]
-            return found
-        time.sleep(0.05)
 
 
 def new_name(prefix: str) -> str:
@@ -58,13 +40,14 @@ def test_register_verify_forgot_reset_and_delete_over_http(stack: LiveStack) -> 
         "POST", "/auth/register", {"username": username, "password": USER_PASSWORD, "email": address}
     )
     assert status == 201, body
-    [(subject, _, code)] = codes_mailed_to(stack, address, 1)
-    assert subject == "Confirm your email address"
+    [code] = stack.codes_mailed_to(address, 1)
+    assert [m.subject for m in stack.mail() if m.to == address] == ["Confirm your email address"]
     assert stack.call("POST", "/auth/email/verify", {"username": username, "code": code})[0] == 204
 
     status, _, body = stack.call("POST", "/auth/password/forgot", {"email": address})
     assert (status, body) == (202, {})
-    (_, text, reset_code) = codes_mailed_to(stack, address, 2)[1]
+    reset_code = stack.codes_mailed_to(address, 2)[1]
+    [text] = [m.text for m in stack.mail() if m.code == reset_code]
     assert f"http://localhost:8000/?code={reset_code}&username={username}" in text
     status, _, body = stack.call(
         "POST",
@@ -88,12 +71,12 @@ def test_register_verify_forgot_reset_and_delete_over_http(stack: LiveStack) -> 
 
 @e2e
 def test_forgot_for_an_unknown_account_answers_the_same_and_prints_no_mail(stack: LiveStack) -> None:
-    before = len(_MAIL.findall(stack.output()))
+    before = len(stack.mail())
     status, headers, body = stack.call("POST", "/auth/password/forgot", {"username": new_name("nobody")})
     assert (status, body) == (202, {})
     assert headers["Content-Type"] == "application/json"
     time.sleep(0.2)
-    assert len(_MAIL.findall(stack.output())) == before
+    assert len(stack.mail()) == before
 
 
 # -- the Python client -------------------------------------------------------------------------
@@ -109,7 +92,7 @@ def test_python_client_register_with_email_and_verify(stack: LiveStack) -> None:
     address = f"{username}@example.com"
     client = client_for(stack)
     assert client.register(username, USER_PASSWORD, email=address) == {"username": username}
-    code = codes_mailed_to(stack, address, 1)[0][2]
+    code = stack.codes_mailed_to(address, 1)[0]
     with pytest.raises(GatehouseError) as wrong:
         client.verify_email(username, "0000000Z" if code != "0000000Z" else "0000000Y")
     assert (wrong.value.status, wrong.value.code) == (400, "invalid_code")
@@ -132,7 +115,7 @@ def test_python_client_change_email_mails_the_new_address(stack: LiveStack) -> N
         "email": address,
         "email_verified": False,
     }
-    client.verify_email(username, codes_mailed_to(stack, address, 1)[0][2])
+    client.verify_email(username, stack.codes_mailed_to(address, 1)[0])
     with pytest.raises(GatehouseError) as wrong:
         client.change_email("Not-the-1-password", f"other-{address}")
     assert (wrong.value.status, wrong.value.code) == (400, "invalid_request")
@@ -144,9 +127,9 @@ def test_python_client_forgot_and_reset_password(stack: LiveStack) -> None:
     address = f"{username}@example.com"
     client = client_for(stack)
     client.register(username, USER_PASSWORD, email=address)
-    client.verify_email(username, codes_mailed_to(stack, address, 1)[0][2])
+    client.verify_email(username, stack.codes_mailed_to(address, 1)[0])
     client.forgot_password(username=username)
-    code = codes_mailed_to(stack, address, 2)[1][2]
+    code = stack.codes_mailed_to(address, 2)[1]
     with pytest.raises(GatehouseError) as used:
         client.reset_password(username, "0000000000" if code != "0000000000" else "1111111111", NEW_PASSWORD)
     assert used.value.code == "invalid_code"

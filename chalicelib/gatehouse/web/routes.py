@@ -54,7 +54,8 @@ def register(gate: Gatehouse, *, admin_routes: bool) -> None:
         body = read_body(gate.request())
         username = required_str(body, "username", max_length=MAX_USERNAME_INPUT)
         password = required_str(body, "password", max_length=MAX_PASSWORD_LENGTH)
-        email = optional_str(body, "email", max_length=MAX_EMAIL_INPUT)
+        # Present means given: null or "" is a malformed address, not "none".
+        email = required_str(body, "email", max_length=MAX_EMAIL_INPUT) if "email" in body else None
         if rt.settings.require_email and email is None:
             raise InvalidRequest("email is required.")
         user = signup.create_user(rt, username, password, DEFAULT_ROLES, email)
@@ -73,10 +74,12 @@ def register(gate: Gatehouse, *, admin_routes: bool) -> None:
     @public("/auth/password/forgot", methods=["POST"])
     def forgot_password() -> Response:
         body = read_body(gate.request())
+        if ("username" in body) == ("email" in body):
+            raise InvalidRequest("Send either username or email.")
         recovery.forgot_password(
             runtime.current(),
-            optional_str(body, "username", max_length=MAX_USERNAME_INPUT),
-            optional_str(body, "email", max_length=MAX_EMAIL_INPUT),
+            required_str(body, "username", max_length=MAX_USERNAME_INPUT) if "username" in body else None,
+            required_str(body, "email", max_length=MAX_EMAIL_INPUT) if "email" in body else None,
         )
         return json_response({}, 202)
 
