@@ -21,10 +21,21 @@ from chalice.test import Client
 from chalicelib.gatehouse.errors import Forbidden, GatehouseError, NotFound
 from chalicelib.gatehouse.runtime import Runtime
 from chalicelib.gatehouse.settings import Settings, authorizer_ttl
+from chalicelib.gatehouse.storage import aws
 from chalicelib.gatehouse.storage.tables import create_tables, table_definitions
 from chalicelib.notes.repository import table_definition as notes_table
 from gatehouse_dev import gateway
-from tests.conftest import ROOT, Credentials, Package, bearer, json_body, keys_anywhere, post_json
+from tests.conftest import (
+    MAIL_FROM,
+    ROOT,
+    Credentials,
+    Mailbox,
+    Package,
+    bearer,
+    json_body,
+    keys_anywhere,
+    post_json,
+)
 
 pytestmark = pytest.mark.deploy
 
@@ -307,6 +318,10 @@ class CallLog:
                 action = "ConditionCheckItem" if kind == "ConditionCheck" else kind + "Item"
                 calls.add(("dynamodb:" + action, self.names[body["TableName"]]))
             return
+        if operation == "BatchWriteItem":
+            for table in params["RequestItems"]:
+                calls.add(("dynamodb:BatchWriteItem", self.names[table]))
+            return
         target = self.names[params["TableName"]]
         if "IndexName" in params:
             target += "/index/" + params["IndexName"]
@@ -372,6 +387,40 @@ def _every_feature(client: Client, make_user: Callable[..., Credentials], login:
     assert client.http.post("/admin/users/walker/disable", headers=admin).status_code == 204
     assert client.http.post("/admin/users/walker/enable", headers=admin).status_code == 204
     assert client.http.delete("/auth/sessions", headers=admin).status_code == 204
+    _every_recovery_feature(client)
+
+
+def _every_recovery_feature(client: Client) -> None:
+    """Email, verification, reset and deletion, each path once (the mail sender verified in SES)."""
+    aws.session().client("sesv2").create_email_identity(EmailIdentity=MAIL_FROM)
+    mailbox = Mailbox()
+    password = "Quiet-Harbor-31-lantern"
+    body = {"username": "mailer", "password": password, "email": "mailer@example.com"}
+    assert post_json(client, "/auth/register", body).status_code == 201
+    verify = {"username": "mailer", "code": mailbox.last_code("mailer@example.com")}
+    assert post_json(client, "/auth/email/verify", verify).status_code == 204
+    grant = {"grant_type": "password", "username": "mailer", "password": password}
+    auth = bearer(json_body(post_json(client, "/auth/token", grant))["access_token"])
+    change = {"current_password": password, "email": "moved@example.com"}
+    assert post_json(client, "/auth/email", change, auth).status_code == 204
+    verify = {"username": "mailer", "code": mailbox.last_code("moved@example.com")}
+    assert post_json(client, "/auth/email/verify", verify).status_code == 204
+    for who in ({"username": "mailer"}, {"email": "nobody@example.com"}):
+        assert post_json(client, "/auth/password/forgot", who).status_code == 202
+    new_password = "Orchid-Canyon-31-harbor"
+    reset = {
+        "username": "mailer",
+        "code": mailbox.last_code("moved@example.com"),
+        "new_password": new_password,
+    }
+    assert post_json(client, "/auth/password/reset", reset).status_code == 204
+    auth = bearer(
+        json_body(post_json(client, "/auth/token", {**grant, "password": new_password}))["access_token"]
+    )
+    assert post_json(client, "/notes", {"text": "goes with the account"}, auth).status_code == 201
+    assert (
+        post_json(client, "/auth/account/delete", {"current_password": new_password}, auth).status_code == 204
+    )
 
 
 def test_api_handler_is_granted_exactly_the_dynamodb_calls_it_makes(
@@ -487,3 +536,19 @@ def test_lambda_zip_holds_the_app_but_no_cli_dev_tooling_tests_or_keys(package: 
     assert {"app.py", "chalicelib"} <= tops
     assert not tops & {"gatehouse", "gatehouse_dev", "tests", "deploy", "bench", ".chalice", "docs"}
     assert not [n for n in names if n.endswith((".pem", ".jwk"))]
+
+
+def test_the_api_handler_may_send_mail_only_from_the_configured_identity(package: Package) -> None:
+    [mail] = [s for s in package.statements(API_HANDLER) if "ses:SendEmail" in _list(s["Action"])]
+    assert _list(mail["Action"]) == ["ses:SendEmail"]
+    resources = [r["Fn::Sub"] for r in _list(mail["Resource"])]
+    assert resources == [
+        "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/${MailIdentity}",
+        "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:configuration-set/${MailConfigurationSet}",
+    ]
+    assert not [
+        s for s in package.statements(AUTHORIZER) if any(a.startswith("ses:") for a in _list(s["Action"]))
+    ]
+    env = package.env_of(API_HANDLER)
+    assert env["GATEHOUSE_MAIL_FROM"] == {"Ref": "MailFromAddress"}
+    assert env["GATEHOUSE_MAIL_CONFIGURATION_SET"] == {"Ref": "MailConfigurationSet"}
