@@ -12,6 +12,7 @@ way a password change does and ends every session of the account.
 
 from __future__ import annotations
 
+import html
 import time
 from collections.abc import Callable
 from urllib.parse import urlencode
@@ -141,8 +142,6 @@ def reset_link(base: str, username: str, code: str) -> str:
 
 
 def _mail_code(rt: Runtime, username: str, email: str, code: str) -> None:
-    import html
-
     values = {"username": username, "code": code, "minutes": str(max(1, rt.settings.reset_code_ttl // 60))}
     link_text, link_html = "", ""
     if rt.settings.reset_url:
