@@ -33,6 +33,12 @@ def notes() -> NoteRepository:
     return NoteRepository(gate.table(os.environ.get("NOTES_TABLE", "gatehouse-notes")))
 
 
+@gate.on_account_deleted
+def delete_notes_of(username: str) -> None:
+    """A deleted account's notes go with it (Gatehouse may call this again: it is idempotent)."""
+    notes().delete_all_for(username)
+
+
 @gate.route("/notes", methods=["GET"])
 def list_notes(identity: Identity) -> Response:
     # Pages keep every answer far below Lambda's 6 MB response limit.

@@ -21,6 +21,7 @@ from bench import (
     bytecode_cold_start,
     cold_start,
     enumeration,
+    forgot,
     login,
     package_size,
     suite_time,
@@ -87,6 +88,11 @@ def _enumeration(effort: Effort) -> list[Result]:
     return enumeration.measure(make_fixture(int(time.time()), lockout_threshold=100), effort.login_rounds)
 
 
+def _forgot(effort: Effort) -> list[Result]:
+    # Each forgot takes at least the floor (400 ms by default): fewer rounds than a login.
+    return forgot.measure(int(time.time()), max(5, effort.login_rounds // 3))
+
+
 def _package(_effort: Effort) -> list[Result]:
     return package_size.measure()
 
@@ -110,6 +116,11 @@ FIGURES: dict[str, tuple[Runner, str, str]] = {
         _enumeration,
         "4e. failed login: unknown user vs wrong password",
         f"≤ {enumeration.LIMIT:.2f}x",
+    ),
+    "forgot": (
+        _forgot,
+        "4f. forgot password: code mailed vs no account",
+        f"≤ {forgot.LIMIT:.2f}x",
     ),
     "package": (_package, "4. deployment package", f"≤ {fmt_megabytes(package_size.LIMIT_BYTES)}"),
     "tests": (_tests, "5. make test wall time", f"≤ {fmt_seconds(suite_time.LIMIT_SECONDS)}"),

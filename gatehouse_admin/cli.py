@@ -65,6 +65,11 @@ def _parser() -> argparse.ArgumentParser:
     unlock = commands.add_parser("unlock", help="clear a user's failed-login counters (lift a lockout)")
     unlock.add_argument("username")
 
+    delete = commands.add_parser(
+        "delete-user", help="delete a user, their sessions and email claim; the app's hooks remove its data"
+    )
+    delete.add_argument("username")
+
     first = commands.add_parser("create-signing-key", help="make the first signing key and the JWKS")
     first.add_argument("--alg", choices=sorted(SUPPORTED_ALGORITHMS), default=DEFAULT_ALGORITHM)
     first.add_argument("--kms-key-id", help="customer managed KMS key for the SecureString")
@@ -169,6 +174,15 @@ def set_disabled(ctx: Context, disabled: bool) -> None:
 def unlock_user(ctx: Context) -> None:
     cleared = useradmin.unlock(ctx.runtime(), ctx.args.username)
     print(f"Unlocked {ctx.args.username!r}; cleared {cleared} counter(s).")
+
+
+def delete_user(ctx: Context) -> None:
+    hooks = useradmin.app_hooks()
+    deleted = useradmin.delete_user(ctx.runtime(), ctx.args.username, hooks)
+    print(f"Deleted {deleted.username!r}; ended {deleted.sessions_ended} session(s); ", end="")
+    print(f"ran {len(hooks)} app hook(s).")
+    if deleted.hooks_failed:
+        print(f"{deleted.hooks_failed} app hook(s) failed; the log line account_deleted_hook names them.")
 
 
 def create_tables(ctx: Context) -> None:
@@ -343,6 +357,8 @@ def main(
             set_disabled(ctx, command == "disable-user")
         elif command == "unlock":
             unlock_user(ctx)
+        elif command == "delete-user":
+            delete_user(ctx)
         elif command == "create-signing-key":
             create_signing_key(ctx)
         elif command == "rotate-signing-key":

@@ -6,9 +6,11 @@ policy, hashing and "disabling ends every session" are the API's own code.
 
 from __future__ import annotations
 
+import importlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from chalicelib.gatehouse.accounts import admin, sessions, signup
+from chalicelib.gatehouse.accounts import admin, deletion, sessions, signup
 from chalicelib.gatehouse.errors import InvalidRequest, NoSuchUser
 from chalicelib.gatehouse.roles import ADMIN, DEFAULT_ROLES, is_valid_role
 from chalicelib.gatehouse.runtime import Runtime
@@ -64,3 +66,16 @@ def unlock(rt: Runtime, username: str) -> int:
 def set_disabled(rt: Runtime, username: str, disabled: bool) -> int:
     """Disabling ends every session at once (refresh tokens and, via the authorizer, access tokens)."""
     return admin.set_disabled(rt, username, disabled)
+
+
+def app_hooks(module: str = "app") -> Sequence[deletion.Hook]:
+    """The account-deleted hooks of the app's ``Gatehouse`` (``app.py``, imported as Chalice does)."""
+    from chalicelib.gatehouse import component
+
+    application = importlib.import_module(module).app
+    return tuple(component.component_of(application).account_deleted_hooks)
+
+
+def delete_user(rt: Runtime, username: str, hooks: Sequence[deletion.Hook]) -> deletion.Deleted:
+    """What ``POST /auth/account/delete`` does, for any account (the last active admin excepted)."""
+    return deletion.delete_user(rt, username, hooks)

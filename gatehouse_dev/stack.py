@@ -1,5 +1,6 @@
 """The embedded AWS for local runs: a moto server on loopback with Gatehouse's tables,
-a dev signing key in SSM (with its JWKS parameter, as the admin CLI makes them) and seeded users.
+a dev signing key in SSM (with its JWKS parameter, as the admin CLI makes
+them), a verified mail sender in SES, and seeded users.
 
 Used by ``make run``, ``chalice local`` on the dev stage (gatehouse_dev.embedded) and the
 end-to-end tests, so all of them exercise the same stack.  The seeded users have fixed dev
@@ -32,6 +33,9 @@ FAKE_CREDENTIALS = {
     "AWS_DEFAULT_REGION": REGION,
     "AWS_REGION": REGION,
 }
+# The local sender: verified in moto's SES at start, as a real SES identity must be.
+DEV_MAIL_FROM = "gatehouse@dev.example.com"
+
 # Development passwords, printed at every start: they pass the password policy,
 # and the stack listens on loopback only.
 SEED_USERS = (
@@ -88,14 +92,19 @@ def point_environment_at(endpoint: str, env: MutableMapping[str, str]) -> None:
 
 
 def provision(env: MutableMapping[str, str]) -> list[SeededUser]:
-    """Tables, signing key and seeded users, in the AWS that ``env`` points at.
+    """Tables, signing key, a verified mail sender and seeded users, in the AWS that ``env`` points at.
 
-    Sets ``GATEHOUSE_JWKS`` in ``env`` to the new key's public half.
+    Sets ``GATEHOUSE_JWKS`` in ``env`` to the new key's public half, and turns
+    on the console echo of outgoing mail (``GATEHOUSE_MAIL_ECHO``): locally
+    the codes a user would receive are printed where the developer sees them.
     """
     import boto3
 
+    env.setdefault("GATEHOUSE_MAIL_FROM", DEV_MAIL_FROM)
+    env["GATEHOUSE_MAIL_ECHO"] = "true"
     settings = load_settings(env)
     session = boto3.Session(region_name=REGION)
+    session.client("sesv2").create_email_identity(EmailIdentity=settings.mail_from)
     create_tables(
         session.client("dynamodb"), settings, extra=[notes_table(env.get("NOTES_TABLE", "gatehouse-notes"))]
     )

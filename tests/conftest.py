@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import subprocess
 import sys
@@ -145,7 +146,13 @@ def signing_jwk() -> dict[str, str]:
 
 @pytest.fixture(scope="session")
 def base_settings(signing_jwk: dict[str, str]) -> Settings:
-    return Settings(issuer="gatehouse-test", jwks=json.dumps(public_jwks([signing_jwk])))
+    # No floor on the forgot-password answer: tests count requests, never time.
+    return Settings(
+        issuer="gatehouse-test",
+        jwks=json.dumps(public_jwks([signing_jwk])),
+        mail_from=MAIL_FROM,
+        forgot_min_ms=0,
+    )
 
 
 @pytest.fixture
@@ -285,3 +292,51 @@ def make_token(rt: Runtime, clock: FakeClock, signing_jwk: dict[str, str]) -> Ca
         return jwt.encode(payload, key or signing.key, algorithm=algorithm or signing.alg, headers=headers)
 
     return make
+
+
+# -- mail: moto's SES holds every sent message ------------------------------------------------
+
+MAIL_FROM = "gatehouse@mail.example.com"
+
+
+@dataclass(frozen=True)
+class SentMail:
+    to: tuple[str, ...]
+    subject: str
+    body: str  # the HTML body: moto keeps only one, HTML when both are sent
+    source: str
+
+
+class Mailbox:
+    """What moto's SES sent, read from its backend (the same account and region as the tests')."""
+
+    def __init__(self, region: str = "us-east-1") -> None:
+        from moto.core.models import DEFAULT_ACCOUNT_ID
+        from moto.ses.models import ses_backends
+
+        self._backend = ses_backends[DEFAULT_ACCOUNT_ID][region]
+
+    def sent(self) -> list[SentMail]:
+        return [
+            SentMail(tuple(m.destinations.get("ToAddresses", ())), m.subject, m.body, m.source)
+            for m in self._backend.sent_messages
+            if hasattr(m, "destinations")
+        ]
+
+    def to(self, address: str) -> list[SentMail]:
+        return [m for m in self.sent() if address in m.to]
+
+    def last_code(self, address: str) -> str:
+        """The code in the newest message to ``address``."""
+        messages = self.to(address)
+        assert messages, f"no mail to {address}"
+        match = re.search(r"<strong>([0-9A-Z]+)</strong>", messages[-1].body)
+        assert match, messages[-1].body
+        return match.group(1)
+
+
+@pytest.fixture
+def mailbox(rt: Runtime) -> Mailbox:
+    """moto's SES with the sender verified, as a real account's SES identity would be."""
+    aws.session().client("sesv2").create_email_identity(EmailIdentity=MAIL_FROM)
+    return Mailbox()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import signal
 import socket
@@ -36,6 +37,21 @@ ADMIN_PASSWORD = "Copper-Falcon-58-meadow"
 USER_PASSWORD = "tulip-Marble-9-sunset"
 
 _opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+# One message as the stack's console echo of outgoing mail prints it (GATEHOUSE_MAIL_ECHO).
+_MAIL = re.compile(r"Mail to: (?P<to>\S+)\nSubject: (?P<subject>[^\n]*)\n\n(?P<text>.*?)\n-{72}\n", re.DOTALL)
+_CODE = re.compile(r"^ {4}([0-9A-Z]{8,10})$", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class Mail:
+    to: str
+    subject: str
+    text: str
+
+    @property
+    def code(self) -> str | None:
+        found = _CODE.search(self.text)
+        return found.group(1) if found else None
 
 
 @dataclass
@@ -48,6 +64,20 @@ class LiveStack:
 
     def output(self) -> str:
         return "".join(self.lines)
+
+    def mail(self) -> list[Mail]:
+        """Every message the stack printed (it echoes outgoing mail to its console)."""
+        return [Mail(m["to"], m["subject"], m["text"]) for m in _MAIL.finditer(self.output())]
+
+    def codes_mailed_to(self, address: str, count: int, timeout: float = 10.0) -> list[str]:
+        """The codes of the messages to ``address`` that carry one, once there are ``count``."""
+        deadline = time.monotonic() + timeout
+        while True:
+            codes = [m.code for m in self.mail() if m.to == address and m.code]
+            if len(codes) >= count or time.monotonic() > deadline:
+                assert len(codes) >= count, f"{len(codes)} code(s) mailed to {address}"
+                return [c for c in codes if c]
+            time.sleep(0.05)
 
     def call(
         self, method: str, path: str, body: Any = None, headers: Mapping[str, str] | None = None

@@ -181,7 +181,7 @@ def test_the_last_active_admin_cannot_be_disabled(client, make_user, login):
     assert response.status_code == 409
     assert json_body(response) == {
         "error": "last_admin",
-        "message": "That is the last active admin; make another admin first.",
+        "message": "This is the last active admin account; make another admin first.",
     }
     make_user(roles=("admin",))
     assert client.http.post(f"/admin/users/{boss.username}/disable", headers=auth).status_code == 204

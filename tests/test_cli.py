@@ -248,7 +248,10 @@ def test_the_last_active_admin_can_be_neither_demoted_nor_disabled(
 ) -> None:
     boss = make_user(roles=("admin",))
     code, output = run("set-roles", boss.username, "user")
-    assert (code, output.strip()) == (1, "error: That is the last active admin; make another admin first.")
+    assert (code, output.strip()) == (
+        1,
+        "error: This is the last active admin account; make another admin first.",
+    )
     assert run("disable-user", boss.username)[0] == 1
     user = rt.users.get(boss.username)
     assert user is not None

@@ -34,6 +34,10 @@ INT_SETTINGS = [
     ("ARGON2_TIME_COST", "argon2_time_cost", 2, 20),
     ("ARGON2_MEMORY_KIB", "argon2_memory_kib", 19456, 1024 * 1024),
     ("ARGON2_PARALLELISM", "argon2_parallelism", 1, 8),
+    ("EMAIL_CODE_TTL", "email_code_ttl", 300, 7 * 24 * 3600),
+    ("RESET_CODE_TTL", "reset_code_ttl", 60, 3600),
+    ("RESET_REQUESTS_PER_HOUR", "reset_requests_per_hour", 1, 100),
+    ("FORGOT_MIN_MS", "forgot_min_ms", 0, 5000),
 ]
 INT_IDS = [name for name, *_ in INT_SETTINGS]
 
@@ -45,6 +49,8 @@ STR_SETTINGS = [
     ("ATTEMPTS_TABLE", "attempts_table"),
     ("SIGNING_KEY_PARAM", "signing_key_param"),
     ("JWKS", "jwks"),
+    ("MAIL_FROM", "mail_from"),
+    ("MAIL_CONFIGURATION_SET", "mail_configuration_set"),
 ]
 
 # (variable suffix, Settings field, default)
@@ -53,6 +59,8 @@ BOOL_SETTINGS = [
     ("CHECK_SESSIONS", "check_sessions", True),
     ("PRELOAD_SIGNING_KEY", "preload_signing_key", False),
     ("DEMO_PAGE", "demo_page", False),
+    ("REQUIRE_EMAIL", "require_email", False),
+    ("MAIL_ECHO", "mail_echo", False),
 ]
 BOOL_IDS = [name for name, *_ in BOOL_SETTINGS]
 
@@ -296,6 +304,7 @@ def test_every_settings_field_is_read_from_its_own_variable() -> None:
     for name, _field, default in BOOL_SETTINGS:
         full[f"GATEHOUSE_{name}"] = "false" if default else "true"
     full["GATEHOUSE_CORS_ORIGINS"] = "https://app.example.com"  # the list: tests/test_cors.py
+    full["GATEHOUSE_RESET_URL"] = "https://app.example.com/reset"
 
     settings = load_settings(full)
 
@@ -347,3 +356,35 @@ def test_get_settings_raises_config_error_for_a_bad_environment(monkeypatch: pyt
             config.get_settings()
     finally:
         get_settings.cache_clear()
+
+
+# -- the reset link -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "https://app.example.com/reset",
+        "https://app.example.com",
+        "http://localhost:8000/",
+        "http://127.0.0.1",
+    ],
+)
+def test_reset_url_takes_https_or_a_loopback_http_url(raw: str) -> None:
+    assert load_settings({"GATEHOUSE_RESET_URL": raw}).reset_url == raw
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "http://app.example.com/reset",  # a code must not travel in clear text
+        "https://app.example.com/reset?x=1",  # the code is appended as the query
+        "https://app.example.com/#reset",
+        "javascript:alert(1)",
+        "https://app.example.com/a b",
+        "app.example.com/reset",
+    ],
+)
+def test_reset_url_that_could_leak_or_break_the_code_is_an_error_naming_the_variable(raw: str) -> None:
+    with pytest.raises(ConfigError, match="GATEHOUSE_RESET_URL"):
+        load_settings({"GATEHOUSE_RESET_URL": raw})

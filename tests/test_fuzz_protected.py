@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 import app as gatehouse_app
 from chalicelib.gatehouse.runtime import Runtime
+from tests.conftest import DEFAULT_PASSWORD
 from tests.fuzzing import (
     FUZZ,
     JSON,
@@ -57,6 +58,9 @@ PROTECTED: list[tuple[str, str, Fields]] = [
     ("DELETE", "/auth/sessions", {}),
     ("DELETE", "/auth/sessions/{session_id}", {}),
     ("POST", "/auth/password", {"current_password": password_texts, "new_password": password_texts}),
+    ("POST", "/auth/email", {"current_password": password_texts, "email": st.emails() | texts}),
+    # Never the fuzz user's real password: deleting it would leave nothing to fuzz.
+    ("POST", "/auth/account/delete", {"current_password": texts.filter(lambda p: p != DEFAULT_PASSWORD)}),
     ("GET", "/admin/users", {}),
     ("POST", "/admin/users/{username}/disable", {}),
     ("POST", "/admin/users/{username}/enable", {}),

@@ -262,7 +262,13 @@ def test_revoke_needs_the_secret_not_just_the_session_id(client, grant, rt):
 def test_session_check_reads_dynamodb_once_per_cache_window(client, grant, clock, rt):
     _, body = grant()
     reads = []
-    rt._dynamodb.meta.client.meta.events.register("before-send.dynamodb.GetItem", lambda **_: reads.append(1))
+
+    def session_read(params, **_):
+        # The authorizer's reads only: the /me view reads the user item itself.
+        if params["TableName"] == rt.settings.sessions_table:
+            reads.append(1)
+
+    rt._dynamodb.meta.client.meta.events.register("before-parameter-build.dynamodb.GetItem", session_read)
     for _ in range(3):
         assert me(client, body["access_token"]).status_code == 200
     assert len(reads) == 1
@@ -280,7 +286,13 @@ def test_with_session_check_off_the_authorizer_makes_no_aws_call(client, grant, 
     calls.clear()
     clock.advance(60)
     # The documented trade-off: without the check, a revoked token lives until it expires.
-    assert me(client, body["access_token"]).status_code == 200
+    event = {
+        "type": "TOKEN",
+        "authorizationToken": f"Bearer {body['access_token']}",
+        "methodArn": "arn:aws:execute-api:us-east-1:123456789012:abc/api/GET/me",
+    }
+    policy = client.lambda_.invoke("gatehouse_auth", event).payload
+    assert policy["policyDocument"]["Statement"][0]["Effect"] == "Allow"
     assert calls == []
 
 

@@ -35,6 +35,7 @@ AUTHORIZER_NAME = "gatehouse_auth"
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
 View = TypeVar("View", bound=Callable[..., Response])
+Hook = TypeVar("Hook", bound=Callable[[str], object])
 
 _components: dict[int, Gatehouse] = {}
 
@@ -71,6 +72,7 @@ class Gatehouse:
         self._protected: tuple[ProtectedRoute, ...] | None = None
         self._own_paths: set[str] = set()
         self._registering_own = False
+        self.account_deleted_hooks: list[Callable[[str], object]] = []
 
         # CORS first: middleware registered first runs outermost, and CORS must
         # see the final response, error responses included.
@@ -185,6 +187,18 @@ class Gatehouse:
             return view
 
         return decorate
+
+    def on_account_deleted(self, hook: Hook) -> Hook:
+        """Call ``hook(username)`` after an account is deleted, to remove the app's own data of it.
+
+        Usable as a decorator.  The hook runs after the account's identity
+        rows and sessions are gone, at least once: while it raises it is
+        called again (3 calls in all), so it must be idempotent; a hook that
+        still fails is logged (``account_deleted_hook``) and the deletion
+        still succeeds.
+        """
+        self.account_deleted_hooks.append(hook)
+        return hook
 
     def map_error(self, error: type[Exception], status: int, code: str) -> None:
         """Answer ``status`` with ``{"error": code, "message": str(error)}`` when a view raises ``error``."""

@@ -89,9 +89,26 @@ class UsernameTaken(Conflict):
     default_message = "That username is taken."
 
 
+class EmailTaken(Conflict):
+    code = "email_taken"
+    default_message = "That email address belongs to another account."
+
+
 class LastAdmin(Conflict):
+    """The change would leave no active administrator (nobody could manage users any more)."""
+
     code = "last_admin"
-    default_message = "That is the last active admin; make another admin first."
+    default_message = "This is the last active admin account; make another admin first."
+
+
+class InvalidCode(InvalidRequest):
+    """A mailed code (email verification, password reset) that is wrong, used, expired or spent.
+
+    One answer for all of these, so the response never says which.
+    """
+
+    code = "invalid_code"
+    default_message = "The code is wrong or no longer valid. Request a new one."
 
 
 class InvalidGrant(GatehouseError):

@@ -17,8 +17,10 @@ from typing import TYPE_CHECKING
 from chalicelib.gatehouse.accounts.lockout import LockoutRules
 from chalicelib.gatehouse.accounts.passwords import Hasher, HashParams
 from chalicelib.gatehouse.errors import ConfigError
+from chalicelib.gatehouse.mail import Mailer
 from chalicelib.gatehouse.settings import Settings, get_settings
 from chalicelib.gatehouse.storage import aws
+from chalicelib.gatehouse.storage.account_email import AccountEmailRepository
 from chalicelib.gatehouse.storage.attempts import AttemptRepository
 from chalicelib.gatehouse.storage.sessions import SID_PATTERN, Session, SessionRepository
 from chalicelib.gatehouse.storage.users import UserRepository
@@ -125,6 +127,15 @@ class Runtime:
     @cached_property
     def users(self) -> UserRepository:
         return UserRepository(self.table(self.settings.users_table))
+
+    @cached_property
+    def account_email(self) -> AccountEmailRepository:
+        """Email addresses, mailed codes and account removal (on the users table)."""
+        return AccountEmailRepository(self.table(self.settings.users_table))
+
+    @cached_property
+    def mailer(self) -> Mailer:
+        return Mailer(self.settings)
 
     @cached_property
     def sessions(self) -> SessionRepository:

@@ -55,6 +55,19 @@ class Settings:
     demo_page: bool = False
     # Origins whose pages may read the answers (CORS); none unless configured.
     cors_origins: tuple[str, ...] = ()
+    # Account recovery: an email address on the account, password reset by a mailed code.
+    require_email: bool = False
+    email_code_ttl: int = 24 * 3600
+    reset_code_ttl: int = 15 * 60
+    reset_url: str = ""
+    reset_requests_per_hour: int = 3
+    # The least time POST /auth/password/forgot takes, so that mailing a code
+    # (known account) and mailing nothing (unknown) answer alike.
+    forgot_min_ms: int = 400
+    mail_from: str = ""
+    mail_configuration_set: str = ""
+    # Print every outgoing message to stdout too (the local stack: a developer sees the codes).
+    mail_echo: bool = False
 
 
 def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
@@ -89,6 +102,19 @@ def _str(env: Mapping[str, str], name: str, default: str) -> str:
     return raw.strip()
 
 
+def _url(env: Mapping[str, str], name: str) -> str:
+    """An https URL (http only for a loopback host), without a query: mailed links must be safe to click."""
+    raw = _str(env, name, "")
+    if raw and not re.fullmatch(
+        r"(https://[^\s?#]+|http://(localhost|127\.0\.0\.1)(:[0-9]{1,5})?(/[^\s?#]*)?)", raw
+    ):
+        raise ConfigError(
+            f"{PREFIX}{name} must be an https URL without query or fragment "
+            f"(http only for localhost), got {raw!r}"
+        )
+    return raw
+
+
 def load_settings(env: Mapping[str, str]) -> Settings:
     d = Settings()
     return Settings(
@@ -120,6 +146,15 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         argon2_parallelism=_int(env, "ARGON2_PARALLELISM", d.argon2_parallelism, 1, 8),
         demo_page=_bool(env, "DEMO_PAGE", d.demo_page),
         cors_origins=cors_origins(env),
+        require_email=_bool(env, "REQUIRE_EMAIL", d.require_email),
+        email_code_ttl=_int(env, "EMAIL_CODE_TTL", d.email_code_ttl, 300, 7 * 24 * 3600),
+        reset_code_ttl=_int(env, "RESET_CODE_TTL", d.reset_code_ttl, 60, 3600),
+        reset_url=_url(env, "RESET_URL"),
+        reset_requests_per_hour=_int(env, "RESET_REQUESTS_PER_HOUR", d.reset_requests_per_hour, 1, 100),
+        forgot_min_ms=_int(env, "FORGOT_MIN_MS", d.forgot_min_ms, 0, 5000),
+        mail_from=_str(env, "MAIL_FROM", d.mail_from),
+        mail_configuration_set=_str(env, "MAIL_CONFIGURATION_SET", d.mail_configuration_set),
+        mail_echo=_bool(env, "MAIL_ECHO", d.mail_echo),
     )
 
 

@@ -141,3 +141,22 @@ class NoteRepository:
             if _condition_failed(error):
                 raise NoSuchNote() from None
             raise
+
+    def delete_all_for(self, owner: str) -> int:
+        """Delete every note of ``owner`` (the account is gone); safe to run again. Returns how many."""
+        deleted = 0
+        kwargs: dict[str, Any] = {
+            "KeyConditionExpression": "#o = :o",
+            "ExpressionAttributeNames": {"#o": "owner"},
+            "ExpressionAttributeValues": {":o": owner},
+            "ProjectionExpression": "#o, note_id",
+        }
+        with self._table.batch_writer() as batch:
+            while True:
+                page = self._table.query(**kwargs)
+                for item in page.get("Items", []):
+                    batch.delete_item(Key={"owner": item["owner"], "note_id": item["note_id"]})
+                    deleted += 1
+                if "LastEvaluatedKey" not in page:
+                    return deleted
+                kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]

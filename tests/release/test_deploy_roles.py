@@ -19,9 +19,10 @@ from chalice.test import Client
 
 import app as gatehouse_app
 from chalicelib.gatehouse.runtime import Runtime
+from chalicelib.gatehouse.storage import aws
 from gatehouse_dev import gateway
 from gatehouse_release.template import AUTH_FUNCTION, is_gatehouse_path
-from tests.conftest import ROOT, Credentials, Package, bearer, json_body, post_json
+from tests.conftest import MAIL_FROM, ROOT, Credentials, Mailbox, Package, bearer, json_body, post_json
 from tests.release.cfn import rules_hold
 from tests.release.stack import (
     API_HANDLER,
@@ -116,7 +117,11 @@ def test_only_the_auth_function_reaches_the_identity_tables(package: Package) ->
     def tables(function: str) -> set[str]:
         return {target.split("/")[0] for _, target in dynamodb_grants(package, function)}
 
-    assert tables(AUTH_FUNCTION) == set(IDENTITY_TABLES)  # and not the notes table
+    # The notes table only for the example's account-deleted hook, which runs where the
+    # deletion does (Query and BatchWriteItem, to remove the deleted user's notes).
+    assert tables(AUTH_FUNCTION) == {*IDENTITY_TABLES, "NotesTable"}
+    notes = {a for a, t in dynamodb_grants(package, AUTH_FUNCTION) if t.startswith("NotesTable")}
+    assert notes == {"dynamodb:Query", "dynamodb:BatchWriteItem"}
     assert tables(API_HANDLER) & set(IDENTITY_TABLES) == set()
     assert tables(AUTHORIZER) == {"SessionsTable"}  # GetItem only, above
     auth_sessions = {a for a, t in dynamodb_grants(package, AUTH_FUNCTION) if t.startswith("SessionsTable")}
@@ -238,6 +243,10 @@ class CallLog:
                 action = "ConditionCheckItem" if kind == "ConditionCheck" else kind + "Item"
                 calls.add(("dynamodb:" + action, self.names[body["TableName"]]))
             return
+        if operation == "BatchWriteItem":
+            for table in params["RequestItems"]:
+                calls.add(("dynamodb:BatchWriteItem", self.names[table]))
+            return
         target = self.names[params["TableName"]]
         if "IndexName" in params:
             target += "/index/" + params["IndexName"]
@@ -314,6 +323,40 @@ def _every_feature(client: Client, make_user: Callable[..., Credentials], login:
     assert client.http.post("/admin/users/walker/enable", headers=admin).status_code == 204
     assert client.http.post("/admin/users/walker/unlock", headers=admin).status_code == 204
     assert client.http.delete("/auth/sessions", headers=admin).status_code == 204
+    _every_recovery_feature(client)
+
+
+def _every_recovery_feature(client: Client) -> None:
+    """Email, verification, reset and deletion, each path once (the mail sender verified in SES)."""
+    aws.session().client("sesv2").create_email_identity(EmailIdentity=MAIL_FROM)
+    mailbox = Mailbox()
+    password = "Quiet-Harbor-31-lantern"
+    body = {"username": "mailer", "password": password, "email": "mailer@example.com"}
+    assert post_json(client, "/auth/register", body).status_code == 201
+    verify = {"username": "mailer", "code": mailbox.last_code("mailer@example.com")}
+    assert post_json(client, "/auth/email/verify", verify).status_code == 204
+    grant = {"grant_type": "password", "username": "mailer", "password": password}
+    auth = bearer(json_body(post_json(client, "/auth/token", grant))["access_token"])
+    change = {"current_password": password, "email": "moved@example.com"}
+    assert post_json(client, "/auth/email", change, auth).status_code == 204
+    verify = {"username": "mailer", "code": mailbox.last_code("moved@example.com")}
+    assert post_json(client, "/auth/email/verify", verify).status_code == 204
+    for who in ({"username": "mailer"}, {"email": "nobody@example.com"}):
+        assert post_json(client, "/auth/password/forgot", who).status_code == 202
+    new_password = "Orchid-Canyon-31-harbor"
+    reset = {
+        "username": "mailer",
+        "code": mailbox.last_code("moved@example.com"),
+        "new_password": new_password,
+    }
+    assert post_json(client, "/auth/password/reset", reset).status_code == 204
+    auth = bearer(
+        json_body(post_json(client, "/auth/token", {**grant, "password": new_password}))["access_token"]
+    )
+    assert post_json(client, "/notes", {"text": "goes with the account"}, auth).status_code == 201
+    assert (
+        post_json(client, "/auth/account/delete", {"current_password": new_password}, auth).status_code == 204
+    )
 
 
 def test_each_function_is_granted_exactly_the_dynamodb_calls_it_makes(

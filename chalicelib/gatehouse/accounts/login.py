@@ -80,3 +80,15 @@ def change_password(rt: Runtime, identity: Identity, current: str, new: str) -> 
     # read the old password cannot open a session after this.
     rt.users.set_password_hash(user.username, rt.hasher.hash(new))
     return sessions.end_all_sessions(rt, user.username, keep=identity.session_id, bump=False)
+
+
+def confirm_password(rt: Runtime, username: str, password: str) -> User:
+    """The signed-in user, once ``password`` is confirmed as theirs: before a sensitive change.
+
+    Checked under the same counter as a password change, so a stolen access
+    token opens no unlimited password-guessing oracle.
+    """
+    user = _admit(rt, username, PASSWORD_CHANGE)
+    if user is None or not rt.hasher.verify(user.password_hash, password):
+        raise WrongPassword()
+    return user

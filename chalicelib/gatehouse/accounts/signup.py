@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from chalicelib.gatehouse.accounts import email_address
+from chalicelib.gatehouse.accounts.emails import normalize_email
 from chalicelib.gatehouse.accounts.passwords import check_password_policy
 from chalicelib.gatehouse.accounts.usernames import check_username
 from chalicelib.gatehouse.errors import SignupDisabled
@@ -14,14 +16,21 @@ def ensure_signup_open(allowed: bool) -> None:
         raise SignupDisabled()
 
 
-def create_user(rt: Runtime, raw_username: str, password: str, roles: tuple[str, ...]) -> User:
+def create_user(
+    rt: Runtime, raw_username: str, password: str, roles: tuple[str, ...], email: str | None = None
+) -> User:
+    """A new account; with ``email``, the address is claimed with it and a verification code mailed."""
     username = check_username(raw_username)
     check_password_policy(password, username)
+    address = normalize_email(email) if email is not None else None
     user = User(
         username=username,
         password_hash=rt.hasher.hash(password),
         roles=tuple(sorted(set(roles))),
         created_at=rt.now(),
     )
-    rt.users.create(user)
+    if address is None:
+        rt.users.create(user)
+    else:
+        email_address.create_with_email(rt, user, address)
     return user

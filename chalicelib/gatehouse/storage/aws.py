@@ -55,6 +55,11 @@ def ssm() -> SSMClient:
     return session().client("ssm", config=_config())
 
 
+def sesv2() -> Any:
+    """SES v2, for the mailer (no stubs package is installed for it: typed loosely)."""
+    return session().client("sesv2", config=_config())
+
+
 def error_code(exc: BaseException) -> str | None:
     """The AWS error code of a botocore ``ClientError``, without importing botocore."""
     response = getattr(exc, "response", None)

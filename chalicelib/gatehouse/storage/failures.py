@@ -86,3 +86,31 @@ def all_items(operation: str, call: Callable[..., Any], **kwargs: Any) -> Iterat
         if "LastEvaluatedKey" not in page:
             return
         kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+TRANSACTION_CANCELED = "TransactionCanceledException"
+
+
+def transact(client: Any, operation: str, items: list[dict[str, Any]]) -> list[str]:
+    """One DynamoDB transaction: ``[]`` when it committed.
+
+    When a condition failed, nothing was written and the answer is each
+    item's cancellation reason in order (``"ConditionalCheckFailed"`` or
+    ``"None"``), for the caller to say which one.  ``client`` is a table
+    resource's client, which takes plain Python values as the Table does.
+    """
+    try:
+        client.transact_write_items(TransactItems=items)
+    except Exception as exc:
+        response = getattr(exc, "response", None)
+        cancelled = response.get("CancellationReasons", []) if isinstance(response, dict) else []
+        reasons = [str(reason.get("Code") or "None") for reason in cancelled]
+        if error_code(exc) == TRANSACTION_CANCELED:
+            if CONDITION_FAILED.removesuffix("Exception") in reasons:
+                return reasons
+            if "TransactionConflict" in reasons:
+                log.warning("dynamodb %s failed: TransactionConflict", operation)
+                raise StoreUnavailable() from None
+        with store_call(operation):
+            raise
+    return []

@@ -33,6 +33,19 @@ class User:
         }
 
 
+def user_item(user: User) -> dict[str, Any]:
+    """The table item of a new user."""
+    item: dict[str, Any] = {
+        "username": user.username,
+        "password_hash": user.password_hash,
+        "created_at": user.created_at,
+        "disabled": user.disabled,
+    }
+    if user.roles:
+        item["roles"] = set(user.roles)
+    return item
+
+
 def _from_item(item: dict[str, Any]) -> User:
     return User(
         username=str(item["username"]),
@@ -50,16 +63,8 @@ class UserRepository:
 
     def create(self, user: User) -> None:
         """Add ``user``; ``UsernameTaken`` if the name exists (race-safe)."""
-        item: dict[str, Any] = {
-            "username": user.username,
-            "password_hash": user.password_hash,
-            "created_at": user.created_at,
-            "disabled": user.disabled,
-        }
-        if user.roles:
-            item["roles"] = set(user.roles)
         with store_call("users.create", UsernameTaken()):
-            self._table.put_item(Item=item, ConditionExpression="attribute_not_exists(username)")
+            self._table.put_item(Item=user_item(user), ConditionExpression="attribute_not_exists(username)")
 
     def get(self, username: str) -> User | None:
         with store_call("users.get"):
@@ -199,6 +204,8 @@ class UserRepository:
         the hashes out of the table, and the username to continue from (or None)."""
         kwargs: dict[str, Any] = {
             "ProjectionExpression": "username, #r, created_at, disabled",
+            # Users only: the table also holds email claims (keys with "#").
+            "FilterExpression": "attribute_exists(password_hash)",
             "ExpressionAttributeNames": {"#r": "roles"},
             "Limit": limit,
         }
@@ -217,7 +224,9 @@ class UserRepository:
             ProjectionExpression="username, #r, created_at, disabled",
             ExpressionAttributeNames={"#r": "roles"},
         )
-        return sorted((_from_item(item) for item in users), key=lambda u: u.username)
+        # The table also holds email claims, whose keys ("email#...") no username can have.
+        accounts = (_from_item(item) for item in users if "#" not in str(item["username"]))
+        return sorted(accounts, key=lambda u: u.username)
 
 
 class WitnessGone(StoreError):

@@ -14,9 +14,11 @@ from urllib.parse import urlencode
 from chalice.app import Response
 
 from chalicelib.gatehouse import runtime
-from chalicelib.gatehouse.accounts import admin, login, signup
+from chalicelib.gatehouse.accounts import admin, deletion, email_address, login, recovery, signup
 from chalicelib.gatehouse.accounts import sessions as lifecycle
+from chalicelib.gatehouse.accounts.codes import MAX_CODE_INPUT
 from chalicelib.gatehouse.accounts.devices import MAX_DEVICE_TOKEN_INPUT
+from chalicelib.gatehouse.accounts.emails import MAX_EMAIL_INPUT
 from chalicelib.gatehouse.accounts.passwords import MAX_PASSWORD_LENGTH
 from chalicelib.gatehouse.accounts.usernames import MAX_USERNAME_INPUT, USERNAME_PATTERN
 from chalicelib.gatehouse.errors import InvalidRequest, UnsupportedGrantType
@@ -50,14 +52,49 @@ def register(gate: Gatehouse, *, admin_routes: bool) -> None:
     @public("/auth/register", methods=["POST"])
     def register_user() -> Response:
         signup.ensure_signup_open(gate.signup_open())
+        rt = runtime.current()
         body = read_body(gate.request())
-        user = signup.create_user(
+        username = required_str(body, "username", max_length=MAX_USERNAME_INPUT)
+        password = required_str(body, "password", max_length=MAX_PASSWORD_LENGTH)
+        # Present means given: null or "" is a malformed address, not "none".
+        email = required_str(body, "email", max_length=MAX_EMAIL_INPUT) if "email" in body else None
+        if rt.settings.require_email and email is None:
+            raise InvalidRequest("email is required.")
+        user = signup.create_user(rt, username, password, DEFAULT_ROLES, email)
+        return json_response({"username": user.username}, 201)
+
+    @public("/auth/email/verify", methods=["POST"])
+    def verify_email() -> Response:
+        body = read_body(gate.request())
+        email_address.verify_email(
             runtime.current(),
             required_str(body, "username", max_length=MAX_USERNAME_INPUT),
-            required_str(body, "password", max_length=MAX_PASSWORD_LENGTH),
-            DEFAULT_ROLES,
+            required_str(body, "code", max_length=MAX_CODE_INPUT),
         )
-        return json_response({"username": user.username}, 201)
+        return no_content()
+
+    @public("/auth/password/forgot", methods=["POST"])
+    def forgot_password() -> Response:
+        body = read_body(gate.request())
+        if ("username" in body) == ("email" in body):
+            raise InvalidRequest("Send either username or email.")
+        recovery.forgot_password(
+            runtime.current(),
+            required_str(body, "username", max_length=MAX_USERNAME_INPUT) if "username" in body else None,
+            required_str(body, "email", max_length=MAX_EMAIL_INPUT) if "email" in body else None,
+        )
+        return json_response({}, 202)
+
+    @public("/auth/password/reset", methods=["POST"])
+    def reset_password() -> Response:
+        body = read_body(gate.request())
+        recovery.reset_password(
+            runtime.current(),
+            required_str(body, "username", max_length=MAX_USERNAME_INPUT),
+            required_str(body, "code", max_length=MAX_CODE_INPUT),
+            required_str(body, "new_password", max_length=MAX_PASSWORD_LENGTH),
+        )
+        return no_content()
 
     @public("/auth/token", methods=["POST"], content_types=[JSON, FORM], oauth=True)
     def token() -> Response:
@@ -99,7 +136,11 @@ def register(gate: Gatehouse, *, admin_routes: bool) -> None:
 
     @protected("/me", methods=["GET"])
     def me(identity: Identity) -> Response:
-        return json_response({"username": identity.username, "roles": list(identity.roles)})
+        answer: dict[str, Any] = {"username": identity.username, "roles": list(identity.roles)}
+        contact = runtime.current().account_email.contact(identity.username)
+        if contact is not None:
+            answer.update(email=contact.email, email_verified=contact.verified)
+        return json_response(answer)
 
     @protected("/auth/sessions", methods=["GET"])
     def list_sessions(identity: Identity) -> Response:
@@ -125,6 +166,28 @@ def register(gate: Gatehouse, *, admin_routes: bool) -> None:
             identity,
             required_str(body, "current_password", max_length=MAX_PASSWORD_LENGTH),
             required_str(body, "new_password", max_length=MAX_PASSWORD_LENGTH),
+        )
+        return no_content()
+
+    @protected("/auth/email", methods=["POST"])
+    def change_email(identity: Identity) -> Response:
+        body = read_body(gate.request())
+        email_address.change_email(
+            runtime.current(),
+            identity,
+            required_str(body, "current_password", max_length=MAX_PASSWORD_LENGTH),
+            required_str(body, "email", max_length=MAX_EMAIL_INPUT),
+        )
+        return no_content()
+
+    @protected("/auth/account/delete", methods=["POST"])
+    def delete_account(identity: Identity) -> Response:
+        body = read_body(gate.request())
+        deletion.delete_own_account(
+            runtime.current(),
+            identity,
+            required_str(body, "current_password", max_length=MAX_PASSWORD_LENGTH),
+            gate.account_deleted_hooks,
         )
         return no_content()
 
