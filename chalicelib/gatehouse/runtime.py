@@ -20,7 +20,7 @@ from chalicelib.gatehouse.errors import ConfigError
 from chalicelib.gatehouse.settings import Settings, get_settings
 from chalicelib.gatehouse.storage import aws
 from chalicelib.gatehouse.storage.attempts import AttemptRepository
-from chalicelib.gatehouse.storage.sessions import SessionRepository
+from chalicelib.gatehouse.storage.sessions import Session, SessionRepository, read_session
 from chalicelib.gatehouse.storage.users import UserRepository
 from chalicelib.gatehouse.verify.keys import (
     KeySet,
@@ -33,6 +33,7 @@ from chalicelib.gatehouse.verify.session_check import SessionCheck
 from chalicelib.gatehouse.verify.tokens import TokenRules
 
 if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.client import DynamoDBClient
     from mypy_boto3_dynamodb.service_resource import DynamoDBServiceResource, Table
 
 Clock = Callable[[], float]
@@ -132,7 +133,17 @@ class Runtime:
 
     @cached_property
     def session_check(self) -> SessionCheck:
-        return SessionCheck(lambda sid: self.sessions.get(sid), self.settings.session_cache_seconds)
+        return SessionCheck(self._read_session, self.settings.session_cache_seconds)
+
+    def _read_session(self, sid: str) -> Session | None:
+        if self._table_factory is not None:  # tables given (in-memory fakes): read through them
+            return self.sessions.get(sid)
+        return read_session(self.session_client, self.settings.sessions_table, sid)
+
+    @cached_property
+    def session_client(self) -> DynamoDBClient:
+        """The session check's low-level client: botocore only, no boto3 resource layer."""
+        return aws.dynamodb_client()
 
     @cached_property
     def attempts(self) -> AttemptRepository:
