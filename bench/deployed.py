@@ -32,6 +32,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from typing import Any
@@ -133,7 +134,11 @@ def moto_server() -> Iterator[str]:
     server.start()
     try:
         host, port = server.get_host_and_port()
-        yield f"http://{host}:{port}"
+        url = f"http://{host}:{port}"
+        # moto's state lives in this process, not in the server: start empty, whatever ran before.
+        reset = urllib.request.Request(f"{url}/moto-api/reset", method="POST")  # noqa: S310 (loopback http)
+        urllib.request.urlopen(reset, timeout=10).close()  # noqa: S310
+        yield url
     finally:
         server.stop()
 
