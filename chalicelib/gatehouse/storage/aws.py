@@ -35,65 +35,8 @@ def _core_session() -> botocore.session.Session:
     if _core is None:
         import botocore.session
 
-        core = botocore.session.get_session()
-        core.register_component("data_loader", _lean_loader(core.get_config_variable("data_path")))
-        _core = core
+        _core = botocore.session.get_session()
     return _core
-
-
-def _lean_loader(data_path: str | None) -> Any:
-    """botocore's data loader, without its scan of every service's folder before each model.
-
-    Before it loads any model, botocore's ``Loader`` lists all ~400 services
-    (a ``listdir`` and a ``stat`` per folder) only to ask whether the one it
-    wants is among them: about half of a DynamoDB client's creation on a cold
-    start.  Here that listing answers ``in`` by reading the one service's
-    folder; iterating it, indexing it or taking its length makes botocore's
-    own full listing.  Every answer is the one botocore would give.
-    """
-    import os
-    from collections.abc import Sequence
-
-    from botocore.loaders import Loader
-
-    class ServiceListing(Sequence[str]):
-        def __init__(self, loader: Loader, type_name: str) -> None:
-            self._loader, self._type_name = loader, type_name
-            self._everything: list[str] | None = None
-
-        def __contains__(self, name: object) -> bool:
-            if not isinstance(name, str) or not name or os.sep in name or name in (".", ".."):
-                return False
-            for root in self._loader.search_paths:
-                folder = os.path.join(root, name)
-                if os.path.isdir(folder) and any(
-                    self._loader.file_loader.exists(os.path.join(folder, version, self._type_name))
-                    for version in os.listdir(folder)
-                ):
-                    return True
-            return False
-
-        def _all(self) -> list[str]:
-            if self._everything is None:
-                self._everything = list(Loader.list_available_services(self._loader, self._type_name))
-            return self._everything
-
-        def __getitem__(self, index: Any) -> Any:
-            return self._all()[index]
-
-        def __len__(self) -> int:
-            return len(self._all())
-
-    class LeanLoader(Loader):
-        def list_available_services(self, type_name: str) -> Any:
-            return ServiceListing(self, type_name)
-
-    extra = (
-        [os.path.expanduser(os.path.expandvars(p)) for p in data_path.split(os.pathsep)]
-        if data_path
-        else None
-    )
-    return LeanLoader(extra_search_paths=extra)
 
 
 def session() -> boto3.Session:
