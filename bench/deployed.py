@@ -19,9 +19,10 @@ The parent's wall time per child is in the details.
 * **what was tried** for the client (information, same rounds): boto3's
   client, boto3's resource layer (the session check's read before it moved
   to a botocore client), a botocore session whose data loader knows only
-  DynamoDB (the most a loader can save), and Gatehouse's own
-  ``storage.aws.dynamodb_client()`` + ``read_session`` (one shared botocore
-  session whose loader skips the scan of every service folder).
+  DynamoDB (it skips botocore's scan of every service folder before each
+  model: the most a loader can save), and Gatehouse's own
+  ``storage.aws.dynamodb_client()`` + ``read_session`` (botocore only, its
+  timeouts and standard retries).
 * **auth function, first ``POST /auth/token``**: ``import app`` and one
   password grant through the API handler: the users and attempts tables,
   argon2id, the SSM read of the signing key, PyJWT, the new session.
