@@ -59,7 +59,7 @@ admin: $(STAMP)
 	@$(PY) -m gatehouse_admin $(ARGS)
 
 # The benchmark figures against their targets (see docs/BENCHMARKS.md), about a minute.
-# make bench BENCH_ARGS='--quick' | 'tests' (times make test) | '--all' | 'cold zip warm login package'
+# make bench BENCH_ARGS='--quick' | 'tests' (times make test) | 'clients' | '--all' | 'cold deployed warm'
 .PHONY: bench
 bench: $(STAMP)
 	$(PY) -m bench $(BENCH_ARGS)

@@ -70,18 +70,21 @@ def create_note(identity: Identity) -> Response:
 
 @gate.route("/notes/{note_id}", methods=["GET"])
 def get_note(identity: Identity, note_id: str) -> Response:
-    return Response(body=notes().get(identity.username, _note_id(note_id)).public(), status_code=200)
+    note_id = _note_id(note_id)  # before the table: a malformed id never touches storage
+    return Response(body=notes().get(identity.username, note_id).public(), status_code=200)
 
 
 @gate.route("/notes/{note_id}", methods=["PUT"])
 def update_note(identity: Identity, note_id: str) -> Response:
-    note = notes().update(identity.username, _note_id(note_id), _note_text(), int(gate.now()))
+    note_id, text = _note_id(note_id), _note_text()
+    note = notes().update(identity.username, note_id, text, int(gate.now()))
     return Response(body=note.public(), status_code=200)
 
 
 @gate.route("/notes/{note_id}", methods=["DELETE"])
 def delete_note(identity: Identity, note_id: str) -> Response:
-    notes().delete(identity.username, _note_id(note_id))
+    note_id = _note_id(note_id)
+    notes().delete(identity.username, note_id)
     return Response(body="", status_code=204)
 
 

@@ -1,1 +1,1 @@
-"""Gatehouse benchmarks (issue #6): run them all with ``make bench`` or ``python -m bench``."""
+"""Gatehouse benchmarks: run them all with ``make bench`` or ``python -m bench``."""

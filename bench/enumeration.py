@@ -1,4 +1,4 @@
-"""Issue #4: a failed login takes the same time whether or not the account exists.
+"""A failed login takes the same time whether or not the account exists.
 
 Two failures, measured in the same interleaved rounds on the same warm Runtime:
 
@@ -55,7 +55,7 @@ def measure(fixture: Fixture, rounds: int) -> list[Result]:
         stack.enter_context(event_log_to_devnull())
         fake_rt, _db = fake_runtime(fixture)
         moto_rt = stack.enter_context(moto_runtime(fixture))
-        for label, rt in (("fake tables", fake_rt), ("moto tables", moto_rt)):
+        for label, rt in (("in-memory tables", fake_rt), ("moto tables", moto_rt)):
             signup.create_user(rt, USERNAME, PASSWORD, roles.DEFAULT_ROLES)
             known, unknown = f"wrong password ({label})", f"unknown user ({label})"
             samples = interleaved_calls(
@@ -65,7 +65,7 @@ def measure(fixture: Fixture, rounds: int) -> list[Result]:
             details.append(f"per-round ratio {paired_ratio(samples[unknown], samples[known]):.3f}x")
             rows.append(
                 Result(
-                    f"4e. failed login, unknown user vs wrong password ({label})",
+                    f"failed login, unknown user vs wrong password ({label})",
                     median(samples[unknown]),
                     LIMIT,
                     fmt=_ms,

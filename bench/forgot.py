@@ -92,7 +92,7 @@ def _measure_one(fixture: Fixture, rounds: int, label: str, limit: float | None)
         details = [summary(name, values, _ms) for name, values in samples.items()]
         details.append(f"per-round ratio {paired_ratio(mailed, nobody):.3f}x")
         return Result(
-            f"4f. forgot password, mailed vs no account ({label})",
+            f"forgot password, mailed vs no account ({label})",
             median(mailed),
             limit,
             fmt=_ms,

@@ -1,4 +1,4 @@
-"""Figure 3: one successful password login against one argon2id verify.
+"""One successful password login against one argon2id verify.
 
 The login is ``chalicelib.gatehouse.accounts.login.password_login`` on a warm Runtime (key
 loaded, argon2 ready, tables created): admission / lockout bookkeeping,
@@ -156,6 +156,8 @@ def measure(fixture: Fixture, rounds: int) -> list[Result]:
         samples = interleaved_calls(candidates, rounds)
     requests = {op: n / rounds for op, n in db.calls.items()}
     return [
-        _row("3. password login (fake tables)", samples, FAKE, _details(samples, _params(fake_rt), requests)),
-        _row("3b. password login (moto tables)", samples, MOTO, []),
+        _row(
+            "password login (in-memory tables)", samples, FAKE, _details(samples, _params(fake_rt), requests)
+        ),
+        _row("password login (moto tables, in-process)", samples, MOTO, []),
     ]

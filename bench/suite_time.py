@@ -1,4 +1,4 @@
-"""Figure 5: wall time of ``make test`` on this machine, and its slowest tests.
+"""The wall time of ``make test`` on this machine, and its slowest tests.
 
 ``make test`` is run as a developer runs it; pytest's own ``--durations``
 comes in through ``PYTEST_ADDOPTS``, so the command measured is exactly the
@@ -65,6 +65,6 @@ def measure(runs: int) -> Result:
         f"slowest {SLOWEST} (last run):",
         *("  " + line for line in _slowest(output)),
     ]
-    result = Result("5. make test wall time", median(walls), LIMIT_SECONDS)
+    result = Result("make test wall time", median(walls), LIMIT_SECONDS)
     result.details = lines
     return result

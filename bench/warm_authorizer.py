@@ -1,14 +1,17 @@
-"""Figure 2: one warm authorizer invocation against a bare ``jwt.decode`` of the same token.
+"""One warm authorizer invocation against a bare ``jwt.decode`` of the same token.
 
-The invocation is the whole Lambda entry point, ``app.gatehouse_auth(event,
-None)``: event to AuthRequest, bearer parsing, layered verification, the
-session check, the JSON log line and the IAM policy dict.  The session
+The invocation is the whole Lambda entry point,
+``chalicelib.gatehouse.handlers.gatehouse_auth(event, None)``: event to
+AuthRequest, bearer parsing, the strict JWS layer and signature check with
+``cryptography``, the claim checks, the session check, the JSON log line and
+the IAM policy dict.  The session
 check is on and answered from its cache: the session is read once through
 the fake DynamoDB (first call), and the clock is frozen so the cache never
 expires; the bench checks afterwards that no further read happened.
 
 The floor is what any PyJWT authorizer must do at least: verify the EdDSA
-signature and the registered claims.
+signature and the registered claims.  Gatehouse checks more (header, types,
+sizes, the session) and should still cost no more.
 """
 
 from __future__ import annotations
@@ -24,9 +27,9 @@ from bench.fixtures import USERNAME, Fixture, event_log_to_devnull
 from bench.report import Result
 from bench.timing import Samples, interleaved_loops, median, paired_ratio, summary
 
-LIMIT = 2.0
+LIMIT = 1.0
 FLOOR = "jwt.decode"
-WHOLE = "gatehouse_auth(event)"
+WHOLE = "gatehouse_auth(event, None)"
 
 
 def _runtime(fixture: Fixture, db: FakeDynamoDB) -> Any:
@@ -51,6 +54,8 @@ def _runtime(fixture: Fixture, db: FakeDynamoDB) -> Any:
 
 def _candidates(fixture: Fixture, rt: Any) -> dict[str, Callable[[], object]]:
     import app
+    from chalicelib.gatehouse.component import component_of
+    from chalicelib.gatehouse.handlers import gatehouse_auth
     from chalicelib.gatehouse.verify.policy import auth_response
     from chalicelib.gatehouse.verify.tokens import REQUIRED_CLAIMS, verify_access_token
 
@@ -58,7 +63,7 @@ def _candidates(fixture: Fixture, rt: Any) -> dict[str, Callable[[], object]]:
     public_key = fixture.public_key.key
     options: Any = {"require": list(REQUIRED_CLAIMS)}
     claims = verify_access_token(token, rt.keyset, rt.rules, now=fixture.now)
-    routes = app.protected_routes()
+    routes = component_of(app.app).protected_routes()
     request = AuthRequest(event["type"], event["authorizationToken"], event["methodArn"])
     return {
         FLOOR: lambda: jwt.decode(
@@ -69,7 +74,7 @@ def _candidates(fixture: Fixture, rt: Any) -> dict[str, Callable[[], object]]:
             issuer=settings.issuer,
             options=options,
         ),
-        WHOLE: lambda: app.gatehouse_auth(event, None),
+        WHOLE: lambda: gatehouse_auth(event, None),
         # The parts, to say where the time goes when the target is missed.
         "verify_access_token": lambda: verify_access_token(token, rt.keyset, rt.rules, now=fixture.now),
         "policy dict": lambda: auth_response(claims, routes).to_dict(request),
@@ -98,8 +103,8 @@ def _us(seconds: float) -> str:
 
 
 def measure(fixture: Fixture, repeats: int, seconds_per_repeat: float) -> Result:
-    import app
     from chalicelib.gatehouse import runtime
+    from chalicelib.gatehouse.handlers import gatehouse_auth
     from chalicelib.gatehouse.storage.tables import table_definitions
 
     db = FakeDynamoDB.from_definitions(table_definitions(fixture.settings))
@@ -107,13 +112,13 @@ def measure(fixture: Fixture, repeats: int, seconds_per_repeat: float) -> Result
     runtime.install(rt)
     try:
         with event_log_to_devnull():
-            _check_allowed(app.gatehouse_auth(fixture.event(), None))  # loads keys, reads the session once
+            _check_allowed(gatehouse_auth(fixture.event(), None))  # loads keys, reads the session once
             db.calls.clear()
             samples = interleaved_loops(_candidates(fixture, rt), repeats, seconds_per_repeat)
     finally:
         runtime.install(None)
     return Result(
-        "2. warm authorizer invocation (EdDSA, session check cached)",
+        "warm authorizer call (EdDSA, session check cached)",
         median(samples[WHOLE]),
         LIMIT,
         floor=median(samples[FLOOR]),

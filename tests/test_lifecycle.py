@@ -262,13 +262,7 @@ def test_revoke_needs_the_secret_not_just_the_session_id(client, grant, rt):
 def test_session_check_reads_dynamodb_once_per_cache_window(client, grant, clock, rt):
     _, body = grant()
     reads = []
-
-    def session_read(params, **_):
-        # The authorizer's reads only: the /me view reads the user item itself.
-        if params["TableName"] == rt.settings.sessions_table:
-            reads.append(1)
-
-    rt._dynamodb.meta.client.meta.events.register("before-parameter-build.dynamodb.GetItem", session_read)
+    rt.session_client.meta.events.register("before-send.dynamodb.GetItem", lambda **_: reads.append(1))
     for _ in range(3):
         assert me(client, body["access_token"]).status_code == 200
     assert len(reads) == 1
@@ -281,7 +275,8 @@ def test_with_session_check_off_the_authorizer_makes_no_aws_call(client, grant, 
     rt = make_runtime(check_sessions=False)
     _, body = grant()
     calls = []
-    rt._dynamodb.meta.client.meta.events.register("before-send", lambda **_: calls.append(1))
+    for dynamodb in (rt._dynamodb.meta.client, rt.session_client):
+        dynamodb.meta.events.register("before-send", lambda **_: calls.append(1))
     post_json(client, "/auth/revoke", {"token": body["refresh_token"]})
     calls.clear()
     clock.advance(60)
@@ -304,7 +299,7 @@ def test_session_check_fails_closed_when_dynamodb_cannot_be_read(client, grant, 
     def unreachable(**_kwargs):
         raise EndpointConnectionError(endpoint_url="http://127.0.0.1:9")
 
-    monkeypatch.setattr(rt.sessions._table, "get_item", unreachable)
+    monkeypatch.setattr(rt.session_client, "get_item", unreachable)
     assert me(client, body["access_token"]).status_code == 401
 
 

@@ -201,7 +201,7 @@ def test_unreadable_session_store_logs_session_check_failed(
     def unreachable(**_kwargs: Any) -> Any:
         raise ConnectionError("dynamodb unreachable")
 
-    monkeypatch.setattr(rt.sessions._table, "get_item", unreachable)
+    monkeypatch.setattr(rt.session_client, "get_item", unreachable)
     header = "Bearer " + make_token()
     authorizer_events.clear()
 

@@ -14,7 +14,7 @@ import pytest
 
 from chalicelib.gatehouse import handlers
 from chalicelib.gatehouse.runtime import Runtime
-from chalicelib.gatehouse.storage.sessions import Session, SessionRepository
+from chalicelib.gatehouse.storage.sessions import Session, SessionRepository, read_session
 from chalicelib.gatehouse.verify.bearer import Unauthorized
 from chalicelib.gatehouse.verify.session_check import SessionCheck
 from chalicelib.gatehouse.verify.tokens import AccessClaims
@@ -163,6 +163,34 @@ def test_session_read_is_strongly_consistent() -> None:
 
     assert SessionRepository(table).get("alice", "sid-a") is None  # type: ignore[arg-type]
     assert table.calls == [{"Key": {"username": "alice", "sid": "sid-a"}, "ConsistentRead": True}]
+
+
+def test_session_check_reads_through_a_low_level_client_exactly_what_the_repository_reads(
+    rt: Runtime,
+) -> None:
+    rt.sessions.create(replace(ALICE, refresh_hash="h1"))
+    for new_hash, box, at in (("h2", "box-2", NOW + 1), ("h3", "box-3", NOW + 2)):  # every attribute set
+        current = rt.sessions.get(ALICE.username, ALICE.sid)
+        assert current is not None
+        assert rt.sessions.rotate(current, new_hash, box, at)
+    stored = replace(ALICE, last_used_at=NOW + 2, refresh_hash="h3", prev_hash="h2", rotated_at=NOW + 2)
+    stored = replace(stored, grace_box="box-3", history=("h1",))
+    requests: list[dict[str, Any]] = []
+    rt.session_client.meta.events.register(
+        "provide-client-params.dynamodb.GetItem", lambda params, **_: requests.append(dict(params))
+    )
+
+    table = rt.settings.sessions_table
+    user = ALICE.username
+    assert read_session(rt.session_client, table, user, ALICE.sid) == rt.sessions.get(user, ALICE.sid)
+    assert read_session(rt.session_client, table, user, ALICE.sid) == stored
+    assert read_session(rt.session_client, table, user, "no-such-sid") is None
+    assert read_session(rt.session_client, table, "someone-else", ALICE.sid) is None
+    assert requests[0] == {
+        "TableName": rt.settings.sessions_table,
+        "Key": {"username": {"S": user}, "sid": {"S": ALICE.sid}},
+        "ConsistentRead": True,
+    }
 
 
 # -- through the authorizer ---------------------------------------------------------------

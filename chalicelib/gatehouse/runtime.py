@@ -22,7 +22,7 @@ from chalicelib.gatehouse.settings import Settings, get_settings
 from chalicelib.gatehouse.storage import aws
 from chalicelib.gatehouse.storage.account_email import AccountEmailRepository
 from chalicelib.gatehouse.storage.attempts import AttemptRepository
-from chalicelib.gatehouse.storage.sessions import SID_PATTERN, Session, SessionRepository
+from chalicelib.gatehouse.storage.sessions import SID_PATTERN, Session, SessionRepository, read_session
 from chalicelib.gatehouse.storage.users import UserRepository
 from chalicelib.gatehouse.verify.keys import (
     KeySet,
@@ -35,6 +35,7 @@ from chalicelib.gatehouse.verify.session_check import SessionCheck
 from chalicelib.gatehouse.verify.tokens import TokenRules
 
 if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.client import DynamoDBClient
     from mypy_boto3_dynamodb.service_resource import DynamoDBServiceResource, Table
 
 Clock = Callable[[], float]
@@ -150,7 +151,14 @@ class Runtime:
         # and is never sent to DynamoDB as a key it might refuse.
         if not SID_PATTERN.fullmatch(sid):
             return None
-        return self.sessions.get(username, sid)
+        if self._table_factory is not None:  # tables given (in-memory fakes): read through them
+            return self.sessions.get(username, sid)
+        return read_session(self.session_client, self.settings.sessions_table, username, sid)
+
+    @cached_property
+    def session_client(self) -> DynamoDBClient:
+        """The session check's low-level client: botocore only, no boto3 resource layer."""
+        return aws.dynamodb_client()
 
     @cached_property
     def attempts(self) -> AttemptRepository:

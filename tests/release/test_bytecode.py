@@ -8,7 +8,7 @@ run by fresh interpreters as Lambda runs it: the package first on
 ``sys.path`` (``-P -S``: no script directory, no site-packages) and
 ``PYTHONDONTWRITEBYTECODE=1``. ``python -v`` reports, for every module,
 whether its code object came from a ``.pyc`` or was compiled from source.
-No timing is asserted (that is ``make bench BENCH_ARGS=bytecode``).
+No timing is asserted (that is ``make bench BENCH_ARGS=zip``).
 """
 
 from __future__ import annotations

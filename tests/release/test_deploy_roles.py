@@ -277,10 +277,13 @@ def calls(rt: Runtime, monkeypatch: pytest.MonkeyPatch) -> Iterator[CallLog]:
 
     monkeypatch.setattr(gateway.GatewayLikeAuthorizer, "authorize", authorizing)
     monkeypatch.setattr(Chalice, "__call__", serving)
-    events = rt._dynamodb.meta.client.meta.events
-    events.register("before-parameter-build.dynamodb", log.record)
+    # The resource's client and the session check's own low-level client.
+    emitters = [rt._dynamodb.meta.client.meta.events, rt.session_client.meta.events]
+    for events in emitters:
+        events.register("before-parameter-build.dynamodb", log.record)
     yield log
-    events.unregister("before-parameter-build.dynamodb", log.record)
+    for events in emitters:
+        events.unregister("before-parameter-build.dynamodb", log.record)
 
 
 def _every_feature(client: Client, make_user: Callable[..., Credentials], login: Callable[..., str]) -> None:

@@ -1,11 +1,15 @@
 """The only module that creates boto3 objects, and only when first asked.
 
 Importing boto3 costs hundreds of milliseconds of cold start; the
-authorizer never pays it unless it has to read DynamoDB.  One
-``boto3.Session`` is shared because creating clients from it is ~40x
-cheaper than from the default session each time.  Endpoints come from the
-standard ``AWS_ENDPOINT_URL`` / ``AWS_ENDPOINT_URL_<SERVICE>`` variables,
-which is how the local stack points the same code at moto.
+authorizer never pays it unless it has to read DynamoDB, and then it
+imports botocore alone: its one ``GetItem`` per session goes through a
+low-level client (:func:`dynamodb_client`), without boto3's import or its
+resource layer.  One botocore session is shared, the ``boto3.Session`` wraps
+it, because creating clients from a warm session is ~40x cheaper than from
+a new one each time (its models and endpoint data are loaded once).
+Endpoints come from the standard ``AWS_ENDPOINT_URL`` /
+``AWS_ENDPOINT_URL_<SERVICE>`` variables, which is how the local stack
+points the same code at moto.
 """
 
 from __future__ import annotations
@@ -15,11 +19,24 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import boto3
+    import botocore.session
+    from mypy_boto3_dynamodb.client import DynamoDBClient
     from mypy_boto3_dynamodb.service_resource import DynamoDBServiceResource
     from mypy_boto3_ssm.client import SSMClient
 
 _lock = threading.Lock()
 _session: boto3.Session | None = None
+_core: botocore.session.Session | None = None
+
+
+def _core_session() -> botocore.session.Session:
+    """The one botocore session (call with ``_lock`` held)."""
+    global _core
+    if _core is None:
+        import botocore.session
+
+        _core = botocore.session.get_session()
+    return _core
 
 
 def session() -> boto3.Session:
@@ -28,15 +45,16 @@ def session() -> boto3.Session:
         if _session is None:
             import boto3
 
-            _session = boto3.Session()
+            _session = boto3.Session(botocore_session=_core_session())
         return _session
 
 
 def use_session(new: boto3.Session | None) -> None:
     """Replace the shared session (tests share one across the whole run)."""
-    global _session
+    global _session, _core
     with _lock:
         _session = new
+        _core = new._session if new is not None else None
 
 
 def _config() -> Any:
@@ -49,6 +67,14 @@ def _config() -> Any:
 
 def dynamodb() -> DynamoDBServiceResource:
     return session().resource("dynamodb", config=_config())
+
+
+def dynamodb_client() -> DynamoDBClient:
+    """A low-level DynamoDB client from botocore alone: boto3 is not imported for it."""
+    with _lock:
+        core = _core_session()
+    client: DynamoDBClient = core.create_client("dynamodb", config=_config())  # type: ignore[assignment]
+    return client
 
 
 def ssm() -> SSMClient:

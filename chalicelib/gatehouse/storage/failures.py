@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -28,10 +29,13 @@ TRANSIENT_CODES = frozenset(
 
 
 def _is_connection_error(exc: BaseException) -> bool:
-    # botocore is certainly imported by now: a client raised this.
-    from botocore.exceptions import ConnectionError, HTTPClientError
-
-    return isinstance(exc, (ConnectionError, HTTPClientError))
+    # Only a botocore client raises these, and then botocore is loaded already.  Never
+    # import it here: classifying an app's own exception (a 404 for a malformed id)
+    # would cost a cold start hundreds of milliseconds of botocore.
+    exceptions = sys.modules.get("botocore.exceptions")
+    if exceptions is None:
+        return False
+    return isinstance(exc, (exceptions.ConnectionError, exceptions.HTTPClientError))
 
 
 @contextmanager

@@ -22,12 +22,14 @@ import re
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.gatehouse.errors import StoreError
 from chalicelib.gatehouse.storage.failures import all_items, store_call
 
 if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.client import DynamoDBClient
     from mypy_boto3_dynamodb.service_resource import Table
 
 MAX_DEVICE_LENGTH = 100
@@ -210,3 +212,36 @@ class SessionRepository:
 
 class _Lost(StoreError):
     """A conditional write lost to another writer (internal signal, never rendered)."""
+
+
+def read_session(client: DynamoDBClient, table_name: str, username: str, sid: str) -> Session | None:
+    """``SessionRepository.get`` through a low-level client: the authorizer's one read.
+
+    The same strongly consistent ``GetItem``, without boto3's resource layer
+    (its import and set-up are a large part of the authorizer's cold start
+    when the session check is on); the typed answer is converted here.
+    """
+    with store_call("sessions.get"):
+        answer = client.get_item(
+            TableName=table_name, Key={"username": {"S": username}, "sid": {"S": sid}}, ConsistentRead=True
+        )
+    item = answer.get("Item")
+    return _from_item({name: _plain(value) for name, value in item.items()}) if item else None
+
+
+def _plain(typed: Any) -> Any:
+    """One DynamoDB typed value as the resource layer returns it (numbers as ``Decimal``)."""
+    [(kind, value)] = typed.items()
+    if kind in ("S", "BOOL", "B"):
+        return value
+    if kind == "N":
+        return Decimal(value)
+    if kind == "NULL":
+        return None
+    if kind == "L":
+        return [_plain(v) for v in value]
+    if kind == "M":
+        return {k: _plain(v) for k, v in value.items()}
+    if kind == "NS":
+        return {Decimal(v) for v in value}
+    return set(value)  # SS, BS

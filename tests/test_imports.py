@@ -1,0 +1,176 @@
+"""What a cold start imports: each test is a fresh interpreter, as a Lambda cold start is.
+
+The authorizer and the API handler never need PyJWT (the verifier calls
+cryptography itself), argon2 or zxcvbn (only passwords need them), nor the
+AWS SDK unless they read a table; every one of those is tens to hundreds of
+milliseconds of cold start that users wait for.  The control proves the
+check can see an import: issuing a token does load PyJWT.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import time
+from typing import Any
+
+from chalicelib.gatehouse.runtime import token_rules
+from chalicelib.gatehouse.settings import load_settings
+from chalicelib.gatehouse.verify.keys import generate_signing_jwk, load_signing_key, public_jwks
+from chalicelib.gatehouse.verify.tokens import issue_access_token
+from tests.conftest import ROOT
+
+METHOD_ARN = "arn:aws:execute-api:us-east-1:123456789012:abc123/api/GET/me"
+# Prints, as a JSON list, which of the watched top-level packages are loaded.
+LOADED = """[m for m in ("jwt", "boto3", "botocore", "argon2", "zxcvbn") if m in sys.modules]"""
+
+
+def _env(**extra: str) -> dict[str, str]:
+    """This environment without endpoints or Gatehouse settings, plus ``extra``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "GATEHOUSE_", "PYTHONPATH"))}
+    return {**env, "PYTHONPATH": str(ROOT), **extra}
+
+
+def _run(code: str, env: dict[str, str], *args: str) -> Any:
+    """Run ``code`` in a fresh interpreter; it prints one JSON document as its last stdout line."""
+    result = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code), *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def _verifier_env() -> tuple[dict[str, str], dict[str, str]]:
+    signing_jwk = generate_signing_jwk()
+    return _env(GATEHOUSE_JWKS=json.dumps(public_jwks([signing_jwk])), GATEHOUSE_CHECK_SESSIONS="false"), (
+        signing_jwk
+    )
+
+
+def test_import_and_first_authorizer_call_load_no_pyjwt_sdk_or_password_library() -> None:
+    env, signing_jwk = _verifier_env()
+    token, _ = issue_access_token(
+        load_signing_key(json.dumps(signing_jwk)),
+        token_rules(load_settings(env)),
+        subject="alice",
+        session_id="session-1",
+        roles=["user"],
+        now=int(time.time()),
+    )
+    event = {"type": "TOKEN", "authorizationToken": f"Bearer {token}", "methodArn": METHOD_ARN}
+    answer = _run(
+        f"""
+        import json, sys
+        import app
+        from chalicelib.gatehouse.handlers import gatehouse_auth
+        after_import = {LOADED}
+        policy = gatehouse_auth(json.loads(sys.argv[1]), None)
+        effect = policy["policyDocument"]["Statement"][0]["Effect"]
+        print(json.dumps({{"after_import": after_import, "effect": effect, "after_call": {LOADED}}}))
+        """,
+        env,
+        json.dumps(event),
+    )
+    assert answer == {"after_import": [], "effect": "Allow", "after_call": []}
+
+
+def _api_event(path: str, resource: str, params: dict[str, str]) -> dict[str, Any]:
+    """A REST API proxy event for GET ``path``, as API Gateway sends it after the authorizer allowed it."""
+    return {
+        "resource": resource,
+        "path": path,
+        "httpMethod": "GET",
+        "headers": {"Accept": "application/json"},
+        "multiValueHeaders": {"Accept": ["application/json"]},
+        "queryStringParameters": None,
+        "multiValueQueryStringParameters": None,
+        "pathParameters": params,
+        "stageVariables": None,
+        "body": None,
+        "isBase64Encoded": False,
+        "requestContext": {
+            "resourcePath": resource,
+            "httpMethod": "GET",
+            "path": "/api" + path,
+            "stage": "api",
+            "requestId": "request-1",
+            "identity": {"sourceIp": "192.0.2.1"},
+            "authorizer": {"username": "alice", "roles": "user", "sid": "session-1", "jti": "token-1"},
+        },
+    }
+
+
+def test_first_resource_route_call_loads_no_pyjwt_sdk_or_password_library() -> None:
+    # An id that cannot name a note is a 404 before any table is touched.
+    env, _ = _verifier_env()
+    event = _api_event("/notes/not-an-id", "/notes/{note_id}", {"note_id": "not-an-id"})
+    answer = _run(
+        f"""
+        import json, sys
+        import app
+        response = app.app(json.loads(sys.argv[1]), None)
+        body = json.loads(response["body"])
+        print(json.dumps({{"status": response["statusCode"], "error": body["error"], "loaded": {LOADED}}}))
+        """,
+        env,
+        json.dumps(event),
+    )
+    assert answer == {"status": 404, "error": "not_found", "loaded": []}
+
+
+def test_issuing_a_token_through_the_token_route_loads_pyjwt() -> None:
+    # The control: the same check does see PyJWT once the auth function signs a token.
+    signing_jwk = generate_signing_jwk()
+    env = _env(
+        GATEHOUSE_JWKS=json.dumps(public_jwks([signing_jwk])),
+        GATEHOUSE_SIGNING_KEY_PARAM="/gatehouse/test-key",
+        AWS_ACCESS_KEY_ID="testing",
+        AWS_SECRET_ACCESS_KEY="testing",
+        AWS_DEFAULT_REGION="us-east-1",
+    )
+    body = json.dumps({"grant_type": "password", "username": "alice", "password": "tulip-Marble-9-sunset"})
+    event = _api_event("/auth/token", "/auth/token", {})
+    event["httpMethod"] = event["requestContext"]["httpMethod"] = "POST"
+    event.update(body=body, headers={"Content-Type": "application/json"})
+    event["multiValueHeaders"] = {"Content-Type": ["application/json"]}
+    del event["requestContext"]["authorizer"]
+    answer = _run(
+        f"""
+        import json, sys
+        from moto import mock_aws
+        with mock_aws():
+            import app
+            from chalicelib.gatehouse import roles, runtime
+            from chalicelib.gatehouse.accounts import signup
+            from chalicelib.gatehouse.storage import aws
+            from chalicelib.gatehouse.storage.tables import create_tables
+            rt = runtime.current()
+            key_param = rt.settings.signing_key_param
+            aws.ssm().put_parameter(Name=key_param, Value=sys.argv[2], Type="SecureString")
+            create_tables(aws.session().client("dynamodb"), rt.settings)
+            signup.create_user(rt, "alice", "tulip-Marble-9-sunset", roles.DEFAULT_ROLES)
+            before = {LOADED}
+            response = app.app(json.loads(sys.argv[1]), None)
+            issued = "access_token" in json.loads(response["body"])
+            print(json.dumps({{"before": before, "status": response["statusCode"], "issued": issued,
+                               "after": {LOADED}}}))
+        """,
+        env,
+        json.dumps(event),
+        json.dumps(signing_jwk),
+    )
+    assert answer == {
+        "before": ["boto3", "botocore", "argon2", "zxcvbn"],
+        "status": 200,
+        "issued": True,
+        "after": ["jwt", "boto3", "botocore", "argon2", "zxcvbn"],
+    }

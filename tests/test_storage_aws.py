@@ -1,0 +1,59 @@
+"""The one botocore session: the session check's client and boto3's objects come from it."""
+
+from __future__ import annotations
+
+import pytest
+
+from chalicelib.gatehouse.storage import aws
+
+
+@pytest.fixture
+def fresh_aws(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No shared session yet, as on a cold start (the test run's shared one comes back after)."""
+    monkeypatch.setattr(aws, "_session", None)
+    monkeypatch.setattr(aws, "_core", None)
+
+
+def test_session_check_client_from_a_cold_session_reads_a_table(fresh_aws: None, aws_mock: None) -> None:
+    client = aws.dynamodb_client()
+    client.create_table(
+        TableName="cold",
+        KeySchema=[{"AttributeName": "sid", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "sid", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    client.put_item(TableName="cold", Item={"sid": {"S": "a"}, "username": {"S": "alice"}})
+
+    item = client.get_item(TableName="cold", Key={"sid": {"S": "a"}}, ConsistentRead=True)["Item"]
+    assert item == {"sid": {"S": "a"}, "username": {"S": "alice"}}
+
+
+def test_boto3_session_wraps_the_same_botocore_session_and_serves_other_services(
+    fresh_aws: None, aws_mock: None
+) -> None:
+    aws.dynamodb_client()
+    boto3_session = aws.session()
+    assert boto3_session._session is aws._core
+
+    aws.ssm().put_parameter(Name="/cold/key", Value="v", Type="SecureString")
+    assert aws.ssm().get_parameter(Name="/cold/key", WithDecryption=True)["Parameter"]["Value"] == "v"
+    aws.dynamodb().create_table(
+        TableName="cold-resource",
+        KeySchema=[{"AttributeName": "sid", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "sid", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    table = aws.dynamodb().Table("cold-resource")
+    table.put_item(Item={"sid": "b", "n": 3})
+    assert table.get_item(Key={"sid": "b"})["Item"] == {"sid": "b", "n": 3}
+
+
+def test_a_session_given_by_the_tests_is_the_one_every_client_comes_from(fresh_aws: None) -> None:
+    import boto3
+
+    given = boto3.Session(region_name="us-east-1")
+    aws.use_session(given)
+    assert aws.session() is given
+    assert aws._core is given._session
+    aws.use_session(None)
+    assert aws._core is None
