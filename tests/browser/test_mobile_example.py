@@ -218,7 +218,7 @@ def test_logs_in_lists_notes_survives_a_restart_and_logs_out(
     assert note_texts(page, 2) == ["call the <b>plumber</b>", "milk"]  # as text, never as markup
     # GET /notes with a bearer token is not a "simple" request: the browser asked first.
     (preflight,) = network.wait_answered(page, lambda e: e.method == "OPTIONS" and e.path == "/notes")
-    assert preflight.status == 200
+    assert preflight.status in (200, 204)  # 204 locally; the deployed mock integration answers 200
     assert preflight.headers["access-control-allow-origin"] == example.origin
     assert "authorization" in preflight.headers["access-control-allow-headers"].lower()
     access_tokens = {e.request_headers.get("authorization") for e in network.api_calls()} - {None}
