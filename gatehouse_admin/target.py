@@ -6,7 +6,7 @@ In this order:
    ``AWS_PROFILE`` or ``AWS_ACCESS_KEY_ID`` in the environment: AWS as
    configured, with ``GATEHOUSE_*`` names (or the stack's outputs);
 2. otherwise the local stack ``make run`` (or ``chalice local``) is running
-   in this checkout, found through its state file (gatehouse_dev.localstate);
+   in this checkout, found through its state file (gatehouse_admin.localstate);
 3. otherwise AWS, if the default credential chain finds credentials
    (``~/.aws``, an instance role);
 4. otherwise nothing: :class:`NoTarget`, whose message says what to do.
@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from gatehouse_dev import localstate
+from gatehouse_admin import localstate
 
 EXPLICIT_AWS = ("AWS_ENDPOINT_URL", "AWS_PROFILE", "AWS_ACCESS_KEY_ID")
 NO_TARGET = (

@@ -101,7 +101,7 @@ def ensure_started(host: str, port: int) -> Embedded | None:
 def stop() -> None:
     """Stop the embedded AWS and forget its state file (also run at exit)."""
     global _running
-    from gatehouse_dev import localstate
+    from gatehouse_admin import localstate
 
     with _lock:
         running, _running = _running, None
@@ -114,7 +114,8 @@ def _start(env: MutableMapping[str, str], api: str) -> Embedded:
     import logging
 
     from chalicelib.gatehouse.errors import GatehouseError
-    from gatehouse_dev import localstate, stack
+    from gatehouse_admin import localstate
+    from gatehouse_dev import stack
 
     # moto's server logs every request it serves; only its errors matter here.
     logging.getLogger("werkzeug").setLevel(logging.ERROR)

@@ -20,9 +20,8 @@ from chalicelib.gatehouse.runtime import Runtime
 from chalicelib.gatehouse.settings import Settings
 from chalicelib.gatehouse.storage.tables import table_definitions, ttl_tables
 from chalicelib.gatehouse.verify.keys import load_keyset, load_signing_keys
-from gatehouse_admin import cli, stackinfo, target
+from gatehouse_admin import cli, localstate, stackinfo, target
 from gatehouse_admin.keystore import jwks_parameter_for
-from gatehouse_dev import localstate
 from gatehouse_dev.stack import LocalAws
 from tests.conftest import ROOT, START, Credentials, FakeClock, bearer, json_body, post_json
 from tests.processes import run_python

@@ -298,3 +298,17 @@ def test_unloadable_signing_key_fails_the_api_handler_cold_start_naming_the_sett
     assert result.returncode != 0
     assert "GATEHOUSE_SIGNING_KEY_PARAM" in result.stderr
     assert "/gatehouse/missing" in result.stderr
+
+
+def test_the_admin_cli_imports_nothing_of_the_development_package() -> None:
+    # The CLI runs against deployed stacks; the dev tooling (moto, gateway parity) is not its business.
+    import ast
+
+    imported = set()
+    for path in (ROOT / "gatehouse_admin").glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                imported.add(node.module)
+            elif isinstance(node, ast.Import):
+                imported.update(alias.name for alias in node.names)
+    assert not {name for name in imported if name.split(".")[0] == "gatehouse_dev"}
