@@ -38,6 +38,14 @@ def _settings_variables() -> frozenset[str]:
     return frozenset(PREFIX + f.name.upper() for f in fields(Settings) if f.name != "jwks")
 
 
+# The embedded AWS accepts any credentials; these fixed ones say plainly that they are not real.
+LOCAL_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+}
+
+
 @dataclass(frozen=True)
 class LocalStack:
     """What a client of the local stack needs to know about it."""
@@ -50,9 +58,12 @@ class LocalStack:
 
     def aws_environment(self) -> dict[str, str]:
         """The AWS variables that send boto3 to this stack."""
-        from gatehouse_dev.stack import FAKE_CREDENTIALS
-
-        return {**FAKE_CREDENTIALS, "AWS_DEFAULT_REGION": self.region, "AWS_ENDPOINT_URL": self.endpoint}
+        return {
+            **LOCAL_CREDENTIALS,
+            "AWS_DEFAULT_REGION": self.region,
+            "AWS_REGION": self.region,
+            "AWS_ENDPOINT_URL": self.endpoint,
+        }
 
 
 def state_file(env: Mapping[str, str]) -> Path:

@@ -24,15 +24,10 @@ from chalicelib.gatehouse.verify.keys import generate_signing_jwk
 from chalicelib.notes.repository import table_definition as notes_table
 from gatehouse_admin import keyring
 from gatehouse_admin.keystore import KeyStore, jwks_parameter_for
+from gatehouse_admin.localstate import LOCAL_CREDENTIALS
 
 REGION = "us-east-1"
-FAKE_CREDENTIALS = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_SESSION_TOKEN": "testing",
-    "AWS_DEFAULT_REGION": REGION,
-    "AWS_REGION": REGION,
-}
+FAKE_CREDENTIALS = {**LOCAL_CREDENTIALS, "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION}
 # The local sender: verified in moto's SES at start, as a real SES identity must be.
 DEV_MAIL_FROM = "gatehouse@dev.example.com"
 
