@@ -21,7 +21,7 @@ run: $(STAMP)
 	@$(PY) -m gatehouse_dev.run
 
 test: $(STAMP)
-	$(PY) -m pytest
+	$(PY) -m pytest -n 2 --dist loadfile
 
 lint: $(STAMP)
 	$(PY) -m ruff check .

@@ -27,6 +27,7 @@ os.environ.update(
 )
 
 import boto3  # noqa: E402
+import hypothesis  # noqa: E402
 import jwt  # noqa: E402
 import pytest  # noqa: E402
 from chalice.test import Client  # noqa: E402
@@ -47,6 +48,11 @@ from gatehouse_dev.atomic import serialize_item_operations  # noqa: E402
 from tests.release.cfn import deployed  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
+# Hypothesis keeps no example database in the project: `chalice local` (which
+# some tests run with its auto-reloader, as developers do) restarts whenever a
+# file under the project appears, and the suite runs on two workers at once.
+hypothesis.settings.register_profile("gatehouse", database=None)
+hypothesis.settings.load_profile("gatehouse")
 START = 1_800_000_000.0
 DEFAULT_PASSWORD = "tulip-Marble-9-sunset"
 NOTES_TABLE = "gatehouse-notes"
