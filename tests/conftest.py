@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import re
@@ -117,21 +118,28 @@ def package(tmp_path_factory: pytest.TempPathFactory) -> Package:
     package`'s byte-code step (gatehouse_release.bytecode) is not applied here;
     tests/release/test_bytecode.py applies it to copies.
     """
-    out = tmp_path_factory.mktemp("package") / "build"
     # No GATEHOUSE_* from the developer's shell: the defaults are what is checked.
     env = {k: v for k, v in os.environ.items() if not k.startswith("GATEHOUSE_")}
     env["AWS_DEFAULT_REGION"] = "us-east-1"  # chalice package needs one, calls no AWS API
+    # One build for every test worker (`make test` runs two): `chalice package`
+    # keeps a cache under .chalice/ that two concurrent runs would corrupt.
+    shared = tmp_path_factory.getbasetemp().parent
+    out = shared / "package" / "build"
     merge = out / "merge.json"
-    chalice = [sys.executable, "-c", "import sys; from chalice.cli import main; sys.exit(main())"]
-    steps = [
-        [sys.executable, "-m", "gatehouse_release.template", "--stage", "prod", str(merge)],
-        [*chalice, "package", "--stage", "prod", "--merge-template", str(merge), str(out)],
-    ]
-    for command in steps:
-        result = subprocess.run(
-            command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False
-        )
-        assert result.returncode == 0, result.stdout + result.stderr
+    with (shared / "package.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (out / "sam.json").exists():
+            out.mkdir(parents=True, exist_ok=True)
+            chalice = [sys.executable, "-c", "import sys; from chalice.cli import main; sys.exit(main())"]
+            steps = [
+                [sys.executable, "-m", "gatehouse_release.template", "--stage", "prod", str(merge)],
+                [*chalice, "package", "--stage", "prod", "--merge-template", str(merge), str(out)],
+            ]
+            for command in steps:
+                result = subprocess.run(
+                    command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False
+                )
+                assert result.returncode == 0, result.stdout + result.stderr
     text = (out / "sam.json").read_text()
     return Package(json.loads(text), text, out / "deployment.zip", env, json.loads(merge.read_text()))
 

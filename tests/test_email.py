@@ -152,7 +152,7 @@ def test_one_address_makes_one_account_whatever_its_case(
 
 
 def test_concurrent_sign_ups_with_one_address_make_exactly_one_account(
-    client: Client, rt: Runtime, mailbox: Mailbox
+    client: Client, rt: Runtime, mailbox: Mailbox, atomic_conditional_writes: None
 ) -> None:
     statuses: list[int] = []
     barrier = threading.Barrier(6)
@@ -287,7 +287,7 @@ def test_the_same_unverified_address_again_mails_a_fresh_code(client: Client, ma
 
 
 def test_concurrent_changes_to_one_address_give_it_to_one_account(
-    client: Client, rt: Runtime, mailbox: Mailbox
+    client: Client, rt: Runtime, mailbox: Mailbox, atomic_conditional_writes: None
 ) -> None:
     names = [f"user-{n}" for n in range(5)]
     tokens = {}
