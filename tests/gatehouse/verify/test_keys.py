@@ -1,94 +1,41 @@
-"""Unit tests for chalicelib.gatehouse.verify.keys: JWK parsing, key sets, generation, thumbprints."""
+"""Unit tests for chalicelib.gatehouse.verify.keys: JWK parsing, generation, thumbprints."""
 
 from __future__ import annotations
 
 import json
-import traceback
 from typing import Any
 
 import pytest
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from chalicelib.gatehouse.errors import ConfigError
 from chalicelib.gatehouse.verify.keys import (
     MAX_KID_LENGTH,
     KeyLoadError,
-    KeySet,
     PublicKey,
     SigningKey,
     generate_signing_jwk,
-    load_keyset,
     load_signing_key,
     parse_public_jwk,
     parse_signing_jwk,
-    public_jwks,
     thumbprint,
 )
 from chalicelib.gatehouse.web.responses import rendering_of
-
-ALGS = ["EdDSA", "ES256"]
-PRIVATE_MEMBERS = ["d", "p", "q", "dp", "dq", "qi", "k", "oth"]
-
-# RFC 8037 appendix A.1-A.3: an Ed25519 key and its RFC 7638 thumbprint.
-RFC8037_D = "nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A"
-RFC8037_X = "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"
-RFC8037_THUMBPRINT = "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k"
-
-# Generated once: key generation is cheap, but the tests mutate copies only.
-PRIVATE = {alg: generate_signing_jwk(alg) for alg in ALGS}
-
-
-def _apply(jwk: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
-    for name, value in changes.items():
-        if value is DROP:
-            jwk.pop(name, None)
-        else:
-            jwk[name] = value
-    return jwk
-
-
-def private_jwk(base: str = "EdDSA", /, **changes: Any) -> dict[str, Any]:
-    """A copy of the generated private JWK for ``base``, with members changed or DROPped."""
-    return _apply(dict(PRIVATE[base]), changes)
-
-
-def public_jwk(base: str = "EdDSA", /, **changes: Any) -> dict[str, Any]:
-    """Its public half (no ``d``), with members changed or DROPped."""
-    return _apply({k: v for k, v in PRIVATE[base].items() if k != "d"}, changes)
-
-
-class _Drop:
-    def __repr__(self) -> str:
-        return "DROP"
-
-
-DROP: Any = _Drop()
-
-
-def parse(private: bool, base: str = "EdDSA", /, **changes: Any) -> PublicKey | SigningKey:
-    """Parse a changed copy of the test key, as a signing key or as its public half."""
-    if private:
-        return parse_signing_jwk(private_jwk(base, **changes))
-    return parse_public_jwk(public_jwk(base, **changes))
-
-
-def raw_public(key: Any) -> bytes:
-    if isinstance(key, Ed25519PublicKey):
-        return key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-    return bytes(key.public_bytes(serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint))
-
-
-def assert_no_secret(exc: BaseException, secret: str) -> None:
-    """The private value must not reach the message, the repr or a printed traceback."""
-    assert secret not in str(exc)
-    assert secret not in repr(exc)
-    assert secret not in "".join(traceback.format_exception(exc))
-    assert exc.__cause__ is None
-    # A chained library error could quote the JWK: it must not be printed either.
-    assert exc.__context__ is None or exc.__suppress_context__
-
+from tests.gatehouse.verify.key_cases import (
+    ALGS,
+    DROP,
+    PRIVATE,
+    PRIVATE_MEMBERS,
+    RFC8037_D,
+    RFC8037_THUMBPRINT,
+    RFC8037_X,
+    assert_no_secret,
+    parse,
+    private_jwk,
+    public_jwk,
+    raw_public,
+)
 
 # -- generation and thumbprints -----------------------------------------------
 
@@ -425,130 +372,3 @@ def test_key_load_error_is_a_config_error() -> None:
     assert isinstance(exc, ConfigError)
     assert rendering_of(exc).status == 500
     assert exc.code == "key_error"
-
-
-# -- key sets -----------------------------------------------------------------
-
-
-def test_keyset_finds_keys_by_kid_and_knows_no_others() -> None:
-    ed, es = (parse_public_jwk(public_jwk(alg)) for alg in ALGS)
-
-    keys = KeySet([ed, es])
-
-    assert len(keys) == 2
-    assert keys.get(ed.kid) is ed
-    assert keys.get(es.kid) is es
-    assert keys.get("unknown") is None
-    assert ed.kid in keys
-    assert "unknown" not in keys
-    assert 42 not in keys
-    assert list(keys) == [ed, es]
-
-
-def test_empty_keyset_knows_no_keys() -> None:
-    keys = KeySet([])
-    assert len(keys) == 0
-    assert keys.get(PRIVATE["EdDSA"]["kid"]) is None
-    assert keys.jwks() == {"keys": []}
-
-
-def test_duplicate_kid_in_a_keyset_is_refused() -> None:
-    key = parse_public_jwk(public_jwk())
-    with pytest.raises(KeyLoadError, match="appears twice"):
-        KeySet([key, key])
-
-
-def test_duplicate_kid_with_different_keys_in_a_jwks_document_is_refused() -> None:
-    first = public_jwk("EdDSA", kid="same")
-    second = {k: v for k, v in generate_signing_jwk("ES256").items() if k != "d"} | {"kid": "same"}
-
-    with pytest.raises(KeyLoadError, match="appears twice"):
-        load_keyset(json.dumps({"keys": [first, second]}))
-
-
-@pytest.mark.parametrize(
-    "text",
-    [
-        "",
-        "not json",
-        '{"keys": [',
-        "null",
-        "[]",
-        "{}",
-        '{"keys": []}',
-        '{"keys": {}}',
-        '{"keys": "x"}',
-        '{"keys": null}',
-        '{"key": [{}]}',
-        json.dumps([{"keys": []}]),
-    ],
-)
-def test_jwks_text_that_is_not_a_non_empty_jwks_document_is_refused(text: str) -> None:
-    with pytest.raises(KeyLoadError):
-        load_keyset(text)
-
-
-def test_jwks_with_a_private_member_is_refused_without_quoting_it() -> None:
-    jwk = PRIVATE["EdDSA"]
-    with pytest.raises(KeyLoadError, match="must not hold private members") as info:
-        load_keyset(json.dumps({"keys": [jwk]}))
-    assert_no_secret(info.value, jwk["d"])
-
-
-def test_jwks_with_one_bad_member_is_refused_as_a_whole() -> None:
-    good = public_jwk("EdDSA")
-    bad = public_jwk("ES256", alg="RS256")
-    with pytest.raises(KeyLoadError):
-        load_keyset(json.dumps({"keys": [good, bad]}))
-
-
-def test_keyset_jwks_contains_only_public_members() -> None:
-    keys = KeySet(load_signing_key(json.dumps(PRIVATE[alg])).public for alg in ALGS)
-
-    document = keys.jwks()
-
-    assert [k["kid"] for k in document["keys"]] == [PRIVATE[alg]["kid"] for alg in ALGS]
-    for entry in document["keys"]:
-        assert not set(entry) & set(PRIVATE_MEMBERS)
-        assert set(entry) <= {"kty", "crv", "x", "y", "kid", "alg", "use"}
-    assert PRIVATE["EdDSA"]["d"] not in json.dumps(document)
-    assert PRIVATE["ES256"]["d"] not in json.dumps(document)
-
-
-def test_keyset_jwks_returns_copies_that_cannot_change_the_set() -> None:
-    keys = load_keyset(json.dumps(public_jwks([PRIVATE["EdDSA"]])))
-
-    document = keys.jwks()
-    document["keys"][0]["x"] = "tampered"
-    document["keys"].append({"kid": "extra"})
-
-    assert keys.jwks() == public_jwks([PRIVATE["EdDSA"]])
-
-
-def test_public_jwks_publishes_no_private_members() -> None:
-    document = public_jwks(PRIVATE.values())
-    text = json.dumps(document)
-
-    assert len(document["keys"]) == 2
-    for alg in ALGS:
-        assert PRIVATE[alg]["d"] not in text
-    assert all("d" not in entry for entry in document["keys"])
-
-
-def test_public_jwks_round_trips_through_load_keyset() -> None:
-    document = public_jwks(PRIVATE.values())
-
-    keys = load_keyset(json.dumps(document))
-
-    assert keys.jwks() == document
-    for alg in ALGS:
-        signing = load_signing_key(json.dumps(PRIVATE[alg]))
-        loaded = keys.get(signing.kid)
-        assert loaded is not None
-        assert loaded.alg == alg
-        assert raw_public(loaded.key) == raw_public(signing.public.key)
-
-
-def test_public_jwks_refuses_a_public_only_input() -> None:
-    with pytest.raises(KeyLoadError):
-        public_jwks([public_jwk()])
