@@ -1,0 +1,114 @@
+"""The identity repositories against moto, directly: each takes its table and raises domain errors."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from chalicelib.gatehouse.errors import NoSuchUser, UsernameTaken
+from chalicelib.gatehouse.runtime import Runtime
+from chalicelib.gatehouse.storage.attempts import LOGIN, PASSWORD_CHANGE
+from chalicelib.gatehouse.storage.sessions import Session, new_sid
+from chalicelib.gatehouse.storage.users import User
+
+NOW = 1_800_000_000
+
+
+def _user(name: str = "alice", **changes: object) -> User:
+    return replace(
+        User(username=name, password_hash="$argon2id$stand-in", roles=("user",), created_at=NOW), **changes
+    )
+
+
+def _session(username: str, at_ms: int) -> Session:
+    return Session(
+        sid=new_sid(at_ms),
+        username=username,
+        device="phone",
+        created_at=at_ms // 1000,
+        last_used_at=at_ms // 1000,
+        expires_at=at_ms // 1000 + 3600,
+        refresh_hash="h",
+    )
+
+
+# -- users ---------------------------------------------------------------------------------
+
+
+def test_a_created_user_reads_back_and_a_second_one_of_that_name_is_taken(rt: Runtime) -> None:
+    rt.users.create(_user())
+    assert rt.users.get("alice") == _user()
+    with pytest.raises(UsernameTaken):
+        rt.users.create(_user(password_hash="$argon2id$other"))
+    assert rt.users.get("nobody") is None
+
+
+def test_a_new_password_hash_bumps_the_credential_version(rt: Runtime) -> None:
+    rt.users.create(_user())
+    rt.users.set_password_hash("alice", "$argon2id$new")
+    changed = rt.users.get("alice")
+    assert changed is not None
+    assert (changed.password_hash, changed.cred_version) == ("$argon2id$new", 1)
+
+
+def test_changing_an_unknown_user_is_a_domain_error_or_false(rt: Runtime) -> None:
+    with pytest.raises(NoSuchUser):
+        rt.users.set_password_hash("nobody", "$argon2id$new")
+    assert rt.users.bump_cred_version("nobody") is False
+    assert rt.users.set_disabled("nobody", True) is False
+
+
+def test_the_user_list_never_carries_a_hash(rt: Runtime) -> None:
+    for name in ("carol", "alice", "bob"):
+        rt.users.create(_user(name))
+    listed = rt.users.list()
+    assert sorted(u.username for u in listed) == ["alice", "bob", "carol"]
+    assert {u.password_hash for u in listed} == {""}
+
+
+# -- sessions ------------------------------------------------------------------------------
+
+
+def test_sessions_are_found_by_user_and_sid_and_end_one_by_one(rt: Runtime) -> None:
+    first, second = _session("alice", NOW * 1000), _session("alice", NOW * 1000 + 5)
+    rt.sessions.create(first)
+    rt.sessions.create(second)
+    rt.sessions.create(_session("bob", NOW * 1000))
+    assert rt.sessions.get("alice", first.sid) == first
+    assert rt.sessions.get("bob", first.sid) is None  # a sid names a session only with its owner
+    assert sorted(k.sid for k in rt.sessions.keys_for("alice")) == sorted([first.sid, second.sid])
+    assert rt.sessions.delete("alice", first.sid) is True
+    assert rt.sessions.delete("alice", first.sid) is False
+    assert [k.sid for k in rt.sessions.keys_for("alice")] == [second.sid]
+
+
+def test_a_rotation_that_lost_the_race_says_so_and_changes_nothing(rt: Runtime) -> None:
+    session = _session("alice", NOW * 1000)
+    rt.sessions.create(session)
+    assert rt.sessions.rotate(session, "h2", "box", NOW + 1) is True
+    assert rt.sessions.rotate(session, "h3", "box", NOW + 2) is False  # it still believes "h"
+    stored = rt.sessions.get("alice", session.sid)
+    assert stored is not None
+    assert (stored.refresh_hash, stored.prev_hash) == ("h2", "h")
+
+
+# -- attempts -------------------------------------------------------------------------------
+
+
+def test_attempts_count_per_counter_until_the_threshold_then_refuse(rt: Runtime) -> None:
+    rules = rt.lockout
+    for _ in range(rules.threshold):
+        assert rt.attempts.reserve("alice", LOGIN, NOW, rules) is None
+    refused = rt.attempts.reserve("alice", LOGIN, NOW, rules)
+    assert refused is not None
+    assert refused.retry_after > 0
+    assert rt.attempts.reserve("alice", PASSWORD_CHANGE, NOW, rules) is None  # its own counter
+
+
+def test_clearing_a_names_counters_lets_it_in_again(rt: Runtime) -> None:
+    rules = rt.lockout
+    for _ in range(rules.threshold + 1):
+        rt.attempts.reserve("alice", LOGIN, NOW, rules)
+    assert rt.attempts.clear("alice") == 1
+    assert rt.attempts.reserve("alice", LOGIN, NOW, rules) is None
