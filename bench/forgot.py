@@ -3,7 +3,7 @@
 Both answer 202 ``{}``.  The known account (a verified address) reads its
 item, stores a new code hash and sends the mail through SES (moto's, in
 process); the unknown name reads nothing and stores nothing, with the same
-two DynamoDB requests (tests/test_password_reset.py counts them).  What is
+two DynamoDB requests (tests/gatehouse/accounts/test_password_reset.py counts them).  What is
 left, mostly the mail, is covered by ``GATEHOUSE_FORGOT_MIN_MS``: every
 answer takes at least that long.
 

@@ -1,7 +1,7 @@
 """A second, tiny app built only from Gatehouse's public seam: orders, and a report for admins.
 
 It exists so that the seam cannot silently depend on the notes example:
-tests/test_example_app.py drives it through the real authorizer.
+tests/gatehouse/test_component_seam.py drives it through the real authorizer.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The authorizer's session check: one strongly consistent read, bound to the token's sub, fail closed.
 
-tests/test_lifecycle.py covers revocation end to end (logout, cache bound,
+tests/gatehouse/accounts/test_lifecycle.py covers revocation end to end (logout, cache bound,
 an unreadable table); these pin the rules of ``SessionCheck`` itself.
 """
 

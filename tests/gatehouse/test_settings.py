@@ -303,7 +303,7 @@ def test_every_settings_field_is_read_from_its_own_variable() -> None:
         full[f"GATEHOUSE_{name}"] = f"custom-{field}"
     for name, _field, default in BOOL_SETTINGS:
         full[f"GATEHOUSE_{name}"] = "false" if default else "true"
-    full["GATEHOUSE_CORS_ORIGINS"] = "https://app.example.com"  # the list: tests/test_cors.py
+    full["GATEHOUSE_CORS_ORIGINS"] = "https://app.example.com"  # the list: tests/gatehouse/web/test_cors.py
     full["GATEHOUSE_RESET_URL"] = "https://app.example.com/reset"
 
     settings = load_settings(full)

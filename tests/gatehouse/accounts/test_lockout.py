@@ -1,6 +1,6 @@
 """Brute-force lockout: exponential back-off, counted atomically, blind to whether a user exists.
 
-tests/test_device_lockout.py covers device tokens, decay and the administrator's unlock.
+tests/gatehouse/accounts/test_device_lockout.py covers device tokens, decay and the administrator's unlock.
 """
 
 from __future__ import annotations

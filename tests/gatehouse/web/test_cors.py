@@ -16,7 +16,7 @@ from chalicelib.gatehouse.errors import ConfigError
 from chalicelib.gatehouse.settings import cors_origins, load_settings
 from chalicelib.gatehouse.web import cors
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[3]
 NEW = "GATEHOUSE_CORS_ORIGINS"
 OLD = "GATEHOUSE_CORS_ORIGIN"
 

@@ -21,7 +21,7 @@ from chalice.test import Client
 from chalicelib.gatehouse.component import component_of
 from tests.conftest import Credentials, bearer, json_body, post_json
 
-EXAMPLE = Path(__file__).resolve().parent / "example_app"
+EXAMPLE = Path(__file__).resolve().parents[1] / "example_app"
 
 
 def _load_example() -> ModuleType:
