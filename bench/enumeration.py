@@ -2,10 +2,10 @@
 
 Two failures, measured in the same interleaved rounds on the same warm Runtime:
 
-* a real account with a wrong password: count the attempt on the user row,
-  argon2id verify against its hash, record the failure;
-* an unknown username: the conditional count finds no account, the attempt
-  is counted in the attempts table, argon2id verify against the dummy hash.
+* a real account with a wrong password: read the user, count the attempt in
+  the attempts table, argon2id verify against its hash;
+* an unknown username: the read finds no account, the attempt is counted in
+  the attempts table all the same, argon2id verify against the dummy hash.
 
 Both make two DynamoDB requests and one argon2id verify with the same
 parameters (tests/test_structure.py checks the requests exactly); the ratio

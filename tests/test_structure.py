@@ -153,7 +153,7 @@ def test_successful_login_makes_exactly_four_dynamodb_requests(
     # strongly consistent query of the user's sessions (the per-user cap), then one
     # transaction: new session + "credentials unchanged" check + counter reset (+ the
     # oldest sessions past the cap, + a hash upgrade).
-    assert dynamodb_calls == ["UpdateItem", "GetItem", "Query", "TransactWriteItems"]
+    assert dynamodb_calls == ["GetItem", "UpdateItem", "Query", "TransactWriteItems"]
 
 
 def test_failed_login_makes_exactly_two_dynamodb_requests(
@@ -163,7 +163,7 @@ def test_failed_login_makes_exactly_two_dynamodb_requests(
     dynamodb_calls.clear()
     response = post_json(client, "/auth/token", _password_grant(creds, "Wrong-password-42"))
     assert response.status_code == 400
-    assert dynamodb_calls == ["UpdateItem", "GetItem"]  # count the attempt, read the user
+    assert dynamodb_calls == ["GetItem", "UpdateItem"]  # read the user, count the attempt
 
 
 def test_unknown_user_login_makes_the_same_two_dynamodb_requests(
@@ -173,7 +173,7 @@ def test_unknown_user_login_makes_the_same_two_dynamodb_requests(
         client, "/auth/token", _password_grant(Credentials("no-such-user", "Wrong-password-42"))
     )
     assert response.status_code == 400
-    assert dynamodb_calls == ["UpdateItem", "GetItem"]  # the very same: the counter, then no user
+    assert dynamodb_calls == ["GetItem", "UpdateItem"]  # the very same: no user, then the counter
 
 
 def test_login_with_a_device_token_makes_the_same_requests(
@@ -184,7 +184,7 @@ def test_login_with_a_device_token_makes_the_same_requests(
     dynamodb_calls.clear()
     with_device = {**_password_grant(creds, "Wrong-password-42"), "device_token": first["device_token"]}
     assert post_json(client, "/auth/token", with_device).status_code == 400
-    assert dynamodb_calls == ["UpdateItem", "GetItem"]  # the device's counter instead of the name's
+    assert dynamodb_calls == ["GetItem", "UpdateItem"]  # the device's counter instead of the name's
 
 
 # -- the authorizer as a Lambda ---------------------------------------------------------

@@ -7,7 +7,9 @@ attacker hammering a name (who cannot have a device token for it) locks the
 name for new devices, never the owner's own.
 
 The token is ``base64url(id || MAC)``: 128 random bits and a 128-bit
-HMAC-SHA-256 tag over the username and the id, under a key derived (HKDF)
+HMAC-SHA-256 tag over the username, the account's creation time and the id,
+so a token dies with its account (a new account of the same name gets none
+of the old ones), under a key derived (HKDF)
 from the service's private signing key.  Nothing is stored: the server
 checks a token by recomputing its tag, with each stored signing key, so a
 token outlives a key rotation until the old key is retired; then it is
@@ -24,6 +26,7 @@ import re
 import secrets
 
 from chalicelib.gatehouse.runtime import Runtime
+from chalicelib.gatehouse.storage.users import User
 from chalicelib.gatehouse.verify.keys import SigningKey
 
 ID_BYTES = 16
@@ -44,8 +47,9 @@ def _mac_key(signing_key: SigningKey) -> bytes:
     )
 
 
-def _tag(key: bytes, username: str, device_id: bytes) -> bytes:
-    message = b"gatehouse-device\x00" + username.encode() + b"\x00" + device_id
+def _tag(key: bytes, user: User, device_id: bytes) -> bytes:
+    account = f"{user.username}\x00{user.created_at}".encode()
+    message = b"gatehouse-device\x00" + account + b"\x00" + device_id
     return hmac.new(key, message, hashlib.sha256).digest()[:TAG_BYTES]
 
 
@@ -53,13 +57,13 @@ def _b64(raw: bytes) -> str:
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
 
-def issue(rt: Runtime, username: str) -> str:
+def issue(rt: Runtime, user: User) -> str:
     device_id = secrets.token_bytes(ID_BYTES)
-    return _b64(device_id + _tag(_mac_key(rt.signing_key), username, device_id))
+    return _b64(device_id + _tag(_mac_key(rt.signing_key), user, device_id))
 
 
-def device_id(rt: Runtime, username: str, token: str | None) -> str | None:
-    """The id of ``token`` when it is a valid device token of ``username``, else None."""
+def device_id(rt: Runtime, user: User, token: str | None) -> str | None:
+    """The id of ``token`` when it is a valid device token of ``user``'s account, else None."""
     if token is None or not _FORMAT.fullmatch(token):
         return None
     try:
@@ -70,6 +74,6 @@ def device_id(rt: Runtime, username: str, token: str | None) -> str | None:
         return None
     ident, tag = raw[:ID_BYTES], raw[ID_BYTES:]
     for key in rt.signing_keys:
-        if hmac.compare_digest(tag, _tag(_mac_key(key), username, ident)):
+        if hmac.compare_digest(tag, _tag(_mac_key(key), user, ident)):
             return _b64(ident)
     return None

@@ -12,7 +12,8 @@ keyed by the name as typed, real account or not):
   the owner's login by trying.
 
 Every path makes the same DynamoDB requests in the same order whether or
-not the account exists (count the attempt, read the user), then one argon2
+not the account exists (a login reads the user, then counts the attempt; a
+password confirmation counts, then reads), then one argon2
 verification (against a dummy hash for unknown names), so the answer, its
 ``Retry-After`` and its timing do not say whether an account exists.
 """
@@ -41,9 +42,15 @@ def password_login(
     grant carries a device token: the one presented, if valid, else a new one.
     """
     username = normalize_username(raw_username)
-    known_device = devices.device_id(rt, username, device_token) if device_token else None
-    counter = DEVICE + known_device if known_device else LOGIN
-    user = _admit(rt, username, counter) if USERNAME_PATTERN.fullmatch(username) else None
+    user = None
+    known_device: str | None = None
+    counter = LOGIN
+    if USERNAME_PATTERN.fullmatch(username):
+        # Read first: a device token is valid only for the account it was issued to.
+        user = rt.users.get(username)
+        known_device = devices.device_id(rt, user, device_token) if user and device_token else None
+        counter = DEVICE + known_device if known_device else LOGIN
+        _count(rt, username, counter)
     check = rt.hasher.check(user.password_hash if user else None, password)
     if user is None or not check.matched or user.disabled:
         raise InvalidGrant()
@@ -57,14 +64,19 @@ def password_login(
         [rt.attempts.reset_item(username, counter, rt.now(), rt.lockout)],
         new_hash=new_hash,
     )
-    return replace(grant, device_token=device_token if known_device else devices.issue(rt, username))
+    return replace(grant, device_token=device_token if known_device else devices.issue(rt, user))
+
+
+def _count(rt: Runtime, username: str, counter: str) -> None:
+    """Count this attempt on ``counter`` before any password check, or refuse it in the back-off."""
+    refused = rt.attempts.reserve(username, counter, rt.now(), rt.lockout)
+    if refused is not None:
+        raise TooManyAttempts(refused.retry_after)
 
 
 def _admit(rt: Runtime, username: str, counter: str) -> User | None:
     """Count this attempt on ``counter`` before any password check, then read the user."""
-    refused = rt.attempts.reserve(username, counter, rt.now(), rt.lockout)
-    if refused is not None:
-        raise TooManyAttempts(refused.retry_after)
+    _count(rt, username, counter)
     return rt.users.get(username)
 
 
@@ -76,6 +88,7 @@ def change_password(rt: Runtime, identity: Identity, current: str, new: str) -> 
     user = _admit(rt, identity.username, PASSWORD_CHANGE)
     if user is None or not rt.hasher.verify(user.password_hash, current):
         raise WrongPassword()
+    _confirmed(rt, user.username)
     # The new hash and a new credential version in one write: a login that
     # read the old password cannot open a session after this.
     rt.users.set_password_hash(user.username, rt.hasher.hash(new))
@@ -91,4 +104,10 @@ def confirm_password(rt: Runtime, username: str, password: str) -> User:
     user = _admit(rt, username, PASSWORD_CHANGE)
     if user is None or not rt.hasher.verify(user.password_hash, password):
         raise WrongPassword()
+    _confirmed(rt, user.username)
     return user
+
+
+def _confirmed(rt: Runtime, username: str) -> None:
+    """The right password: the failures counted before it no longer count (as a login resets its own)."""
+    rt.attempts.reset(username, PASSWORD_CHANGE, rt.now(), rt.lockout)

@@ -110,7 +110,9 @@ class AccountEmailRepository:
             self._update(
                 username,
                 "SET email = :e, email_verified = :f, "
-                "email_code_hash = :ch, email_code_expires = :cx, email_code_failures = :c0",
+                "email_code_hash = :ch, email_code_expires = :cx, email_code_failures = :c0 "
+                # A reset code mailed to the old address must not outlive the change.
+                "REMOVE reset_hash, reset_expires, reset_failures",
                 condition,
                 values,
             )

@@ -59,6 +59,11 @@ class AttemptRepository:
         """A transaction item that clears ``counter``'s current window (a successful login)."""
         return {"Delete": {"TableName": self._table.name, "Key": _key(username, counter, rules.window(now))}}
 
+    def reset(self, username: str, counter: str, now: int, rules: LockoutRules) -> None:
+        """Clear ``counter``'s current window: the attempt it counted succeeded."""
+        with store_call("attempts.reset"):
+            self._table.delete_item(Key=_key(username, counter, rules.window(now)))
+
     def clear(self, username: str) -> int:
         """Remove every counter of ``username`` (an administrator's unlock); how many there were."""
         items = list(

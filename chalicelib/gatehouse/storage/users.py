@@ -80,7 +80,9 @@ class UserRepository:
         with store_call("users.set_password_hash", NoSuchUser()):
             self._table.update_item(
                 Key={"username": username},
-                UpdateExpression="SET password_hash = :h ADD cred_version :one",
+                # A pending reset code dies with the old password: it was for that one.
+                UpdateExpression="SET password_hash = :h ADD cred_version :one "
+                "REMOVE reset_hash, reset_expires, reset_failures",
                 ConditionExpression="attribute_exists(password_hash)",
                 ExpressionAttributeValues={":h": password_hash, ":one": 1},
             )

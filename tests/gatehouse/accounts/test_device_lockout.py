@@ -177,3 +177,18 @@ def test_admin_unlock_needs_the_admin_role_and_an_existing_user(client, make_use
     response = client.http.post("/admin/users/nobody-at-all/unlock", headers=admin)
     assert response.status_code == 404
     assert json_body(response)["error"] == "not_found"
+
+
+def test_a_device_token_dies_with_its_account_and_never_serves_a_new_account_of_that_name(
+    client, make_user, rt, clock
+):
+    from chalicelib.gatehouse.accounts import deletion, signup
+
+    first = make_user("reused-name")
+    token = device_token_of(client, first)
+    deletion.delete_user(rt, first.username, [])
+    clock.advance(1)  # the new account is made later, as any real one would be
+    signup.create_user(rt, "reused-name", "Other-owner-77-Pass", ("user",))
+    lock_the_name(client, "reused-name")
+    # Were the old token still valid, it would get its own counter past the name's lockout.
+    assert attempt(client, "reused-name", "Other-owner-77-Pass", token).status_code == 429

@@ -13,7 +13,7 @@ from argon2 import PasswordHasher
 from chalicelib.gatehouse.accounts import login as login_flow
 from chalicelib.gatehouse.accounts.lockout import LockoutRules, admission, retry_after
 from chalicelib.gatehouse.errors import InvalidGrant, TooManyAttempts
-from tests.conftest import json_body, post_json
+from tests.conftest import bearer, json_body, post_json
 
 WRONG = "Wrong-password-1"
 
@@ -156,19 +156,21 @@ def test_concurrent_guesses_cannot_slip_past_the_limit(rt, make_user, monkeypatc
     assert len(verified) == 5
 
 
-def test_store_failure_after_counting_the_attempt_counts_it_once(client, make_user, rt, monkeypatch):
+def test_a_store_failure_before_the_password_check_is_503_and_counts_nothing(
+    client, make_user, rt, monkeypatch
+):
     from botocore.exceptions import ClientError
 
     creds = make_user()
 
-    def throttled(**_kwargs):  # reading the user, after the attempt was counted
+    def throttled(**_kwargs):  # reading the user, the login's first request
         raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "slow"}}, "GetItem")
 
     monkeypatch.setattr(rt.users._table, "get_item", throttled)
     response = attempt(client, creds.username, WRONG)
     assert response.status_code == 503
-    [counter] = rt.attempts._table.scan()["Items"]
-    assert (counter["username"], counter["failures"]) == (creds.username, 1)
+    assert response.headers["Retry-After"] == "1"
+    assert rt.attempts._table.scan()["Items"] == []  # no password was checked
 
 
 @pytest.mark.parametrize(("failures", "wait"), [(0, 0), (4, 0), (5, 30), (6, 60), (7, 120), (20, 3600)])
@@ -215,3 +217,16 @@ def test_weak_new_password_does_not_count_as_a_failed_attempt(client, make_user,
         400
     ] * 6
     assert attempt(client, creds.username, creds.password).status_code == 200
+
+
+def test_confirming_the_right_password_again_and_again_never_locks_the_owner(client, make_user, login):
+    # A success clears the failures counted before it, as a login does.
+    creds = make_user()
+    token = login(creds)
+    password = creds.password
+    for n in range(7):
+        new = f"Fresh-pass-{n}-zebra-Lamp"
+        body = {"current_password": password, "new_password": new}
+        response = post_json(client, "/auth/password", body, bearer(token))
+        assert response.status_code == 204, (n, response.body)
+        password = new

@@ -399,3 +399,26 @@ def test_the_owner_is_told_at_the_verified_address_once_the_password_is_reset(
     notice = mailbox.to(ADDRESS)[-1]
     assert notice.subject == recovery.CHANGED_SUBJECT
     assert code not in notice.body
+
+
+def test_a_pending_reset_code_dies_when_the_password_is_changed(
+    client: Client, alice: str, mailbox: Mailbox
+) -> None:
+    forgot(client, username="alice")
+    code = mailbox.last_code(ADDRESS)
+    token = json_body(login(client, DEFAULT_PASSWORD))["access_token"]
+    body = {"current_password": DEFAULT_PASSWORD, "new_password": "Lantern-Meadow-58-quiet"}
+    assert post_json(client, "/auth/password", body, bearer(token)).status_code == 204
+    assert json_body(reset(client, code))["error"] == "invalid_code"
+
+
+def test_a_pending_reset_code_dies_when_the_address_is_changed(
+    client: Client, alice: str, mailbox: Mailbox
+) -> None:
+    # The code went to the old address, which may be the one that was compromised.
+    forgot(client, username="alice")
+    code = mailbox.last_code(ADDRESS)
+    token = json_body(login(client, DEFAULT_PASSWORD))["access_token"]
+    body = {"current_password": DEFAULT_PASSWORD, "email": "alice@example.org"}
+    assert post_json(client, "/auth/email", body, bearer(token)).status_code == 204
+    assert json_body(reset(client, code))["error"] == "invalid_code"
