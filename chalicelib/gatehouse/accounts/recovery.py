@@ -128,7 +128,7 @@ def reset_password(rt: Runtime, raw_username: str, raw_code: str, new_password: 
     # The same two calls as a password change, so every guarantee it gets
     # about concurrent logins holds here too.
     rt.users.set_password_hash(username, new_hash)
-    ended = sessions.end_all_sessions(rt, username)
+    ended = sessions.end_all_sessions(rt, username, bump=False)  # set_password_hash bumped it
     # The owner proved control of the mailbox: the name's lockout counters go.
     rt.attempts.clear(username)
     logs.event("password_reset", user=username, outcome="password_set")
