@@ -235,6 +235,20 @@ def make_user(rt: Runtime) -> Callable[..., Credentials]:
     return make
 
 
+@pytest.fixture
+def dynamodb_calls(rt: Runtime) -> Iterator[list[str]]:
+    """Operation names of every DynamoDB HTTP request the runtime's one resource sends."""
+    calls: list[str] = []
+
+    def record(event_name: str, **_: Any) -> None:
+        calls.append(event_name.rsplit(".", 1)[-1])
+
+    events = rt._dynamodb.meta.client.meta.events
+    events.register("before-send.dynamodb", record)
+    yield calls
+    events.unregister("before-send.dynamodb", record)
+
+
 def keys_anywhere(value: Any) -> Iterator[str]:
     """Every object key in a parsed JSON document, at any depth."""
     if isinstance(value, dict):

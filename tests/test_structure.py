@@ -9,14 +9,14 @@ import re
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from chalice.test import Client
 
 import app as gatehouse_app
-from chalicelib.gatehouse.runtime import Runtime, token_rules
+from chalicelib.gatehouse.runtime import token_rules
 from chalicelib.gatehouse.settings import load_settings
 from chalicelib.gatehouse.verify.bearer import Unauthorized
 from chalicelib.gatehouse.verify.keys import generate_signing_jwk, load_signing_key, public_jwks
@@ -122,20 +122,6 @@ def test_authorizer_allows_a_valid_token_without_ever_importing_boto3() -> None:
 
 
 # -- DynamoDB round trips per login --------------------------------------------------
-
-
-@pytest.fixture
-def dynamodb_calls(rt: Runtime) -> Iterator[list[str]]:
-    """Operation names of every DynamoDB HTTP request the runtime's one resource sends."""
-    calls: list[str] = []
-
-    def record(event_name: str, **_: Any) -> None:
-        calls.append(event_name.rsplit(".", 1)[-1])
-
-    events = rt._dynamodb.meta.client.meta.events
-    events.register("before-send.dynamodb", record)
-    yield calls
-    events.unregister("before-send.dynamodb", record)
 
 
 def _password_grant(creds: Credentials, password: str | None = None) -> dict[str, str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -121,19 +121,6 @@ def test_enumeration_unknown_name_unknown_email_unverified_email_all_answer_alik
     # Only alice, whose address is verified, was mailed.
     assert len(mailbox.sent()) == sent_before + 1
     assert mailbox.to("bob@example.com")[-1].subject != recovery.SUBJECT
-
-
-@pytest.fixture
-def dynamodb_calls(rt: Runtime) -> Iterator[list[str]]:
-    calls: list[str] = []
-
-    def record(event_name: str, **_: Any) -> None:
-        calls.append(event_name.rsplit(".", 1)[-1])
-
-    events = rt._dynamodb.meta.client.meta.events
-    events.register("before-send.dynamodb", record)
-    yield calls
-    events.unregister("before-send.dynamodb", record)
 
 
 @pytest.mark.parametrize(
