@@ -9,18 +9,32 @@ STAGE ?= prod
 
 .PHONY: run test lint typecheck check package deploy-check admin clean
 
-$(STAMP): requirements.txt requirements-dev.txt
+$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Gatehouse needs Python 3.11 or newer")'
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	@touch $(STAMP)
+
+# The distribution (wheel and sdist) in dist/, offline: the example app's
+# requirements.txt names the wheel, as a user's project does.
+VERSION = $(shell sed -n 's/^__version__ = "\(.*\)"/\1/p' gatehouse/__init__.py)
+WHEEL := dist/gatehouse_chalice-$(VERSION)-py3-none-any.whl
+.PHONY: wheel dist
+wheel: $(WHEEL)
+$(WHEEL): $(STAMP) pyproject.toml $(shell find gatehouse -type f -not -name '*.pyc' 2>/dev/null)
+	rm -rf dist/gatehouse_chalice-*.whl
+	$(PY) -m pip wheel --quiet --disable-pip-version-check --no-deps --no-build-isolation -w dist .
+dist: $(STAMP)
+	rm -rf dist
+	$(PY) -m build --no-isolation --outdir dist .
 
 # The embedded AWS + chalice local (stage dev); `make run PORT=8001` for another port.
 # Plain `.venv/bin/chalice local` starts the same stack.
 run: $(STAMP)
-	@$(PY) -m gatehouse_dev.run
+	@$(PY) -m gatehouse.dev.run
 
-test: $(STAMP)
+test: $(STAMP) $(WHEEL)
 	$(PY) -m pytest -n 2 --dist loadfile
 
 lint: $(STAMP)
@@ -28,7 +42,7 @@ lint: $(STAMP)
 	$(PY) -m ruff format --check .
 
 typecheck: $(STAMP)
-	$(PY) -m mypy --strict app.py chalicelib gatehouse_dev gatehouse_admin gatehouse_release
+	$(PY) -m mypy --strict app.py chalicelib gatehouse
 	$(PY) -m mypy --strict client/gatehouse_client
 
 check: lint typecheck test
@@ -40,14 +54,14 @@ check: lint typecheck test
 # Then unchecked-hash .pyc for the Lambda runtime go into build/deployment.zip,
 # in place (docs/DEPLOY.md); `make package BYTECODE=0` ships the zip as Chalice built it.
 BYTECODE ?= 1
-package: $(STAMP)
+package: $(STAMP) $(WHEEL)
 	rm -rf build
-	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-$(PACKAGE_REGION)} $(PY) -m gatehouse_release.template \
+	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-$(PACKAGE_REGION)} $(PY) -m gatehouse.release.template \
 		--stage $(STAGE) build/merge.json
 	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-$(PACKAGE_REGION)} $(VENV)/bin/chalice package \
 		--stage $(STAGE) --merge-template build/merge.json build/
 ifneq ($(BYTECODE),0)
-	$(PY) -m gatehouse_release.bytecode build
+	$(PY) -m gatehouse.release.bytecode build
 endif
 
 deploy-check: package
@@ -56,7 +70,7 @@ deploy-check: package
 # make admin ARGS='list-users'  (see docs/DEPLOY.md): acts on the stack `make run`
 # started, else on AWS (credentials, region, --stack NAME or GATEHOUSE_* names).
 admin: $(STAMP)
-	@$(PY) -m gatehouse_admin $(ARGS)
+	@$(PY) -m gatehouse.admin $(ARGS)
 
 # The benchmark figures against their targets (see docs/BENCHMARKS.md), about a minute.
 # make bench BENCH_ARGS='--quick' | 'tests' (times make test) | 'clients' | '--all' | 'cold deployed warm'
@@ -83,10 +97,10 @@ test-browser: $(STAMP)
 # `make run`'s stack with it (about a minute; tests/api, deselected from `make test`).
 .PHONY: openapi test-api
 openapi: $(STAMP)
-	$(PY) -m gatehouse_dev.openapi
+	$(PY) -m gatehouse.dev.openapi
 
 test-api: $(STAMP)
 	$(PY) -m pytest -m api tests/api
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build dist

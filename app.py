@@ -11,8 +11,8 @@ from collections.abc import Mapping
 
 from chalice.app import Chalice, Response
 
-from chalicelib.gatehouse import Gatehouse, Identity
 from chalicelib.notes.repository import NOTE_ID_PATTERN, NoSuchNote, Note, NoteRepository, new_note_id
+from gatehouse import Gatehouse, Identity
 
 app = Chalice(app_name="gatehouse")
 gate = Gatehouse(app)

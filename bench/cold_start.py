@@ -28,17 +28,17 @@ from bench.timing import Samples, interleaved_calls, median, paired_difference, 
 
 LIMIT = 0.75
 FLOOR_CODE = "import jwt, chalice.app"
-IMPORT_CODE = "import chalicelib.gatehouse.handlers, app"
+IMPORT_CODE = "import gatehouse.handlers, app"
 FIRST_CALL_CODE = (
     "import json, sys\n"
-    "from chalicelib.gatehouse.handlers import gatehouse_auth\n"
+    "from gatehouse.handlers import gatehouse_auth\n"
     "gatehouse_auth(json.loads(sys.argv[1]), None)"
 )
 # Imported only where they are needed: none of them may load on the verify path.
 WATCHED = ("jwt", "boto3", "botocore", "argon2", "zxcvbn", "cryptography.x509")
 PROBE_CODE = f"""
 import json, sys
-from chalicelib.gatehouse.handlers import gatehouse_auth
+from gatehouse.handlers import gatehouse_auth
 policy = gatehouse_auth(json.loads(sys.argv[1]), None)
 loaded = [m for m in {WATCHED!r} if m in sys.modules]
 print(json.dumps({{"effect": policy["policyDocument"]["Statement"][0]["Effect"], "loaded": loaded}}))

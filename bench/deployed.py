@@ -58,7 +58,7 @@ AUTHORIZER_CODE = """
 import json, sys, time
 start = time.perf_counter()
 import app
-from chalicelib.gatehouse.handlers import gatehouse_auth
+from gatehouse.handlers import gatehouse_auth
 imported = time.perf_counter()
 policy = gatehouse_auth(json.loads(sys.argv[1]), None)
 assert policy["policyDocument"]["Statement"][0]["Effect"] == "Allow", policy
@@ -107,8 +107,8 @@ _VARIANTS = {
     ),
     LEAN: (
         "import botocore.session\n"
-        "from chalicelib.gatehouse.storage import aws\n"
-        "from chalicelib.gatehouse.storage.sessions import read_session",
+        "from gatehouse.storage import aws\n"
+        "from gatehouse.storage.sessions import read_session",
         "client = aws.dynamodb_client()",
         "read_session(client, {table!r}, {sid!r})",
     ),
@@ -148,12 +148,12 @@ def _populate(fixture: Fixture, url: str) -> None:
     """Tables, the token's session, a user and the signing key, written by Gatehouse's own code."""
     import boto3
 
-    from chalicelib.gatehouse import roles
-    from chalicelib.gatehouse.accounts import signup
-    from chalicelib.gatehouse.runtime import Runtime
-    from chalicelib.gatehouse.storage import aws
-    from chalicelib.gatehouse.storage.sessions import Session
-    from chalicelib.gatehouse.storage.tables import create_tables
+    from gatehouse import roles
+    from gatehouse.accounts import signup
+    from gatehouse.runtime import Runtime
+    from gatehouse.storage import aws
+    from gatehouse.storage.sessions import Session
+    from gatehouse.storage.tables import create_tables
 
     with aws_test_env():
         os.environ["AWS_ENDPOINT_URL"] = url

@@ -28,8 +28,8 @@ WRONG = "Not-the-password-42"
 
 
 def _failure(rt: Any, username: str) -> Callable[[], object]:
-    from chalicelib.gatehouse.accounts import login as login_flow
-    from chalicelib.gatehouse.errors import InvalidGrant
+    from gatehouse.accounts import login as login_flow
+    from gatehouse.errors import InvalidGrant
 
     def attempt() -> object:
         try:
@@ -47,8 +47,8 @@ def _ms(seconds: float) -> str:
 
 
 def measure(fixture: Fixture, rounds: int) -> list[Result]:
-    from chalicelib.gatehouse import roles
-    from chalicelib.gatehouse.accounts import signup
+    from gatehouse import roles
+    from gatehouse.accounts import signup
 
     rows = []
     with ExitStack() as stack:

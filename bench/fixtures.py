@@ -26,10 +26,10 @@ if str(ROOT) not in sys.path:
     # `python bench/...` as well as `python -m bench` from anywhere.
     sys.path.insert(0, str(ROOT))
 
-from chalicelib.gatehouse.runtime import token_rules  # noqa: E402
-from chalicelib.gatehouse.settings import Settings  # noqa: E402
-from chalicelib.gatehouse.verify.keys import PublicKey, generate_signing_jwk, load_signing_key, public_jwks  # noqa: E402
-from chalicelib.gatehouse.verify.tokens import issue_access_token  # noqa: E402
+from gatehouse.runtime import token_rules  # noqa: E402
+from gatehouse.settings import Settings  # noqa: E402
+from gatehouse.verify.keys import PublicKey, generate_signing_jwk, load_signing_key, public_jwks  # noqa: E402
+from gatehouse.verify.tokens import issue_access_token  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -90,7 +90,7 @@ def event_log_to_devnull() -> Iterator[None]:
     Formatting and the write itself are still paid, as on Lambda (where the
     line goes to a pipe); only the terminal is spared thousands of lines.
     """
-    from chalicelib.gatehouse import logs
+    from gatehouse import logs
 
     handlers = [h for h in logs.log.handlers if isinstance(h, logging.StreamHandler)]
     with open(os.devnull, "w") as sink:

@@ -53,10 +53,10 @@ def _ms(seconds: float) -> str:
 
 
 def _measure_one(fixture: Fixture, rounds: int, label: str, limit: float | None) -> Result:
-    from chalicelib.gatehouse import roles
-    from chalicelib.gatehouse.accounts import recovery, signup
-    from chalicelib.gatehouse.runtime import Runtime
-    from chalicelib.gatehouse.storage import aws
+    from gatehouse import roles
+    from gatehouse.accounts import recovery, signup
+    from gatehouse.runtime import Runtime
+    from gatehouse.storage import aws
 
     with ExitStack() as stack:
         stack.enter_context(event_log_to_devnull())

@@ -1,6 +1,6 @@
 """The authorizer's cold start from ``make package``'s zip, run the way Lambda runs it.
 
-One package is built (``chalice package``, then ``gatehouse_release.bytecode``
+One package is built (``chalice package``, then ``gatehouse.release.bytecode``
 as ``make package`` runs it) and extracted three times, each made read-only
 (``chmod -R a-w``) before anything is timed:
 
@@ -42,7 +42,7 @@ from bench.fixtures import Fixture
 from bench.package_size import shared_zip
 from bench.report import Result, fmt_megabytes
 from bench.timing import Samples, interleaved_calls, median, paired_ratio, summary
-from gatehouse_release import bytecode
+from gatehouse.release import bytecode
 
 LIMIT = 0.75  # whole child, shipped zip, against the floor from the same tree
 CACHE_LIMIT = 1.10  # in the child, shipped byte code against Python's own warm cache
@@ -52,7 +52,7 @@ TIMED_CODE = """
 import json, sys, time
 event = json.loads(sys.argv[1])
 start = time.perf_counter()
-from chalicelib.gatehouse.handlers import gatehouse_auth
+from gatehouse.handlers import gatehouse_auth
 gatehouse_auth(event, None)
 print(time.perf_counter() - start)
 """

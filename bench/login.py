@@ -1,6 +1,6 @@
 """One successful password login against one argon2id verify.
 
-The login is ``chalicelib.gatehouse.accounts.login.password_login`` on a warm Runtime (key
+The login is ``gatehouse.accounts.login.password_login`` on a warm Runtime (key
 loaded, argon2 ready, tables created): admission / lockout bookkeeping,
 the argon2id verify, signing the access token and writing the session.
 Two table back-ends, measured in the same rounds:
@@ -58,12 +58,12 @@ def moto_runtime(fixture: Fixture) -> Iterator[Any]:
     import boto3
     from moto import mock_aws
 
-    from chalicelib.gatehouse.runtime import Runtime
-    from chalicelib.gatehouse.storage import aws
-    from chalicelib.gatehouse.storage.tables import create_tables
+    from gatehouse.runtime import Runtime
+    from gatehouse.storage import aws
+    from gatehouse.storage.tables import create_tables
 
     with aws_test_env(), mock_aws():
-        # One shared session: clients from it are cheap (see chalicelib/gatehouse/storage/aws.py).
+        # One shared session: clients from it are cheap (see gatehouse/storage/aws.py).
         session = boto3.Session(region_name="us-east-1")
         aws.use_session(session)
         try:
@@ -74,8 +74,8 @@ def moto_runtime(fixture: Fixture) -> Iterator[Any]:
 
 
 def fake_runtime(fixture: Fixture) -> tuple[Any, FakeDynamoDB]:
-    from chalicelib.gatehouse.runtime import Runtime
-    from chalicelib.gatehouse.storage.tables import table_definitions
+    from gatehouse.runtime import Runtime
+    from gatehouse.storage.tables import table_definitions
 
     db = FakeDynamoDB.from_definitions(table_definitions(fixture.settings))
     return Runtime(
@@ -85,9 +85,9 @@ def fake_runtime(fixture: Fixture) -> tuple[Any, FakeDynamoDB]:
 
 def _ready_login(rt: Any) -> Callable[[], object]:
     """Create the user, log in until everything lazy is loaded, and return one more login."""
-    from chalicelib.gatehouse import roles
-    from chalicelib.gatehouse.accounts import login as login_flow
-    from chalicelib.gatehouse.accounts import signup
+    from gatehouse import roles
+    from gatehouse.accounts import login as login_flow
+    from gatehouse.accounts import signup
 
     signup.create_user(rt, USERNAME, PASSWORD, roles.DEFAULT_ROLES)
 

@@ -35,17 +35,17 @@ from chalice.test import Client  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
 import app as gatehouse_app  # noqa: E402
-from chalicelib.gatehouse import runtime  # noqa: E402
-from chalicelib.gatehouse.accounts import signup  # noqa: E402
-from chalicelib.gatehouse.runtime import Runtime  # noqa: E402
-from chalicelib.gatehouse.settings import Settings  # noqa: E402
-from chalicelib.gatehouse.storage import aws  # noqa: E402
-from chalicelib.gatehouse.storage.sessions import new_sid  # noqa: E402
-from chalicelib.gatehouse.storage.tables import create_tables  # noqa: E402
-from chalicelib.gatehouse.verify.keys import generate_signing_jwk, load_signing_key, public_jwks  # noqa: E402
 from chalicelib.notes.repository import table_definition as notes_table  # noqa: E402
-from gatehouse_dev import gateway  # noqa: E402
-from gatehouse_dev.atomic import serialize_item_operations  # noqa: E402
+from gatehouse import runtime  # noqa: E402
+from gatehouse.accounts import signup  # noqa: E402
+from gatehouse.dev import gateway  # noqa: E402
+from gatehouse.dev.atomic import serialize_item_operations  # noqa: E402
+from gatehouse.runtime import Runtime  # noqa: E402
+from gatehouse.settings import Settings  # noqa: E402
+from gatehouse.storage import aws  # noqa: E402
+from gatehouse.storage.sessions import new_sid  # noqa: E402
+from gatehouse.storage.tables import create_tables  # noqa: E402
+from gatehouse.verify.keys import generate_signing_jwk, load_signing_key, public_jwks  # noqa: E402
 from tests.release.cfn import deployed  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -113,9 +113,9 @@ class Package:
 def package(tmp_path_factory: pytest.TempPathFactory) -> Package:
     """The deployable stack, packaged once per session as `make package` does (about 5 s).
 
-    The merge template is written by `python -m gatehouse_release.template` from the app's
+    The merge template is written by `python -m gatehouse.release.template` from the app's
     routes, then merged by the real `chalice package`.  Exactly their output: `make
-    package`'s byte-code step (gatehouse_release.bytecode) is not applied here;
+    package`'s byte-code step (gatehouse.release.bytecode) is not applied here;
     tests/release/test_bytecode.py applies it to copies.
     """
     # No GATEHOUSE_* from the developer's shell: the defaults are what is checked.
@@ -132,7 +132,7 @@ def package(tmp_path_factory: pytest.TempPathFactory) -> Package:
             out.mkdir(parents=True, exist_ok=True)
             chalice = [sys.executable, "-c", "import sys; from chalice.cli import main; sys.exit(main())"]
             steps = [
-                [sys.executable, "-m", "gatehouse_release.template", "--stage", "prod", str(merge)],
+                [sys.executable, "-m", "gatehouse.release.template", "--stage", "prod", str(merge)],
                 [*chalice, "package", "--stage", "prod", "--merge-template", str(merge), str(out)],
             ]
             for command in steps:
@@ -187,7 +187,7 @@ def atomic_conditional_writes(monkeypatch: pytest.MonkeyPatch) -> None:
     moto checks a condition and then writes without a lock, so two threads can
     both pass the same condition; DynamoDB never lets that happen.  Tests of
     races in *our* code need the real guarantee, not moto's gap.  The embedded
-    stack of `make run` installs the same serialization (gatehouse_dev.atomic).
+    stack of `make run` installs the same serialization (gatehouse.dev.atomic).
     """
     serialize_item_operations(monkeypatch.setattr)
 

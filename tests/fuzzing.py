@@ -20,13 +20,13 @@ from urllib.parse import urlencode
 from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
 
-from chalicelib.gatehouse.accounts import sessions as lifecycle
-from chalicelib.gatehouse.errors import GatehouseError, TooManyAttempts
-from chalicelib.gatehouse.runtime import Runtime
-from chalicelib.gatehouse.storage.users import User
-from chalicelib.gatehouse.web.responses import rendering_of
 from chalicelib.notes.repository import Note, NoteRepository, new_note_id
-from gatehouse_dev import gateway
+from gatehouse.accounts import sessions as lifecycle
+from gatehouse.dev import gateway
+from gatehouse.errors import GatehouseError, TooManyAttempts
+from gatehouse.runtime import Runtime
+from gatehouse.storage.users import User
+from gatehouse.web.responses import rendering_of
 from tests.conftest import DEFAULT_PASSWORD, NOTES_TABLE
 
 JSON = "application/json"

@@ -1,4 +1,4 @@
-"""The stack ``make run`` starts (``python -m gatehouse_dev.run``), on a free port, for client tests.
+"""The stack ``make run`` starts (``python -m gatehouse.dev.run``), on a free port, for client tests.
 
 Like the fixture in test_e2e.py, with extra settings (short token lifetimes,
 a CORS origin) passed in the environment.  Plain ``chalice local`` can be
@@ -159,7 +159,7 @@ def live_stack(
         env = stack_environment({**seeded, "GATEHOUSE_LOCAL_STACK_FILE": str(state_file), **(settings or {})})
         port = free_port()
         process = subprocess.Popen(
-            [*(command or [sys.executable, "-m", "gatehouse_dev.run"]), "--port", str(port)],
+            [*(command or [sys.executable, "-m", "gatehouse.dev.run"]), "--port", str(port)],
             cwd=ROOT,
             env=env,
             stdin=subprocess.DEVNULL,

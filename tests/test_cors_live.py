@@ -200,7 +200,7 @@ def test_dev_stage_default_allows_nothing_else(dev_stack: LiveStack, origin: str
 def test_make_run_refuses_a_bad_list_in_one_line() -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GATEHOUSE_", "AWS_ENDPOINT_URL"))}
     env["GATEHOUSE_CORS_ORIGINS"] = "https://app.example.com/"
-    result = run_python(["-m", "gatehouse_dev.run", "--port", str(free_port())], env)
+    result = run_python(["-m", "gatehouse.dev.run", "--port", str(free_port())], env)
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
     lines = result.stderr.strip().splitlines()

@@ -1,6 +1,6 @@
 """docs/CONFIG.md cannot drift from the settings: names, defaults and ranges are checked here.
 
-Every ``GATEHOUSE_*`` variable that ``chalicelib/gatehouse/settings.py`` reads
+Every ``GATEHOUSE_*`` variable that ``gatehouse/settings.py`` reads
 is found by calling its readers (``load_settings`` and every public function
 of the module that takes ``env``) with an environment that records each
 lookup.  The page's table must name exactly those variables; a default it
@@ -21,8 +21,8 @@ from typing import Any
 
 import pytest
 
-from chalicelib.gatehouse import settings
-from chalicelib.gatehouse.errors import ConfigError
+from gatehouse import settings
+from gatehouse.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = ROOT / "docs" / "CONFIG.md"

@@ -24,7 +24,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chalicelib.gatehouse.runtime import Runtime
+from gatehouse.runtime import Runtime
 from tests.fuzzing import (
     FORM,
     FUZZ,

@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import app as gatehouse_app
-from chalicelib.gatehouse.runtime import Runtime
+from gatehouse.runtime import Runtime
 from tests.conftest import DEFAULT_PASSWORD
 from tests.fuzzing import (
     FUZZ,

@@ -17,10 +17,10 @@ import textwrap
 import time
 from typing import Any
 
-from chalicelib.gatehouse.runtime import token_rules
-from chalicelib.gatehouse.settings import load_settings
-from chalicelib.gatehouse.verify.keys import generate_signing_jwk, load_signing_key, public_jwks
-from chalicelib.gatehouse.verify.tokens import issue_access_token
+from gatehouse.runtime import token_rules
+from gatehouse.settings import load_settings
+from gatehouse.verify.keys import generate_signing_jwk, load_signing_key, public_jwks
+from gatehouse.verify.tokens import issue_access_token
 from tests.conftest import ROOT
 
 METHOD_ARN = "arn:aws:execute-api:us-east-1:123456789012:abc123/api/GET/me"
@@ -71,7 +71,7 @@ def test_import_and_first_authorizer_call_load_no_pyjwt_sdk_or_password_library(
         f"""
         import json, sys
         import app
-        from chalicelib.gatehouse.handlers import gatehouse_auth
+        from gatehouse.handlers import gatehouse_auth
         after_import = {LOADED}
         policy = gatehouse_auth(json.loads(sys.argv[1]), None)
         effect = policy["policyDocument"]["Statement"][0]["Effect"]
@@ -149,10 +149,10 @@ def test_issuing_a_token_through_the_token_route_loads_pyjwt() -> None:
         from moto import mock_aws
         with mock_aws():
             import app
-            from chalicelib.gatehouse import roles, runtime
-            from chalicelib.gatehouse.accounts import signup
-            from chalicelib.gatehouse.storage import aws
-            from chalicelib.gatehouse.storage.tables import create_tables
+            from gatehouse import roles, runtime
+            from gatehouse.accounts import signup
+            from gatehouse.storage import aws
+            from gatehouse.storage.tables import create_tables
             rt = runtime.current()
             key_param = rt.settings.signing_key_param
             aws.ssm().put_parameter(Name=key_param, Value=sys.argv[2], Type="SecureString")

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from gatehouse_dev.stack import SEED_USERS
+from gatehouse.dev.stack import SEED_USERS
 from tests.live_stack import CHALICE_READY_LINE, ROOT, LiveStack, live_stack, stack_environment
 from tests.processes import run_python
 
@@ -50,7 +50,7 @@ def admin_cli(state_file: Path, *args: str, **extra: str) -> subprocess.Complete
     env = {k: v for k, v in stack_environment().items() if not k.startswith("AWS_")}
     env.update(GATEHOUSE_LOCAL_STACK_FILE=str(state_file), AWS_EC2_METADATA_DISABLED="true", **extra)
     env["HOME"] = str(state_file.parent)  # no ~/.aws of the machine's
-    return run_python(["-m", "gatehouse_admin", *args], env)
+    return run_python(["-m", "gatehouse.admin", *args], env)
 
 
 def test_seeded_users_get_the_fixed_dev_passwords_printed_the_same_way_every_time(stack: LiveStack) -> None:
@@ -164,12 +164,12 @@ def test_importing_the_app_on_the_dev_stage_starts_nothing_until_a_local_server_
 
 @pytest.mark.parametrize(("inside_lambda", "imports"), [(True, True), (False, False)])
 def test_inside_lambda_the_app_never_imports_the_dev_tooling(inside_lambda: bool, imports: bool) -> None:
-    # Lambda does not ship gatehouse_dev; outside Lambda the dev stage does use it.
+    # Lambda does not ship gatehouse.dev; outside Lambda the dev stage does use it.
     env = {**stack_environment(), "GATEHOUSE_EMBEDDED_AWS": "true"}
     if inside_lambda:
         env["AWS_LAMBDA_FUNCTION_NAME"] = "gatehouse-dev-api_handler"
     without_dev_tooling = subprocess.run(
-        [sys.executable, "-c", "import sys; sys.modules['gatehouse_dev'] = None; import app"],
+        [sys.executable, "-c", "import sys; sys.modules['gatehouse.dev'] = None; import app"],
         cwd=ROOT,
         env=env,
         capture_output=True,

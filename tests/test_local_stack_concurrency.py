@@ -2,7 +2,7 @@
 
 ``make run``'s server must take a burst of connections without resetting any,
 and its embedded DynamoDB must keep conditional writes and transactions atomic
-per item (gatehouse_dev.atomic), or the race protection of refresh rotation
+per item (gatehouse.dev.atomic), or the race protection of refresh rotation
 and of login cannot be tested against it.
 """
 

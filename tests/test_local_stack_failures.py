@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from gatehouse_dev.stack import LocalAws
+from gatehouse.dev.stack import LocalAws
 from tests.live_stack import ROOT, free_port, stack_environment
 
 CHALICE = str(Path(sys.executable).parent / "chalice")
@@ -63,7 +63,7 @@ def _one_line(result: subprocess.CompletedProcess[str]) -> str:
 # -- starting the stack ----------------------------------------------------------------------
 
 STARTS = {
-    "make run": [sys.executable, "-m", "gatehouse_dev.run"],
+    "make run": [sys.executable, "-m", "gatehouse.dev.run"],
     "chalice local": [CHALICE, "local"],
     "chalice local --no-autoreload": [CHALICE, "local", "--no-autoreload"],
 }
@@ -104,7 +104,7 @@ def test_a_port_in_use_stops_start_up_in_one_line(
 
 
 def _admin(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return _run([sys.executable, "-m", "gatehouse_admin", *args], env)
+    return _run([sys.executable, "-m", "gatehouse.admin", *args], env)
 
 
 def test_admin_with_no_stack_and_no_aws_says_what_to_start(bare_env: dict[str, str]) -> None:

@@ -2,7 +2,7 @@
 
 * The table "Authorizer reason codes" is parsed: it must list exactly the
   reasons the code can produce (every TokenError subclass, every
-  ``Unauthorized("...")`` in chalicelib/gatehouse/verify/), each once.
+  ``Unauthorized("...")`` in gatehouse/verify/), each once.
 * Each way the authorizer denies is that one reason in one structured log
   line, without token text.
 * Every test the document names as evidence exists.
@@ -22,11 +22,11 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from chalicelib.gatehouse import handlers, logs, runtime
-from chalicelib.gatehouse.errors import ConfigError
-from chalicelib.gatehouse.runtime import Runtime
-from chalicelib.gatehouse.verify.bearer import Unauthorized
-from chalicelib.gatehouse.verify.tokens import TokenError
+from gatehouse import handlers, logs, runtime
+from gatehouse.errors import ConfigError
+from gatehouse.runtime import Runtime
+from gatehouse.verify.bearer import Unauthorized
+from gatehouse.verify.tokens import TokenError
 from tests.conftest import ROOT
 
 SECURITY_DOC = ROOT / "docs" / "SECURITY.md"
@@ -58,7 +58,7 @@ def documented_reasons() -> set[str]:
 
 def _unauthorized_reasons_in_source() -> set[str]:
     found: set[str] = set()
-    for path in (ROOT / "chalicelib" / "gatehouse" / "verify").glob("*.py"):
+    for path in (ROOT / "gatehouse" / "verify").glob("*.py"):
         found |= set(re.findall(r'Unauthorized\("([a-z_]+)"\)', path.read_text(encoding="utf-8")))
     return found
 

@@ -16,11 +16,11 @@ import pytest
 from chalice.test import Client
 
 import app as gatehouse_app
-from chalicelib.gatehouse.runtime import token_rules
-from chalicelib.gatehouse.settings import load_settings
-from chalicelib.gatehouse.verify.bearer import Unauthorized
-from chalicelib.gatehouse.verify.keys import generate_signing_jwk, load_signing_key, public_jwks
-from chalicelib.gatehouse.verify.tokens import issue_access_token
+from gatehouse.runtime import token_rules
+from gatehouse.settings import load_settings
+from gatehouse.verify.bearer import Unauthorized
+from gatehouse.verify.keys import generate_signing_jwk, load_signing_key, public_jwks
+from gatehouse.verify.tokens import issue_access_token
 from tests.conftest import ROOT, Credentials, post_json
 from tests.processes import python_json
 
@@ -84,7 +84,7 @@ def test_authorizer_with_session_check_imports_boto3_on_first_need_and_fails_clo
         f"""
         import json, sys
         import app
-        from chalicelib.gatehouse.handlers import gatehouse_auth
+        from gatehouse.handlers import gatehouse_auth
         before = {AWS_MODULES}
         try:
             gatehouse_auth({event!r}, None)
@@ -106,7 +106,7 @@ def test_authorizer_allows_a_valid_token_without_ever_importing_boto3() -> None:
         f"""
         import json, sys
         import app
-        from chalicelib.gatehouse.handlers import gatehouse_auth
+        from gatehouse.handlers import gatehouse_auth
         policy = gatehouse_auth({event!r}, None)
         print(json.dumps({{"policy": policy, "loaded": {AWS_MODULES}}}))
         """,
@@ -291,10 +291,10 @@ def test_the_admin_cli_imports_nothing_of_the_development_package() -> None:
     import ast
 
     imported = set()
-    for path in (ROOT / "gatehouse_admin").glob("*.py"):
+    for path in (ROOT / "gatehouse.admin").glob("*.py"):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.ImportFrom) and node.module:
                 imported.add(node.module)
             elif isinstance(node, ast.Import):
                 imported.update(alias.name for alias in node.names)
-    assert not {name for name in imported if name.split(".")[0] == "gatehouse_dev"}
+    assert not {name for name in imported if name.split(".")[0] == "gatehouse.dev"}

@@ -16,13 +16,13 @@ import boto3
 import pytest
 from chalice.test import Client
 
-from chalicelib.gatehouse.runtime import Runtime
-from chalicelib.gatehouse.settings import Settings
-from chalicelib.gatehouse.storage.tables import table_definitions, ttl_tables
-from chalicelib.gatehouse.verify.keys import load_keyset, load_signing_keys
-from gatehouse_admin import cli, localstate, stackinfo, target
-from gatehouse_admin.keystore import jwks_parameter_for
-from gatehouse_dev.stack import LocalAws
+from gatehouse.admin import cli, localstate, stackinfo, target
+from gatehouse.admin.keystore import jwks_parameter_for
+from gatehouse.dev.stack import LocalAws
+from gatehouse.runtime import Runtime
+from gatehouse.settings import Settings
+from gatehouse.storage.tables import table_definitions, ttl_tables
+from gatehouse.verify.keys import load_keyset, load_signing_keys
 from tests.conftest import ROOT, START, Credentials, FakeClock, bearer, json_body, post_json
 from tests.processes import run_python
 
@@ -390,7 +390,7 @@ def test_python_dash_m_gatehouse_works_against_an_endpoint_from_aws_endpoint_url
         env.update(AWS_ENDPOINT_URL=endpoint, GATEHOUSE_SIGNING_KEY_PARAM="/gatehouse/dev/signing-key")
 
         def gatehouse(*args: str) -> subprocess.CompletedProcess[str]:
-            return run_python(["-m", "gatehouse_admin", *args], env)
+            return run_python(["-m", "gatehouse.admin", *args], env)
 
         created = gatehouse("create-signing-key")
         assert created.returncode == 0, created.stderr

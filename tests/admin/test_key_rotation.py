@@ -20,10 +20,11 @@ import jwt
 import pytest
 from chalice.test import Client
 
-from chalicelib.gatehouse import runtime
-from chalicelib.gatehouse.runtime import Runtime
-from chalicelib.gatehouse.settings import Settings
-from chalicelib.gatehouse.verify.keys import (
+from gatehouse import runtime
+from gatehouse.admin import cli, keyring
+from gatehouse.runtime import Runtime
+from gatehouse.settings import Settings
+from gatehouse.verify.keys import (
     KeyLoadError,
     KeySet,
     choose_signing_key,
@@ -32,7 +33,6 @@ from chalicelib.gatehouse.verify.keys import (
     load_signing_keys,
     parse_signing_jwk,
 )
-from gatehouse_admin import cli, keyring
 from tests.conftest import Credentials, FakeClock, bearer, json_body, post_json
 
 SIGNING_PARAM = "/gatehouse/test/signing-key"

@@ -21,7 +21,7 @@ USER_PASSWORD = "Juniper-Socket-81-gravel"
 
 @pytest.fixture(scope="session")
 def local_stack() -> Iterator[LiveStack]:
-    """``python -m gatehouse_dev.run --port <free>``, as ``make run`` starts it, with its default settings."""
+    """``python -m gatehouse.dev.run --port <free>``, as ``make run`` starts it, with its default settings."""
     with live_stack() as stack:
         try:
             yield stack

@@ -10,7 +10,7 @@ from typing import Any
 
 from chalice import Chalice
 
-from chalicelib.gatehouse import Gatehouse, Identity
+from gatehouse import Gatehouse, Identity
 
 app = Chalice(app_name="orders")
 gate = Gatehouse(app, allow_signup=False, admin_routes=False)

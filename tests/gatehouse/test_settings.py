@@ -1,4 +1,4 @@
-"""Unit tests for chalicelib.gatehouse.settings: defaults, parsing, bounds, errors naming the variable."""
+"""Unit tests for gatehouse.settings: defaults, parsing, bounds, errors naming the variable."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import dataclasses
 
 import pytest
 
-from chalicelib.gatehouse import settings as config
-from chalicelib.gatehouse.errors import ConfigError
-from chalicelib.gatehouse.settings import (
+from gatehouse import settings as config
+from gatehouse.errors import ConfigError
+from gatehouse.settings import (
     ARGON2_MIN_MEMORY_KIB,
     ARGON2_MIN_TIME_COST,
     Settings,
@@ -16,7 +16,7 @@ from chalicelib.gatehouse.settings import (
     get_settings,
     load_settings,
 )
-from chalicelib.gatehouse.web.responses import rendering_of
+from gatehouse.web.responses import rendering_of
 
 # (variable suffix, Settings field, lowest allowed, highest allowed)
 INT_SETTINGS = [

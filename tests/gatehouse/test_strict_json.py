@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib.gatehouse.strict_json import NotStrictJson, loads_object
+from gatehouse.strict_json import NotStrictJson, loads_object
 
 DEPTH = 3
 

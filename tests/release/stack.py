@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from gatehouse_release.template import AUTH_FUNCTION
+from gatehouse.release.template import AUTH_FUNCTION
 from tests.conftest import Package
 
 STAGE = "prod"

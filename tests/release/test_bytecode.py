@@ -2,7 +2,7 @@
 
 The zip is the one the session's ``package`` fixture (tests/conftest.py) built
 with the real ``chalice package``; ``make package``'s byte-code step
-(``python -m gatehouse_release.bytecode``) is run on copies of it here, as the
+(``python -m gatehouse.release.bytecode``) is run on copies of it here, as the
 Makefile runs it. Each zip is then extracted into a read-only directory and
 run by fresh interpreters as Lambda runs it: the package first on
 ``sys.path`` (``-P -S``: no script directory, no site-packages) and
@@ -31,10 +31,10 @@ from typing import Any
 
 import pytest
 
-from chalicelib.gatehouse.settings import Settings
-from chalicelib.gatehouse.verify.keys import generate_signing_jwk, load_signing_key, public_jwks
-from chalicelib.gatehouse.verify.tokens import TokenRules, issue_access_token
-from gatehouse_release import bytecode
+from gatehouse.release import bytecode
+from gatehouse.settings import Settings
+from gatehouse.verify.keys import generate_signing_jwk, load_signing_key, public_jwks
+from gatehouse.verify.tokens import TokenRules, issue_access_token
 from tests.conftest import ROOT, Package
 from tests.release.stack import FUNCTIONS
 
@@ -51,7 +51,7 @@ FROM_SOURCE = re.compile(r"^# code object from (.+\.py)$")
 # The authorizer's cold path, then every module the API handler may import lazily.
 CHILD = """
 import importlib, json, pkgutil, sys
-from chalicelib.gatehouse.handlers import gatehouse_auth
+from gatehouse.handlers import gatehouse_auth
 policy = gatehouse_auth(json.loads(sys.argv[1]), None)
 assert policy["policyDocument"]["Statement"][0]["Effect"] == "Allow", policy
 import chalicelib
@@ -64,7 +64,7 @@ print(json.dumps({name: getattr(module, "__file__", None) for name, module in sy
 
 @dataclass(frozen=True)
 class Built:
-    """A copy of the session's build/ after `python -m gatehouse_release.bytecode`."""
+    """A copy of the session's build/ after `python -m gatehouse.release.bytecode`."""
 
     build: Path
     before: bytes  # the zip as Chalice built it
@@ -77,7 +77,7 @@ class Built:
 def _run_step(build: Path, **env: str) -> subprocess.CompletedProcess[str]:
     """The byte-code step exactly as `make package` runs it, in its own interpreter."""
     return subprocess.run(
-        [sys.executable, "-m", "gatehouse_release.bytecode", str(build)],
+        [sys.executable, "-m", "gatehouse.release.bytecode", str(build)],
         cwd=ROOT,
         env={**os.environ, **env},
         capture_output=True,
@@ -233,8 +233,8 @@ def test_every_module_the_functions_import_is_loaded_from_the_packaged_pyc(
         "chalice.app",
         "jwt",
         "jwt.api_jwt",
-        "chalicelib.gatehouse.verify.tokens",
-        "chalicelib.gatehouse.verify.policy",
+        "gatehouse.verify.tokens",
+        "gatehouse.verify.policy",
     ]:
         source = str(Path(ours[name]).relative_to(task))
         assert _pyc_for(source) in log.from_pyc, name
@@ -255,7 +255,7 @@ def test_without_the_step_the_same_run_compiles_every_module_from_source(
     compiled_here = {str(Path(p).relative_to(task)) for p in log.from_source if p.startswith(str(task))}
     assert {
         "app.py",
-        "chalicelib/gatehouse/verify/tokens.py",
+        "gatehouse/verify/tokens.py",
         "jwt/api_jwt.py",
         "chalice/app.py",
     } <= compiled_here
@@ -325,8 +325,8 @@ def test_a_changed_source_is_recompiled_and_its_stale_pyc_replaced(
     tree = tmp_path / "tree"
     with zipfile.ZipFile(built.zip_path) as bundle:
         bundle.extractall(tree)
-    module = tree / "chalicelib" / "gatehouse" / "errors.py"
-    stale_pyc = (tree / _pyc_for("chalicelib/gatehouse/errors.py")).read_bytes()
+    module = tree / "gatehouse" / "errors.py"
+    stale_pyc = (tree / _pyc_for("gatehouse/errors.py")).read_bytes()
     new_source = module.read_bytes() + b'\nBYTECODE_TEST_MARKER = "rebuilt from the shipped source"\n'
     module.write_bytes(new_source)
     build = tmp_path / "build"
@@ -338,7 +338,7 @@ def test_a_changed_source_is_recompiled_and_its_stale_pyc_replaced(
     assert result.returncode == 0, result.stderr
 
     with zipfile.ZipFile(build / bytecode.ZIP_NAME) as bundle:
-        pyc = bundle.read(_pyc_for("chalicelib/gatehouse/errors.py"))
+        pyc = bundle.read(_pyc_for("gatehouse/errors.py"))
     assert pyc != stale_pyc
     _magic, flags, source_hash = _header(pyc)
     assert flags == UNCHECKED_HASH_FLAGS
@@ -346,10 +346,10 @@ def test_a_changed_source_is_recompiled_and_its_stale_pyc_replaced(
     assert "BYTECODE_TEST_MARKER" in marshal.loads(pyc[16:]).co_names  # noqa: S302 (built just now)
     # And Python runs the new code, from the new .pyc.
     task = _extract_read_only(build / bytecode.ZIP_NAME, read_only)
-    code = "import json, chalicelib.gatehouse.errors as e; print(json.dumps(e.BYTECODE_TEST_MARKER))"
+    code = "import json, gatehouse.errors as e; print(json.dumps(e.BYTECODE_TEST_MARKER))"
     log = _run_like_lambda(task, code)
     assert log.output == "rebuilt from the shipped source"
-    assert _pyc_for("chalicelib/gatehouse/errors.py") in log.from_pyc
+    assert _pyc_for("gatehouse/errors.py") in log.from_pyc
     assert not [p for p in log.from_source if p.startswith(str(task))]
 
 
@@ -445,5 +445,5 @@ def test_make_package_adds_the_byte_code_after_chalice_package_unless_bytecode_0
     if shutil.which("make") is None:
         pytest.skip("make is not installed")
     commands = _make_dry_run()
-    assert commands.index("chalice package") < commands.index("-m gatehouse_release.bytecode build")
-    assert "gatehouse_release.bytecode" not in _make_dry_run("BYTECODE=0")
+    assert commands.index("chalice package") < commands.index("-m gatehouse.release.bytecode build")
+    assert "gatehouse.release.bytecode" not in _make_dry_run("BYTECODE=0")

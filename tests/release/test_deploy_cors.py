@@ -18,7 +18,7 @@ import airspeed  # type: ignore[import-untyped]
 import pytest
 
 import app as gatehouse_app
-from gatehouse_release.template import CORS_PARAMETER, PREFLIGHT_MAX_AGE
+from gatehouse.release.template import CORS_PARAMETER, PREFLIGHT_MAX_AGE
 from tests.conftest import Package
 from tests.release.cfn import deployed
 from tests.release.stack import FUNCTIONS

@@ -18,10 +18,10 @@ from chalice.app import Chalice
 from chalice.test import Client
 
 import app as gatehouse_app
-from chalicelib.gatehouse.runtime import Runtime
-from chalicelib.gatehouse.storage import aws
-from gatehouse_dev import gateway
-from gatehouse_release.template import AUTH_FUNCTION, is_gatehouse_path
+from gatehouse.dev import gateway
+from gatehouse.release.template import AUTH_FUNCTION, is_gatehouse_path
+from gatehouse.runtime import Runtime
+from gatehouse.storage import aws
 from tests.conftest import MAIL_FROM, ROOT, Credentials, Mailbox, Package, bearer, json_body, post_json
 from tests.release.cfn import rules_hold
 from tests.release.stack import (

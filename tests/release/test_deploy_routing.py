@@ -1,6 +1,6 @@
 """Which function serves which route in the deployable stack, and the auth function itself.
 
-Chalice generates one API handler for every route; ``gatehouse_release.template``
+Chalice generates one API handler for every route; ``gatehouse.release.template``
 re-points Gatehouse's routes at the auth function.  Checked on the packaged
 template of this app, and on small apps with routes this one does not have yet.
 """
@@ -17,8 +17,8 @@ import pytest
 from chalice.app import Chalice, CORSConfig
 
 import app as gatehouse_app
-from gatehouse_release import template
-from gatehouse_release.template import AUTH_FUNCTION, FunctionSettings, ReleaseError, gatehouse_paths
+from gatehouse.release import template
+from gatehouse.release.template import AUTH_FUNCTION, FunctionSettings, ReleaseError, gatehouse_paths
 from tests.conftest import ROOT, Package
 from tests.release.stack import API_HANDLER, AUTHORIZER, FUNCTIONS, integration_target
 
@@ -171,7 +171,7 @@ def test_an_unknown_stage_is_one_line_and_exit_status_2(tmp_path: Any) -> None:
         [
             sys.executable,
             "-m",
-            "gatehouse_release.template",
+            "gatehouse.release.template",
             "--stage",
             "nosuchstage",
             str(tmp_path / "m.json"),
@@ -185,7 +185,7 @@ def test_an_unknown_stage_is_one_line_and_exit_status_2(tmp_path: Any) -> None:
     assert result.returncode == 2
     [line] = result.stderr.strip().splitlines()
     assert line == (
-        "gatehouse_release.template: cannot build the merge template: "
+        "gatehouse.release.template: cannot build the merge template: "
         "no stage 'nosuchstage' in .chalice/config.json"
     )
     assert not (tmp_path / "m.json").exists()
@@ -259,7 +259,7 @@ def test_make_package_writes_the_merge_template_and_packages_with_it() -> None:
         timeout=60,
         check=True,
     ).stdout
-    assert commands.index("-m gatehouse_release.template") < commands.index("chalice package")
+    assert commands.index("-m gatehouse.release.template") < commands.index("chalice package")
     assert "--merge-template build/merge.json" in commands
     assert "deploy/resources.json" not in commands
 
@@ -268,7 +268,7 @@ def test_the_split_rule_names_exactly_the_routes_the_component_registers() -> No
     # The template decides by path; the component knows what it added.  They must agree,
     # or a Gatehouse route would run in the API handler (which cannot read the identity tables).
     import app as gatehouse_app
-    from chalicelib.gatehouse.component import component_of
-    from gatehouse_release.template import gatehouse_paths
+    from gatehouse.component import component_of
+    from gatehouse.release.template import gatehouse_paths
 
     assert gatehouse_paths(gatehouse_app.app) == component_of(gatehouse_app.app).own_paths()

@@ -1,7 +1,7 @@
 """The deployable stack as `make package` builds it: tables, functions, variables, gateway responses.
 
 The template is built once per test session (tests/conftest.py, `package`): the merge
-template by `python -m gatehouse_release.template`, then the real ``chalice package``
+template by `python -m gatehouse.release.template`, then the real ``chalice package``
 (pip fetches the Lambda wheels), so these tests check what would be deployed, not the
 merge template alone.  ``make deploy-check`` runs cfn-lint on the same output.  Roles:
 tests/release/test_deploy_roles.py; which function serves which route: tests/release/test_deploy_routing.py;
@@ -19,12 +19,12 @@ from typing import Any
 import pytest
 from chalice.test import Client
 
-from chalicelib.gatehouse.errors import Forbidden, GatehouseError, NotFound
-from chalicelib.gatehouse.settings import Settings, authorizer_ttl
-from chalicelib.gatehouse.storage.tables import create_tables, table_definitions
 from chalicelib.notes.repository import table_definition as notes_table
-from gatehouse_dev import gateway
-from gatehouse_release.template import AUTH_FUNCTION
+from gatehouse.dev import gateway
+from gatehouse.errors import Forbidden, GatehouseError, NotFound
+from gatehouse.release.template import AUTH_FUNCTION
+from gatehouse.settings import Settings, authorizer_ttl
+from gatehouse.storage.tables import create_tables, table_definitions
 from tests.conftest import Credentials, Package, bearer, json_body, keys_anywhere
 from tests.release.stack import API_HANDLER, AUTHORIZER, FUNCTIONS, NAME_SUFFIX, TABLES, ref
 
@@ -277,9 +277,9 @@ def test_lambda_zip_holds_the_app_but_no_cli_dev_tooling_tests_or_keys(package: 
     tops = {name.split("/", 1)[0] for name in names}
     assert {"app.py", "chalicelib"} <= tops
     assert not tops & {
-        "gatehouse_admin",
-        "gatehouse_dev",
-        "gatehouse_release",
+        "gatehouse.admin",
+        "gatehouse.dev",
+        "gatehouse.release",
         "tests",
         "deploy",
         "bench",

@@ -11,11 +11,11 @@ import pytest
 from chalice.test import Client
 
 import app as gatehouse_app
-from chalicelib.gatehouse.accounts.emails import claim_key
-from chalicelib.gatehouse.runtime import Runtime
-from chalicelib.gatehouse.storage.attempts import LOGIN
 from chalicelib.notes.repository import NoteRepository
-from gatehouse_admin import cli
+from gatehouse.accounts.emails import claim_key
+from gatehouse.admin import cli
+from gatehouse.runtime import Runtime
+from gatehouse.storage.attempts import LOGIN
 from tests.conftest import (
     DEFAULT_PASSWORD,
     NOTES_TABLE,

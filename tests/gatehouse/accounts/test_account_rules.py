@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 import app as gatehouse_app
-from chalicelib.gatehouse.accounts import admin as admin_ops
-from chalicelib.gatehouse.errors import LastAdmin
+from gatehouse.accounts import admin as admin_ops
+from gatehouse.errors import LastAdmin
 from tests.conftest import bearer, json_body, post_json
 
 NFC_PASSWORD = unicodedata.normalize("NFC", "Café-Tulip-Marble-9")

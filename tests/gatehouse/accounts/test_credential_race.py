@@ -20,12 +20,12 @@ from typing import Any
 
 import pytest
 
-from chalicelib.gatehouse import handlers
-from chalicelib.gatehouse.accounts import admin, login, sessions
-from chalicelib.gatehouse.errors import InvalidGrant
-from chalicelib.gatehouse.runtime import Runtime
-from chalicelib.gatehouse.verify.bearer import Unauthorized
-from chalicelib.gatehouse.verify.identity import Identity
+from gatehouse import handlers
+from gatehouse.accounts import admin, login, sessions
+from gatehouse.errors import InvalidGrant
+from gatehouse.runtime import Runtime
+from gatehouse.verify.bearer import Unauthorized
+from gatehouse.verify.identity import Identity
 from tests.conftest import Credentials, FakeClock
 
 NEW_PASSWORD = "Brand-new-Pass-77"

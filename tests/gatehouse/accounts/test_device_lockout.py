@@ -182,7 +182,7 @@ def test_admin_unlock_needs_the_admin_role_and_an_existing_user(client, make_use
 def test_a_device_token_dies_with_its_account_and_never_serves_a_new_account_of_that_name(
     client, make_user, rt, clock
 ):
-    from chalicelib.gatehouse.accounts import deletion, signup
+    from gatehouse.accounts import deletion, signup
 
     first = make_user("reused-name")
     token = device_token_of(client, first)

@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 from chalice.test import Client
 
-from chalicelib.gatehouse.accounts.codes import ALPHABET, EMAIL_CODE_LENGTH
-from chalicelib.gatehouse.accounts.emails import normalize_email
-from chalicelib.gatehouse.errors import InvalidRequest
-from chalicelib.gatehouse.runtime import Runtime
+from gatehouse.accounts.codes import ALPHABET, EMAIL_CODE_LENGTH
+from gatehouse.accounts.emails import normalize_email
+from gatehouse.errors import InvalidRequest
+from gatehouse.runtime import Runtime
 from tests.conftest import DEFAULT_PASSWORD, FakeClock, Mailbox, bearer, json_body, post_json
 
 PASSWORD = DEFAULT_PASSWORD
@@ -315,7 +315,7 @@ def test_concurrent_changes_to_one_address_give_it_to_one_account(
 
 
 def test_the_old_verified_address_is_told_of_a_change(client: Client, mailbox: Mailbox) -> None:
-    from chalicelib.gatehouse.accounts.email_address import CHANGED_SUBJECT
+    from gatehouse.accounts.email_address import CHANGED_SUBJECT
 
     register(client, "alice", "old@example.com")
     verify(client, "alice", mailbox.last_code("old@example.com"))

@@ -9,8 +9,8 @@ from urllib.parse import urlencode
 import jwt
 import pytest
 
-from chalicelib.gatehouse.accounts import sessions as lifecycle
-from chalicelib.gatehouse.errors import InvalidGrant
+from gatehouse.accounts import sessions as lifecycle
+from gatehouse.errors import InvalidGrant
 from tests.conftest import bearer, json_body, post_json
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}

@@ -10,9 +10,9 @@ import threading
 import pytest
 from argon2 import PasswordHasher
 
-from chalicelib.gatehouse.accounts import login as login_flow
-from chalicelib.gatehouse.accounts.lockout import LockoutRules, admission, retry_after
-from chalicelib.gatehouse.errors import InvalidGrant, TooManyAttempts
+from gatehouse.accounts import login as login_flow
+from gatehouse.accounts.lockout import LockoutRules, admission, retry_after
+from gatehouse.errors import InvalidGrant, TooManyAttempts
 from tests.conftest import bearer, json_body, post_json
 
 WRONG = "Wrong-password-1"

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from chalice.test import Client
 
-from chalicelib.gatehouse.accounts import recovery
-from chalicelib.gatehouse.accounts.codes import ALPHABET, RESET_CODE_LENGTH, code_digest
-from chalicelib.gatehouse.runtime import Runtime
+from gatehouse.accounts import recovery
+from gatehouse.accounts.codes import ALPHABET, RESET_CODE_LENGTH, code_digest
+from gatehouse.runtime import Runtime
 from tests.conftest import DEFAULT_PASSWORD, FakeClock, Mailbox, bearer, json_body, post_json
 
 NEW_PASSWORD = "Orchid-Canyon-31-harbor"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from argon2 import PasswordHasher
 
-from chalicelib.gatehouse.accounts.passwords import Hasher, HashParams, check_password_policy
-from chalicelib.gatehouse.errors import InvalidRequest
+from gatehouse.accounts.passwords import Hasher, HashParams, check_password_policy
+from gatehouse.errors import InvalidRequest
 
 # The OWASP minimum for argon2id, as the settings enforce.
 PARAMS = HashParams(time_cost=2, memory_kib=19 * 1024, parallelism=1)

@@ -18,7 +18,7 @@ from chalice.test import Client
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chalicelib.gatehouse.runtime import Runtime
+from gatehouse.runtime import Runtime
 from tests.conftest import DEFAULT_PASSWORD, Mailbox, post_json
 from tests.fuzzing import FUZZ, check, json_values
 

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from chalicelib.gatehouse.accounts.refresh_tokens import (
+from gatehouse.accounts.refresh_tokens import (
     MalformedRefreshToken,
     looks_like_refresh_token,
     new_refresh_token,

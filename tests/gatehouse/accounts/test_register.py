@@ -6,8 +6,8 @@ import threading
 
 import pytest
 
-from chalicelib.gatehouse.accounts import signup
-from chalicelib.gatehouse.errors import UsernameTaken
+from gatehouse.accounts import signup
+from gatehouse.errors import UsernameTaken
 from tests.conftest import DEFAULT_PASSWORD, json_body, post_json
 
 

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from chalicelib.gatehouse.mail import TEMPLATES, Mailer, render
-from chalicelib.gatehouse.runtime import Runtime
-from chalicelib.gatehouse.settings import Settings
+from gatehouse.mail import TEMPLATES, Mailer, render
+from gatehouse.runtime import Runtime
+from gatehouse.settings import Settings
 from tests.conftest import MAIL_FROM, Mailbox
 
 

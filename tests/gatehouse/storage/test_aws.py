@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib.gatehouse.storage import aws
+from gatehouse.storage import aws
 
 
 @pytest.fixture

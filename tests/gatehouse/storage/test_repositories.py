@@ -6,11 +6,11 @@ from dataclasses import replace
 
 import pytest
 
-from chalicelib.gatehouse.errors import NoSuchUser, UsernameTaken
-from chalicelib.gatehouse.runtime import Runtime
-from chalicelib.gatehouse.storage.attempts import LOGIN, PASSWORD_CHANGE
-from chalicelib.gatehouse.storage.sessions import Session, new_sid
-from chalicelib.gatehouse.storage.users import User
+from gatehouse.errors import NoSuchUser, UsernameTaken
+from gatehouse.runtime import Runtime
+from gatehouse.storage.attempts import LOGIN, PASSWORD_CHANGE
+from gatehouse.storage.sessions import Session, new_sid
+from gatehouse.storage.users import User
 
 NOW = 1_800_000_000
 

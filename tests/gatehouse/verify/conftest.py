@@ -9,13 +9,13 @@ from typing import Any
 
 import pytest
 
-from chalicelib.gatehouse import logs, runtime
-from chalicelib.gatehouse.runtime import Runtime
-from chalicelib.gatehouse.settings import Settings
-from chalicelib.gatehouse.verify import authorizer
-from chalicelib.gatehouse.verify.keys import SigningKey, generate_signing_jwk, load_signing_key, public_jwks
-from chalicelib.gatehouse.verify.session_check import SessionCheck
 from chalicelib.notes.repository import NoteRepository
+from gatehouse import logs, runtime
+from gatehouse.runtime import Runtime
+from gatehouse.settings import Settings
+from gatehouse.verify import authorizer
+from gatehouse.verify.keys import SigningKey, generate_signing_jwk, load_signing_key, public_jwks
+from gatehouse.verify.session_check import SessionCheck
 from tests.attacks import (
     Victim,
 )

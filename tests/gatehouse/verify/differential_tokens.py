@@ -15,9 +15,9 @@ from typing import Any
 
 import jwt
 
-from chalicelib.gatehouse.verify.keys import KeySet, SigningKey, generate_signing_jwk, load_signing_key
-from chalicelib.gatehouse.verify.signatures import P256_ORDER, low_s_signature
-from chalicelib.gatehouse.verify.tokens import (
+from gatehouse.verify.keys import KeySet, SigningKey, generate_signing_jwk, load_signing_key
+from gatehouse.verify.signatures import P256_ORDER, low_s_signature
+from gatehouse.verify.tokens import (
     MAX_ROLES,
     MAX_TIMESTAMP,
     TOKEN_TYPE,

@@ -24,14 +24,14 @@ from chalice.test import Client
 from moto import mock_aws
 
 import app as gatehouse_app
-from chalicelib.gatehouse import runtime
-from chalicelib.gatehouse.accounts import signup
-from chalicelib.gatehouse.runtime import Runtime
-from chalicelib.gatehouse.settings import Settings
-from chalicelib.gatehouse.storage import aws
-from chalicelib.gatehouse.storage.tables import create_tables
-from chalicelib.gatehouse.verify.keys import SigningKey, load_signing_key
-from chalicelib.gatehouse.verify.tokens import TokenError
+from gatehouse import runtime
+from gatehouse.accounts import signup
+from gatehouse.runtime import Runtime
+from gatehouse.settings import Settings
+from gatehouse.storage import aws
+from gatehouse.storage.tables import create_tables
+from gatehouse.verify.keys import SigningKey, load_signing_key
+from gatehouse.verify.tokens import TokenError
 from tests.attacks import (
     Victim,
 )

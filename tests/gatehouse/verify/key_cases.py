@@ -8,7 +8,7 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from chalicelib.gatehouse.verify.keys import (
+from gatehouse.verify.keys import (
     PublicKey,
     SigningKey,
     generate_signing_jwk,

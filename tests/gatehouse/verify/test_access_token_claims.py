@@ -8,9 +8,9 @@ from typing import Any
 import jwt
 import pytest
 
-from chalicelib.gatehouse.errors import GatehouseError
-from chalicelib.gatehouse.verify.keys import KeySet, SigningKey
-from chalicelib.gatehouse.verify.tokens import (
+from gatehouse.errors import GatehouseError
+from gatehouse.verify.keys import KeySet, SigningKey
+from gatehouse.verify.tokens import (
     MAX_ROLES,
     MAX_TIMESTAMP,
     REQUIRED_CLAIMS,
@@ -29,7 +29,7 @@ from chalicelib.gatehouse.verify.tokens import (
     WrongTokenType,
     issue_access_token,
 )
-from chalicelib.gatehouse.web.responses import rendering_of
+from gatehouse.web.responses import rendering_of
 from tests.gatehouse.verify.token_cases import (
     ED,
     ES,

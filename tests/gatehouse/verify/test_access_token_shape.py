@@ -13,9 +13,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from jwt.algorithms import get_default_algorithms
 
-from chalicelib.gatehouse.verify import tokens
-from chalicelib.gatehouse.verify.keys import SigningKey
-from chalicelib.gatehouse.verify.tokens import (
+from gatehouse.verify import tokens
+from gatehouse.verify.keys import SigningKey
+from gatehouse.verify.tokens import (
     TOKEN_TYPE,
     AlgorithmMismatch,
     BadSignature,

@@ -31,8 +31,8 @@ from typing import Any
 
 import pytest
 
-from chalicelib.gatehouse.runtime import Runtime
-from chalicelib.gatehouse.verify.tokens import REQUIRED_CLAIMS, verify_access_token
+from gatehouse.runtime import Runtime
+from gatehouse.verify.tokens import REQUIRED_CLAIMS, verify_access_token
 from tests.attacks import (
     ATTACKS,
     EDDSA_ATTACKS,

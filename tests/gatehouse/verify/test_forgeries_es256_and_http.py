@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from chalicelib.gatehouse.verify.tokens import verify_access_token
+from gatehouse.verify.tokens import verify_access_token
 from tests.attacks import (
     ATTACKS,
     EDDSA_ATTACKS,

@@ -18,9 +18,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from jwt.algorithms import get_default_algorithms
 
-from chalicelib.gatehouse.verify.keys import KeySet, SigningKey, generate_signing_jwk, load_signing_key
-from chalicelib.gatehouse.verify.signatures import low_s_signature
-from chalicelib.gatehouse.verify.tokens import (
+from gatehouse.verify.keys import KeySet, SigningKey, generate_signing_jwk, load_signing_key
+from gatehouse.verify.signatures import low_s_signature
+from gatehouse.verify.tokens import (
     AlgorithmMismatch,
     BadSignature,
     CompactJws,

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from chalicelib.gatehouse.verify.keys import (
+from gatehouse.verify.keys import (
     KeyLoadError,
     KeySet,
     generate_signing_jwk,

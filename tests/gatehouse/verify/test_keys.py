@@ -1,4 +1,4 @@
-"""Unit tests for chalicelib.gatehouse.verify.keys: JWK parsing, generation, thumbprints."""
+"""Unit tests for gatehouse.verify.keys: JWK parsing, generation, thumbprints."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from chalicelib.gatehouse.errors import ConfigError
-from chalicelib.gatehouse.verify.keys import (
+from gatehouse.errors import ConfigError
+from gatehouse.verify.keys import (
     MAX_KID_LENGTH,
     KeyLoadError,
     PublicKey,
@@ -21,7 +21,7 @@ from chalicelib.gatehouse.verify.keys import (
     parse_signing_jwk,
     thumbprint,
 )
-from chalicelib.gatehouse.web.responses import rendering_of
+from gatehouse.web.responses import rendering_of
 from tests.gatehouse.verify.key_cases import (
     ALGS,
     DROP,

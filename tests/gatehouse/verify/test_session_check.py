@@ -12,12 +12,12 @@ from typing import Any
 
 import pytest
 
-from chalicelib.gatehouse import handlers
-from chalicelib.gatehouse.runtime import Runtime
-from chalicelib.gatehouse.storage.sessions import Session, SessionRepository, read_session
-from chalicelib.gatehouse.verify.bearer import Unauthorized
-from chalicelib.gatehouse.verify.session_check import SessionCheck
-from chalicelib.gatehouse.verify.tokens import AccessClaims
+from gatehouse import handlers
+from gatehouse.runtime import Runtime
+from gatehouse.storage.sessions import Session, SessionRepository, read_session
+from gatehouse.verify.bearer import Unauthorized
+from gatehouse.verify.session_check import SessionCheck
+from gatehouse.verify.tokens import AccessClaims
 from tests.conftest import FakeClock
 
 NOW = 1_800_000_000

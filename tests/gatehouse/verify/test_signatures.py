@@ -23,10 +23,10 @@ from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chalicelib.gatehouse.runtime import token_rules
-from chalicelib.gatehouse.settings import load_settings
-from chalicelib.gatehouse.verify.keys import generate_signing_jwk, load_keyset, load_signing_key, public_jwks
-from chalicelib.gatehouse.verify.signatures import (
+from gatehouse.runtime import token_rules
+from gatehouse.settings import load_settings
+from gatehouse.verify.keys import generate_signing_jwk, load_keyset, load_signing_key, public_jwks
+from gatehouse.verify.signatures import (
     P256_HALF_ORDER,
     P256_ORDER,
     P256_PRIME,
@@ -38,7 +38,7 @@ from chalicelib.gatehouse.verify.signatures import (
     public_jwk,
     verify_signature,
 )
-from chalicelib.gatehouse.verify.tokens import TokenRules, issue_access_token, verify_access_token
+from gatehouse.verify.tokens import TokenRules, issue_access_token, verify_access_token
 from tests.conftest import ROOT
 from tests.processes import python_json
 
@@ -443,13 +443,13 @@ def test_verifying_a_token_imports_no_pyjwt_until_one_is_issued(alg: str) -> Non
     answer = _run(
         f"""
         import json, sys
-        import chalicelib.gatehouse.verify.keys, chalicelib.gatehouse.verify.tokens
-        from chalicelib.gatehouse.verify.tokens import TokenRules, issue_access_token, verify_access_token
+        import gatehouse.verify.keys, gatehouse.verify.tokens
+        from gatehouse.verify.tokens import TokenRules, issue_access_token, verify_access_token
         rules = TokenRules(**json.loads(sys.argv[3]))
-        keys = chalicelib.gatehouse.verify.keys.load_keyset(sys.argv[1])
+        keys = gatehouse.verify.keys.load_keyset(sys.argv[1])
         claims = verify_access_token(sys.argv[2], keys, rules, now=1_800_000_000)
         after_verify = {_WATCH}
-        signing = chalicelib.gatehouse.verify.keys.load_signing_key(sys.argv[4])
+        signing = gatehouse.verify.keys.load_signing_key(sys.argv[4])
         issue_access_token(signing, rules, subject="bob", session_id="s", roles=[], now=1_800_000_000)
         print(json.dumps({{"sub": claims.sub, "after_verify": after_verify, "after_issue": {_WATCH}}}))
         """,
@@ -480,7 +480,7 @@ def test_importing_the_app_and_a_first_authorizer_call_import_no_pyjwt() -> None
         f"""
         import json, sys
         import app
-        from chalicelib.gatehouse.handlers import gatehouse_auth
+        from gatehouse.handlers import gatehouse_auth
         policy = gatehouse_auth(json.loads(sys.argv[1]), None)
         effect = policy["policyDocument"]["Statement"][0]["Effect"]
         print(json.dumps({{"effect": effect, "loaded": {_WATCH}}}))

@@ -7,7 +7,7 @@ nesting, duplicate members, huge and non-finite numbers, dropped and added
 members) re-encoded with the original signature, a forger's signature, a
 random one or none.  Checked two ways:
 
-* directly against the authorizer Lambda's entry point (``chalicelib.gatehouse.handlers``):
+* directly against the authorizer Lambda's entry point (``gatehouse.handlers``):
   only the untouched token is allowed; everything else is denied through
   ``policy.Unauthorized`` with a documented reason that is never
   ``authorizer_error`` (which would mean an unexpected exception inside);
@@ -36,9 +36,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from chalicelib.gatehouse import handlers, logs
-from chalicelib.gatehouse.verify.bearer import Unauthorized
-from chalicelib.gatehouse.verify.keys import load_signing_key
+from gatehouse import handlers, logs
+from gatehouse.verify.bearer import Unauthorized
+from gatehouse.verify.keys import load_signing_key
 from tests.conftest import Credentials, bearer
 
 METHOD_ARN = "arn:aws:execute-api:us-east-1:123456789012:abc/api/GET/me"

@@ -51,8 +51,8 @@ import jwt
 import jwt.api_jwt
 import pytest
 
-from chalicelib.gatehouse.verify.signatures import P256_HALF_ORDER, P256_ORDER
-from chalicelib.gatehouse.verify.tokens import (
+from gatehouse.verify.signatures import P256_HALF_ORDER, P256_ORDER
+from gatehouse.verify.tokens import (
     MAX_JSON_DEPTH,
     MAX_ROLES,
     MAX_TIMESTAMP,

@@ -37,14 +37,14 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from chalicelib.gatehouse.verify import tokens
-from chalicelib.gatehouse.verify.keys import (
+from gatehouse.verify import tokens
+from gatehouse.verify.keys import (
     SUPPORTED_ALGORITHMS,
     KeyLoadError,
     generate_signing_jwk,
     load_keyset,
 )
-from chalicelib.gatehouse.verify.tokens import (
+from gatehouse.verify.tokens import (
     BadSignature,
     TokenError,
     UnsupportedAlgorithm,

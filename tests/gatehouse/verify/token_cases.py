@@ -13,9 +13,9 @@ from typing import Any
 
 from jwt.algorithms import get_default_algorithms
 
-from chalicelib.gatehouse.verify.keys import KeySet, SigningKey, generate_signing_jwk, load_signing_key
-from chalicelib.gatehouse.verify.signatures import low_s_signature
-from chalicelib.gatehouse.verify.tokens import (
+from gatehouse.verify.keys import KeySet, SigningKey, generate_signing_jwk, load_signing_key
+from gatehouse.verify.signatures import low_s_signature
+from gatehouse.verify.tokens import (
     TOKEN_TYPE,
     AccessClaims,
     TokenRules,

@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 from chalice.cli.factory import CLIFactory
 
-from chalicelib.gatehouse.errors import ConfigError
-from chalicelib.gatehouse.settings import cors_origins, load_settings
-from chalicelib.gatehouse.web import cors
+from gatehouse.errors import ConfigError
+from gatehouse.settings import cors_origins, load_settings
+from gatehouse.web import cors
 
 ROOT = Path(__file__).resolve().parents[3]
 NEW = "GATEHOUSE_CORS_ORIGINS"

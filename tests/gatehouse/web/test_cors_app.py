@@ -1,4 +1,4 @@
-"""CORS on the real app through ``chalice.test.Client`` (with the local gateway of gatehouse_dev).
+"""CORS on the real app through ``chalice.test.Client`` (with the local gateway of gatehouse.dev).
 
 Every kind of answer a page may need to read carries the headers: the
 app's own, Chalice's (404/405/415/500), and the gateway's (401/403/404);
@@ -19,9 +19,9 @@ from chalice.app import Chalice, Response
 from chalice.test import Client
 
 import app as gatehouse_app
-from chalicelib.gatehouse.runtime import Runtime
-from chalicelib.gatehouse.web import cors
 from chalicelib.notes.repository import NoteRepository
+from gatehouse.runtime import Runtime
+from gatehouse.web import cors
 from tests.conftest import Credentials, bearer, json_body, post_json
 
 LISTED = "capacitor://localhost"

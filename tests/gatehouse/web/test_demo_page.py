@@ -10,8 +10,8 @@ import pytest
 from chalice.test import Client
 
 import app as gatehouse_app
-from chalicelib.gatehouse.runtime import Runtime
-from chalicelib.gatehouse.web import demo
+from gatehouse.runtime import Runtime
+from gatehouse.web import demo
 from tests.conftest import ROOT, json_body
 
 PATHS = ["/", "/client/gatehouse.js", "/client/demo.js", "/client/demo.css", "/client/favicon.svg"]

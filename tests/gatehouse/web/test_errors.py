@@ -8,9 +8,9 @@ import logging
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
 
-from chalicelib.gatehouse.errors import ConfigError
-from chalicelib.gatehouse.settings import load_settings
 from chalicelib.notes.repository import NoteRepository
+from gatehouse.errors import ConfigError
+from gatehouse.settings import load_settings
 from tests.conftest import bearer, json_body, post_json
 
 
@@ -105,7 +105,7 @@ def test_unreadable_signing_key_is_a_clear_error_naming_the_setting_in_the_log(
 
 
 def test_signing_key_missing_from_ssm_names_the_parameter_and_setting(aws_mock):
-    from chalicelib.gatehouse.runtime import read_signing_key_from_ssm
+    from gatehouse.runtime import read_signing_key_from_ssm
 
     with pytest.raises(ConfigError) as raised:
         read_signing_key_from_ssm("/gatehouse/nowhere")
@@ -114,7 +114,7 @@ def test_signing_key_missing_from_ssm_names_the_parameter_and_setting(aws_mock):
 
 
 def test_signing_key_not_published_in_jwks_is_refused(make_runtime):
-    from chalicelib.gatehouse.verify.keys import generate_signing_jwk
+    from gatehouse.verify.keys import generate_signing_jwk
 
     rt = make_runtime()
     rt._signing_key_source = lambda _name: json.dumps(generate_signing_jwk())

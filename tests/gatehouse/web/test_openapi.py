@@ -14,12 +14,12 @@ from openapi_schema_validator import OAS31Validator
 from openapi_spec_validator import OpenAPIV31SpecValidator
 
 import app as gatehouse_app
-from chalicelib.gatehouse.errors import GatehouseError, InvalidGrant, UnsupportedGrantType
-from chalicelib.gatehouse.verify.tokens import TokenError
-from chalicelib.gatehouse.web import openapi as served
-from chalicelib.gatehouse.web.responses import STATUS
-from gatehouse_dev import gateway
-from gatehouse_dev import openapi as generator
+from gatehouse.dev import gateway
+from gatehouse.dev import openapi as generator
+from gatehouse.errors import GatehouseError, InvalidGrant, UnsupportedGrantType
+from gatehouse.verify.tokens import TokenError
+from gatehouse.web import openapi as served
+from gatehouse.web.responses import STATUS
 from tests.conftest import json_body
 
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")

@@ -1,0 +1,79 @@
+"""Device tokens (OWASP's "device cookies"): a device that logged in before keeps its own lockout.
+
+A successful password grant hands the client a device token bound to the
+user.  A later password grant that carries a valid one counts its failures
+against that device only, and the name's lockout does not apply to it: an
+attacker hammering a name (who cannot have a device token for it) locks the
+name for new devices, never the owner's own.
+
+The token is ``base64url(id || MAC)``: 128 random bits and a 128-bit
+HMAC-SHA-256 tag over the username, the account's creation time and the id,
+so a token dies with its account (a new account of the same name gets none
+of the old ones), under a key derived (HKDF)
+from the service's private signing key.  Nothing is stored: the server
+checks a token by recomputing its tag, with each stored signing key, so a
+token outlives a key rotation until the old key is retired; then it is
+simply no device token any more (the login still works, counted per name).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import re
+import secrets
+
+from gatehouse.runtime import Runtime
+from gatehouse.storage.users import User
+from gatehouse.verify.keys import SigningKey
+
+ID_BYTES = 16
+TAG_BYTES = 16
+MAX_DEVICE_TOKEN_INPUT = 64
+_FORMAT = re.compile(r"[A-Za-z0-9_-]{43}")
+
+
+def _mac_key(signing_key: SigningKey) -> bytes:
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+    secret = signing_key.key.private_bytes(
+        serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"gatehouse device token").derive(
+        secret
+    )
+
+
+def _tag(key: bytes, user: User, device_id: bytes) -> bytes:
+    account = f"{user.username}\x00{user.created_at}".encode()
+    message = b"gatehouse-device\x00" + account + b"\x00" + device_id
+    return hmac.new(key, message, hashlib.sha256).digest()[:TAG_BYTES]
+
+
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def issue(rt: Runtime, user: User) -> str:
+    device_id = secrets.token_bytes(ID_BYTES)
+    return _b64(device_id + _tag(_mac_key(rt.signing_key), user, device_id))
+
+
+def device_id(rt: Runtime, user: User, token: str | None) -> str | None:
+    """The id of ``token`` when it is a valid device token of ``user``'s account, else None."""
+    if token is None or not _FORMAT.fullmatch(token):
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(token + "=")
+    except (ValueError, binascii.Error):
+        return None
+    if len(raw) != ID_BYTES + TAG_BYTES or _b64(raw) != token:  # canonical spelling only
+        return None
+    ident, tag = raw[:ID_BYTES], raw[ID_BYTES:]
+    for key in rt.signing_keys:
+        if hmac.compare_digest(tag, _tag(_mac_key(key), user, ident)):
+            return _b64(ident)
+    return None

@@ -1,0 +1,97 @@
+"""The account's email address: claimed at sign-up or changed later, then verified by a mailed code.
+
+Only a verified address ever receives a password reset code: verification is
+what proves the mailbox belongs to the account's owner.
+"""
+
+from __future__ import annotations
+
+from gatehouse import logs
+from gatehouse.accounts import login
+from gatehouse.accounts.codes import (
+    EMAIL_CODE_LENGTH,
+    code_digest,
+    new_code,
+    normalize_code,
+    same_digest,
+)
+from gatehouse.accounts.emails import normalize_email
+from gatehouse.accounts.usernames import USERNAME_PATTERN, normalize_username
+from gatehouse.errors import InvalidCode
+from gatehouse.mail import render
+from gatehouse.runtime import Runtime
+from gatehouse.storage.account_email import EMAIL_CODE
+from gatehouse.storage.users import User, user_item
+from gatehouse.verify.identity import Identity
+
+SUBJECT = "Confirm your email address"
+CHANGED_SUBJECT = "Your email address was changed"
+
+
+def _purpose(email: str) -> str:
+    # A code is good for the one address it was mailed to.
+    return f"verify-email {email.lower()}"
+
+
+def create_with_email(rt: Runtime, user: User, email: str) -> None:
+    code = new_code(EMAIL_CODE_LENGTH)
+    rt.account_email.create_user_with_email(
+        user_item(user),
+        email,
+        code_digest(_purpose(email), user.username, code),
+        rt.now() + rt.settings.email_code_ttl,
+    )
+    _mail_code(rt, user.username, email, code)
+
+
+def change_email(rt: Runtime, identity: Identity, current_password: str, raw_email: str) -> None:
+    """A new address for the caller's account (its current password confirms): unverified, code mailed.
+
+    The same address again, not yet verified, mails a fresh code; the same
+    address already verified changes nothing.
+    """
+    address = normalize_email(raw_email)
+    login.confirm_password(rt, identity.username, current_password)
+    current = rt.account_email.contact(identity.username)
+    if current is not None and current.email == address and current.verified:
+        return
+    code = new_code(EMAIL_CODE_LENGTH)
+    rt.account_email.change_email(
+        identity.username,
+        current.email if current else None,
+        address,
+        code_digest(_purpose(address), identity.username, code),
+        rt.now() + rt.settings.email_code_ttl,
+    )
+    logs.event("email_changed", user=identity.username)
+    _mail_code(rt, identity.username, address, code)
+    if current is not None and current.verified and current.email != address:
+        # The owner hears of it at the address that was proven theirs.
+        values = {"username": identity.username, "new_address": address}
+        rt.mailer.send(render("email_changed", current.email, CHANGED_SUBJECT, values))
+
+
+def verify_email(rt: Runtime, raw_username: str, raw_code: str) -> None:
+    """Mark the address verified, or ``InvalidCode`` (wrong, expired, spent: all the same answer)."""
+    username = normalize_username(raw_username)
+    if not USERNAME_PATTERN.fullmatch(username):
+        raise InvalidCode()
+    # The guess is counted before it is compared (the fifth wrong one kills the code).
+    item = rt.account_email.reserve_guess(username, EMAIL_CODE, rt.now())
+    code = normalize_code(raw_code)
+    if item is None or code is None:
+        raise InvalidCode()
+    stored = str(item.get("email_code_hash", ""))
+    if not same_digest(code_digest(_purpose(str(item.get("email", ""))), username, code), stored):
+        logs.event("email_verification", user=username, outcome="wrong_code")
+        raise InvalidCode()
+    if not rt.account_email.mark_verified(username, stored):
+        raise InvalidCode()
+    logs.event("email_verification", user=username, outcome="verified")
+
+
+def _mail_code(rt: Runtime, username: str, email: str, code: str) -> None:
+    hours = str(max(1, rt.settings.email_code_ttl // 3600))
+    rt.mailer.send(
+        render("verify_email", email, SUBJECT, {"username": username, "code": code, "hours": hours})
+    )

@@ -1,0 +1,113 @@
+"""Password login and password change, each under its own brute-force lockout.
+
+Which counter an attempt is charged to (all live in the attempts table,
+keyed by the name as typed, real account or not):
+
+* a password grant with a valid device token of that user: the device's own
+  counter, and nothing else: the name's lockout never refuses it;
+* a password grant without one (or with one that is not valid for the
+  name): the name's counter;
+* a password change: the account's own password-change counter, so that a
+  stolen access token cannot guess the password without limit, nor lock
+  the owner's login by trying.
+
+Every path makes the same DynamoDB requests in the same order whether or
+not the account exists (a login reads the user, then counts the attempt; a
+password confirmation counts, then reads), then one argon2
+verification (against a dummy hash for unknown names), so the answer, its
+``Retry-After`` and its timing do not say whether an account exists.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from gatehouse.accounts import devices, sessions
+from gatehouse.accounts.passwords import check_password_policy
+from gatehouse.accounts.usernames import USERNAME_PATTERN, normalize_username
+from gatehouse.errors import InvalidGrant, TooManyAttempts, WrongPassword
+from gatehouse.runtime import Runtime
+from gatehouse.storage.attempts import DEVICE, LOGIN, PASSWORD_CHANGE
+from gatehouse.storage.users import User
+from gatehouse.verify.identity import Identity
+
+
+def password_login(
+    rt: Runtime, raw_username: str, password: str, device: str, device_token: str | None = None
+) -> sessions.TokenGrant:
+    """Check the password and open a session; every failure is the same ``InvalidGrant``.
+
+    Unknown, malformed and disabled usernames all run one argon2 verification,
+    so the answer and its timing do not say whether an account exists.  The
+    grant carries a device token: the one presented, if valid, else a new one.
+    """
+    username = normalize_username(raw_username)
+    user = None
+    known_device: str | None = None
+    counter = LOGIN
+    if USERNAME_PATTERN.fullmatch(username):
+        # Read first: a device token is valid only for the account it was issued to.
+        user = rt.users.get(username)
+        known_device = devices.device_id(rt, user, device_token) if user and device_token else None
+        counter = DEVICE + known_device if known_device else LOGIN
+        _count(rt, username, counter)
+    check = rt.hasher.check(user.password_hash if user else None, password)
+    if user is None or not check.matched or user.disabled:
+        raise InvalidGrant()
+    new_hash = rt.hasher.hash(password) if check.rehash else None
+    # The session, the check that the credentials did not change since they
+    # were read, the counter reset and any hash upgrade are one transaction.
+    grant = sessions.open_session(
+        rt,
+        user,
+        device,
+        [rt.attempts.reset_item(username, counter, rt.now(), rt.lockout)],
+        new_hash=new_hash,
+    )
+    return replace(grant, device_token=device_token if known_device else devices.issue(rt, user))
+
+
+def _count(rt: Runtime, username: str, counter: str) -> None:
+    """Count this attempt on ``counter`` before any password check, or refuse it in the back-off."""
+    refused = rt.attempts.reserve(username, counter, rt.now(), rt.lockout)
+    if refused is not None:
+        raise TooManyAttempts(refused.retry_after)
+
+
+def _admit(rt: Runtime, username: str, counter: str) -> User | None:
+    """Count this attempt on ``counter`` before any password check, then read the user."""
+    _count(rt, username, counter)
+    return rt.users.get(username)
+
+
+def change_password(rt: Runtime, identity: Identity, current: str, new: str) -> int:
+    """Set a new password and end every session but the caller's; returns how many ended."""
+    # Policy first: a rejected new password must not count as a failed attempt.
+    check_password_policy(new, identity.username)
+    # A stolen access token must not open an unlimited password-guessing oracle.
+    user = _admit(rt, identity.username, PASSWORD_CHANGE)
+    if user is None or not rt.hasher.verify(user.password_hash, current):
+        raise WrongPassword()
+    _confirmed(rt, user.username)
+    # The new hash and a new credential version in one write: a login that
+    # read the old password cannot open a session after this.
+    rt.users.set_password_hash(user.username, rt.hasher.hash(new))
+    return sessions.end_all_sessions(rt, user.username, keep=identity.session_id, bump=False)
+
+
+def confirm_password(rt: Runtime, username: str, password: str) -> User:
+    """The signed-in user, once ``password`` is confirmed as theirs: before a sensitive change.
+
+    Checked under the same counter as a password change, so a stolen access
+    token opens no unlimited password-guessing oracle.
+    """
+    user = _admit(rt, username, PASSWORD_CHANGE)
+    if user is None or not rt.hasher.verify(user.password_hash, password):
+        raise WrongPassword()
+    _confirmed(rt, user.username)
+    return user
+
+
+def _confirmed(rt: Runtime, username: str) -> None:
+    """The right password: the failures counted before it no longer count (as a login resets its own)."""
+    rt.attempts.reset(username, PASSWORD_CHANGE, rt.now(), rt.lockout)

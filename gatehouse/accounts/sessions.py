@@ -1,0 +1,207 @@
+"""Sessions over time: open, refresh (rotate), revoke, list, end."""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from gatehouse import logs
+from gatehouse.accounts.refresh_tokens import (
+    MalformedRefreshToken,
+    RefreshToken,
+    looks_like_refresh_token,
+    new_refresh_token,
+    parse_refresh_token,
+    seal,
+    unseal,
+)
+from gatehouse.errors import InvalidGrant, InvalidRequest, NoSuchSession, StoreError
+from gatehouse.runtime import Runtime
+from gatehouse.storage.failures import failed_conditions
+from gatehouse.storage.sessions import SID_PATTERN, Session, new_sid
+from gatehouse.storage.users import User
+from gatehouse.verify.identity import Identity
+from gatehouse.verify.tokens import TokenError, issue_access_token, verify_access_token
+
+MAX_REFRESH_ATTEMPTS = 3
+# A transaction holds at most 100 items; a login needs a few of its own.
+MAX_ENDED_PER_LOGIN = 90
+
+
+@dataclass(frozen=True)
+class TokenGrant:
+    access_token: str
+    expires_in: int
+    refresh_token: str
+    device_token: str | None = None
+
+    def body(self) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "access_token": self.access_token,
+            "token_type": "Bearer",
+            "expires_in": self.expires_in,
+            "refresh_token": self.refresh_token,
+        }
+        if self.device_token is not None:
+            body["device_token"] = self.device_token
+        return body
+
+    @classmethod
+    def from_body(cls, body: dict[str, Any]) -> TokenGrant:
+        return cls(str(body["access_token"]), int(body["expires_in"]), str(body["refresh_token"]))
+
+
+def _grant(rt: Runtime, user: User, sid: str, refresh: RefreshToken, now: int) -> TokenGrant:
+    access, _ = issue_access_token(
+        rt.signing_key, rt.rules, subject=user.username, session_id=sid, roles=user.roles, now=now
+    )
+    return TokenGrant(access, rt.settings.access_token_ttl, refresh.value)
+
+
+def open_session(
+    rt: Runtime,
+    user: User,
+    device: str,
+    together_with: Sequence[dict[str, Any]] = (),
+    *,
+    new_hash: str | None = None,
+) -> TokenGrant:
+    """Open a session for ``user`` as read (fresh) from the users table.
+
+    One transaction writes the session, checks that the user is still enabled
+    and still has the credential version it was read with (else
+    ``InvalidGrant``: a password change, a disable or an "end all sessions"
+    came in between, and this login is refused rather than missed), ends the
+    oldest sessions past the per-user cap, and carries ``together_with``.
+    """
+    now = rt.now()
+    sid = new_sid(int(rt.clock() * 1000))
+    refresh = new_refresh_token(user.username, sid)
+    # Sign first: if the key cannot be loaded no orphan session is written.
+    grant = _grant(rt, user, sid, refresh, now)
+    live = [k for k in rt.sessions.keys_for(user.username) if k.expires_at > now]
+    excess = live[: max(0, len(live) - rt.settings.max_sessions_per_user + 1)][:MAX_ENDED_PER_LOGIN]
+    items = [rt.users.unchanged_since(user, new_hash), *together_with]
+    items += [rt.sessions.delete_item(k) for k in excess]
+    try:
+        rt.sessions.create(
+            Session(
+                sid=sid,
+                username=user.username,
+                device=device,
+                created_at=now,
+                last_used_at=now,
+                expires_at=now + rt.settings.session_ttl,
+                refresh_hash=refresh.digest,
+            ),
+            items,
+        )
+    except Exception as exc:
+        failed = failed_conditions(exc)
+        if failed is None:
+            raise
+        if 1 in failed:  # the user's item: credentials changed, or disabled, since it was read
+            raise InvalidGrant() from None
+        raise StoreError("Session id collision.") from None
+    return grant
+
+
+def _same(a: str, b: str) -> bool:
+    return bool(a) and bool(b) and hmac.compare_digest(a, b)
+
+
+def refresh(rt: Runtime, value: str) -> TokenGrant:
+    """Rotate a refresh token (RFC 6749 section 6, with OAuth 2.1 rotation and reuse detection)."""
+    try:
+        presented = parse_refresh_token(value)
+    except MalformedRefreshToken:
+        raise InvalidGrant("The refresh token is not valid.") from None
+    digest = presented.digest
+    for _ in range(MAX_REFRESH_ATTEMPTS):
+        now = rt.now()
+        session = rt.sessions.get(presented.username, presented.sid)
+        # The TTL sweep runs late (up to days): expiry is checked here, not left to it.
+        if session is None or session.expires_at <= now:
+            break
+        if _same(digest, session.refresh_hash):
+            user = rt.users.get(session.username)
+            if user is None or user.disabled:
+                rt.sessions.delete(session.username, session.sid)
+                break
+            replacement = new_refresh_token(session.username, session.sid)
+            grant = _grant(rt, user, session.sid, replacement, now)
+            # Conditional on the row still holding the presented hash: a session
+            # ended meanwhile (deleted) is never written back.
+            if rt.sessions.rotate(session, replacement.digest, seal(presented, grant.body()), now):
+                return grant
+            continue  # another request rotated first: read again, its pair is in the grace box
+        if _same(digest, session.prev_hash) and now - session.rotated_at <= rt.settings.refresh_grace:
+            sealed = unseal(presented, session.grace_box)
+            if sealed is not None:
+                return TokenGrant.from_body(sealed)
+        if _same(digest, session.prev_hash) or any(_same(digest, h) for h in session.history):
+            rt.sessions.delete(session.username, session.sid)
+            logs.event("refresh_reuse", user=session.username, outcome="session_ended")
+            raise InvalidGrant("The refresh token was already used; the session has ended.")
+        break
+    raise InvalidGrant("The refresh token is not valid.")
+
+
+def revoke(rt: Runtime, value: str) -> None:
+    """RFC 7009: end the session a refresh or access token belongs to; unknown tokens are no error."""
+    if looks_like_refresh_token(value):
+        presented = parse_refresh_token(value)
+        session = rt.sessions.get(presented.username, presented.sid)
+        digest = presented.digest
+        if session is None:
+            return
+        # Only a token this session really issued may end it (not just its sid).
+        if any(_same(digest, h) for h in (session.refresh_hash, session.prev_hash, *session.history)):
+            rt.sessions.delete(session.username, session.sid)
+        return
+    try:
+        claims = verify_access_token(value, rt.keyset, rt.rules, now=rt.now())
+    except TokenError:
+        return
+    if SID_PATTERN.fullmatch(claims.sid):
+        rt.sessions.delete(claims.sub, claims.sid)
+
+
+def list_sessions(
+    rt: Runtime, identity: Identity, limit: int, cursor: str | None = None
+) -> tuple[list[dict[str, Any]], str | None]:
+    """One page of the caller's live sessions, oldest first, and the cursor of the next page."""
+    if cursor is not None and not SID_PATTERN.fullmatch(cursor):
+        raise InvalidRequest("cursor is not valid: use the one from the Link header.")
+    now = rt.now()
+    page, following = rt.sessions.list_page(identity.username, limit, cursor)
+    return [s.public(identity.session_id) for s in page if s.expires_at > now], following
+
+
+def end_session(rt: Runtime, identity: Identity, sid: str) -> None:
+    # Another user's session id is "not found", exactly like one that never existed.
+    if not SID_PATTERN.fullmatch(sid) or not rt.sessions.delete(identity.username, sid):
+        raise NoSuchSession()
+
+
+def end_all_sessions(rt: Runtime, username: str, keep: str | None = None, *, bump: bool = True) -> int:
+    """End every session of ``username`` (but ``keep``), final for every login that began before.
+
+    First the user's credential version is bumped: a login that read the user
+    before that cannot write its session any more (its transaction checks the
+    version).  A login that wrote its session before the bump is found by the
+    strongly consistent query that follows, and deleted.  So when this
+    returns, no session opened by a login that began before it remains.
+    ``bump=False`` only for a caller whose own write just bumped the version
+    (a new password hash, a disable): a second bump would also refuse a
+    login that already read the new state.  Returns how many sessions ended.
+    """
+    if bump:
+        rt.users.bump_cred_version(username)
+    ended = 0
+    for key in rt.sessions.keys_for(username):
+        if key.sid != keep and rt.sessions.delete(key.username, key.sid):
+            ended += 1
+    return ended

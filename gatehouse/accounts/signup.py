@@ -1,0 +1,36 @@
+"""Creating accounts: the username and password rules, then one conditional write."""
+
+from __future__ import annotations
+
+from gatehouse.accounts import email_address
+from gatehouse.accounts.emails import normalize_email
+from gatehouse.accounts.passwords import check_password_policy
+from gatehouse.accounts.usernames import check_username
+from gatehouse.errors import SignupDisabled
+from gatehouse.runtime import Runtime
+from gatehouse.storage.users import User
+
+
+def ensure_signup_open(allowed: bool) -> None:
+    if not allowed:
+        raise SignupDisabled()
+
+
+def create_user(
+    rt: Runtime, raw_username: str, password: str, roles: tuple[str, ...], email: str | None = None
+) -> User:
+    """A new account; with ``email``, the address is claimed with it and a verification code mailed."""
+    username = check_username(raw_username)
+    check_password_policy(password, username)
+    address = normalize_email(email) if email is not None else None
+    user = User(
+        username=username,
+        password_hash=rt.hasher.hash(password),
+        roles=tuple(sorted(set(roles))),
+        created_at=rt.now(),
+    )
+    if address is None:
+        rt.users.create(user)
+    else:
+        email_address.create_with_email(rt, user, address)
+    return user

@@ -1,0 +1,32 @@
+"""What a username may be, and its one canonical spelling."""
+
+from __future__ import annotations
+
+import re
+
+from gatehouse.errors import InvalidRequest
+
+# Any name an account may have (accounts made before the rule below included).
+USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_.-]{2,63}$")
+# What a new name must be: it also begins AND ends with a letter or digit.  So
+# no new name differs from another only by punctuation at its ends ("admin."
+# or "admin-" beside "admin"; "_admin" never passed), the look-alike a reader
+# is most likely to miss.  One pattern, no extra item to keep in step.
+NEW_USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_.-]{1,62}[a-z0-9]$")
+# Longer input is refused before any normalising work is done on it.
+MAX_USERNAME_INPUT = 256
+
+
+def normalize_username(raw: str) -> str:
+    return raw.strip().lower()
+
+
+def check_username(raw: str) -> str:
+    """The canonical form of ``raw``, or ``InvalidRequest``."""
+    username = normalize_username(raw)
+    if not NEW_USERNAME_PATTERN.fullmatch(username):
+        raise InvalidRequest(
+            "The username must be 3 to 64 characters: lower-case letters, digits, and _ . -, "
+            "starting and ending with a letter or digit."
+        )
+    return username

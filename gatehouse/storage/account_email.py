@@ -1,0 +1,327 @@
+"""Email addresses, mailed codes and account removal, on the users table.
+
+Besides one item per user, the table holds one *claim* item per email
+address in use (key ``email#<address, lower-cased>``, attribute ``owner``).
+A claim is written, moved and deleted in the same transaction as the user
+item that names the address, with conditions on both, so two accounts can
+never hold one address, however their requests interleave.
+
+Mailed codes live on the user item as SHA-256 digests only, each with its
+expiry and a count of wrong guesses (``email_code_*`` for verification,
+``reset_*`` for a password reset).  A guess is counted *before* it is
+compared, by one conditional update whose condition is "not expired and
+fewer than 5 failures", so concurrent guesses cannot exceed the limit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from gatehouse.accounts.codes import MAX_CODE_FAILURES
+from gatehouse.accounts.emails import claim_key
+from gatehouse.errors import Conflict, EmailTaken, NoSuchUser, StoreError, UsernameTaken
+from gatehouse.storage.failures import CONDITION_FAILED, store_call, transact
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.service_resource import Table
+
+FAILED = CONDITION_FAILED.removesuffix("Exception")
+EMAIL_CODE = "email_code"
+RESET = "reset"
+# A value no item ever holds: the condition of a write meant to change nothing.
+_NEVER = -1
+
+
+@dataclass(frozen=True)
+class Contact:
+    email: str
+    verified: bool
+
+
+@dataclass(frozen=True)
+class ResetState:
+    """What ``POST /auth/password/forgot`` needs to know about an account."""
+
+    username: str
+    email: str
+    verified: bool
+    disabled: bool
+    requested: tuple[int, ...]  # when the recent reset requests came
+    version: int  # bumped by every stored reset code: the optimistic lock
+
+
+class _Lost(StoreError):
+    """A conditional write found the item changed or absent (internal signal, never rendered)."""
+
+
+class AccountEmailRepository:
+    def __init__(self, table: Table) -> None:
+        self._table = table
+
+    # -- the address ------------------------------------------------------------------
+
+    def create_user_with_email(
+        self, user_item: dict[str, Any], email: str, code_hash: str, expires: int
+    ) -> None:
+        """Add a user and claim its address in one transaction (``UsernameTaken`` / ``EmailTaken``)."""
+        item = {
+            **user_item,
+            "email": email,
+            "email_verified": False,
+            **_code_fields(EMAIL_CODE, code_hash, expires),
+        }
+        reasons = transact(
+            self._table.meta.client,
+            "users.create_with_email",
+            [
+                self._put(item, "attribute_not_exists(username)"),
+                self._put(
+                    {"username": claim_key(email), "owner": item["username"]},
+                    "attribute_not_exists(username)",
+                ),
+            ],
+        )
+        if reasons:
+            raise UsernameTaken() if reasons[0] == FAILED else EmailTaken()
+
+    def contact(self, username: str) -> Contact | None:
+        with store_call("users.contact"):
+            item = self._table.get_item(
+                Key={"username": username},
+                ConsistentRead=True,
+                ProjectionExpression="email, email_verified",
+            ).get("Item")
+        if not item or "email" not in item:
+            return None
+        return Contact(str(item["email"]), bool(item.get("email_verified", False)))
+
+    def change_email(self, username: str, old: str | None, new: str, code_hash: str, expires: int) -> None:
+        """Set a new, unverified address; its claim moves from the old one in the same transaction."""
+        values: dict[str, Any] = {":e": new, ":f": False, **_code_values(code_hash, expires)}
+        condition = "attribute_exists(password_hash) AND "
+        if old is None:
+            condition += "attribute_not_exists(email)"
+        else:
+            condition += "email = :old"
+            values[":old"] = old
+        items = [
+            self._update(
+                username,
+                "SET email = :e, email_verified = :f, "
+                "email_code_hash = :ch, email_code_expires = :cx, email_code_failures = :c0 "
+                # A reset code mailed to the old address must not outlive the change.
+                "REMOVE reset_hash, reset_expires, reset_failures",
+                condition,
+                values,
+            )
+        ]
+        moved = old is None or claim_key(old) != claim_key(new)
+        if moved:
+            items.append(
+                self._put({"username": claim_key(new), "owner": username}, "attribute_not_exists(username)")
+            )
+        if moved and old is not None:
+            items.append(
+                {
+                    "Delete": {
+                        "TableName": self._table.name,
+                        "Key": {"username": claim_key(old)},
+                        "ConditionExpression": "#o = :u",
+                        "ExpressionAttributeNames": {"#o": "owner"},
+                        "ExpressionAttributeValues": {":u": username},
+                    }
+                }
+            )
+        reasons = transact(self._table.meta.client, "users.change_email", items)
+        if reasons:
+            if reasons[0] == FAILED:
+                raise Conflict("The account changed meanwhile; try again.")
+            raise EmailTaken()
+
+    def mark_verified(self, username: str, code_hash: str) -> bool:
+        """Mark the address verified, spending the code; False if the code changed meanwhile."""
+        return self._conditional(
+            "users.mark_verified",
+            username,
+            "SET email_verified = :t REMOVE email_code_hash, email_code_expires, email_code_failures",
+            "email_code_hash = :h",
+            {":t": True, ":h": code_hash},
+        )
+
+    # -- mailed codes -----------------------------------------------------------------
+
+    def reserve_guess(self, username: str, kind: str, now: int) -> dict[str, Any] | None:
+        """Count one guess at the ``kind`` code and return the item; None if it may not be guessed.
+
+        None covers no such user, no code, an expired code and a code that
+        has had its 5 wrong guesses: the caller answers all alike.
+        """
+        try:
+            with store_call(f"users.reserve_{kind}_guess", _Lost()):
+                result = self._table.update_item(
+                    Key={"username": username},
+                    UpdateExpression="ADD #n :one",
+                    ConditionExpression=(
+                        "attribute_exists(password_hash) AND attribute_exists(#h) AND #x > :now AND #n < :max"
+                    ),
+                    ExpressionAttributeNames={
+                        "#h": f"{kind}_hash",
+                        "#x": f"{kind}_expires",
+                        "#n": f"{kind}_failures",
+                    },
+                    ExpressionAttributeValues={":one": 1, ":now": now, ":max": MAX_CODE_FAILURES},
+                    ReturnValues="ALL_NEW",
+                )
+        except _Lost:
+            return None
+        return dict(result["Attributes"])
+
+    # -- password reset -----------------------------------------------------------------
+
+    def owner_of(self, email: str) -> str | None:
+        with store_call("users.owner_of"):
+            item = self._table.get_item(Key={"username": claim_key(email)}, ConsistentRead=True).get("Item")
+        return str(item["owner"]) if item and "owner" in item else None
+
+    def reset_state(self, username: str) -> ResetState | None:
+        with store_call("users.reset_state"):
+            item: dict[str, Any] | None = self._table.get_item(
+                Key={"username": username},
+                ConsistentRead=True,
+                # Never the password hash: created_at alone tells a user from an email claim.
+                ProjectionExpression="username, created_at, email, email_verified, disabled, "
+                "reset_requested, reset_version",
+            ).get("Item")
+        if not item or "created_at" not in item:
+            return None
+        return ResetState(
+            username=str(item["username"]),
+            email=str(item.get("email", "")),
+            verified=bool(item.get("email_verified", False)),
+            disabled=bool(item.get("disabled", False)),
+            requested=tuple(int(t) for t in item.get("reset_requested", ())),
+            version=int(item.get("reset_version", 0)),
+        )
+
+    def store_reset_code(
+        self, state: ResetState, requested: Sequence[int], code_hash: str, expires: int
+    ) -> bool:
+        """Replace any earlier reset code, unless the account changed since ``state`` was read."""
+        return self._conditional(
+            "users.store_reset_code",
+            state.username,
+            "SET reset_hash = :h, reset_expires = :x, reset_failures = :zero, "
+            "reset_requested = :r, reset_version = :next",
+            "email = :e AND email_verified = :t "
+            "AND (attribute_not_exists(reset_version) OR reset_version = :v)",
+            {
+                ":h": code_hash,
+                ":x": expires,
+                ":zero": 0,
+                ":r": list(requested),
+                ":next": state.version + 1,
+                ":e": state.email,
+                ":t": True,
+                ":v": state.version,
+            },
+        )
+
+    def store_nothing(self, key: str) -> None:
+        """The same request as :meth:`store_reset_code`, with a condition that never holds.
+
+        ``POST /auth/password/forgot`` makes it when no code is to be stored,
+        so an unknown account costs the same DynamoDB requests as a known one.
+        """
+        self._conditional(
+            "users.store_reset_code",
+            key,
+            "SET reset_version = :never",
+            "reset_version = :never",
+            {":never": _NEVER},
+        )
+
+    def spend_reset_code(self, username: str, code_hash: str) -> bool:
+        """Remove the reset code if it is still ``code_hash``: exactly one caller can spend it."""
+        return self._conditional(
+            "users.spend_reset_code",
+            username,
+            "REMOVE reset_hash, reset_expires, reset_failures",
+            "reset_hash = :h AND (attribute_not_exists(disabled) OR disabled = :f)",
+            {":h": code_hash, ":f": False},
+        )
+
+    # -- removal -------------------------------------------------------------------------
+
+    def delete_account(self, username: str, email: str | None) -> None:
+        """The user item and its email claim, in one transaction."""
+        items: list[dict[str, Any]] = [
+            {
+                "Delete": {
+                    "TableName": self._table.name,
+                    "Key": {"username": username},
+                    "ConditionExpression": "attribute_exists(password_hash)"
+                    + (" AND email = :e" if email else " AND attribute_not_exists(email)"),
+                    **({"ExpressionAttributeValues": {":e": email}} if email else {}),
+                }
+            },
+        ]
+        if email:
+            items.append(
+                {
+                    "Delete": {
+                        "TableName": self._table.name,
+                        "Key": {"username": claim_key(email)},
+                        "ConditionExpression": "attribute_not_exists(#o) OR #o = :u",
+                        "ExpressionAttributeNames": {"#o": "owner"},
+                        "ExpressionAttributeValues": {":u": username},
+                    }
+                }
+            )
+        reasons = transact(self._table.meta.client, "users.delete_account", items)
+        if reasons:
+            raise (
+                NoSuchUser()
+                if reasons[0] == FAILED
+                else Conflict("The account changed meanwhile; try again.")
+            )
+
+    # -- helpers ------------------------------------------------------------------------
+
+    def _put(self, item: dict[str, Any], condition: str) -> dict[str, Any]:
+        return {"Put": {"TableName": self._table.name, "Item": item, "ConditionExpression": condition}}
+
+    def _update(self, username: str, update: str, condition: str, values: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "Update": {
+                "TableName": self._table.name,
+                "Key": {"username": username},
+                "UpdateExpression": update,
+                "ConditionExpression": condition,
+                "ExpressionAttributeValues": values,
+            }
+        }
+
+    def _conditional(
+        self, operation: str, username: str, update: str, condition: str, values: dict[str, Any]
+    ) -> bool:
+        try:
+            with store_call(operation, _Lost()):
+                self._table.update_item(
+                    Key={"username": username},
+                    UpdateExpression=update,
+                    ConditionExpression=f"attribute_exists(password_hash) AND {condition}",
+                    ExpressionAttributeValues=values,
+                )
+        except _Lost:
+            return False
+        return True
+
+
+def _code_values(code_hash: str, expires: int) -> dict[str, Any]:
+    return {":ch": code_hash, ":cx": expires, ":c0": 0}
+
+
+def _code_fields(kind: str, code_hash: str, expires: int) -> dict[str, Any]:
+    return {f"{kind}_hash": code_hash, f"{kind}_expires": expires, f"{kind}_failures": 0}

@@ -1,6 +1,0 @@
-"""Gatehouse's admin CLI: ``python -m gatehouse_admin --help``.
-
-Lives outside ``chalicelib`` on purpose: Chalice ships only ``app.py`` and
-``chalicelib`` to Lambda, and nothing here (key generation, rotation, user
-administration) belongs in a deployed function.
-"""

@@ -1,5 +1,0 @@
-import sys
-
-from gatehouse_admin.cli import main
-
-sys.exit(main())
