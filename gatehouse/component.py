@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from chalice.app import AuthRequest, AuthResponse, Blueprint, Chalice, ChaliceAuthorizer, Request, Response
 
 from gatehouse import handlers, runtime
-from gatehouse.errors import ConfigError, Forbidden, NotFound
+from gatehouse.errors import ConfigError, Forbidden, InsufficientUserAuthentication, NotFound
 from gatehouse.settings import authorizer_ttl, load_settings
 from gatehouse.storage.failures import store_call
 from gatehouse.verify.authorizer import authorize
@@ -120,6 +120,7 @@ class Gatehouse:
         methods: Iterable[str] = ("GET",),
         role: str | None = None,
         *,
+        mfa: bool | None = False,
         content_types: list[str] | None = None,
     ) -> Callable[[View], View]:
         """A route behind the authorizer; the view gets the caller's :class:`Identity` first.
@@ -127,6 +128,15 @@ class Gatehouse:
         With ``role``, only tokens carrying that role get a policy for the
         route, and the view checks it again, so a mis-cached or hand-written
         policy cannot open it.
+
+        With ``mfa=True`` the view runs only for a token from a login with a
+        second factor (``aal`` 2); any other valid token gets 401
+        ``insufficient_user_authentication`` with its ``WWW-Authenticate``
+        challenge (RFC 9470), so the client knows to sign in again with its
+        code.  The check is here, in front of the view, and not in the
+        authorizer: deployed, an authorizer's Deny can only become the
+        gateway's plain 403.  ``mfa=None`` follows ``GATEHOUSE_ADMIN_REQUIRES_MFA``
+        (Gatehouse's own admin routes).
         """
         methods = [m.upper() for m in methods]
 
@@ -137,6 +147,10 @@ class Gatehouse:
                 identity = self.identity()
                 if role is not None and role not in identity.roles:
                     raise Forbidden()
+                if identity.aal < 2 and (
+                    mfa or (mfa is None and runtime.current().settings.admin_requires_mfa)
+                ):
+                    raise InsufficientUserAuthentication()
                 _check_parameters(params, self.request().query_params)
                 with store_call(f"view {view.__name__}"):
                     answer = view(identity, **params)

@@ -111,6 +111,38 @@ class InvalidCode(InvalidRequest):
     default_message = "The code is wrong or no longer valid. Request a new one."
 
 
+class WrongSecondFactor(InvalidCode):
+    """A TOTP or recovery code that is wrong, already used or outside its time window (one answer)."""
+
+    default_message = "The code is wrong or was already used."
+
+
+class FactorExists(Conflict):
+    code = "mfa_already_enabled"
+    default_message = "This account already has a second factor; remove it first."
+
+
+class NoFactor(Conflict):
+    code = "mfa_not_enabled"
+    default_message = "This account has no second factor."
+
+
+class NoPendingEnrolment(Conflict):
+    code = "mfa_not_started"
+    default_message = "Start again with POST /auth/mfa/totp: no enrolment is waiting (or it expired)."
+
+
+class InsufficientUserAuthentication(GatehouseError):
+    """The token is valid but its login had no second factor, and this route needs one (RFC 9470)."""
+
+    code = "insufficient_user_authentication"
+    default_message = "This needs a login with a second factor: sign in again with your code."
+    www_authenticate = (
+        'Bearer error="insufficient_user_authentication", '
+        'error_description="A login with a second factor is required"'
+    )
+
+
 class InvalidGrant(GatehouseError):
     code = "invalid_grant"
     default_message = "The username or password is wrong."
@@ -118,7 +150,10 @@ class InvalidGrant(GatehouseError):
 
 class UnsupportedGrantType(GatehouseError):
     code = "unsupported_grant_type"
-    default_message = "grant_type must be password or refresh_token."
+    default_message = (
+        "grant_type must be password, refresh_token, urn:gatehouse:grant-type:mfa-otp "
+        "or urn:gatehouse:grant-type:mfa-recovery-code."
+    )
 
 
 class WrongPassword(InvalidRequest):

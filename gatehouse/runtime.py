@@ -22,6 +22,8 @@ from gatehouse.settings import Settings, get_settings
 from gatehouse.storage import aws
 from gatehouse.storage.account_email import AccountEmailRepository
 from gatehouse.storage.attempts import AttemptRepository
+from gatehouse.storage.challenges import ChallengeRepository
+from gatehouse.storage.factors import FactorRepository
 from gatehouse.storage.sessions import SID_PATTERN, Session, SessionRepository, read_session
 from gatehouse.storage.users import UserRepository
 from gatehouse.verify.keys import (
@@ -38,6 +40,8 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
     from mypy_boto3_dynamodb.service_resource import DynamoDBServiceResource, Table
 
+    from gatehouse.accounts.factor_key import DataKeys
+
 Clock = Callable[[], float]
 
 
@@ -51,6 +55,20 @@ def read_signing_key_from_ssm(parameter: str) -> str:
         raise ConfigError(
             f"The signing key could not be read from the SSM parameter {parameter!r} "
             "(GATEHOUSE_SIGNING_KEY_PARAM); see Keys in docs/DESIGN.md."
+        ) from None
+    return answer["Parameter"]["Value"]
+
+
+def read_mfa_key_from_ssm(parameter: str) -> str:
+    from gatehouse.storage.failures import store_call
+
+    try:
+        with store_call("ssm.get_parameter"):
+            answer = aws.ssm().get_parameter(Name=parameter, WithDecryption=True)
+    except Exception:
+        raise ConfigError(
+            f"The MFA data key could not be read from the SSM parameter {parameter!r} "
+            "(GATEHOUSE_MFA_KEY_PARAM); `python -m gatehouse create-mfa-key` makes it."
         ) from None
     return answer["Parameter"]["Value"]
 
@@ -74,11 +92,13 @@ class Runtime:
         clock: Clock = time.time,
         table: Callable[[str], Table] | None = None,
         signing_key_source: Callable[[str], str] = read_signing_key_from_ssm,
+        mfa_key_source: Callable[[str], str] = read_mfa_key_from_ssm,
     ) -> None:
         self.settings = settings
         self.clock = clock
         self._table_factory = table
         self._signing_key_source = signing_key_source
+        self._mfa_key_source = mfa_key_source
         self._tables: dict[str, Table] = {}
 
     def now(self) -> int:
@@ -121,6 +141,13 @@ class Runtime:
         return choose_signing_key(self.signing_keys, self.keyset, self.now())
 
     @cached_property
+    def mfa_keys(self) -> DataKeys:
+        """The data keys sealing TOTP secrets: read once per cold start, only by the MFA paths."""
+        from gatehouse.accounts.factor_key import DataKeys
+
+        return DataKeys.parse(self._mfa_key_source(self.settings.mfa_key_param))
+
+    @cached_property
     def hasher(self) -> Hasher:
         s = self.settings
         return Hasher(HashParams(s.argon2_time_cost, s.argon2_memory_kib, s.argon2_parallelism))
@@ -133,6 +160,16 @@ class Runtime:
     def account_email(self) -> AccountEmailRepository:
         """Email addresses, mailed codes and account removal (on the users table)."""
         return AccountEmailRepository(self.table(self.settings.users_table))
+
+    @cached_property
+    def factors(self) -> FactorRepository:
+        """Second factors, on the users table (each on its account's row)."""
+        return FactorRepository(self.table(self.settings.users_table))
+
+    @cached_property
+    def challenges(self) -> ChallengeRepository:
+        """Logins waiting for their second factor, on the sessions table (its TTL sweeps them)."""
+        return ChallengeRepository(self.table(self.settings.sessions_table))
 
     @cached_property
     def mailer(self) -> Mailer:

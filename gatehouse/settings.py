@@ -68,6 +68,14 @@ class Settings:
     mail_configuration_set: str = ""
     # Print every outgoing message to stdout too (the local stack: a developer sees the codes).
     mail_echo: bool = False
+    # The second factor (TOTP): the name authenticator apps show next to the account,
+    # the SSM parameter holding the data key that seals the secrets, how many days a
+    # device may skip the second factor after one (0: never), and whether Gatehouse's
+    # own admin routes need a token from a login with a second factor (aal 2).
+    mfa_issuer_name: str = "Gatehouse"
+    mfa_key_param: str = "/gatehouse/mfa-key"
+    mfa_remember_days: int = 30
+    admin_requires_mfa: bool = False
 
 
 def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
@@ -115,6 +123,14 @@ def _url(env: Mapping[str, str], name: str) -> str:
     return raw
 
 
+def _issuer_name(env: Mapping[str, str], default: str) -> str:
+    """What authenticator apps show: printable, at most 64 characters, no colon (the URI's separator)."""
+    raw = _str(env, "MFA_ISSUER_NAME", default)
+    if len(raw) > 64 or ":" in raw or not raw.isprintable():
+        raise ConfigError(f"{PREFIX}MFA_ISSUER_NAME must be printable, at most 64 characters, no colon")
+    return raw
+
+
 def load_settings(env: Mapping[str, str]) -> Settings:
     d = Settings()
     return Settings(
@@ -155,6 +171,10 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         mail_from=_str(env, "MAIL_FROM", d.mail_from),
         mail_configuration_set=_str(env, "MAIL_CONFIGURATION_SET", d.mail_configuration_set),
         mail_echo=_bool(env, "MAIL_ECHO", d.mail_echo),
+        mfa_issuer_name=_issuer_name(env, d.mfa_issuer_name),
+        mfa_key_param=_str(env, "MFA_KEY_PARAM", d.mfa_key_param),
+        mfa_remember_days=_int(env, "MFA_REMEMBER_DAYS", d.mfa_remember_days, 0, 365),
+        admin_requires_mfa=_bool(env, "ADMIN_REQUIRES_MFA", d.admin_requires_mfa),
     )
 
 

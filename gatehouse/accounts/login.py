@@ -22,7 +22,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from gatehouse.accounts import devices, sessions
+from gatehouse.accounts import devices, mfa_login, sessions
+from gatehouse.accounts.mfa_login import MfaRequired
 from gatehouse.accounts.passwords import check_password_policy
 from gatehouse.accounts.usernames import USERNAME_PATTERN, normalize_username
 from gatehouse.errors import InvalidGrant, TooManyAttempts, WrongPassword
@@ -34,8 +35,12 @@ from gatehouse.verify.identity import Identity
 
 def password_login(
     rt: Runtime, raw_username: str, password: str, device: str, device_token: str | None = None
-) -> sessions.TokenGrant:
+) -> sessions.TokenGrant | MfaRequired:
     """Check the password and open a session; every failure is the same ``InvalidGrant``.
+
+    For an account with a second factor a right password opens nothing: the
+    answer is the ``mfa_required`` challenge (:mod:`gatehouse.accounts.mfa_login`),
+    unless this device is remembered.
 
     Unknown, malformed and disabled usernames all run one argon2 verification,
     so the answer and its timing do not say whether an account exists.  The
@@ -50,10 +55,12 @@ def password_login(
         user = rt.users.get(username)
         known_device = devices.device_id(rt, user, device_token) if user and device_token else None
         counter = DEVICE + known_device if known_device else LOGIN
-        _count(rt, username, counter)
+        count_attempt(rt, username, counter)
     check = rt.hasher.check(user.password_hash if user else None, password)
     if user is None or not check.matched or user.disabled:
         raise InvalidGrant()
+    if user.has_factor:
+        return mfa_login.after_password(rt, user, device, counter, known_device, device_token)
     new_hash = rt.hasher.hash(password) if check.rehash else None
     # The session, the check that the credentials did not change since they
     # were read, the counter reset and any hash upgrade are one transaction.
@@ -67,7 +74,7 @@ def password_login(
     return replace(grant, device_token=device_token if known_device else devices.issue(rt, user))
 
 
-def _count(rt: Runtime, username: str, counter: str) -> None:
+def count_attempt(rt: Runtime, username: str, counter: str) -> None:
     """Count this attempt on ``counter`` before any password check, or refuse it in the back-off."""
     refused = rt.attempts.reserve(username, counter, rt.now(), rt.lockout)
     if refused is not None:
@@ -76,7 +83,7 @@ def _count(rt: Runtime, username: str, counter: str) -> None:
 
 def _admit(rt: Runtime, username: str, counter: str) -> User | None:
     """Count this attempt on ``counter`` before any password check, then read the user."""
-    _count(rt, username, counter)
+    count_attempt(rt, username, counter)
     return rt.users.get(username)
 
 

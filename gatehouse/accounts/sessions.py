@@ -23,7 +23,7 @@ from gatehouse.storage.failures import failed_conditions
 from gatehouse.storage.sessions import SID_PATTERN, Session, new_sid
 from gatehouse.storage.users import User
 from gatehouse.verify.identity import Identity
-from gatehouse.verify.tokens import TokenError, issue_access_token, verify_access_token
+from gatehouse.verify.tokens import PASSWORD_ONLY, TokenError, issue_access_token, verify_access_token
 
 MAX_REFRESH_ATTEMPTS = 3
 # A transaction holds at most 100 items; a login needs a few of its own.
@@ -53,9 +53,17 @@ class TokenGrant:
         return cls(str(body["access_token"]), int(body["expires_in"]), str(body["refresh_token"]))
 
 
-def _grant(rt: Runtime, user: User, sid: str, refresh: RefreshToken, now: int) -> TokenGrant:
+def _grant(
+    rt: Runtime, user: User, sid: str, refresh: RefreshToken, now: int, amr: Sequence[str] = ()
+) -> TokenGrant:
     access, _ = issue_access_token(
-        rt.signing_key, rt.rules, subject=user.username, session_id=sid, roles=user.roles, now=now
+        rt.signing_key,
+        rt.rules,
+        subject=user.username,
+        session_id=sid,
+        roles=user.roles,
+        now=now,
+        amr=tuple(amr) or PASSWORD_ONLY,
     )
     return TokenGrant(access, rt.settings.access_token_ttl, refresh.value)
 
@@ -67,6 +75,7 @@ def open_session(
     together_with: Sequence[dict[str, Any]] = (),
     *,
     new_hash: str | None = None,
+    amr: Sequence[str] = (),
 ) -> TokenGrant:
     """Open a session for ``user`` as read (fresh) from the users table.
 
@@ -74,13 +83,16 @@ def open_session(
     and still has the credential version it was read with (else
     ``InvalidGrant``: a password change, a disable or an "end all sessions"
     came in between, and this login is refused rather than missed), ends the
-    oldest sessions past the per-user cap, and carries ``together_with``.
+    oldest sessions past the per-user cap, and carries ``together_with``
+    (whose failed conditions are ``InvalidGrant`` too: a second-factor
+    challenge used up by another request).  ``amr`` says how the login was
+    made; the session keeps it for every token it issues.
     """
     now = rt.now()
     sid = new_sid(int(rt.clock() * 1000))
     refresh = new_refresh_token(user.username, sid)
     # Sign first: if the key cannot be loaded no orphan session is written.
-    grant = _grant(rt, user, sid, refresh, now)
+    grant = _grant(rt, user, sid, refresh, now, amr)
     live = [k for k in rt.sessions.keys_for(user.username) if k.expires_at > now]
     excess = live[: max(0, len(live) - rt.settings.max_sessions_per_user + 1)][:MAX_ENDED_PER_LOGIN]
     items = [rt.users.unchanged_since(user, new_hash), *together_with]
@@ -95,6 +107,7 @@ def open_session(
                 last_used_at=now,
                 expires_at=now + rt.settings.session_ttl,
                 refresh_hash=refresh.digest,
+                amr=tuple(amr),
             ),
             items,
         )
@@ -102,7 +115,9 @@ def open_session(
         failed = failed_conditions(exc)
         if failed is None:
             raise
-        if 1 in failed:  # the user's item: credentials changed, or disabled, since it was read
+        # The user's item (credentials changed, or disabled, since it was read) or one
+        # the caller added (a challenge used up): this login is refused.
+        if failed - {0}:
             raise InvalidGrant() from None
         raise StoreError("Session id collision.") from None
     return grant
@@ -131,7 +146,7 @@ def refresh(rt: Runtime, value: str) -> TokenGrant:
                 rt.sessions.delete(session.username, session.sid)
                 break
             replacement = new_refresh_token(session.username, session.sid)
-            grant = _grant(rt, user, session.sid, replacement, now)
+            grant = _grant(rt, user, session.sid, replacement, now, session.amr)
             # Conditional on the row still holding the presented hash: a session
             # ended meanwhile (deleted) is never written back.
             if rt.sessions.rotate(session, replacement.digest, seal(presented, grant.body()), now):

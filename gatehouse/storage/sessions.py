@@ -56,6 +56,8 @@ class Session:
     rotated_at: int = 0
     grace_box: str = ""
     history: tuple[str, ...] = field(default=())
+    # How the login was made (RFC 8176), kept so that refreshed tokens say the same; empty: a password.
+    amr: tuple[str, ...] = field(default=())
 
     def public(self, current_sid: str) -> dict[str, Any]:
         return {
@@ -90,6 +92,7 @@ def _from_item(item: dict[str, Any]) -> Session:
         rotated_at=int(item.get("rotated_at", 0)),
         grace_box=str(item.get("grace_box", "")),
         history=tuple(str(h) for h in item.get("history", ())),
+        amr=tuple(str(m) for m in item.get("amr", ())),
     )
 
 
@@ -116,6 +119,8 @@ class SessionRepository:
             "expires_at": session.expires_at,
             "refresh_hash": session.refresh_hash,
         }
+        if session.amr:
+            item["amr"] = list(session.amr)
         # A 128-bit random sid never collides; the condition makes sure a bug
         # could not silently overwrite another session.
         if not together_with:

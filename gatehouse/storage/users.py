@@ -22,6 +22,8 @@ class User:
     disabled: bool = False
     # Bumped by every change that must end the sessions of logins that read the user before it.
     cred_version: int = 0
+    # A confirmed second factor (storage/factors.py keeps its state on this row).
+    has_factor: bool = False
 
     def public(self) -> dict[str, Any]:
         """What may leave the server: everything but the hash."""
@@ -30,6 +32,7 @@ class User:
             "roles": list(self.roles),
             "created_at": self.created_at,
             "disabled": self.disabled,
+            "mfa": self.has_factor,
         }
 
 
@@ -54,6 +57,7 @@ def _from_item(item: dict[str, Any]) -> User:
         created_at=int(item.get("created_at", 0)),
         disabled=bool(item.get("disabled", False)),
         cred_version=int(item.get("cred_version", 0)),
+        has_factor="mfa_since" in item,
     )
 
 
@@ -205,7 +209,7 @@ class UserRepository:
         """Up to ``limit`` users after the username ``after`` (table order), without ever reading
         the hashes out of the table, and the username to continue from (or None)."""
         kwargs: dict[str, Any] = {
-            "ProjectionExpression": "username, #r, created_at, disabled",
+            "ProjectionExpression": "username, #r, created_at, disabled, mfa_since",
             # Users only: the table also holds email claims (keys with "#").
             "FilterExpression": "attribute_exists(password_hash)",
             "ExpressionAttributeNames": {"#r": "roles"},
@@ -223,7 +227,7 @@ class UserRepository:
         users = all_items(
             "users.list",
             self._table.scan,
-            ProjectionExpression="username, #r, created_at, disabled",
+            ProjectionExpression="username, #r, created_at, disabled, mfa_since",
             ExpressionAttributeNames={"#r": "roles"},
         )
         # The table also holds email claims, whose keys ("email#...") no username can have.

@@ -12,13 +12,17 @@ class Identity:
     """The caller of a protected route: what a view receives first.
 
     ``session_id`` names the login (see ``GET /auth/sessions``); ``token_id``
-    is the access token's ``jti``.
+    is the access token's ``jti``; ``amr`` how the login was made (RFC 8176:
+    ``pwd``, ``otp``, ``mfa``) and ``aal`` its assurance level (2 after a
+    second factor, else 1).
     """
 
     username: str
     roles: tuple[str, ...]
     session_id: str
     token_id: str
+    amr: tuple[str, ...] = ("pwd",)
+    aal: int = 1
 
     @classmethod
     def from_context(cls, context: Mapping[str, Any]) -> Identity:
@@ -29,4 +33,7 @@ class Identity:
             roles=tuple(r for r in roles.split(",") if r),
             session_id=str(context["sid"]),
             token_id=str(context["jti"]),
+            amr=tuple(m for m in str(context.get("amr", "pwd")).split(",") if m),
+            # Anything but a clear 2 (absent, garbled) is the lower level: fail closed.
+            aal=2 if str(context.get("aal", "1")) == "2" else 1,
         )

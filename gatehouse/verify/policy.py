@@ -43,6 +43,10 @@ def auth_response(claims: AccessClaims, table: Iterable[ProtectedRoute]) -> Auth
         "roles": ",".join(claims.roles),
         "sid": claims.sid,
         "jti": claims.jti,
+        # The view wrapper of an mfa=True route answers a token without aal 2 (RFC 9470):
+        # a Deny here could only ever become the gateway's plain 403.
+        "aal": str(claims.aal),
+        "amr": ",".join(claims.amr),
     }
     return AuthResponse(
         routes=list(allowed_routes(claims.roles, table)), principal_id=claims.sub, context=context

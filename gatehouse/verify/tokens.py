@@ -137,6 +137,16 @@ class TokenRules:
     max_bytes: int
 
 
+# RFC 8176 authentication method references Gatehouse issues, and what they mean for the
+# assurance level (NIST SP 800-63B): a second factor ("mfa") makes a login aal 2.
+AMR_VALUES = frozenset({"pwd", "otp", "mfa"})
+PASSWORD_ONLY = ("pwd",)
+
+
+def aal_of(amr: Sequence[str]) -> int:
+    return 2 if "mfa" in amr else 1
+
+
 @dataclass(frozen=True)
 class AccessClaims:
     sub: str
@@ -145,6 +155,10 @@ class AccessClaims:
     roles: tuple[str, ...]
     iat: int
     exp: int
+    # How the login was made (RFC 8176) and its assurance level; tokens issued
+    # before these claims existed read as a password login.
+    amr: tuple[str, ...] = PASSWORD_ONLY
+    aal: int = 1
 
 
 def issue_access_token(
@@ -156,6 +170,7 @@ def issue_access_token(
     roles: Sequence[str],
     now: int,
     jti: str | None = None,
+    amr: Sequence[str] = PASSWORD_ONLY,
 ) -> tuple[str, AccessClaims]:
     claims = AccessClaims(
         sub=subject,
@@ -164,6 +179,8 @@ def issue_access_token(
         roles=tuple(roles),
         iat=now,
         exp=now + rules.lifetime,
+        amr=tuple(amr),
+        aal=aal_of(amr),
     )
     payload = {
         "iss": rules.issuer,
@@ -174,6 +191,8 @@ def issue_access_token(
         "jti": claims.jti,
         "sid": claims.sid,
         "roles": list(claims.roles),
+        "amr": list(claims.amr),
+        "aal": claims.aal,
     }
     import jwt  # only the token route pays for PyJWT's import, never the verifier
 
@@ -336,6 +355,20 @@ def _check_roles(payload: dict[str, Any]) -> tuple[str, ...]:
     return tuple(roles)
 
 
+def _check_amr(payload: dict[str, Any]) -> tuple[tuple[str, ...], int]:
+    """``amr`` and ``aal`` together or not at all, and consistent: a forged ``aal`` 2 without
+    the methods that make it is refused (the signature already vouches for both)."""
+    if "amr" not in payload and "aal" not in payload:
+        return PASSWORD_ONLY, 1
+    amr = payload.get("amr")
+    if not isinstance(amr, list) or not amr or not all(isinstance(m, str) and m in AMR_VALUES for m in amr):
+        raise InvalidClaim("The amr claim is missing or not valid.")
+    aal = payload.get("aal")
+    if type(aal) is not int or aal != aal_of(amr):
+        raise InvalidClaim("The aal claim is missing or not valid.")
+    return tuple(amr), aal
+
+
 def _check_expiry(exp: int, now: int, rules: TokenRules) -> None:
     if now >= exp + rules.leeway:
         raise ExpiredToken()
@@ -368,6 +401,7 @@ def _check_claims(payload: dict[str, Any], now: int, rules: TokenRules) -> Acces
     _check_not_before(payload, now, rules)
     _check_lifetime(iat, exp, rules)
     _check_expiry(exp, now, rules)
+    amr, aal = _check_amr(payload)
     return AccessClaims(
         sub=_check_string(payload, "sub", 64),
         sid=_check_string(payload, "sid"),
@@ -375,6 +409,8 @@ def _check_claims(payload: dict[str, Any], now: int, rules: TokenRules) -> Acces
         roles=_check_roles(payload),
         iat=iat,
         exp=exp,
+        amr=amr,
+        aal=aal,
     )
 
 

@@ -50,6 +50,7 @@ STATUS: dict[type[errors.GatehouseError], Rendering] = {
     errors.InvalidGrant: Rendering(400, "invalid_grant"),
     errors.UnsupportedGrantType: Rendering(400, "unsupported_grant_type"),
     errors.TooManyAttempts: Rendering(429, "too_many_attempts"),
+    errors.InsufficientUserAuthentication: Rendering(401, "insufficient_user_authentication"),
     errors.StoreError: Rendering(500, "server_error"),
     errors.StoreUnavailable: Rendering(503, "temporarily_unavailable"),
     TokenError: Rendering(401, "invalid_token"),
@@ -104,6 +105,9 @@ def render(
     retry_after = getattr(error, "retry_after", None)
     if isinstance(retry_after, int):
         out["Retry-After"] = str(retry_after)
+    challenge = getattr(error, "www_authenticate", None)
+    if isinstance(challenge, str):
+        out["WWW-Authenticate"] = challenge
     return Response(body=body, status_code=how.status, headers=out)
 
 

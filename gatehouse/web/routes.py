@@ -14,18 +14,22 @@ from urllib.parse import urlencode
 from chalice.app import Response
 
 from gatehouse import runtime
-from gatehouse.accounts import admin, deletion, email_address, login, recovery, signup
+from gatehouse.accounts import admin, deletion, email_address, login, mfa_login, recovery, signup
 from gatehouse.accounts import sessions as lifecycle
 from gatehouse.accounts.codes import MAX_CODE_INPUT
 from gatehouse.accounts.devices import MAX_DEVICE_TOKEN_INPUT
 from gatehouse.accounts.emails import MAX_EMAIL_INPUT
 from gatehouse.accounts.passwords import MAX_PASSWORD_LENGTH
+from gatehouse.accounts.recovery_codes import MAX_RECOVERY_CODE_INPUT
+from gatehouse.accounts.totp import MAX_CODE_INPUT as MAX_OTP_INPUT
 from gatehouse.accounts.usernames import MAX_USERNAME_INPUT, USERNAME_PATTERN
 from gatehouse.errors import InvalidRequest, UnsupportedGrantType
 from gatehouse.roles import ADMIN, DEFAULT_ROLES
+from gatehouse.storage.challenges import MAX_MFA_TOKEN_INPUT
 from gatehouse.storage.sessions import MAX_DEVICE_LENGTH
 from gatehouse.verify.identity import Identity
 from gatehouse.verify.tokens import MAX_TOKEN_INPUT
+from gatehouse.web import mfa_routes
 from gatehouse.web.bodies import FORM, JSON, NO_BODY, optional_str, read_body, required_str
 from gatehouse.web.responses import NO_STORE
 
@@ -101,6 +105,8 @@ def register(gate: Gatehouse, *, admin_routes: bool) -> None:
         rt = runtime.current()
         body = read_body(gate.request(), allow_form=True)
         grant_type = required_str(body, "grant_type", max_length=64)
+        device_token = optional_str(body, "device_token", max_length=MAX_DEVICE_TOKEN_INPUT)
+        grant: lifecycle.TokenGrant | mfa_login.MfaRequired
         if grant_type == "password":
             grant = login.password_login(
                 rt,
@@ -110,12 +116,24 @@ def register(gate: Gatehouse, *, admin_routes: bool) -> None:
                 required_str(body, "password", max_length=MAX_PASSWORD_LENGTH),
                 optional_str(body, "device", max_length=MAX_DEVICE_LENGTH) or "",
                 # An unusable device token is no error: the attempt then counts against the name.
-                optional_str(body, "device_token", max_length=MAX_DEVICE_TOKEN_INPUT),
+                device_token,
             )
+        elif grant_type in (mfa_login.OTP_GRANT, mfa_login.RECOVERY_CODE_GRANT):
+            mfa_token = required_str(body, "mfa_token", max_length=MAX_MFA_TOKEN_INPUT)
+            remember = _remember_flag(optional_str(body, "remember_device", max_length=8))
+            if grant_type == mfa_login.OTP_GRANT:
+                otp = required_str(body, "otp", max_length=MAX_OTP_INPUT)
+                grant = mfa_login.otp_login(rt, mfa_token, otp, device_token, remember)
+            else:
+                code = required_str(body, "recovery_code", max_length=MAX_RECOVERY_CODE_INPUT)
+                grant = mfa_login.recovery_code_login(rt, mfa_token, code, device_token, remember)
         elif grant_type == "refresh_token":
             grant = lifecycle.refresh(rt, required_str(body, "refresh_token", max_length=MAX_TOKEN_INPUT))
         else:
             raise UnsupportedGrantType()
+        if isinstance(grant, mfa_login.MfaRequired):
+            # The password was right; the second factor is still owed (nothing else in the body).
+            return json_response(grant.body(), 403)
         return json_response(grant.body())
 
     @public("/auth/revoke", methods=["POST"], content_types=[JSON, FORM], oauth=True)
@@ -193,7 +211,7 @@ def register(gate: Gatehouse, *, admin_routes: bool) -> None:
 
     if admin_routes:
 
-        @protected("/admin/users", methods=["GET"], role=ADMIN)
+        @protected("/admin/users", methods=["GET"], role=ADMIN, mfa=None)
         def admin_users(identity: Identity) -> Response:
             limit, cursor = _paging(gate)
             if cursor is not None and not USERNAME_PATTERN.fullmatch(cursor):
@@ -203,20 +221,22 @@ def register(gate: Gatehouse, *, admin_routes: bool) -> None:
                 [u.public() for u in page], headers=_next_link(gate, "/admin/users", limit, following)
             )
 
-        @protected("/admin/users/{username}/unlock", methods=["POST"], role=ADMIN)
+        @protected("/admin/users/{username}/unlock", methods=["POST"], role=ADMIN, mfa=None)
         def admin_unlock_user(identity: Identity, username: str) -> Response:
             admin.unlock(runtime.current(), username)
             return no_content()
 
-        @protected("/admin/users/{username}/disable", methods=["POST"], role=ADMIN)
+        @protected("/admin/users/{username}/disable", methods=["POST"], role=ADMIN, mfa=None)
         def admin_disable_user(identity: Identity, username: str) -> Response:
             admin.set_disabled(runtime.current(), username, True)
             return no_content()
 
-        @protected("/admin/users/{username}/enable", methods=["POST"], role=ADMIN)
+        @protected("/admin/users/{username}/enable", methods=["POST"], role=ADMIN, mfa=None)
         def admin_enable_user(identity: Identity, username: str) -> Response:
             admin.set_disabled(runtime.current(), username, False)
             return no_content()
+
+    mfa_routes.register(gate, admin_routes=admin_routes)
 
     # The dev demo page: 404 unless it is turned on (GATEHOUSE_DEMO_PAGE, the dev stage).
     @public("/", methods=["GET"], content_types=NO_BODY)
@@ -249,6 +269,15 @@ def _next_link(gate: Gatehouse, path: str, limit: int, following: str | None) ->
     if following is None:
         return {}
     return {"Link": f'<{gate.url_for(path)}?{urlencode({"limit": limit, "cursor": following})}>; rel="next"'}
+
+
+def _remember_flag(raw: str | None) -> bool:
+    """``remember_device`` of a second-factor grant: true (the default) or false."""
+    if raw is None or raw == "true":
+        return True
+    if raw == "false":
+        return False
+    raise InvalidRequest("remember_device must be true or false.")
 
 
 def page_limit(raw: str | None) -> int:

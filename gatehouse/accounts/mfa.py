@@ -1,0 +1,206 @@
+"""The second factor of an account: enrol a TOTP app, confirm it, replace recovery codes, remove it.
+
+Enrolment is two steps, so that a factor is active only once the user has
+shown a code from it (a secret scanned wrongly never locks anyone out):
+``enrol`` (the current password, then a new secret awaiting confirmation)
+and ``confirm`` (a code from the app; the factor is on, ten recovery codes
+are shown this once, every other session ends).  Removing the factor takes a
+code or a recovery code and also ends every other session.  Each change, and
+each recovery code used, mails a notice to the account's verified address.
+
+Codes typed on these routes are counted, like a password confirmation, on
+the account's confirmation counter (:data:`PASSWORD_CHANGE`): a stolen
+access token gets no unlimited guesses, and cannot lock the owner's login
+either.  The TOTP secret exists in the clear only in memory: stored sealed
+(:mod:`gatehouse.accounts.factor_key`), shown only in the enrolment answer,
+never logged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from gatehouse import logs
+from gatehouse.accounts import login, recovery_codes, totp
+from gatehouse.accounts import sessions as lifecycle
+from gatehouse.errors import (
+    FactorExists,
+    InvalidRequest,
+    NoFactor,
+    NoPendingEnrolment,
+    NoSuchUser,
+    WrongSecondFactor,
+)
+from gatehouse.mail import render
+from gatehouse.runtime import Runtime
+from gatehouse.storage.attempts import PASSWORD_CHANGE
+from gatehouse.storage.factors import FactorState
+from gatehouse.storage.users import User
+from gatehouse.verify.identity import Identity
+
+# How long a new secret waits for its first code.
+PENDING_SECONDS = 15 * 60
+ADDED_SUBJECT = "A second factor was added to your account"
+REMOVED_SUBJECT = "The second factor of your account was removed"
+RESET_SUBJECT = "An administrator removed your second factor"
+CODE_USED_SUBJECT = "A recovery code of your account was used"
+
+
+def account_of(user: User) -> str:
+    """The account incarnation a sealed secret is bound to (a new account of the same name
+    cannot open the old one's)."""
+    return f"{user.username}\x00{user.created_at}"
+
+
+@dataclass(frozen=True)
+class Enrolment:
+    secret: str
+    otpauth_uri: str
+    qr_svg: str
+
+    def body(self) -> dict[str, str]:
+        return {"secret": self.secret, "otpauth_uri": self.otpauth_uri, "qr_svg": self.qr_svg}
+
+
+def enrol(rt: Runtime, identity: Identity, current_password: str) -> Enrolment:
+    """A new secret for the caller's authenticator app; the factor is not active until confirmed."""
+    user = login.confirm_password(rt, identity.username, current_password)
+    secret = totp.new_secret()
+    sealed = rt.mfa_keys.seal(secret, account_of(user))
+    if not rt.factors.start_enrolment(user.username, sealed, rt.now() + PENDING_SECONDS):
+        raise FactorExists()
+    uri = totp.provisioning_uri(secret, user.username, rt.settings.mfa_issuer_name)
+    logs.event("mfa", action="enrolment_started", user=user.username)
+    return Enrolment(secret, uri, totp.qr_svg(uri))
+
+
+def confirm(rt: Runtime, identity: Identity, code: str) -> list[str]:
+    """Turn the enrolment on with a code from the app; the recovery codes, shown only now."""
+    user, state = _read(rt, identity.username)
+    if state.active:
+        raise FactorExists()
+    if state.pending is None or state.pending_until <= rt.now():
+        raise NoPendingEnrolment()
+    login.count_attempt(rt, user.username, PASSWORD_CHANGE)
+    secret = rt.mfa_keys.open(state.pending, account_of(user))
+    step = totp.matching_step(secret, code, rt.clock(), None)
+    if step is None:
+        raise WrongSecondFactor()
+    _confirmed(rt, user.username)
+    codes = recovery_codes.new_codes()
+    if not rt.factors.confirm(user.username, state.pending, step, _digests(codes), rt.now()):
+        raise NoPendingEnrolment()  # another enrolment replaced this one meanwhile
+    # The confirmation bumped the credential version: logins in flight are refused.
+    lifecycle.end_all_sessions(rt, user.username, keep=identity.session_id, bump=False)
+    logs.event("mfa", action="factor_added", user=user.username)
+    notify(rt, user.username, "mfa_added", ADDED_SUBJECT)
+    return codes
+
+
+def replace_recovery_codes(rt: Runtime, identity: Identity, code: str) -> list[str]:
+    """Ten new recovery codes (the old ones stop working), for a code from the app."""
+    user, state = _read(rt, identity.username)
+    sealed = _active(state)
+    check_code(rt, user, state, code, counter=PASSWORD_CHANGE)
+    codes = recovery_codes.new_codes()
+    if not rt.factors.replace_recovery_codes(user.username, sealed, _digests(codes)):
+        raise NoFactor()
+    logs.event("mfa", action="recovery_codes_replaced", user=user.username)
+    return codes
+
+
+def remove(rt: Runtime, identity: Identity, code: str | None, recovery_code: str | None) -> None:
+    """Remove the caller's factor, proven by a code from the app or a recovery code."""
+    if (code is None) == (recovery_code is None):
+        raise InvalidRequest("Send either code or recovery_code.")
+    user, state = _read(rt, identity.username)
+    _active(state)
+    if code is not None:
+        check_code(rt, user, state, code, counter=PASSWORD_CHANGE)
+    else:
+        spend_recovery_code(rt, user, state, recovery_code or "", counter=PASSWORD_CHANGE, purpose="remove")
+    if not rt.factors.remove(user.username):
+        raise NoFactor()
+    lifecycle.end_all_sessions(rt, user.username, keep=identity.session_id, bump=False)
+    logs.event("mfa", action="factor_removed", user=user.username)
+    notify(rt, user.username, "mfa_removed", REMOVED_SUBJECT)
+
+
+def admin_reset(rt: Runtime, username: str) -> bool:
+    """An administrator removes a user's factor (a lost phone and no recovery code left).
+
+    Every session of the user ends (the factor's logins are no longer what
+    they claimed); the owner is mailed.  False when the user had no factor.
+    """
+    if rt.users.get(username) is None:
+        raise NoSuchUser()
+    if not rt.factors.remove(username):
+        return False
+    lifecycle.end_all_sessions(rt, username, bump=False)
+    logs.event("mfa", action="factor_reset_by_admin", user=username)
+    notify(rt, username, "mfa_reset", RESET_SUBJECT)
+    return True
+
+
+# -- shared with the login's second step ---------------------------------------------------
+
+
+def check_code(rt: Runtime, user: User, state: FactorState, code: str, *, counter: str) -> None:
+    """Accept one TOTP code of the account, once: counted on ``counter`` before it is looked at."""
+    sealed = _active(state)
+    login.count_attempt(rt, user.username, counter)
+    secret = rt.mfa_keys.open(sealed, account_of(user))
+    step = totp.matching_step(secret, code, rt.clock(), state.last_step)
+    # The conditional write is what makes a code single-use: of two requests with
+    # the same code, in parallel or not, one moves the step and the other fails here.
+    if step is None or not rt.factors.accept_step(user.username, sealed, step):
+        raise WrongSecondFactor()
+    if counter == PASSWORD_CHANGE:
+        _confirmed(rt, user.username)
+
+
+def spend_recovery_code(
+    rt: Runtime, user: User, state: FactorState, raw: str, *, counter: str, purpose: str
+) -> None:
+    """Use up one recovery code (counted on ``counter``); the owner is mailed either way it is used."""
+    login.count_attempt(rt, user.username, counter)
+    digest = recovery_codes.digest(raw)
+    if digest is None or not rt.factors.spend_recovery_code(user.username, digest):
+        raise WrongSecondFactor()
+    if counter == PASSWORD_CHANGE:
+        _confirmed(rt, user.username)
+    remaining = len(state.recovery - {digest})
+    logs.event("mfa", action="recovery_code_used", user=user.username, remaining=remaining)
+    doing = "sign in" if purpose == "login" else "remove the second factor"
+    notify(
+        rt, user.username, "recovery_code_used", CODE_USED_SUBJECT, purpose=doing, remaining=str(remaining)
+    )
+
+
+def notify(rt: Runtime, username: str, kind: str, subject: str, **values: str) -> None:
+    """A notice to the account's verified address (none without one), through the one mail path."""
+    contact = rt.account_email.contact(username)
+    if contact is not None and contact.verified:
+        rt.mailer.send(render(kind, contact.email, subject, {"username": username, **values}))
+
+
+def _read(rt: Runtime, username: str) -> tuple[User, FactorState]:
+    user = rt.users.get(username)
+    state = rt.factors.get(username)
+    if user is None or state is None:
+        raise NoSuchUser()
+    return user, state
+
+
+def _active(state: FactorState) -> str:
+    if state.sealed_secret is None:
+        raise NoFactor()
+    return state.sealed_secret
+
+
+def _digests(codes: list[str]) -> list[str]:
+    return [d for d in (recovery_codes.digest(c) for c in codes) if d is not None]
+
+
+def _confirmed(rt: Runtime, username: str) -> None:
+    rt.attempts.reset(username, PASSWORD_CHANGE, rt.now(), rt.lockout)

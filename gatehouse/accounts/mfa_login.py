@@ -1,0 +1,178 @@
+"""The login's second step, for an account with a factor: ``mfa_required``, then a code.
+
+A right password for such an account opens no session: the password grant
+answers ``mfa_required`` with an ``mfa_token`` (single use, five minutes,
+stored only as a digest; :mod:`gatehouse.storage.challenges`).  The client
+then sends the token with a TOTP code (``urn:gatehouse:grant-type:mfa-otp``)
+or a recovery code (``urn:gatehouse:grant-type:mfa-recovery-code``) and gets
+the same grant a password login gets, with ``amr``/``aal`` saying a second
+factor was used.
+
+The failure budget is the one the password attempt was charged to (the
+name's, or the device's): each code is counted on it before it is looked
+at, and only a finished login resets it.  The password step does not reset
+it, so a new ``mfa_token`` (the password again) never buys new guesses.
+
+Remembered devices: a device that shows a valid device token when it
+finishes a login with a second factor may skip the second factor for
+``GATEHOUSE_MFA_REMEMBER_DAYS`` days; the password alone then opens a session
+(``amr`` ``pwd`` + ``mfa``: the device token, bound after a code, is the
+possession factor).  Any credential change (password, reset, "end all
+sessions", disable) or factor change bumps the account's credential version
+and so ends every remembered device.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+from gatehouse.accounts import devices, mfa
+from gatehouse.accounts import sessions as lifecycle
+from gatehouse.errors import InvalidGrant, WrongSecondFactor
+from gatehouse.runtime import Runtime
+from gatehouse.storage.challenges import Challenge, new_token
+from gatehouse.storage.factors import FactorState
+from gatehouse.storage.users import User
+
+OTP_GRANT = "urn:gatehouse:grant-type:mfa-otp"
+RECOVERY_CODE_GRANT = "urn:gatehouse:grant-type:mfa-recovery-code"
+MFA_TOKEN_SECONDS = 5 * 60
+OTP_AMR = ("pwd", "otp", "mfa")
+RECOVERY_CODE_AMR = ("pwd", "mfa")
+REMEMBERED_AMR = ("pwd", "mfa")
+DAY = 24 * 3600
+
+
+@dataclass(frozen=True)
+class MfaRequired:
+    """A right password for an account with a factor: no tokens, just the challenge."""
+
+    mfa_token: str
+
+    def body(self) -> dict[str, Any]:
+        return {"error": "mfa_required", "mfa_token": self.mfa_token}
+
+
+def after_password(
+    rt: Runtime,
+    user: User,
+    device: str,
+    counter: str,
+    known_device: str | None,
+    device_token: str | None,
+) -> lifecycle.TokenGrant | MfaRequired:
+    """A right password, an account with a factor: a remembered device's session, else the challenge."""
+    if known_device is not None and rt.settings.mfa_remember_days > 0:
+        state = rt.factors.get(user.username)
+        if state is not None and _remembered(state, known_device, rt.now()):
+            grant = lifecycle.open_session(
+                rt,
+                user,
+                device,
+                [rt.attempts.reset_item(user.username, counter, rt.now(), rt.lockout)],
+                amr=REMEMBERED_AMR,
+            )
+            return replace(grant, device_token=device_token)
+    token = new_token()
+    rt.challenges.create(
+        token,
+        Challenge(
+            username=user.username,
+            account=mfa.account_of(user),
+            device=device,
+            counter=counter,
+            device_id=known_device or "",
+            expires_at=rt.now() + MFA_TOKEN_SECONDS,
+        ),
+    )
+    return MfaRequired(token)
+
+
+def otp_login(
+    rt: Runtime, mfa_token: str, otp: str, device_token: str | None, remember: bool = True
+) -> lifecycle.TokenGrant:
+    """Finish a login with a TOTP code."""
+    challenge, user, state = _challenge(rt, mfa_token)
+    try:
+        mfa.check_code(rt, user, state, otp, counter=challenge.counter)
+    except WrongSecondFactor:
+        raise InvalidGrant("The code is wrong or was already used.") from None
+    return _finish(rt, mfa_token, challenge, user, state, OTP_AMR, device_token, remember)
+
+
+def recovery_code_login(
+    rt: Runtime, mfa_token: str, recovery_code: str, device_token: str | None, remember: bool = True
+) -> lifecycle.TokenGrant:
+    """Finish a login with a recovery code (it is spent; the owner is mailed)."""
+    challenge, user, state = _challenge(rt, mfa_token)
+    try:
+        mfa.spend_recovery_code(rt, user, state, recovery_code, counter=challenge.counter, purpose="login")
+    except WrongSecondFactor:
+        raise InvalidGrant("The recovery code is wrong or was already used.") from None
+    return _finish(rt, mfa_token, challenge, user, state, RECOVERY_CODE_AMR, device_token, remember)
+
+
+def _challenge(rt: Runtime, mfa_token: str) -> tuple[Challenge, User, FactorState]:
+    challenge = rt.challenges.get(mfa_token, rt.now())
+    if challenge is None:
+        raise InvalidGrant("The mfa_token is not valid (used, expired or unknown): sign in again.")
+    user = rt.users.get(challenge.username)
+    state = rt.factors.get(challenge.username)
+    # The same account incarnation, still enabled, still with its factor.
+    if (
+        user is None
+        or state is None
+        or user.disabled
+        or mfa.account_of(user) != challenge.account
+        or not state.active
+    ):
+        raise InvalidGrant("The mfa_token is not valid (used, expired or unknown): sign in again.")
+    return challenge, user, state
+
+
+def _finish(
+    rt: Runtime,
+    mfa_token: str,
+    challenge: Challenge,
+    user: User,
+    state: FactorState,
+    amr: tuple[str, ...],
+    device_token: str | None,
+    remember: bool,
+) -> lifecycle.TokenGrant:
+    now = rt.now()
+    # One transaction: the session, the challenge used up (a second request with the
+    # same mfa_token fails here), the failure counter reset.
+    grant = lifecycle.open_session(
+        rt,
+        user,
+        challenge.device,
+        [
+            rt.challenges.consume_item(mfa_token, now),
+            rt.attempts.reset_item(user.username, challenge.counter, now, rt.lockout),
+        ],
+        amr=amr,
+    )
+    # A device that showed a valid device token keeps it (the client holds it); any other
+    # gets a new one, as after a password login.
+    token: str | None
+    if challenge.device_id:
+        device_id: str | None = challenge.device_id
+        token = (
+            device_token if device_token and devices.device_id(rt, user, device_token) == device_id else None
+        )
+    else:
+        token = devices.issue(rt, user)
+        device_id = devices.device_id(rt, user, token)
+    days = rt.settings.mfa_remember_days
+    if remember and days > 0 and device_id is not None:
+        fresh = rt.factors.get(user.username)
+        if fresh is not None and fresh.active:
+            rt.factors.remember(user.username, fresh, device_id, now + days * DAY, now)
+    return replace(grant, device_token=token)
+
+
+def _remembered(state: FactorState, device_id: str, now: int) -> bool:
+    entry = state.remembered.get(device_id)
+    return entry is not None and entry[0] > now and entry[1] == state.cred_version
