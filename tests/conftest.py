@@ -169,6 +169,14 @@ def base_settings(signing_jwk: dict[str, str]) -> Settings:
     )
 
 
+@pytest.fixture(scope="session")
+def mfa_key() -> str:
+    """The data-key parameter's value that seals TOTP secrets in tests."""
+    from gatehouse.accounts.factor_key import dump_keys, new_data_key
+
+    return dump_keys([new_data_key(int(START))])
+
+
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock()
@@ -194,7 +202,7 @@ def atomic_conditional_writes(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def make_runtime(
-    aws_mock: None, base_settings: Settings, clock: FakeClock, signing_jwk: dict[str, str]
+    aws_mock: None, base_settings: Settings, clock: FakeClock, signing_jwk: dict[str, str], mfa_key: str
 ) -> Iterator[Callable[..., Runtime]]:
     """Build and install a Runtime with some settings changed; tables are created once."""
     created = False
@@ -205,7 +213,12 @@ def make_runtime(
         if not created:
             create_tables(aws.session().client("dynamodb"), settings, extra=[notes_table(NOTES_TABLE)])
             created = True
-        rt = Runtime(settings, clock=clock, signing_key_source=lambda _name: json.dumps(signing_jwk))
+        rt = Runtime(
+            settings,
+            clock=clock,
+            signing_key_source=lambda _name: json.dumps(signing_jwk),
+            mfa_key_source=lambda _name: mfa_key,
+        )
         runtime.install(rt)
         return rt
 
@@ -318,6 +331,63 @@ def make_token(rt: Runtime, clock: FakeClock, signing_jwk: dict[str, str]) -> Ca
             payload.pop(name, None)
         headers = {"typ": "at+jwt", "kid": signing.kid, **(header or {})}
         return jwt.encode(payload, key or signing.key, algorithm=algorithm or signing.alg, headers=headers)
+
+    return make
+
+
+# -- second factor: users enrolled through the real routes, codes computed from the secret --
+
+
+@dataclass(frozen=True)
+class MfaUser:
+    creds: Credentials
+    secret: str
+    recovery_codes: tuple[str, ...]
+    access_token: str  # the session that enrolled (aal 1: the login had no second factor yet)
+
+
+class Authenticator:
+    """The user's authenticator app: the code of the test clock's current time step."""
+
+    def __init__(self, clock: FakeClock) -> None:
+        self._clock = clock
+
+    def code(self, secret: str, steps: int = 0) -> str:
+        from gatehouse.accounts import totp
+
+        return totp.code_at(secret, totp.step_of(self._clock()) + steps)
+
+    def next_code(self, secret: str) -> str:
+        """A code that was not used yet: the clock moves on one step first."""
+        self._clock.advance(30)
+        return self.code(secret)
+
+
+@pytest.fixture
+def authenticator(clock: FakeClock) -> Authenticator:
+    return Authenticator(clock)
+
+
+@pytest.fixture
+def make_mfa_user(
+    client: Client,
+    make_user: Callable[..., Credentials],
+    login: Callable[..., str],
+    authenticator: Authenticator,
+) -> Callable[..., MfaUser]:
+    """A user with a confirmed TOTP factor, enrolled through POST /auth/mfa/totp and .../confirm."""
+
+    def make(username: str | None = None, roles: tuple[str, ...] = ("user",)) -> MfaUser:
+        creds = make_user(username, roles=roles)
+        token = login(creds)
+        started = post_json(client, "/auth/mfa/totp", {"current_password": creds.password}, bearer(token))
+        assert started.status_code == 200, started.body
+        secret = str(json_body(started)["secret"])
+        confirmed = post_json(
+            client, "/auth/mfa/totp/confirm", {"code": authenticator.code(secret)}, bearer(token)
+        )
+        assert confirmed.status_code == 200, confirmed.body
+        return MfaUser(creds, secret, tuple(json_body(confirmed)["recovery_codes"]), token)
 
     return make
 

@@ -1,4 +1,4 @@
-"""A second, tiny app built only from Gatehouse's public seam: orders, and a report for admins.
+"""A second, tiny app built only from Gatehouse's public seam: orders, a report and payouts for admins.
 
 It exists so that the seam cannot silently depend on the notes example:
 tests/gatehouse/test_component_seam.py drives it through the real authorizer.
@@ -26,6 +26,11 @@ def list_orders(identity: Identity) -> dict[str, Any]:
 @gate.route("/reports/{day}", methods=["GET"], role="admin")
 def report(identity: Identity, day: str) -> dict[str, Any]:
     return {"day": day, "prepared_for": identity.username, "orders": sum(map(len, ORDERS.values()))}
+
+
+@gate.route("/payouts", methods=["POST"], role="admin", mfa=True)
+def payout(identity: Identity) -> dict[str, Any]:
+    return {"paid_by": identity.username, "aal": identity.aal, "amr": list(identity.amr)}
 
 
 @app.route("/plain", methods=["GET"], authorizer=gate.authorizer)

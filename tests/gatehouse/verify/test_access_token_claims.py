@@ -67,14 +67,14 @@ def test_issued_token_header_is_rfc9068_with_the_keys_alg_and_kid(key: SigningKe
     assert jwt.get_unverified_header(token) == {"alg": key.alg, "typ": "at+jwt", "kid": key.kid}
 
 
-def test_issued_token_carries_exactly_the_required_claims() -> None:
+def test_issued_token_carries_exactly_the_required_claims_and_how_the_login_was_made() -> None:
     token, issued = issue_access_token(
         ED, RULES, subject="bob", session_id="s-9", roles=["user"], now=NOW, jti="fixed-jti"
     )
 
     payload = json.loads(base64.urlsafe_b64decode(segments(token)[1] + "=="))
 
-    assert set(payload) == set(REQUIRED_CLAIMS)
+    assert set(payload) == {*REQUIRED_CLAIMS, "amr", "aal"}
     assert payload == {
         "iss": RULES.issuer,
         "aud": RULES.audience,
@@ -84,6 +84,8 @@ def test_issued_token_carries_exactly_the_required_claims() -> None:
         "jti": "fixed-jti",
         "sid": "s-9",
         "roles": ["user"],
+        "amr": ["pwd"],
+        "aal": 1,
     }
     assert issued.jti == "fixed-jti"
 

@@ -50,7 +50,7 @@ def test_issued_token_has_the_contract_header_and_claims(client, make_user, cloc
     header = jwt.get_unverified_header(token)
     assert header == {"alg": "EdDSA", "typ": "at+jwt", "kid": signing_jwk["kid"]}
     claims = jwt.decode(token, options={"verify_signature": False})
-    assert set(claims) == {"iss", "aud", "sub", "iat", "exp", "jti", "sid", "roles"}
+    assert set(claims) == {"iss", "aud", "sub", "iat", "exp", "jti", "sid", "roles", "amr", "aal"}
     assert claims["iss"] == "gatehouse-test"
     assert claims["aud"] == "gatehouse-api"
     assert claims["sub"] == creds.username
