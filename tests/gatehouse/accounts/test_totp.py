@@ -80,7 +80,8 @@ def test_the_uri_names_the_issuer_and_account_with_the_standard_parameters() -> 
 def test_the_qr_code_is_an_svg_that_holds_the_uri() -> None:
     uri = totp.provisioning_uri(totp.new_secret(), "alice", "Gatehouse")
     svg = totp.qr_svg(uri)
-    assert svg.startswith("<svg") and svg.rstrip().endswith("</svg>")
+    assert svg.startswith("<svg")
+    assert svg.rstrip().endswith("</svg>")
     assert "<script" not in svg
     # The same matrix segno makes for the URI: the picture encodes exactly it.
     assert svg == totp.qr_svg(uri)

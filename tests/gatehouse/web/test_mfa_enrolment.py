@@ -61,7 +61,9 @@ def test_confirm_answers_ten_recovery_codes_once(client, rt, make_user, login, a
     codes = json_body(response)["recovery_codes"]
     assert len(codes) == 10
     state = rt.factors.get("alice")
-    assert isinstance(state, FactorState) and state.active and len(state.recovery) == 10
+    assert isinstance(state, FactorState)
+    assert state.active
+    assert len(state.recovery) == 10
     assert not any(c.replace("-", "") in d for c in codes for d in state.recovery)
     again = post_json(
         client, "/auth/mfa/totp/confirm", {"code": authenticator.next_code(secret)}, bearer(token)
@@ -118,7 +120,8 @@ def test_adding_a_factor_mails_a_notice_without_any_secret(
     )["recovery_codes"]
     [notice] = mailbox.to("alice@example.com")
     assert "second factor" in notice.subject
-    assert secret not in notice.body and not any(c in notice.body for c in codes)
+    assert secret not in notice.body
+    assert not any(c in notice.body for c in codes)
 
 
 def verified_address(rt, username: str, email: str) -> None:
@@ -145,7 +148,8 @@ def test_new_recovery_codes_replace_the_old_ones(client, rt, make_mfa_user, auth
     )
     assert response.status_code == 200
     fresh = json_body(response)["recovery_codes"]
-    assert len(fresh) == 10 and not set(fresh) & set(user.recovery_codes)
+    assert len(fresh) == 10
+    assert not set(fresh) & set(user.recovery_codes)
     from gatehouse.accounts import recovery_codes
 
     assert rt.factors.get("alice").recovery == {recovery_codes.digest(c) for c in fresh}
@@ -207,4 +211,5 @@ def test_code_guesses_on_the_bearer_routes_are_limited(client, make_mfa_user, au
         ).status_code
         for n in range(8)
     ]
-    assert answers[0] == 400 and 429 in answers
+    assert answers[0] == 400
+    assert 429 in answers

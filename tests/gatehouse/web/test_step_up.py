@@ -1,4 +1,4 @@
-"""Step-up: ``gate.route(..., mfa=True)`` and the admin setting answer 401 insufficient_user_authentication."""
+"""Step-up: ``mfa=True`` routes and the admin setting answer 401 insufficient_user_authentication."""
 
 from __future__ import annotations
 
@@ -6,7 +6,10 @@ from tests.conftest import bearer, json_body, post_json
 from tests.gatehouse.test_component_seam import ORDERS
 from tests.gatehouse.web.test_mfa_login import challenge, otp_grant
 
-STEP_UP = 'Bearer error="insufficient_user_authentication", error_description="A login with a second factor is required"'
+STEP_UP = (
+    'Bearer error="insufficient_user_authentication", '
+    'error_description="A login with a second factor is required"'
+)
 PAYOUTS_ARN = "arn:aws:execute-api:us-east-1:123456789012:api-id/api/POST/payouts"
 
 
