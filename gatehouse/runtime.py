@@ -68,7 +68,7 @@ def read_mfa_key_from_ssm(parameter: str) -> str:
     except Exception:
         raise ConfigError(
             f"The MFA data key could not be read from the SSM parameter {parameter!r} "
-            "(GATEHOUSE_MFA_KEY_PARAM); `python -m gatehouse create-mfa-key` makes it."
+            "(GATEHOUSE_MFA_KEY_PARAM); `python -m gatehouse.admin create-mfa-key` makes it."
         ) from None
     return answer["Parameter"]["Value"]
 

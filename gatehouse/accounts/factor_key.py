@@ -74,7 +74,7 @@ def entries_of(value: str) -> list[dict[str, str]]:
     except (ValueError, KeyError, TypeError, binascii.Error):
         raise ConfigError(
             "The MFA data key (GATEHOUSE_MFA_KEY_PARAM) is not a key list made by "
-            "`python -m gatehouse create-mfa-key`."
+            "`python -m gatehouse.admin create-mfa-key`."
         ) from None
     return out
 

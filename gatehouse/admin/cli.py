@@ -22,6 +22,7 @@ from typing import TextIO
 
 from gatehouse.admin import keyring, prompt, stackinfo, target, useradmin
 from gatehouse.admin.keystore import KeyStore, KeyStoreError, jwks_parameter_for
+from gatehouse.admin.mfakeys import MfaKeyStore
 from gatehouse.errors import GatehouseError, StoreError
 from gatehouse.runtime import Runtime
 from gatehouse.settings import Settings, load_settings
@@ -98,6 +99,16 @@ def _parser() -> argparse.ArgumentParser:
     listing.add_argument("--json", action="store_true")
 
     commands.add_parser("create-tables", help="make the tables, for the `chalice deploy` route")
+
+    reset = commands.add_parser("reset-mfa", help="remove a user's second factor (lost phone); mails a notice")
+    reset.add_argument("username")
+    mfa_key = commands.add_parser("create-mfa-key", help="make the data key that seals TOTP secrets")
+    mfa_key.add_argument("--kms-key-id", help="customer managed KMS key for the SecureString")
+    mfa_key.add_argument(
+        "--force", action="store_true", help="replace existing keys: every enrolled factor stops working"
+    )
+    rotate_mfa = commands.add_parser("rotate-mfa-key", help="add a new MFA data key; older ones still open")
+    rotate_mfa.add_argument("--kms-key-id", help="customer managed KMS key for the SecureString")
     return parser
 
 
@@ -128,6 +139,9 @@ class Context:
             jwks_param=self.args.jwks_param or jwks_parameter_for(signing),
             kms_key_id=getattr(self.args, "kms_key_id", None),
         )
+
+    def mfa_keystore(self) -> MfaKeyStore:
+        return MfaKeyStore(aws.ssm(), self.settings.mfa_key_param, getattr(self.args, "kms_key_id", None))
 
     def token_lifetime(self) -> int:
         # What the verifier accepts: a token lives its TTL plus the clock-skew leeway.
@@ -200,6 +214,26 @@ def create_tables(ctx: Context) -> None:
             PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True},
         )
         print(f"Created table {definition['TableName']!r}.")
+
+
+def reset_mfa(ctx: Context) -> None:
+    from gatehouse.accounts import mfa
+
+    if not mfa.admin_reset(ctx.runtime(), ctx.args.username):
+        raise CommandError(f"{ctx.args.username!r} has no second factor; nothing was changed.")
+    print(f"Removed the second factor of {ctx.args.username!r}; ended their sessions and mailed a notice.")
+
+
+def create_mfa_key(ctx: Context) -> None:
+    store = ctx.mfa_keystore()
+    kid = store.create(ctx.now(), force=ctx.args.force)
+    print(f"Created MFA data key {kid} in {store.parameter!r}; only the auth function may read it.")
+
+
+def rotate_mfa_key(ctx: Context) -> None:
+    store = ctx.mfa_keystore()
+    kid = store.rotate(ctx.now())
+    print(f"Added MFA data key {kid} in {store.parameter!r}; it seals new secrets after the next cold start.")
 
 
 # -- key commands -------------------------------------------------------------------
@@ -367,6 +401,12 @@ def main(
             retire_key(ctx)
         elif command == "create-tables":
             create_tables(ctx)
+        elif command == "reset-mfa":
+            reset_mfa(ctx)
+        elif command == "create-mfa-key":
+            create_mfa_key(ctx)
+        elif command == "rotate-mfa-key":
+            rotate_mfa_key(ctx)
         else:
             list_keys(ctx)
     except KNOWN_ERRORS as error:

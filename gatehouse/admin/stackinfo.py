@@ -15,6 +15,7 @@ OUTPUT_SETTINGS = {
     "NotesTableName": "GATEHOUSE_NOTES_TABLE",
     "AttemptsTableName": "GATEHOUSE_ATTEMPTS_TABLE",
     "SigningKeyParameterName": "GATEHOUSE_SIGNING_KEY_PARAM",
+    "MfaKeyParameterName": "GATEHOUSE_MFA_KEY_PARAM",
 }
 
 

@@ -1,6 +1,6 @@
 """The embedded AWS for local runs: a moto server on loopback with Gatehouse's tables,
 a dev signing key in SSM (with its JWKS parameter, as the admin CLI makes
-them), a verified mail sender in SES, and seeded users.
+them), the MFA data key, a verified mail sender in SES, and seeded users.
 
 Used by ``make run``, ``chalice local`` on the dev stage (gatehouse.dev.embedded) and the
 end-to-end tests, so all of them exercise the same stack.  The seeded users have fixed dev
@@ -19,6 +19,7 @@ from chalicelib.notes.repository import table_definition as notes_table
 from gatehouse.accounts import signup
 from gatehouse.admin import keyring
 from gatehouse.admin.keystore import KeyStore, jwks_parameter_for
+from gatehouse.admin.mfakeys import MfaKeyStore
 from gatehouse.admin.localstate import LOCAL_CREDENTIALS
 from gatehouse.errors import GatehouseError
 from gatehouse.runtime import Runtime
@@ -112,6 +113,8 @@ def provision(env: MutableMapping[str, str]) -> list[SeededUser]:
     )
     now = int(time.time())
     env["GATEHOUSE_JWKS"] = store.save([keyring.stamped(generate_signing_jwk(), now=now, activate_at=now)])
+    # The data key that seals TOTP secrets, made as `create-mfa-key` makes it.
+    MfaKeyStore(session.client("ssm"), settings.mfa_key_param).create(now, force=True)
 
     rt = Runtime(load_settings(env), table=session.resource("dynamodb").Table)
     seeded = []

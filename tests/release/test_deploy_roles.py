@@ -128,18 +128,26 @@ def test_only_the_auth_function_reaches_the_identity_tables(package: Package) ->
     assert {"dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:Query"} <= auth_sessions
 
 
-def test_auth_function_reads_exactly_the_one_signing_key_parameter(package: Package) -> None:
+@pytest.mark.parametrize(
+    "parameter", ["SigningKeyParameterName", "MfaKeyParameterName"], ids=["signing-key", "mfa-key"]
+)
+def test_auth_function_alone_reads_the_signing_key_and_the_mfa_key(package: Package, parameter: str) -> None:
     statements = package.statements(AUTH_FUNCTION)
     ssm = [s for s in statements if any(a.startswith("ssm:") for a in as_list(s["Action"]))]
-    assert len(ssm) == 1
-    assert as_list(ssm[0]["Action"]) == ["ssm:GetParameter"]
-    [parameter_arn] = as_list(ssm[0]["Resource"])
-    assert parameter_arn["Fn::Sub"].endswith(":parameter${SigningKeyParameterName}")
-    [kms] = [s for s in statements if any(a.startswith("kms:") for a in as_list(s["Action"]))]
-    assert as_list(kms["Action"]) == ["kms:Decrypt"]
-    condition = kms["Condition"]["StringEquals"]
-    assert condition["kms:ViaService"] == {"Fn::Sub": "ssm.${AWS::Region}.amazonaws.com"}
-    assert condition["kms:EncryptionContext:PARAMETER_ARN"] == parameter_arn
+    assert len(ssm) == 2  # exactly these two parameters
+    arns = [arn for s in ssm for arn in as_list(s["Resource"])]
+    assert all(as_list(s["Action"]) == ["ssm:GetParameter"] for s in ssm)
+    [parameter_arn] = [a for a in arns if a["Fn::Sub"].endswith(f":parameter${{{parameter}}}")]
+    kms = [s for s in statements if any(a.startswith("kms:") for a in as_list(s["Action"]))]
+    [decrypt] = [
+        s
+        for s in kms
+        if s["Condition"]["StringEquals"]["kms:EncryptionContext:PARAMETER_ARN"] == parameter_arn
+    ]
+    assert as_list(decrypt["Action"]) == ["kms:Decrypt"]
+    assert decrypt["Condition"]["StringEquals"]["kms:ViaService"] == {
+        "Fn::Sub": "ssm.${AWS::Region}.amazonaws.com"
+    }
     for function in (API_HANDLER, AUTHORIZER):
         assert not {a for a in actions_of(package, function) if a.startswith(("ssm:", "kms:"))}, function
 

@@ -137,6 +137,14 @@ def test_only_the_auth_function_loads_the_signing_key(package: Package) -> None:
     assert parameter == {**parameter, "Type": "String", "Default": "/gatehouse/prod/signing-key"}
 
 
+def test_only_the_auth_function_is_told_where_the_mfa_key_is(package: Package) -> None:
+    assert ref(package.env_of(AUTH_FUNCTION)["GATEHOUSE_MFA_KEY_PARAM"]) == "MfaKeyParameterName"
+    for function in (API_HANDLER, AUTHORIZER):
+        assert "GATEHOUSE_MFA_KEY_PARAM" not in package.env_of(function), function
+    parameter = package.template["Parameters"]["MfaKeyParameterName"]
+    assert parameter == {**parameter, "Type": "String", "Default": "/gatehouse/prod/mfa-key"}
+
+
 def test_the_auth_function_gets_the_mail_sender_and_configuration_set(package: Package) -> None:
     auth = package.env_of(AUTH_FUNCTION)
     assert ref(auth["GATEHOUSE_MAIL_FROM"]) == "MailFromAddress"
