@@ -100,7 +100,9 @@ def _parser() -> argparse.ArgumentParser:
 
     commands.add_parser("create-tables", help="make the tables, for the `chalice deploy` route")
 
-    reset = commands.add_parser("reset-mfa", help="remove a user's second factor (lost phone); mails a notice")
+    reset = commands.add_parser(
+        "reset-mfa", help="remove a user's second factor (lost phone); mails a notice"
+    )
     reset.add_argument("username")
     mfa_key = commands.add_parser("create-mfa-key", help="make the data key that seals TOTP secrets")
     mfa_key.add_argument("--kms-key-id", help="customer managed KMS key for the SecureString")

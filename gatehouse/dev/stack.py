@@ -19,8 +19,8 @@ from chalicelib.notes.repository import table_definition as notes_table
 from gatehouse.accounts import signup
 from gatehouse.admin import keyring
 from gatehouse.admin.keystore import KeyStore, jwks_parameter_for
-from gatehouse.admin.mfakeys import MfaKeyStore
 from gatehouse.admin.localstate import LOCAL_CREDENTIALS
+from gatehouse.admin.mfakeys import MfaKeyStore
 from gatehouse.errors import GatehouseError
 from gatehouse.runtime import Runtime
 from gatehouse.settings import load_settings
