@@ -50,7 +50,7 @@ STATUS: dict[type[errors.GatehouseError], Rendering] = {
     errors.InvalidGrant: Rendering(400, "invalid_grant"),
     errors.UnsupportedGrantType: Rendering(400, "unsupported_grant_type"),
     errors.TooManyAttempts: Rendering(429, "too_many_attempts"),
-    errors.InsufficientUserAuthentication: Rendering(401, "insufficient_user_authentication"),
+    errors.InsufficientUserAuthentication: Rendering(401, "invalid_request"),
     errors.StoreError: Rendering(500, "server_error"),
     errors.StoreUnavailable: Rendering(503, "temporarily_unavailable"),
     TokenError: Rendering(401, "invalid_token"),
