@@ -38,6 +38,7 @@ INT_SETTINGS = [
     ("RESET_CODE_TTL", "reset_code_ttl", 60, 3600),
     ("RESET_REQUESTS_PER_HOUR", "reset_requests_per_hour", 1, 100),
     ("FORGOT_MIN_MS", "forgot_min_ms", 0, 5000),
+    ("MFA_REMEMBER_DAYS", "mfa_remember_days", 0, 365),
 ]
 INT_IDS = [name for name, *_ in INT_SETTINGS]
 
@@ -51,6 +52,8 @@ STR_SETTINGS = [
     ("JWKS", "jwks"),
     ("MAIL_FROM", "mail_from"),
     ("MAIL_CONFIGURATION_SET", "mail_configuration_set"),
+    ("MFA_ISSUER_NAME", "mfa_issuer_name"),
+    ("MFA_KEY_PARAM", "mfa_key_param"),
 ]
 
 # (variable suffix, Settings field, default)
@@ -61,6 +64,7 @@ BOOL_SETTINGS = [
     ("DEMO_PAGE", "demo_page", False),
     ("REQUIRE_EMAIL", "require_email", False),
     ("MAIL_ECHO", "mail_echo", False),
+    ("ADMIN_REQUIRES_MFA", "admin_requires_mfa", False),
 ]
 BOOL_IDS = [name for name, *_ in BOOL_SETTINGS]
 
@@ -388,3 +392,9 @@ def test_reset_url_takes_https_or_a_loopback_http_url(raw: str) -> None:
 def test_reset_url_that_could_leak_or_break_the_code_is_an_error_naming_the_variable(raw: str) -> None:
     with pytest.raises(ConfigError, match="GATEHOUSE_RESET_URL"):
         load_settings({"GATEHOUSE_RESET_URL": raw})
+
+
+@pytest.mark.parametrize("raw", ["Acme:Corp", "x" * 65, "tab\there"])
+def test_an_issuer_name_authenticator_apps_cannot_show_is_refused(raw: str) -> None:
+    with pytest.raises(ConfigError, match="GATEHOUSE_MFA_ISSUER_NAME"):
+        load_settings(env("MFA_ISSUER_NAME", raw))
