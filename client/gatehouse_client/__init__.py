@@ -13,10 +13,13 @@ someone guessing the password elsewhere cannot lock this device out.  The
 account's own calls (``register``, ``verify_email``, ``change_email``,
 ``forgot_password``, ``reset_password``, ``delete_account``) raise
 :class:`GatehouseError` with the API's stable ``code`` when refused.
-``python -m gatehouse_client`` is the command-line front end.
+An account with a second factor makes ``login`` raise :class:`MfaRequired`;
+``login_with_otp(challenge, code)`` or ``login_with_recovery_code`` finish it.
+``start_totp``, ``confirm_totp``, ``new_recovery_codes`` and ``remove_totp``
+manage the factor.  ``python -m gatehouse_client`` is the command-line front end.
 """
 
-from gatehouse_client.client import GatehouseClient, GatehouseError, Reply, Tokens
+from gatehouse_client.client import GatehouseClient, GatehouseError, MfaRequired, Reply, Tokens
 from gatehouse_client.tokenfile import TokenFile
 
-__all__ = ["GatehouseClient", "GatehouseError", "Reply", "TokenFile", "Tokens"]
+__all__ = ["GatehouseClient", "GatehouseError", "MfaRequired", "Reply", "TokenFile", "Tokens"]

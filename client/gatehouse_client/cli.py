@@ -18,6 +18,10 @@ and with one:
     python -m gatehouse_client change-email alice@example.org
     python -m gatehouse_client delete-account
 
+An account with a second factor: ``login`` then asks for the authenticator
+app's code (``$GATEHOUSE_OTP``), or with ``--recovery-code`` for a recovery
+code (``$GATEHOUSE_RECOVERY_CODE``).
+
 Passwords come from ``$GATEHOUSE_PASSWORD`` (the new one for
 ``reset-password`` from ``$GATEHOUSE_NEW_PASSWORD``) and mailed codes from
 ``$GATEHOUSE_CODE``, else from a prompt that does not echo, or a line each
@@ -44,7 +48,7 @@ from pathlib import Path
 from typing import NoReturn, TextIO
 
 from gatehouse_client import client as api
-from gatehouse_client.client import GatehouseClient, GatehouseError, Reply, Tokens
+from gatehouse_client.client import GatehouseClient, GatehouseError, MfaRequired, Reply, Tokens
 from gatehouse_client.tokenfile import TokenFile, TokenFileError
 
 EXIT_ERROR = 1
@@ -86,6 +90,15 @@ def _parser() -> argparse.ArgumentParser:
     login.add_argument("url", help="the API root, e.g. http://127.0.0.1:8000")
     login.add_argument("-u", "--username", help="default: $GATEHOUSE_USERNAME, else asked")
     login.add_argument("--device", default="gatehouse_client (command line)", help="a name for this session")
+    login.add_argument(
+        "--recovery-code",
+        action="store_true",
+        help="for an account with a second factor: give a recovery code ($GATEHOUSE_RECOVERY_CODE or asked) "
+        "instead of the app's code ($GATEHOUSE_OTP or asked)",
+    )
+    login.add_argument(
+        "--no-remember", action="store_true", help="do not let this device skip the second factor next time"
+    )
 
     logout = commands.add_parser(
         "logout", help="end this session (or every one) and remove it from the token file"
@@ -281,12 +294,27 @@ def _login(args: argparse.Namespace, store: TokenFile, io: _Io) -> int:
     username = args.username or io.ask("Username: ", "GATEHOUSE_USERNAME")
     password = io.secret("Password", "GATEHOUSE_PASSWORD")
     try:
-        client.login(username, password, device=args.device)
+        try:
+            client.login(username, password, device=args.device)
+        except MfaRequired as challenge:
+            _second_factor(client, challenge, args, io)
     except GatehouseError as error:
         failure = _failure(error, client, url_given=True)
         raise Failure(failure.line.replace("Error", "Login failed", 1), failure.status) from None
     io.say(f"Logged in to {client.base_url} as {username}; session kept in {store.path}")
     return 0
+
+
+def _second_factor(
+    client: GatehouseClient, challenge: MfaRequired, args: argparse.Namespace, io: _Io
+) -> None:
+    """The account has a second factor: the app's code, or with --recovery-code one of those."""
+    if args.recovery_code:
+        code = io.secret("Recovery code", "GATEHOUSE_RECOVERY_CODE")
+        client.login_with_recovery_code(challenge, code, remember_device=not args.no_remember)
+    else:
+        code = io.secret("Code from the authenticator app", "GATEHOUSE_OTP")
+        client.login_with_otp(challenge, code, remember_device=not args.no_remember)
 
 
 def _register(client: GatehouseClient, args: argparse.Namespace, io: _Io) -> None:

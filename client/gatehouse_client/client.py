@@ -19,6 +19,9 @@ from typing import Any
 # Renew a little before the server would refuse the token, not after.
 EXPIRY_MARGIN = 5.0
 _INVALID_TOKEN = re.compile(r'\berror="invalid_token"')
+_STEP_UP = re.compile(r'\berror="insufficient_user_authentication"')
+OTP_GRANT = "urn:gatehouse:grant-type:mfa-otp"
+RECOVERY_CODE_GRANT = "urn:gatehouse:grant-type:mfa-recovery-code"
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,12 @@ class Reply:
     def invalid_token(self) -> bool:
         """A 401 saying the token is no good: the only case worth a refresh (RFC 6750 section 3.1)."""
         return self.status == 401 and bool(_INVALID_TOKEN.search(self.headers.get("WWW-Authenticate", "")))
+
+    @property
+    def needs_second_factor(self) -> bool:
+        """A 401 saying this route needs a login with a second factor (RFC 9470): log in again
+        with the code; a refresh would not help (it keeps the login's level)."""
+        return self.status == 401 and bool(_STEP_UP.search(self.headers.get("WWW-Authenticate", "")))
 
 
 # Why a server could not be reached (GatehouseError.network), so that a front end
@@ -101,6 +110,18 @@ class GatehouseError(Exception):
             code=str(body.get("error") or "http_error"),
             retry_after=int(retry) if retry.isdigit() else None,
         )
+
+
+class MfaRequired(GatehouseError):
+    """The password was right; the account has a second factor.  Finish the login with
+    :meth:`GatehouseClient.login_with_otp` or :meth:`GatehouseClient.login_with_recovery_code`
+    (within 5 minutes; the challenge works once)."""
+
+    def __init__(self, mfa_token: str, username: str, device: str | None) -> None:
+        super().__init__("this account needs its second factor: send a code", status=403, code="mfa_required")
+        self.mfa_token = mfa_token
+        self.username = username
+        self.device = device
 
 
 class _NoRedirects(urllib.request.HTTPRedirectHandler):
@@ -202,11 +223,32 @@ class GatehouseClient:
         """Password grant; raises :class:`GatehouseError` (``invalid_grant``, ``too_many_attempts``, ...).
 
         Sends this device's token for ``username`` when it has one, and keeps
-        the one the answer brings.
+        the one the answer brings.  For an account with a second factor it
+        raises :class:`MfaRequired` (unless this device is remembered): pass
+        it to :meth:`login_with_otp` or :meth:`login_with_recovery_code`.
         """
         form = {"grant_type": "password", "username": username, "password": password}
         if device:
             form["device"] = device
+        return self._grant(form, username)
+
+    def login_with_otp(self, challenge: MfaRequired, otp: str, *, remember_device: bool = True) -> Tokens:
+        """Finish a login with the authenticator app's code; ``invalid_grant`` if it is wrong or used."""
+        form = {"grant_type": OTP_GRANT, "mfa_token": challenge.mfa_token, "otp": otp}
+        return self._grant(_remember(form, remember_device), challenge.username)
+
+    def login_with_recovery_code(
+        self, challenge: MfaRequired, recovery_code: str, *, remember_device: bool = True
+    ) -> Tokens:
+        """Finish a login with one of the recovery codes (it is spent)."""
+        form = {
+            "grant_type": RECOVERY_CODE_GRANT,
+            "mfa_token": challenge.mfa_token,
+            "recovery_code": recovery_code,
+        }
+        return self._grant(_remember(form, remember_device), challenge.username)
+
+    def _grant(self, form: dict[str, str], username: str) -> Tokens:
         key = device_key(username)
         with self._refresh_lock:
             if self._device_tokens.get(key):
@@ -295,6 +337,34 @@ class GatehouseClient:
             # Said to the hook even if this object never held it: the store may.
             if username is not None:
                 self._keep_device_token(device_key(username), None)
+
+    # -- the second factor ---------------------------------------------------------
+
+    def start_totp(self, current_password: str) -> dict[str, str]:
+        """Begin adding an authenticator app: ``{"secret", "otpauth_uri", "qr_svg"}`` (shown once)."""
+        answer = self._post_bearer("/auth/mfa/totp", {"current_password": current_password}).json()
+        return {k: str(answer[k]) for k in ("secret", "otpauth_uri", "qr_svg")}
+
+    def confirm_totp(self, code: str) -> list[str]:
+        """Turn the app on with its first code; returns the ten recovery codes (shown only now)."""
+        return [
+            str(c)
+            for c in self._post_bearer("/auth/mfa/totp/confirm", {"code": code}).json()["recovery_codes"]
+        ]
+
+    def new_recovery_codes(self, code: str) -> list[str]:
+        """Ten new recovery codes for a code from the app (the old ones stop working)."""
+        return [
+            str(c)
+            for c in self._post_bearer("/auth/mfa/recovery-codes", {"code": code}).json()["recovery_codes"]
+        ]
+
+    def remove_totp(self, *, code: str | None = None, recovery_code: str | None = None) -> None:
+        """Remove the app with one of its codes or a recovery code (exactly one)."""
+        if (code is None) == (recovery_code is None):
+            raise ValueError("remove_totp takes exactly one of code or recovery_code")
+        body = {"code": code} if code is not None else {"recovery_code": str(recovery_code)}
+        self._post_bearer("/auth/mfa/totp/remove", body)
 
     # -- requests ----------------------------------------------------------------
 
@@ -385,6 +455,10 @@ class GatehouseClient:
 
     def _token_request(self, form: Mapping[str, str]) -> tuple[Tokens, dict[str, Any]]:
         reply = self._post_form("/auth/token", form)
+        if reply.status == 403:
+            challenge = _mfa_token(reply)
+            if challenge is not None:
+                raise MfaRequired(challenge, str(form.get("username", "")), form.get("device"))
         if not reply.ok:
             raise GatehouseError.from_reply(reply)
         try:
@@ -448,3 +522,24 @@ class GatehouseClient:
             self._device_tokens[key] = token
         if self._on_device_token is not None:
             self._on_device_token(key, token)
+
+
+def _mfa_token(reply: Reply) -> str | None:
+    """The ``mfa_token`` of an ``mfa_required`` answer, else None."""
+    try:
+        body = reply.json()
+    except ValueError:
+        return None
+    if (
+        isinstance(body, dict)
+        and body.get("error") == "mfa_required"
+        and isinstance(body.get("mfa_token"), str)
+    ):
+        return str(body["mfa_token"])
+    return None
+
+
+def _remember(form: dict[str, str], remember_device: bool) -> dict[str, str]:
+    if not remember_device:
+        form["remember_device"] = "false"
+    return form
