@@ -77,7 +77,12 @@ export type GatehouseErrorCode =
   | 'invalid_token'
   | 'forbidden'
   | 'not_found'
-  | 'service_unavailable';
+  | 'service_unavailable'
+  | 'mfa_required'
+  | 'mfa_already_enabled'
+  | 'mfa_not_enabled'
+  | 'mfa_not_started'
+  | 'insufficient_user_authentication';
 
 export interface GatehouseErrorOptions {
   status?: number;
@@ -95,6 +100,36 @@ export class GatehouseError extends Error {
   retryAfter: number | null;
 }
 
+/**
+ * The password was right and the account has a second factor: no tokens yet.
+ * Finish with `loginWithOtp(error, code)` or `loginWithRecoveryCode(error, code)` within 5 minutes.
+ */
+export class MfaRequiredError extends GatehouseError {
+  constructor(mfaToken: string, username: string);
+  code: 'mfa_required';
+  /** Single use; lives 5 minutes. */
+  mfaToken: string;
+  username: string;
+}
+
+/** The answer of startTotp: show the QR code (or the secret), once. */
+export interface TotpEnrolment {
+  secret: string;
+  otpauth_uri: string;
+  /** An SVG document of the QR code that holds otpauth_uri. */
+  qr_svg: string;
+}
+
+export interface SecondFactorOptions {
+  /** false: this device must give the second factor at every login (default true). */
+  remember?: boolean;
+}
+
+export type RemoveTotpRequest = { code: string; recoveryCode?: never } | { recoveryCode: string; code?: never };
+
+/** Whether a 401 says the route needs a login with a second factor (RFC 9470). */
+export function isStepUpResponse(response: Response): boolean;
+
 /** Whether a 401 means "this token is no good", the only case worth a refresh (RFC 6750 §3.1). */
 export function isInvalidTokenResponse(response: Response): boolean;
 
@@ -110,8 +145,23 @@ export class Gatehouse extends EventTarget {
   /** True once logged in (or restored) until logout or session expiry. */
   get loggedIn(): boolean;
 
-  /** Password login; rejects with a GatehouseError (`invalid_grant`, `too_many_attempts`, ...). */
+  /**
+   * Password login; rejects with a GatehouseError (`invalid_grant`, `too_many_attempts`, ...),
+   * or an MfaRequiredError for an account with a second factor.
+   */
   login(username: string, password: string, options?: LoginOptions): Promise<void>;
+  /** Finish a login with the authenticator app's 6-digit code. */
+  loginWithOtp(challenge: MfaRequiredError, otp: string, options?: SecondFactorOptions): Promise<void>;
+  /** Finish a login with one of the recovery codes (it is spent). */
+  loginWithRecoveryCode(challenge: MfaRequiredError, recoveryCode: string, options?: SecondFactorOptions): Promise<void>;
+  /** Begin adding an authenticator app (needs the current password). */
+  startTotp(currentPassword: string): Promise<TotpEnrolment>;
+  /** Turn it on with its first code; resolves the ten recovery codes, shown only now. */
+  confirmTotp(code: string): Promise<string[]>;
+  /** Ten new recovery codes for a code from the app. */
+  newRecoveryCodes(code: string): Promise<string[]>;
+  /** Remove the app with a code from it or a recovery code. */
+  removeTotp(request: RemoveTotpRequest): Promise<void>;
   /** With a storage adapter: resume the stored session; false when there is none (valid). */
   restore(): Promise<boolean>;
   /** Like fetch, for paths of the API ('/notes') or URLs under baseUrl, with the bearer token. */

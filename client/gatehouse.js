@@ -29,11 +29,21 @@
  * Accounts, without a session: `register`, `verifyEmail`,
  * `forgotPassword`, `resetPassword`; with one: `deleteAccount`.
  *
+ * Second factor: for an account with one, `login` rejects with an
+ * `MfaRequiredError`; pass it to `loginWithOtp(challenge, code)` or
+ * `loginWithRecoveryCode(challenge, code)` within 5 minutes.  `startTotp`,
+ * `confirmTotp`, `newRecoveryCodes` and `removeTotp` manage the factor.  A
+ * route that needs a second factor answers 401 with
+ * error="insufficient_user_authentication" (`isStepUpResponse`): log in
+ * again with the code; a refresh would not help.
+ *
  * Events (it is an EventTarget): `login`, `refresh`, `logout` (detail.everywhere,
  * and detail.accountDeleted after deleteAccount), `session-expired` (the server no
  * longer knows the session: show the login form).
  */
 
+const OTP_GRANT = 'urn:gatehouse:grant-type:mfa-otp';
+const RECOVERY_CODE_GRANT = 'urn:gatehouse:grant-type:mfa-recovery-code';
 const DEFAULT_STORAGE_KEY = 'gatehouse.refresh_token';
 const DEFAULT_DEVICE_TOKEN_KEY = 'gatehouse.device_token';
 // Renew a little before the server would refuse the token, not after.
@@ -48,6 +58,25 @@ export class GatehouseError extends Error {
     this.code = code;
     this.retryAfter = retryAfter; // seconds, from Retry-After on a 429 / 503
   }
+}
+
+/**
+ * The password was right and the account has a second factor: no tokens yet.
+ * Finish with `loginWithOtp(error, code)` or `loginWithRecoveryCode(error, code)`.
+ */
+export class MfaRequiredError extends GatehouseError {
+  constructor(mfaToken, username) {
+    super('this account needs its second factor: send a code', { status: 403, code: 'mfa_required' });
+    this.name = 'MfaRequiredError';
+    this.mfaToken = mfaToken;
+    this.username = username;
+  }
+}
+
+/** Whether a 401 says the route needs a login with a second factor (RFC 9470). */
+export function isStepUpResponse(response) {
+  const challenge = response.headers.get('WWW-Authenticate') ?? '';
+  return response.status === 401 && /\berror="insufficient_user_authentication"/.test(challenge);
 }
 
 /** Whether a 401 means "this token is no good", the only case worth a refresh (RFC 6750 §3.1). */
@@ -130,10 +159,36 @@ export class Gatehouse extends EventTarget {
   async login(username, password, { device } = {}) {
     const form = new URLSearchParams({ grant_type: 'password', username, password });
     if (device) form.set('device', device);
+    await this.#grant(form, username);
+  }
+
+  /**
+   * Finish a login that rejected with an MfaRequiredError, with the authenticator
+   * app's 6-digit code.  `remember: false` keeps this device from skipping the
+   * second factor next time (a shared computer).
+   */
+  async loginWithOtp(challenge, otp, { remember = true } = {}) {
+    const form = new URLSearchParams({ grant_type: OTP_GRANT, mfa_token: challenge.mfaToken, otp });
+    if (!remember) form.set('remember_device', 'false');
+    await this.#grant(form, challenge.username);
+  }
+
+  /** Finish it with one of the recovery codes instead (the code is spent). */
+  async loginWithRecoveryCode(challenge, recoveryCode, { remember = true } = {}) {
+    const form = new URLSearchParams({
+      grant_type: RECOVERY_CODE_GRANT,
+      mfa_token: challenge.mfaToken,
+      recovery_code: recoveryCode,
+    });
+    if (!remember) form.set('remember_device', 'false');
+    await this.#grant(form, challenge.username);
+  }
+
+  async #grant(form, username) {
     const deviceToken = await this.#currentDeviceToken();
     if (deviceToken) form.set('device_token', deviceToken);
     const generation = ++this.#generation;
-    const tokens = await this.#tokenRequest(form);
+    const tokens = await this.#tokenRequest(form, username);
     // Kept even if a logout came in meanwhile: it names the device, not the session.
     await this.#keepDeviceToken(tokens.device_token);
     if (generation !== this.#generation) return; // a logout came in meanwhile
@@ -256,6 +311,31 @@ export class Gatehouse extends EventTarget {
     this.dispatchEvent(new CustomEvent('logout', { detail: { everywhere: true, accountDeleted: true } }));
   }
 
+  // -- the second factor ---------------------------------------------------------
+
+  /** Begin adding an authenticator app: resolves `{ secret, otpauth_uri, qr_svg }` (shown once). */
+  async startTotp(currentPassword) {
+    return (await this.#postBearer('/auth/mfa/totp', { current_password: currentPassword })).json();
+  }
+
+  /** Turn it on with its first code: resolves the ten recovery codes (shown only now). */
+  async confirmTotp(code) {
+    return (await (await this.#postBearer('/auth/mfa/totp/confirm', { code })).json()).recovery_codes;
+  }
+
+  /** Ten new recovery codes for a code from the app; the old ones stop working. */
+  async newRecoveryCodes(code) {
+    return (await (await this.#postBearer('/auth/mfa/recovery-codes', { code })).json()).recovery_codes;
+  }
+
+  /** Remove the app with `{ code }` or `{ recoveryCode }` (exactly one). */
+  async removeTotp({ code, recoveryCode } = {}) {
+    if ((code === undefined) === (recoveryCode === undefined)) {
+      throw new TypeError('removeTotp needs { code } or { recoveryCode }, one of the two');
+    }
+    await this.#postBearer('/auth/mfa/totp/remove', code === undefined ? { recovery_code: recoveryCode } : { code });
+  }
+
   // -- internals ---------------------------------------------------------------
 
   #url(path) {
@@ -294,10 +374,28 @@ export class Gatehouse extends EventTarget {
     return response;
   }
 
-  async #tokenRequest(form) {
+  async #tokenRequest(form, username) {
     const response = await this.#post('/auth/token', form);
+    if (response.status === 403) {
+      const body = await response.clone().json().catch(() => ({}));
+      if (body.error === 'mfa_required' && typeof body.mfa_token === 'string') {
+        throw new MfaRequiredError(body.mfa_token, username);
+      }
+    }
     if (!response.ok) throw await errorFromResponse(response);
     return response.json();
+  }
+
+  /** A JSON POST with the bearer token; resolves with the response when it is a 2xx. */
+  async #postBearer(path, body) {
+    const response = await this.fetch(path, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify(body),
+      cache: 'no-store',
+    });
+    if (!response.ok) throw await errorFromResponse(response);
+    return response;
   }
 
   /** The access token to send now: refreshed first when it has expired by our clock. */

@@ -3,12 +3,15 @@
 import {
   Gatehouse,
   GatehouseError,
+  MfaRequiredError,
   errorFromResponse,
   isInvalidTokenResponse,
+  isStepUpResponse,
   localStorageAdapter,
   type ForgotPasswordRequest,
   type GatehouseEventMap,
   type StorageAdapter,
+  type TotpEnrolment,
 } from 'gatehouse-client';
 
 interface Note {
@@ -70,6 +73,24 @@ export async function recovery(auth: Gatehouse): Promise<string> {
   return username;
 }
 
+export async function secondFactor(auth: Gatehouse, askCode: () => Promise<string>): Promise<string[]> {
+  try {
+    await auth.login('ann', 'a long pass phrase');
+  } catch (error) {
+    if (!(error instanceof MfaRequiredError)) throw error;
+    const token: string = error.mfaToken;
+    if (token.length === 0) await auth.loginWithRecoveryCode(error, 'ABCD-EFGH-IJKL-MNOP', { remember: false });
+    else await auth.loginWithOtp(error, await askCode());
+  }
+  const enrolment: TotpEnrolment = await auth.startTotp('a long pass phrase');
+  const codes: string[] = await auth.confirmTotp(await askCode());
+  await auth.newRecoveryCodes(await askCode());
+  await auth.removeTotp({ recoveryCode: codes[0] ?? enrolment.secret });
+  await auth.removeTotp({ code: '123456' });
+  const response = await auth.fetch('/payouts');
+  return isStepUpResponse(response) ? [] : codes;
+}
+
 export function browserStorage(storage: Storage): StorageAdapter[] {
   return [localStorageAdapter(storage), localStorageAdapter()];
 }
@@ -92,6 +113,10 @@ export async function misuse(auth: Gatehouse): Promise<void> {
   new Gatehouse({ baseURL: 'https://api.example.test' });
   // @ts-expect-error: a logout detail has no username
   auth.addEventListener('logout', (event) => event.detail.username);
+  // @ts-expect-error: a code or a recovery code, not both
+  await auth.removeTotp({ code: '123456', recoveryCode: 'ABCD-EFGH-IJKL-MNOP' });
+  // @ts-expect-error: the challenge is the MfaRequiredError, not its token
+  await auth.loginWithOtp('m'.repeat(43), '123456');
   // @ts-expect-error: loggedIn is read-only
   auth.loggedIn = true;
 }

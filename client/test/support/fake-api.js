@@ -14,13 +14,19 @@ globalThis.CustomEvent ??= class CustomEvent extends Event {
 export const BASE = 'https://api.example.test/api';
 export const PASSWORD = 'right';
 export const MAILED_CODE = 'K7QM-4XPA';
+// The second factor: the app's code and a recovery code the fake accepts (once each).
+export const OTP = '123456';
+export const RECOVERY_CODE = 'ABCD-EFGH-IJKL-MNOP';
+export const MFA_TOKEN = 'm'.repeat(43);
 
 /**
  * The token endpoint (rotation, reuse detection, device tokens), revoke, the
  * account routes and a few protected routes.
  */
 export class FakeApi {
-  constructor({ ttl = 900, deviceTokens = true } = {}) {
+  constructor({ ttl = 900, deviceTokens = true, secondFactor = false } = {}) {
+    this.secondFactor = secondFactor; // the account has a TOTP factor: passwords answer mfa_required
+    this.spent = new Set();
     this.ttl = ttl;
     this.deviceTokens = deviceTokens; // false: a server that predates device tokens
     this.calls = [];
@@ -75,9 +81,21 @@ export class FakeApi {
     this.calls.push({ method, path, authorization: headers.get('Authorization'), form, json, credentials: init.credentials });
     if (path === '/auth/token') {
       if (this.gate) await this.gate;
-      if (form.grant_type === 'password') {
-        if (form.password !== PASSWORD || this.deleted) {
+      const secondStep = form.grant_type.startsWith('urn:gatehouse:grant-type:mfa-');
+      if (secondStep) {
+        const code = form.otp ?? form.recovery_code;
+        const expected = form.grant_type.endsWith('mfa-otp') ? OTP : RECOVERY_CODE;
+        if (form.mfa_token !== MFA_TOKEN || code !== expected || this.spent.has(code)) {
+          return this.json(400, { error: 'invalid_grant', error_description: 'The code is wrong or was already used.' });
+        }
+        this.spent.add(code);
+      }
+      if (form.grant_type === 'password' || secondStep) {
+        if (!secondStep && (form.password !== PASSWORD || this.deleted)) {
           return this.json(400, { error: 'invalid_grant', error_description: 'The username or password is wrong.' });
+        }
+        if (!secondStep && this.secondFactor) {
+          return this.json(403, { error: 'mfa_required', mfa_token: MFA_TOKEN }, { 'Cache-Control': 'no-store' });
         }
         const session = `s-${this.counter}`;
         this.sessions.add(session);
@@ -118,6 +136,25 @@ export class FakeApi {
     if (!auth) return this.json(401, { error: 'missing_token' }, { 'WWW-Authenticate': 'Bearer' });
     if (!this.access.has(auth.replace(/^Bearer /, ''))) {
       return this.json(401, { error: 'invalid_token' }, { 'WWW-Authenticate': 'Bearer error="invalid_token"' });
+    }
+    if (path === '/payouts') {
+      return this.json(401, { error: 'insufficient_user_authentication' }, {
+        'WWW-Authenticate': 'Bearer error="insufficient_user_authentication", error_description="..."',
+      });
+    }
+    if (path === '/auth/mfa/totp') {
+      if (json.current_password !== PASSWORD) return this.error(400, 'invalid_request', 'The current password is wrong.');
+      return this.json(200, { secret: 'S'.repeat(32), otpauth_uri: 'otpauth://totp/Gatehouse:ann?secret=S', qr_svg: '<svg/>' });
+    }
+    if (path === '/auth/mfa/totp/confirm' || path === '/auth/mfa/recovery-codes') {
+      if (json.code !== OTP) return this.error(400, 'invalid_code', 'The code is wrong or was already used.');
+      return this.json(200, { recovery_codes: Array.from({ length: 10 }, (_, i) => `AAAA-BBBB-CCCC-DDD${i % 6 + 2}`) });
+    }
+    if (path === '/auth/mfa/totp/remove') {
+      if (json.code !== OTP && json.recovery_code !== RECOVERY_CODE) {
+        return this.error(400, 'invalid_code', 'The code is wrong or was already used.');
+      }
+      return new Response(null, { status: 204 });
     }
     if (path === '/admin/users') {
       return this.json(403, { error: 'forbidden' }, { 'WWW-Authenticate': 'Bearer error="insufficient_scope"' });
