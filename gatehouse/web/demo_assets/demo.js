@@ -3,7 +3,7 @@
 // Text from the server is only ever set with textContent, never parsed as HTML, and
 // the page's CSP allows no inline script: a note cannot become code.
 
-import { Gatehouse, GatehouseError, errorFromResponse } from './gatehouse.js';
+import { Gatehouse, GatehouseError, MfaRequiredError, errorFromResponse } from './gatehouse.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -20,6 +20,10 @@ let token = null;
 let refreshes = 0;
 // Whether a password grant here has returned a device token (it outlives a logout).
 let deviceToken = false;
+// The login waiting for its second factor (an MfaRequiredError), and whether the
+// signed-in account has a factor (from the token's aal, or an enrolment in this tab).
+let mfaChallenge = null;
+let hasFactor = false;
 
 function pathOf(url) {
   return new URL(String(url), window.location.href).pathname;
@@ -169,6 +173,8 @@ function noteTokens({ access_token: access, expires_in: lifetime, device_token: 
   $('token-expires').textContent = clock(new Date(token.expiresAt));
   $('token-session').textContent = claims.sid ?? '';
   $('token-roles').textContent = Array.isArray(claims.roles) ? claims.roles.join(', ') : '';
+  $('token-aal').textContent = claims.aal === 2 ? `with a second factor (${(claims.amr ?? []).join(', ')})` : 'password only';
+  if (claims.aal === 2) hasFactor = true;
   tick();
 }
 
@@ -213,13 +219,14 @@ function tick() {
 
 const TABS = {
   login: ['login-form'],
+  mfa: ['mfa-form'],
   signup: ['signup-form'],
   forgot: ['forgot-form'],
   reset: ['reset-form'],
 };
 
 function showTab(name) {
-  const tab = name === 'reset' ? 'forgot' : name;
+  const tab = { reset: 'forgot', mfa: 'login' }[name] ?? name;
   for (const button of document.querySelectorAll('.tab')) {
     button.setAttribute('aria-selected', String(button.id === `tab-${tab}`));
   }
@@ -242,6 +249,8 @@ function showLogin(notice = '') {
   $('delete-start').hidden = false;
   $('notes').replaceChildren();
   $('sessions').replaceChildren();
+  mfaChallenge = null;
+  hasFactor = false;
 }
 
 function showApp(username) {
@@ -252,6 +261,7 @@ function showApp(username) {
   $('login-section').hidden = true;
   $('app-section').hidden = false;
   $('token-refreshes').textContent = String(refreshes);
+  showFactor();
 }
 
 /** JSON from the API; null when the session is gone (the session-expired handler shows the login form). */
@@ -412,10 +422,161 @@ $('login-form').addEventListener('submit', (event) => {
     try {
       await client.login(username, $('password').value, { device: deviceName() });
     } catch (error) {
+      if (error instanceof MfaRequiredError) {
+        askSecondFactor(error);
+        logEvent(`Password right for ${username}: the account asks for its second factor`);
+        return;
+      }
       showAuthError(error);
       const refused = error instanceof GatehouseError && error.code === 'too_many_attempts';
       logEvent(`${refused ? 'Login refused' : 'Failed login'} for ${username}: ${describe(error)}`, 'fail');
     }
+  });
+});
+
+// -- the second factor ---------------------------------------------------------
+
+function askSecondFactor(challenge) {
+  mfaChallenge = challenge;
+  $('password').value = '';
+  useRecoveryCode(false);
+  showTab('mfa');
+  $('mfa-code').focus();
+}
+
+function useRecoveryCode(on) {
+  $('mfa-code-label').hidden = on;
+  $('mfa-recovery-label').hidden = !on;
+  $('mfa-use-recovery').textContent = on ? 'Use the app\'s code instead' : 'Use a recovery code instead';
+}
+
+$('mfa-use-recovery').addEventListener('click', () => {
+  useRecoveryCode($('mfa-recovery-label').hidden);
+  ($('mfa-recovery-label').hidden ? $('mfa-code') : $('mfa-recovery')).focus();
+});
+$('mfa-cancel').addEventListener('click', () => {
+  mfaChallenge = null;
+  clearMessages();
+  showTab('login');
+});
+
+$('mfa-form').addEventListener('submit', (event) => {
+  event.preventDefault();
+  clearMessages();
+  const challenge = mfaChallenge;
+  if (!challenge) return;
+  const recovery = !$('mfa-recovery-label').hidden;
+  const options = { remember: $('mfa-remember').checked };
+  busy($('mfa-button'), async () => {
+    try {
+      if (recovery) await client.loginWithRecoveryCode(challenge, $('mfa-recovery').value.trim(), options);
+      else await client.loginWithOtp(challenge, $('mfa-code').value.trim(), options);
+    } catch (error) {
+      showAuthError(error);
+      logEvent(`Second factor refused for ${challenge.username}: ${describe(error)}`, 'fail');
+      if (error instanceof GatehouseError && error.message.includes('mfa_token')) showTab('login');
+      return;
+    }
+    logEvent(`Logged in with ${recovery ? 'a recovery code (it is spent now)' : 'the authenticator app\'s code'}`, 'ok');
+    $('mfa-code').value = '';
+    $('mfa-recovery').value = '';
+    mfaChallenge = null;
+  });
+});
+
+function showFactor() {
+  $('mfa-state').textContent = hasFactor
+    ? 'On: logins ask for a code from your authenticator app.'
+    : 'Off: a password alone signs in.';
+  $('mfa-start').hidden = hasFactor;
+  $('mfa-remove-form').hidden = !hasFactor;
+  $('mfa-enrol-form').hidden = true;
+  $('mfa-setup').hidden = true;
+}
+
+function showQr(svgText) {
+  // Parsed as SVG and adopted as nodes: the page's CSP allows no data: images and no inline script.
+  const svg = new DOMParser().parseFromString(svgText, 'image/svg+xml').documentElement;
+  $('mfa-qr').replaceChildren(document.importNode(svg, true));
+}
+
+$('mfa-start').addEventListener('click', () => {
+  $('mfa-error').textContent = '';
+  $('mfa-start').hidden = true;
+  $('mfa-enrol-form').hidden = false;
+  $('mfa-password').focus();
+});
+
+$('mfa-enrol-form').addEventListener('submit', (event) => {
+  event.preventDefault();
+  $('mfa-error').textContent = '';
+  busy($('mfa-enrol-button'), async () => {
+    let enrolment;
+    try {
+      enrolment = await client.startTotp($('mfa-password').value);
+    } catch (error) {
+      $('mfa-error').textContent = describe(error);
+      return;
+    }
+    $('mfa-password').value = '';
+    $('mfa-enrol-form').hidden = true;
+    showQr(enrolment.qr_svg);
+    $('mfa-secret').textContent = enrolment.secret;
+    $('mfa-setup').hidden = false;
+    $('mfa-confirm-code').focus();
+    logEvent('Scan the QR code, then confirm with a code: the factor is not on yet');
+  });
+});
+
+$('mfa-confirm-form').addEventListener('submit', (event) => {
+  event.preventDefault();
+  $('mfa-error').textContent = '';
+  busy($('mfa-confirm-button'), async () => {
+    let codes;
+    try {
+      codes = await client.confirmTotp($('mfa-confirm-code').value.trim());
+    } catch (error) {
+      $('mfa-error').textContent = describe(error);
+      return;
+    }
+    hasFactor = true;
+    $('mfa-confirm-code').value = '';
+    $('mfa-secret').textContent = '';
+    $('mfa-qr').replaceChildren();
+    showFactor();
+    $('mfa-remove-form').hidden = true;
+    $('mfa-recovery-codes').replaceChildren(...codes.map((code) => {
+      const item = document.createElement('li');
+      item.textContent = code;
+      return item;
+    }));
+    $('mfa-codes').hidden = false;
+    logEvent('Second factor on; every other session has ended', 'ok');
+  });
+});
+
+$('mfa-codes-done').addEventListener('click', () => {
+  $('mfa-recovery-codes').replaceChildren();
+  $('mfa-codes').hidden = true;
+  showFactor();
+});
+
+$('mfa-remove-form').addEventListener('submit', (event) => {
+  event.preventDefault();
+  $('mfa-error').textContent = '';
+  const given = $('mfa-remove-code').value.trim();
+  const request = /^[0-9 ]+$/.test(given) ? { code: given } : { recoveryCode: given };
+  busy($('mfa-remove-button'), async () => {
+    try {
+      await client.removeTotp(request);
+    } catch (error) {
+      $('mfa-error').textContent = describe(error);
+      return;
+    }
+    hasFactor = false;
+    $('mfa-remove-code').value = '';
+    showFactor();
+    logEvent('Second factor removed; every other session has ended', 'ok');
   });
 });
 
