@@ -1,7 +1,8 @@
 """What a cold start imports: each test is a fresh interpreter, as a Lambda cold start is.
 
 The authorizer and the API handler never need PyJWT (the verifier calls
-cryptography itself), argon2 or zxcvbn (only passwords need them), nor the
+cryptography itself), argon2 or zxcvbn (only passwords need them), pyotp or
+segno (only second factors need them; a password login without one neither), nor the
 AWS SDK unless they read a table; every one of those is tens to hundreds of
 milliseconds of cold start that users wait for.  The control proves the
 check can see an import: issuing a token does load PyJWT.
@@ -25,7 +26,8 @@ from tests.conftest import ROOT
 
 METHOD_ARN = "arn:aws:execute-api:us-east-1:123456789012:abc123/api/GET/me"
 # Prints, as a JSON list, which of the watched top-level packages are loaded.
-LOADED = """[m for m in ("jwt", "boto3", "botocore", "argon2", "zxcvbn") if m in sys.modules]"""
+WATCHED = ("jwt", "boto3", "botocore", "argon2", "zxcvbn", "pyotp", "segno")
+LOADED = f"""[m for m in {WATCHED!r} if m in sys.modules]"""
 
 
 def _env(**extra: str) -> dict[str, str]:

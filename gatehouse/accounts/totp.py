@@ -17,9 +17,10 @@ from __future__ import annotations
 import hmac
 import io
 import re
+from typing import TYPE_CHECKING
 
-import pyotp
-import segno
+if TYPE_CHECKING:
+    import pyotp
 
 DIGITS = 6
 STEP_SECONDS = 30
@@ -32,12 +33,20 @@ MAX_CODE_INPUT = 16
 _CODE = re.compile(r"[0-9]{6}")
 
 
+# pyotp and segno are imported inside the functions that use them: this module is
+# reachable from the app's import, which the authorizer's cold start pays for.
+
+
 def new_secret() -> str:
     """A fresh base32 secret from the operating system's CSPRNG (pyotp uses ``secrets``)."""
+    import pyotp
+
     return pyotp.random_base32(length=SECRET_BYTES * 8 // 5)
 
 
 def _totp(secret: str) -> pyotp.TOTP:
+    import pyotp
+
     return pyotp.TOTP(secret, digits=DIGITS, interval=STEP_SECONDS)
 
 
@@ -48,6 +57,8 @@ def provisioning_uri(secret: str, account: str, issuer: str) -> str:
 
 def qr_svg(uri: str) -> str:
     """The URI as an SVG QR code (error correction M), ready to put in a page as it is."""
+    import segno
+
     out = io.BytesIO()
     segno.make(uri, error="m", micro=False).save(out, kind="svg", scale=4, border=4, xmldecl=False)
     return out.getvalue().decode("ascii")
