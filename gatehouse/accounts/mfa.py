@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from gatehouse import logs
-from gatehouse.accounts import login, recovery_codes, totp
+from gatehouse.accounts import admin, login, recovery_codes, totp
 from gatehouse.accounts import sessions as lifecycle
 from gatehouse.errors import (
     FactorExists,
@@ -126,12 +126,13 @@ def remove(rt: Runtime, identity: Identity, code: str | None, recovery_code: str
     notify(rt, user.username, "mfa_removed", REMOVED_SUBJECT)
 
 
-def admin_reset(rt: Runtime, username: str) -> bool:
+def admin_reset(rt: Runtime, raw_username: str) -> bool:
     """An administrator removes a user's factor (a lost phone and no recovery code left).
 
     Every session of the user ends (the factor's logins are no longer what
     they claimed); the owner is mailed.  False when the user had no factor.
     """
+    username = admin.account_name(raw_username)
     if rt.users.get(username) is None:
         raise NoSuchUser()
     if not rt.factors.remove(username):

@@ -89,9 +89,9 @@ class FactorRepository:
             item = self._table.get_item(
                 Key={"username": username},
                 ConsistentRead=True,
-                ProjectionExpression=", ".join(("password_hash", "cred_version", *MFA_ATTRIBUTES)),
+                ProjectionExpression=", ".join(("username", "cred_version", *MFA_ATTRIBUTES)),
             ).get("Item")
-        return _state(item) if item and "password_hash" in item else None
+        return _state(item) if item else None
 
     def _update(self, operation: str, **update: Any) -> bool:
         try:

@@ -35,3 +35,10 @@ def test_only_admins_may_reset(client, make_mfa_user, make_user, login) -> None:
     make_mfa_user("alice")
     response = post_json(client, "/admin/users/alice/mfa/reset", {}, bearer(login(make_user())))
     assert response.status_code == 403
+
+
+def test_a_name_no_account_can_have_is_404_without_a_store_call(client, make_user, login) -> None:
+    admin = login(make_user(roles=("admin", "user")))
+    for name in ("x" * 3000, "a", "%20"):
+        response = client.http.post(f"/admin/users/{name}/mfa/reset", headers=bearer(admin))
+        assert response.status_code == 404, name
