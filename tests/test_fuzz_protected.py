@@ -65,6 +65,11 @@ PROTECTED: list[tuple[str, str, Fields]] = [
     ("POST", "/admin/users/{username}/disable", {}),
     ("POST", "/admin/users/{username}/enable", {}),
     ("POST", "/admin/users/{username}/unlock", {}),
+    ("POST", "/admin/users/{username}/mfa/reset", {}),
+    ("POST", "/auth/mfa/totp", {"current_password": password_texts}),
+    ("POST", "/auth/mfa/totp/confirm", {"code": texts}),
+    ("POST", "/auth/mfa/recovery-codes", {"code": texts}),
+    ("POST", "/auth/mfa/totp/remove", {"code": texts, "recovery_code": texts}),
 ]
 # Routes that page their answer: they also get fuzzed ``limit`` and ``cursor`` parameters.
 PAGED = frozenset({"/notes", "/auth/sessions", "/admin/users"})

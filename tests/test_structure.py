@@ -209,10 +209,11 @@ def test_authorizer_lambda_context_carries_identity_as_strings(
     creds = make_user()
     policy = _authorize(client, login(creds))
     context = policy["context"]
-    assert set(context) == {"username", "roles", "sid", "jti"}
+    assert set(context) == {"username", "roles", "sid", "jti", "aal", "amr"}
     assert all(isinstance(value, str) and value for value in context.values())
     assert context["username"] == creds.username
     assert context["roles"] == "user"
+    assert (context["aal"], context["amr"]) == ("1", "pwd")
     assert policy["principalId"] == creds.username
 
 
