@@ -10,7 +10,7 @@ import ast
 import importlib.util
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -38,8 +38,11 @@ ORDERS = _load_example()
 
 
 @pytest.fixture
-def orders(rt: Any) -> Client:
-    return Client(ORDERS.app, project_dir=str(EXAMPLE))
+def orders(rt: Any) -> Iterator[Client]:
+    """The orders app on the same services as the notes app: one deployment, two apps."""
+    ORDERS.gate.use_services(rt)
+    yield Client(ORDERS.app, project_dir=str(EXAMPLE))
+    ORDERS.gate.use_services(None)
 
 
 @pytest.fixture

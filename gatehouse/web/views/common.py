@@ -1,0 +1,50 @@
+"""What every view of Gatehouse's own answers with: JSON without caching, and pages."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
+
+from chalice.app import Response
+
+from gatehouse.errors import InvalidRequest
+from gatehouse.web.bodies import JSON
+from gatehouse.web.responses import NO_STORE
+
+if TYPE_CHECKING:
+    from gatehouse.component import Gatehouse
+
+MAX_PAGE = 100
+
+
+def json_response(body: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:
+    return Response(
+        body=body, status_code=status, headers={"Content-Type": JSON, **NO_STORE, **(headers or {})}
+    )
+
+
+def no_content() -> Response:
+    return Response(body="", status_code=204, headers=dict(NO_STORE))
+
+
+def paging(gate: Gatehouse) -> tuple[int, str | None]:
+    """The ``limit`` and ``cursor`` query parameters (the cursor is checked by each use case)."""
+    params: Mapping[str, str] = gate.request().query_params or {}
+    return page_limit(params.get("limit")), params.get("cursor")
+
+
+def next_link(gate: Gatehouse, path: str, limit: int, following: str | None) -> dict[str, str]:
+    """The ``Link: <...>; rel="next"`` header of a page that has a next one (stage-aware)."""
+    if following is None:
+        return {}
+    return {"Link": f'<{gate.url_for(path)}?{urlencode({"limit": limit, "cursor": following})}>; rel="next"'}
+
+
+def page_limit(raw: str | None) -> int:
+    """A ``limit`` query parameter: 1 to :data:`MAX_PAGE`, the maximum when absent."""
+    if raw is None:
+        return MAX_PAGE
+    if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE:
+        raise InvalidRequest(f"limit must be a whole number from 1 to {MAX_PAGE}.")
+    return int(raw)
