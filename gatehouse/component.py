@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from chalice.app import AuthRequest, AuthResponse, Blueprint, Chalice, ChaliceAuthorizer, Request, Response
 
-from gatehouse import handlers, logs
+from gatehouse import logs
 from gatehouse.errors import ConfigError, Forbidden, NotFound
 from gatehouse.services import Services
 from gatehouse.settings import Settings, authorizer_ttl, load_settings
@@ -33,6 +33,9 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
 
 AUTHORIZER_NAME = "gatehouse_auth"
+# The authorizer Lambda's entry point: the module whose ``gatehouse_auth`` the deployed
+# function runs.  Named, not imported: the entry point imports this module.
+AUTHORIZER_MODULE = "gatehouse.handlers"
 # Methods whose requests carry a body: their routes take JSON, the others any type.
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
@@ -93,9 +96,9 @@ class Gatehouse:
         app.register_middleware(request_log, "http")
         app.register_middleware(responses.rerender_chalice_errors(lambda: app.routes), "http")
 
-        # Registered through a Blueprint of the handlers module, so that the
-        # deployed authorizer function's handler is a module-level name.
-        blueprint = Blueprint(handlers.__name__)
+        # Registered through a Blueprint named after the entry point's module, so that
+        # the deployed authorizer function's handler is a module-level name there.
+        blueprint = Blueprint(AUTHORIZER_MODULE)
 
         def gatehouse_auth(auth_request: AuthRequest) -> AuthResponse:
             return authorize(

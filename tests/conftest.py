@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+import logging
 import os
 import re
 import secrets
@@ -36,6 +37,7 @@ from moto import mock_aws  # noqa: E402
 
 import app as gatehouse_app  # noqa: E402
 from chalicelib.notes.repository import table_definition as notes_table  # noqa: E402
+from gatehouse import logs  # noqa: E402
 from gatehouse.accounts import signup  # noqa: E402
 from gatehouse.dev import gateway  # noqa: E402
 from gatehouse.dev.atomic import serialize_item_operations  # noqa: E402
@@ -58,6 +60,9 @@ DEFAULT_PASSWORD = "tulip-Marble-9-sunset"
 NOTES_TABLE = "gatehouse-notes"
 
 gateway.install()
+# Gatehouse's event lines at INFO, as the entry points configure them (the library itself
+# configures no logging): tests read them through caplog or handlers of their own.
+logs.log.setLevel(logging.INFO)
 
 
 class FakeClock:

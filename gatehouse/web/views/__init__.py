@@ -12,22 +12,17 @@ called by the component, puts them on the app in this order.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from chalice.app import Response
 
 from gatehouse.roles import ADMIN
 from gatehouse.web.bodies import FORM, JSON, NO_BODY
 from gatehouse.web.views import account, admin, auth, pages
-
-if TYPE_CHECKING:
-    from gatehouse.component import Gatehouse
-
-View = Callable[..., Response]
+from gatehouse.web.views.common import Gate, View
 
 
-def register(gate: Gatehouse, *, admin_routes: bool) -> None:
+def register(gate: Gate, *, admin_routes: bool) -> None:
     def public(path: str, methods: list[str], view: View, **options: Any) -> None:
         gate.public_route(path, methods=methods, **options)(_bound(view, gate))
 
@@ -61,7 +56,7 @@ def register(gate: Gatehouse, *, admin_routes: bool) -> None:
     public("/openapi.json", ["GET"], pages.openapi_description, content_types=NO_BODY)
 
 
-def _bound(view: View, gate: Gatehouse) -> View:
+def _bound(view: View, gate: Gate) -> View:
     """``view`` with this app's ``gate`` as its first argument, keeping its name for Chalice."""
 
     @functools.wraps(view)

@@ -6,8 +6,6 @@ Each view gets the caller's :class:`~gatehouse.verify.identity.Identity`
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from chalice.app import Response
 
 from gatehouse.accounts import deletion, email_address, login, profile
@@ -16,33 +14,30 @@ from gatehouse.accounts.emails import MAX_EMAIL_INPUT
 from gatehouse.accounts.passwords import MAX_PASSWORD_LENGTH
 from gatehouse.verify.identity import Identity
 from gatehouse.web.bodies import read_body, required_str
-from gatehouse.web.views.common import json_response, next_link, no_content, paging
-
-if TYPE_CHECKING:
-    from gatehouse.component import Gatehouse
+from gatehouse.web.views.common import Gate, json_response, next_link, no_content, paging
 
 
-def me(gate: Gatehouse, identity: Identity) -> Response:
+def me(gate: Gate, identity: Identity) -> Response:
     return json_response(profile.profile(gate.services().account_email, identity))
 
 
-def list_sessions(gate: Gatehouse, identity: Identity) -> Response:
+def list_sessions(gate: Gate, identity: Identity) -> Response:
     limit, cursor = paging(gate)
     page, following = lifecycle.list_sessions(gate.services(), identity, limit, cursor)
     return json_response(page, headers=next_link(gate, "/auth/sessions", limit, following))
 
 
-def end_all_sessions(gate: Gatehouse, identity: Identity) -> Response:
+def end_all_sessions(gate: Gate, identity: Identity) -> Response:
     lifecycle.end_all_sessions(gate.services(), identity.username)
     return no_content()
 
 
-def end_session(gate: Gatehouse, identity: Identity, session_id: str) -> Response:
+def end_session(gate: Gate, identity: Identity, session_id: str) -> Response:
     lifecycle.end_session(gate.services(), identity, session_id)
     return no_content()
 
 
-def change_password(gate: Gatehouse, identity: Identity) -> Response:
+def change_password(gate: Gate, identity: Identity) -> Response:
     body = read_body(gate.request())
     login.change_password(
         gate.services(),
@@ -53,7 +48,7 @@ def change_password(gate: Gatehouse, identity: Identity) -> Response:
     return no_content()
 
 
-def change_email(gate: Gatehouse, identity: Identity) -> Response:
+def change_email(gate: Gate, identity: Identity) -> Response:
     body = read_body(gate.request())
     email_address.change_email(
         gate.services(),
@@ -64,7 +59,7 @@ def change_email(gate: Gatehouse, identity: Identity) -> Response:
     return no_content()
 
 
-def delete_account(gate: Gatehouse, identity: Identity) -> Response:
+def delete_account(gate: Gate, identity: Identity) -> Response:
     body = read_body(gate.request())
     deletion.delete_own_account(
         gate.services(),

@@ -6,8 +6,6 @@ are rendered by :mod:`gatehouse.web.responses`.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from chalice.app import Response
 
 from gatehouse.accounts import email_address, login, recovery, signup
@@ -22,13 +20,10 @@ from gatehouse.roles import DEFAULT_ROLES
 from gatehouse.storage.sessions import MAX_DEVICE_LENGTH
 from gatehouse.verify.tokens import MAX_TOKEN_INPUT
 from gatehouse.web.bodies import JSON, optional_str, read_body, required_str
-from gatehouse.web.views.common import json_response, no_content
-
-if TYPE_CHECKING:
-    from gatehouse.component import Gatehouse
+from gatehouse.web.views.common import Gate, json_response, no_content
 
 
-def register_user(gate: Gatehouse) -> Response:
+def register_user(gate: Gate) -> Response:
     signup.ensure_signup_open(gate.signup_open())
     body = read_body(gate.request())
     username = required_str(body, "username", max_length=MAX_USERNAME_INPUT)
@@ -41,7 +36,7 @@ def register_user(gate: Gatehouse) -> Response:
     return json_response({"username": user.username}, 201)
 
 
-def verify_email(gate: Gatehouse) -> Response:
+def verify_email(gate: Gate) -> Response:
     body = read_body(gate.request())
     email_address.verify_email(
         gate.services(),
@@ -51,7 +46,7 @@ def verify_email(gate: Gatehouse) -> Response:
     return no_content()
 
 
-def forgot_password(gate: Gatehouse) -> Response:
+def forgot_password(gate: Gate) -> Response:
     body = read_body(gate.request())
     if ("username" in body) == ("email" in body):
         raise InvalidRequest("Send either username or email.")
@@ -63,7 +58,7 @@ def forgot_password(gate: Gatehouse) -> Response:
     return json_response({}, 202)
 
 
-def reset_password(gate: Gatehouse) -> Response:
+def reset_password(gate: Gate) -> Response:
     body = read_body(gate.request())
     recovery.reset_password(
         gate.services(),
@@ -74,7 +69,7 @@ def reset_password(gate: Gatehouse) -> Response:
     return no_content()
 
 
-def token(gate: Gatehouse) -> Response:
+def token(gate: Gate) -> Response:
     body = read_body(gate.request(), allow_form=True)
     grant_type = required_str(body, "grant_type", max_length=64)
     if grant_type == "password":
@@ -97,7 +92,7 @@ def token(gate: Gatehouse) -> Response:
     return json_response(grant.body())
 
 
-def revoke(gate: Gatehouse) -> Response:
+def revoke(gate: Gate) -> Response:
     body = read_body(gate.request(), allow_form=True)
     value = required_str(body, "token", max_length=MAX_TOKEN_INPUT)
     optional_str(body, "token_type_hint", max_length=64)  # a hint only (RFC 7009 section 2.1)
@@ -105,7 +100,7 @@ def revoke(gate: Gatehouse) -> Response:
     return json_response({})
 
 
-def jwks(gate: Gatehouse) -> Response:
+def jwks(gate: Gate) -> Response:
     return Response(
         body=login.published_keys(gate.services().keyset),
         status_code=200,

@@ -7,27 +7,24 @@ the assets off every cold start.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from chalice.app import Response
 
-if TYPE_CHECKING:
-    from gatehouse.component import Gatehouse
+from gatehouse.web.views.common import Gate
 
 
-def demo_page(gate: Gatehouse) -> Response:
+def demo_page(gate: Gate) -> Response:
     from gatehouse.web import demo
 
     return demo.asset(gate.demo_page_on(), demo.INDEX)
 
 
-def demo_asset(gate: Gatehouse, name: str) -> Response:
+def demo_asset(gate: Gate, name: str) -> Response:
     from gatehouse.web import demo
 
     return demo.asset(gate.demo_page_on(), name)
 
 
-def openapi_description(gate: Gatehouse) -> Response:
+def openapi_description(gate: Gate) -> Response:
     from gatehouse.web import openapi
 
     return Response(body=openapi.description_text(), status_code=200, headers=dict(openapi.HEADERS))

@@ -239,12 +239,9 @@ def authorizer_events() -> Iterator[list[dict[str, Any]]]:
                 events.append(entry)
 
     handler = Keep()
-    level = logs.log.level
-    logs.log.setLevel(logging.INFO)  # what the entry points' configuration sets
     logs.log.addHandler(handler)
     yield events
     logs.log.removeHandler(handler)
-    logs.log.setLevel(level)
 
 
 @pytest.fixture
