@@ -35,7 +35,11 @@ Clock = Callable[[], float]
 
 
 class CommandError(Exception):
-    """A command refused to act; the message says why."""
+    """A command refused to act; the message says why.
+
+    Not a :class:`~gatehouse.errors.GatehouseError`: a refusal of the admin CLI, printed as its
+    one line; it never reaches the HTTP edge.
+    """
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -40,7 +40,11 @@ SEED_USERS = (
 
 
 class SeedError(Exception):
-    """A seeded user could not be created (a supplied password the policy refuses)."""
+    """A seeded user could not be created (a supplied password the policy refuses).
+
+    Not a :class:`~gatehouse.errors.GatehouseError`: the local stack refuses to start with it
+    (as one line), before any request exists.
+    """
 
 
 @dataclass
