@@ -31,8 +31,8 @@ from gatehouse.errors import (
     NoSuchUser,
     WrongSecondFactor,
 )
-from gatehouse.mail import render
-from gatehouse.runtime import Runtime
+from gatehouse.mail import compose
+from gatehouse.accounts.ports import AccountServices
 from gatehouse.storage.attempts import PASSWORD_CHANGE
 from gatehouse.storage.factors import FactorState
 from gatehouse.storage.users import User
@@ -62,7 +62,7 @@ class Enrolment:
         return {"secret": self.secret, "otpauth_uri": self.otpauth_uri, "qr_svg": self.qr_svg}
 
 
-def enrol(rt: Runtime, identity: Identity, current_password: str) -> Enrolment:
+def enrol(rt: AccountServices, identity: Identity, current_password: str) -> Enrolment:
     """A new secret for the caller's authenticator app; the factor is not active until confirmed."""
     user = login.confirm_password(rt, identity.username, current_password)
     secret = totp.new_secret()
@@ -74,7 +74,7 @@ def enrol(rt: Runtime, identity: Identity, current_password: str) -> Enrolment:
     return Enrolment(secret, uri, totp.qr_svg(uri))
 
 
-def confirm(rt: Runtime, identity: Identity, code: str) -> list[str]:
+def confirm(rt: AccountServices, identity: Identity, code: str) -> list[str]:
     """Turn the enrolment on with a code from the app; the recovery codes, shown only now."""
     user, state = _read(rt, identity.username)
     if state.active:
@@ -97,7 +97,7 @@ def confirm(rt: Runtime, identity: Identity, code: str) -> list[str]:
     return codes
 
 
-def replace_recovery_codes(rt: Runtime, identity: Identity, code: str) -> list[str]:
+def replace_recovery_codes(rt: AccountServices, identity: Identity, code: str) -> list[str]:
     """Ten new recovery codes (the old ones stop working), for a code from the app."""
     user, state = _read(rt, identity.username)
     sealed = _active(state)
@@ -109,7 +109,7 @@ def replace_recovery_codes(rt: Runtime, identity: Identity, code: str) -> list[s
     return codes
 
 
-def remove(rt: Runtime, identity: Identity, code: str | None, recovery_code: str | None) -> None:
+def remove(rt: AccountServices, identity: Identity, code: str | None, recovery_code: str | None) -> None:
     """Remove the caller's factor, proven by a code from the app or a recovery code."""
     if (code is None) == (recovery_code is None):
         raise InvalidRequest("Send either code or recovery_code.")
@@ -126,7 +126,7 @@ def remove(rt: Runtime, identity: Identity, code: str | None, recovery_code: str
     notify(rt, user.username, "mfa_removed", REMOVED_SUBJECT)
 
 
-def admin_reset(rt: Runtime, raw_username: str) -> bool:
+def admin_reset(rt: AccountServices, raw_username: str) -> bool:
     """An administrator removes a user's factor (a lost phone and no recovery code left).
 
     Every session of the user ends (the factor's logins are no longer what
@@ -146,7 +146,7 @@ def admin_reset(rt: Runtime, raw_username: str) -> bool:
 # -- shared with the login's second step ---------------------------------------------------
 
 
-def check_code(rt: Runtime, user: User, state: FactorState, code: str, *, counter: str) -> None:
+def check_code(rt: AccountServices, user: User, state: FactorState, code: str, *, counter: str) -> None:
     """Accept one TOTP code of the account, once: counted on ``counter`` before it is looked at."""
     sealed = _active(state)
     login.count_attempt(rt, user.username, counter)
@@ -161,7 +161,7 @@ def check_code(rt: Runtime, user: User, state: FactorState, code: str, *, counte
 
 
 def spend_recovery_code(
-    rt: Runtime, user: User, state: FactorState, raw: str, *, counter: str, purpose: str
+    rt: AccountServices, user: User, state: FactorState, raw: str, *, counter: str, purpose: str
 ) -> None:
     """Use up one recovery code (counted on ``counter``); the owner is mailed either way it is used."""
     login.count_attempt(rt, user.username, counter)
@@ -178,14 +178,14 @@ def spend_recovery_code(
     )
 
 
-def notify(rt: Runtime, username: str, kind: str, subject: str, **values: str) -> None:
+def notify(rt: AccountServices, username: str, kind: str, subject: str, **values: str) -> None:
     """A notice to the account's verified address (none without one), through the one mail path."""
     contact = rt.account_email.contact(username)
     if contact is not None and contact.verified:
-        rt.mailer.send(render(kind, contact.email, subject, {"username": username, **values}))
+        rt.mailer.send(compose(kind, contact.email, subject, {"username": username, **values}))
 
 
-def _read(rt: Runtime, username: str) -> tuple[User, FactorState]:
+def _read(rt: AccountServices, username: str) -> tuple[User, FactorState]:
     user = rt.users.get(username)
     state = rt.factors.get(username)
     if user is None or state is None:
@@ -203,5 +203,5 @@ def _digests(codes: list[str]) -> list[str]:
     return [d for d in (recovery_codes.digest(c) for c in codes) if d is not None]
 
 
-def _confirmed(rt: Runtime, username: str) -> None:
+def _confirmed(rt: AccountServices, username: str) -> None:
     rt.attempts.reset(username, PASSWORD_CHANGE, rt.now(), rt.lockout)

@@ -30,7 +30,7 @@ from typing import Any
 from gatehouse.accounts import devices, mfa
 from gatehouse.accounts import sessions as lifecycle
 from gatehouse.errors import InvalidGrant, WrongSecondFactor
-from gatehouse.runtime import Runtime
+from gatehouse.accounts.ports import AccountServices
 from gatehouse.storage.challenges import Challenge, new_token
 from gatehouse.storage.factors import FactorState
 from gatehouse.storage.users import User
@@ -55,7 +55,7 @@ class MfaRequired:
 
 
 def after_password(
-    rt: Runtime,
+    rt: AccountServices,
     user: User,
     device: str,
     counter: str,
@@ -90,7 +90,7 @@ def after_password(
 
 
 def otp_login(
-    rt: Runtime, mfa_token: str, otp: str, device_token: str | None, remember: bool = True
+    rt: AccountServices, mfa_token: str, otp: str, device_token: str | None, remember: bool = True
 ) -> lifecycle.TokenGrant:
     """Finish a login with a TOTP code."""
     challenge, user, state = _challenge(rt, mfa_token)
@@ -102,7 +102,7 @@ def otp_login(
 
 
 def recovery_code_login(
-    rt: Runtime, mfa_token: str, recovery_code: str, device_token: str | None, remember: bool = True
+    rt: AccountServices, mfa_token: str, recovery_code: str, device_token: str | None, remember: bool = True
 ) -> lifecycle.TokenGrant:
     """Finish a login with a recovery code (it is spent; the owner is mailed)."""
     challenge, user, state = _challenge(rt, mfa_token)
@@ -113,7 +113,7 @@ def recovery_code_login(
     return _finish(rt, mfa_token, challenge, user, state, RECOVERY_CODE_AMR, device_token, remember)
 
 
-def _challenge(rt: Runtime, mfa_token: str) -> tuple[Challenge, User, FactorState]:
+def _challenge(rt: AccountServices, mfa_token: str) -> tuple[Challenge, User, FactorState]:
     challenge = rt.challenges.get(mfa_token, rt.now())
     if challenge is None:
         raise InvalidGrant("The mfa_token is not valid (used, expired or unknown): sign in again.")
@@ -132,7 +132,7 @@ def _challenge(rt: Runtime, mfa_token: str) -> tuple[Challenge, User, FactorStat
 
 
 def _finish(
-    rt: Runtime,
+    rt: AccountServices,
     mfa_token: str,
     challenge: Challenge,
     user: User,

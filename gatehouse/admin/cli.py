@@ -24,7 +24,7 @@ from gatehouse.admin import keyring, prompt, stackinfo, target, useradmin
 from gatehouse.admin.keystore import KeyStore, KeyStoreError, jwks_parameter_for
 from gatehouse.admin.mfakeys import MfaKeyStore
 from gatehouse.errors import GatehouseError, StoreError
-from gatehouse.runtime import Runtime
+from gatehouse.services import Services
 from gatehouse.settings import Settings, load_settings
 from gatehouse.storage import aws, tables
 from gatehouse.storage.aws import error_code
@@ -36,7 +36,11 @@ Clock = Callable[[], float]
 
 
 class CommandError(Exception):
-    """A command refused to act; the message says why."""
+    """A command refused to act; the message says why.
+
+    Not a :class:`~gatehouse.errors.GatehouseError`: a refusal of the admin CLI, printed as its
+    one line; it never reaches the HTTP edge.
+    """
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -130,8 +134,8 @@ class Context:
     def now(self) -> int:
         return int(self.clock())
 
-    def runtime(self) -> Runtime:
-        return Runtime(self.settings, clock=self.clock)
+    def services(self) -> Services:
+        return Services(self.settings, clock=self.clock)
 
     def keystore(self) -> KeyStore:
         signing = self.settings.signing_key_param
@@ -154,7 +158,7 @@ class Context:
 
 
 def list_users(ctx: Context) -> None:
-    users = [u.public() for u in ctx.runtime().users.list()]
+    users = [u.public() for u in ctx.services().users.list()]
     if ctx.args.json:
         print(json.dumps(users, indent=2))
         return
@@ -168,19 +172,19 @@ def list_users(ctx: Context) -> None:
 
 def create_user(ctx: Context, stdin: TextIO, env: Mapping[str, str]) -> None:
     password = prompt.read_new_password(from_stdin=ctx.args.password_stdin, stdin=stdin, env=env)
-    user = useradmin.create_user(ctx.runtime(), ctx.args.username, password, ctx.args.role)
+    user = useradmin.create_user(ctx.services(), ctx.args.username, password, ctx.args.role)
     print(f"Created user {user.username!r} with roles {', '.join(user.roles)}.")
 
 
 def set_roles(ctx: Context) -> None:
-    changed = useradmin.set_roles(ctx.runtime(), ctx.args.username, ctx.args.roles)
+    changed = useradmin.set_roles(ctx.services(), ctx.args.username, ctx.args.roles)
     print(f"Roles: {', '.join(changed.before) or '(none)'} -> {', '.join(changed.after) or '(none)'}.")
     if changed.sessions_ended:
         print(f"A role was removed: ended {changed.sessions_ended} session(s).")
 
 
 def set_disabled(ctx: Context, disabled: bool) -> None:
-    ended = useradmin.set_disabled(ctx.runtime(), ctx.args.username, disabled)
+    ended = useradmin.set_disabled(ctx.services(), ctx.args.username, disabled)
     if disabled:
         print(f"Disabled {ctx.args.username!r}; ended {ended} session(s).")
     else:
@@ -188,13 +192,13 @@ def set_disabled(ctx: Context, disabled: bool) -> None:
 
 
 def unlock_user(ctx: Context) -> None:
-    cleared = useradmin.unlock(ctx.runtime(), ctx.args.username)
+    cleared = useradmin.unlock(ctx.services(), ctx.args.username)
     print(f"Unlocked {ctx.args.username!r}; cleared {cleared} counter(s).")
 
 
 def delete_user(ctx: Context) -> None:
     hooks = useradmin.app_hooks()
-    deleted = useradmin.delete_user(ctx.runtime(), ctx.args.username, hooks)
+    deleted = useradmin.delete_user(ctx.services(), ctx.args.username, hooks)
     print(f"Deleted {deleted.username!r}; ended {deleted.sessions_ended} session(s); ", end="")
     print(f"ran {len(hooks)} app hook(s).")
     if deleted.hooks_failed:
@@ -221,7 +225,7 @@ def create_tables(ctx: Context) -> None:
 def reset_mfa(ctx: Context) -> None:
     from gatehouse.accounts import mfa
 
-    if not mfa.admin_reset(ctx.runtime(), ctx.args.username):
+    if not mfa.admin_reset(ctx.services(), ctx.args.username):
         raise CommandError(f"{ctx.args.username!r} has no second factor; nothing was changed.")
     print(f"Removed the second factor of {ctx.args.username!r}; ended their sessions and mailed a notice.")
 

@@ -22,7 +22,7 @@ from gatehouse.admin.keystore import KeyStore, jwks_parameter_for
 from gatehouse.admin.localstate import LOCAL_CREDENTIALS
 from gatehouse.admin.mfakeys import MfaKeyStore
 from gatehouse.errors import GatehouseError
-from gatehouse.runtime import Runtime
+from gatehouse.services import Services
 from gatehouse.settings import load_settings
 from gatehouse.storage.tables import create_tables
 from gatehouse.verify.keys import generate_signing_jwk
@@ -41,7 +41,11 @@ SEED_USERS = (
 
 
 class SeedError(Exception):
-    """A seeded user could not be created (a supplied password the policy refuses)."""
+    """A seeded user could not be created (a supplied password the policy refuses).
+
+    Not a :class:`~gatehouse.errors.GatehouseError`: the local stack refuses to start with it
+    (as one line), before any request exists.
+    """
 
 
 @dataclass
@@ -116,7 +120,7 @@ def provision(env: MutableMapping[str, str]) -> list[SeededUser]:
     # The data key that seals TOTP secrets, made as `create-mfa-key` makes it.
     MfaKeyStore(session.client("ssm"), settings.mfa_key_param).create(now, force=True)
 
-    rt = Runtime(load_settings(env), table=session.resource("dynamodb").Table)
+    rt = Services(load_settings(env), table=session.resource("dynamodb").Table)
     seeded = []
     for username, variable, default, roles in SEED_USERS:
         supplied = bool(env.get(variable))
