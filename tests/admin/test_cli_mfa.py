@@ -9,7 +9,7 @@ from typing import Any
 import boto3
 
 from gatehouse.accounts.factor_key import DataKeys
-from gatehouse.runtime import Runtime
+from gatehouse.services import Services
 from tests.admin import test_cli
 from tests.conftest import MfaUser
 
@@ -23,7 +23,7 @@ def _ssm() -> Any:
 
 def test_reset_mfa_removes_the_factor(
     run: Callable[..., tuple[int, str]],
-    rt: Runtime,
+    rt: Services,
     make_mfa_user: Callable[..., MfaUser],
 ) -> None:
     user = make_mfa_user()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.conftest import bearer, json_body, post_json
 from tests.gatehouse.test_component_seam import ORDERS
 from tests.gatehouse.web.test_mfa_login import challenge, otp_grant
@@ -19,15 +21,19 @@ def aal2_token(client, user, authenticator) -> str:
     return str(json_body(response)["access_token"])
 
 
-def orders_client():
+@pytest.fixture
+def orders(rt):
+    """The orders example app on the test's services (one deployment, two apps)."""
     from chalice.test import Client
 
-    return Client(ORDERS.app)
+    ORDERS.gate.use_services(rt)
+    yield Client(ORDERS.app)
+    ORDERS.gate.use_services(None)
 
 
-def test_a_token_without_a_second_factor_never_runs_the_view(rt, make_mfa_user) -> None:
+def test_a_token_without_a_second_factor_never_runs_the_view(orders, make_mfa_user) -> None:
     admin = make_mfa_user(roles=("admin", "user"))
-    response = orders_client().http.post(
+    response = orders.http.post(
         "/payouts", headers={"Content-Type": "application/json", **bearer(admin.access_token)}, body="{}"
     )
     assert response.status_code == 401
@@ -36,25 +42,29 @@ def test_a_token_without_a_second_factor_never_runs_the_view(rt, make_mfa_user) 
     assert "paid_by" not in response.body.decode()
 
 
-def test_a_token_from_a_login_with_a_second_factor_runs_it(client, make_mfa_user, authenticator) -> None:
+def test_a_token_from_a_login_with_a_second_factor_runs_it(
+    orders, client, make_mfa_user, authenticator
+) -> None:
     admin = make_mfa_user(roles=("admin", "user"))
     token = aal2_token(client, admin, authenticator)
-    response = orders_client().http.post(
+    response = orders.http.post(
         "/payouts", headers={"Content-Type": "application/json", **bearer(token)}, body="{}"
     )
     assert response.status_code == 200
     assert json_body(response) == {"paid_by": admin.creds.username, "aal": 2, "amr": ["pwd", "otp", "mfa"]}
 
 
-def test_the_role_is_checked_first_a_user_gets_the_plain_403(rt, make_user, login) -> None:
+def test_the_role_is_checked_first_a_user_gets_the_plain_403(orders, make_user, login) -> None:
     token = login(make_user())
-    response = orders_client().http.post(
+    response = orders.http.post(
         "/payouts", headers={"Content-Type": "application/json", **bearer(token)}, body="{}"
     )
     assert response.status_code == 403
 
 
-def test_deployed_the_authorizer_allows_and_passes_aal_so_the_view_can_answer_401(rt, make_mfa_user) -> None:
+def test_deployed_the_authorizer_allows_and_passes_aal_so_the_view_can_answer_401(
+    orders, make_mfa_user
+) -> None:
     """A TOKEN authorizer's Deny is always the gateway's 403: the decision is the view wrapper's."""
     from gatehouse.component import component_of
 
