@@ -169,9 +169,7 @@ class Gatehouse:
                 identity = self.identity()
                 if role is not None and role not in identity.roles:
                     raise Forbidden()
-                if identity.aal < 2 and (
-                    mfa or (mfa is None and self.settings.admin_requires_mfa)
-                ):
+                if identity.aal < 2 and (mfa or (mfa is None and self.settings.admin_requires_mfa)):
                     raise InsufficientUserAuthentication()
                 _check_parameters(params, self.request().query_params)
                 with store_call(f"view {view.__name__}"):

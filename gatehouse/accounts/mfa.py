@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from gatehouse import logs
 from gatehouse.accounts import admin, login, recovery_codes, totp
 from gatehouse.accounts import sessions as lifecycle
+from gatehouse.accounts.ports import AccountServices
 from gatehouse.errors import (
     FactorExists,
     InvalidRequest,
@@ -32,7 +33,6 @@ from gatehouse.errors import (
     WrongSecondFactor,
 )
 from gatehouse.mail import compose
-from gatehouse.accounts.ports import AccountServices
 from gatehouse.storage.attempts import PASSWORD_CHANGE
 from gatehouse.storage.factors import FactorState
 from gatehouse.storage.users import User

@@ -29,8 +29,8 @@ from typing import Any
 
 from gatehouse.accounts import devices, mfa
 from gatehouse.accounts import sessions as lifecycle
-from gatehouse.errors import InvalidGrant, WrongSecondFactor
 from gatehouse.accounts.ports import AccountServices
+from gatehouse.errors import InvalidGrant, WrongSecondFactor
 from gatehouse.storage.challenges import Challenge, new_token
 from gatehouse.storage.factors import FactorState
 from gatehouse.storage.users import User
