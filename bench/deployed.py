@@ -58,7 +58,7 @@ AUTHORIZER_CODE = """
 import json, sys, time
 start = time.perf_counter()
 import app
-from gatehouse.handlers import gatehouse_auth
+from gatehouse.authorizer.handler import gatehouse_auth
 imported = time.perf_counter()
 policy = gatehouse_auth(json.loads(sys.argv[1]), None)
 assert policy["policyDocument"]["Statement"][0]["Effect"] == "Allow", policy

@@ -52,7 +52,7 @@ TIMED_CODE = """
 import json, sys, time
 event = json.loads(sys.argv[1])
 start = time.perf_counter()
-from gatehouse.handlers import gatehouse_auth
+from gatehouse.authorizer.handler import gatehouse_auth
 gatehouse_auth(event, None)
 print(time.perf_counter() - start)
 """

@@ -1,7 +1,7 @@
 """One warm authorizer invocation against a bare ``jwt.decode`` of the same token.
 
 The invocation is the whole Lambda entry point,
-``gatehouse.handlers.gatehouse_auth(event, None)``: event to
+``gatehouse.authorizer.handler.gatehouse_auth(event, None)``: event to
 AuthRequest, bearer parsing, the strict JWS layer and signature check with
 ``cryptography``, the claim checks, the session check, the JSON log line and
 the IAM policy dict.  The session
@@ -54,10 +54,10 @@ def _runtime(fixture: Fixture, db: FakeDynamoDB) -> Any:
 
 def _candidates(fixture: Fixture, rt: Any) -> dict[str, Callable[[], object]]:
     import app
+    from gatehouse.authorizer.handler import gatehouse_auth
+    from gatehouse.authorizer.policy import auth_response
     from gatehouse.component import component_of
-    from gatehouse.handlers import gatehouse_auth
-    from gatehouse.verify.policy import auth_response
-    from gatehouse.verify.tokens import REQUIRED_CLAIMS, verify_access_token
+    from gatehouse.jose.access_tokens import REQUIRED_CLAIMS, verify_access_token
 
     event, token, settings = fixture.event(), fixture.token, fixture.settings
     public_key = fixture.public_key.key
@@ -104,7 +104,7 @@ def _us(seconds: float) -> str:
 
 def measure(fixture: Fixture, repeats: int, seconds_per_repeat: float) -> Result:
     from gatehouse import runtime
-    from gatehouse.handlers import gatehouse_auth
+    from gatehouse.authorizer.handler import gatehouse_auth
     from gatehouse.storage.tables import table_definitions
 
     db = FakeDynamoDB.from_definitions(table_definitions(fixture.settings))

@@ -14,23 +14,25 @@ import os
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from chalice.app import AuthRequest, AuthResponse, Blueprint, Chalice, ChaliceAuthorizer, Request, Response
+from chalice.app import AuthRequest, Blueprint, Chalice, ChaliceAuthorizer, Request, Response
 
-from gatehouse import handlers, runtime
+from gatehouse import runtime
+from gatehouse.authorizer import handler
+from gatehouse.authorizer.decision import Verifier, authorize
+from gatehouse.authorizer.identity import Identity
+from gatehouse.authorizer.policy import RouteTable
 from gatehouse.errors import ConfigError, Forbidden, NotFound
 from gatehouse.settings import authorizer_ttl, load_settings
 from gatehouse.storage.failures import store_call
-from gatehouse.verify.authorizer import authorize
-from gatehouse.verify.identity import Identity
-from gatehouse.verify.policy import ProtectedRoute
 from gatehouse.web import cors, responses, routes
 from gatehouse.web.bodies import JSON, NO_BODY, check_text, read_body
 from gatehouse.web.request_log import request_log
 
 if TYPE_CHECKING:
+    from chalice.app import RouteEntry
     from mypy_boto3_dynamodb.service_resource import Table
 
-AUTHORIZER_NAME = "gatehouse_auth"
+AUTHORIZER_NAME = handler.ENTRY_POINT
 # Methods whose requests carry a body: their routes take JSON, the others any type.
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
@@ -69,7 +71,7 @@ class Gatehouse:
         self._allow_signup = allow_signup
         self._demo_page = demo_page
         self._roles: dict[tuple[str, str], str | None] = {}
-        self._protected: tuple[ProtectedRoute, ...] | None = None
+        self._route_table: RouteTable | None = None
         self._own_paths: set[str] = set()
         self._registering_own = False
         self.account_deleted_hooks: list[Callable[[str], object]] = []
@@ -80,14 +82,14 @@ class Gatehouse:
         app.register_middleware(request_log, "http")
         app.register_middleware(responses.rerender_chalice_errors(lambda: app.routes), "http")
 
-        # Registered through a Blueprint of the handlers module, so that the
-        # deployed authorizer function's handler is a module-level name.
-        blueprint = Blueprint(handlers.__name__)
+        # Registered through a Blueprint named after the authorizer's lean handler module,
+        # so that Chalice's generated handler string for the deployed authorizer
+        # function is that module's entry point (handler.HANDLER), which never
+        # imports this app.  Locally, Chalice calls this function instead.
+        blueprint = Blueprint(handler.__name__)
 
-        def gatehouse_auth(auth_request: AuthRequest) -> AuthResponse:
-            return authorize(
-                auth_request.token, auth_request.method_arn, runtime.current, self.protected_routes
-            )
+        def gatehouse_auth(auth_request: AuthRequest) -> dict[str, Any]:
+            return authorize(auth_request.token, auth_request.method_arn, self._local_verifier)
 
         self.authorizer: ChaliceAuthorizer = blueprint.authorizer(
             name=AUTHORIZER_NAME, ttl_seconds=authorizer_ttl(env)
@@ -265,16 +267,31 @@ class Gatehouse:
 
     # -- what the authorizer and the deployment need ------------------------------------------
 
-    def protected_routes(self) -> tuple[ProtectedRoute, ...]:
-        """Every route behind this authorizer, with the role it needs (built once)."""
-        if self._protected is None:
-            table = []
-            for path, by_method in self.app.routes.items():
-                for method, entry in by_method.items():
-                    if _same(entry.authorizer, self.authorizer):
-                        table.append(ProtectedRoute(path, (method,), self._roles.get((path, method))))
-            self._protected = tuple(table)
-        return self._protected
+    def guards(self, entry: RouteEntry) -> bool:
+        """Whether a route of the app is behind this component's authorizer."""
+        return _same(entry.authorizer, self.authorizer)
+
+    def role_of(self, path: str, method: str) -> str | None:
+        """The role a protected route needs (None: any signed-in user)."""
+        return self._roles.get((path, method))
+
+    def route_table(self) -> RouteTable:
+        """The authorizer's route table, as the deployed function gets it (built on first use).
+
+        The same function that writes it into the merge template computes it,
+        and it goes through the same encoding, so ``chalice local`` and the
+        tests decide exactly as the deployed function does.
+        """
+        if self._route_table is None:
+            from gatehouse.release.template import protected_routes
+
+            self._route_table = RouteTable.decode(protected_routes(self.app).encode())
+        return self._route_table
+
+    def _local_verifier(self) -> Verifier:
+        rt = runtime.current()
+        check = rt.session_check if rt.settings.check_sessions else None
+        return Verifier(rt.keyset, rt.rules, self.route_table(), rt.clock, check)
 
     def own_paths(self) -> frozenset[str]:
         """The paths of Gatehouse's own routes: deployed, the auth function serves them."""

@@ -12,9 +12,13 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
+from typing import TYPE_CHECKING
 
 from gatehouse.errors import ConfigError
 from gatehouse.web.cors import ANY_ORIGIN, DEV_ORIGINS, OriginListError, parse_origins
+
+if TYPE_CHECKING:
+    from gatehouse.jose.access_tokens import TokenRules
 
 PREFIX = "GATEHOUSE_"
 
@@ -161,6 +165,19 @@ def load_settings(env: Mapping[str, str]) -> Settings:
 @cache
 def get_settings() -> Settings:
     return load_settings(os.environ)
+
+
+def token_rules(s: Settings) -> TokenRules:
+    """The verifier's rules for some settings (the issuer signs with the same)."""
+    from gatehouse.jose.access_tokens import TokenRules
+
+    return TokenRules(
+        issuer=s.issuer,
+        audience=s.audience,
+        lifetime=s.access_token_ttl,
+        leeway=s.leeway,
+        max_bytes=s.max_token_bytes,
+    )
 
 
 def authorizer_ttl(env: Mapping[str, str]) -> int:

@@ -40,12 +40,12 @@ from gatehouse import runtime  # noqa: E402
 from gatehouse.accounts import signup  # noqa: E402
 from gatehouse.dev import gateway  # noqa: E402
 from gatehouse.dev.atomic import serialize_item_operations  # noqa: E402
+from gatehouse.jose.keys import generate_signing_jwk, load_signing_key, public_jwks  # noqa: E402
 from gatehouse.runtime import Runtime  # noqa: E402
 from gatehouse.settings import Settings  # noqa: E402
 from gatehouse.storage import aws  # noqa: E402
 from gatehouse.storage.sessions import new_sid  # noqa: E402
 from gatehouse.storage.tables import create_tables  # noqa: E402
-from gatehouse.verify.keys import generate_signing_jwk, load_signing_key, public_jwks  # noqa: E402
 from tests.release.cfn import deployed  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent

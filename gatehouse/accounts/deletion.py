@@ -21,11 +21,11 @@ from dataclasses import dataclass
 from gatehouse import logs
 from gatehouse.accounts import login, sessions
 from gatehouse.accounts.usernames import USERNAME_PATTERN, normalize_username
+from gatehouse.authorizer.identity import Identity
 from gatehouse.errors import LastAdmin, NoSuchUser
 from gatehouse.roles import ADMIN
 from gatehouse.runtime import Runtime
 from gatehouse.storage.users import User
-from gatehouse.verify.identity import Identity
 
 Hook = Callable[[str], object]
 HOOK_ATTEMPTS = 3

@@ -25,11 +25,11 @@ from dataclasses import replace
 from gatehouse.accounts import devices, sessions
 from gatehouse.accounts.passwords import check_password_policy
 from gatehouse.accounts.usernames import USERNAME_PATTERN, normalize_username
+from gatehouse.authorizer.identity import Identity
 from gatehouse.errors import InvalidGrant, TooManyAttempts, WrongPassword
 from gatehouse.runtime import Runtime
 from gatehouse.storage.attempts import DEVICE, LOGIN, PASSWORD_CHANGE
 from gatehouse.storage.users import User
-from gatehouse.verify.identity import Identity
 
 
 def password_login(

@@ -27,9 +27,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping, MutableMapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from chalice.app import Chalice, Request, Response
+if TYPE_CHECKING:
+    # Types only: the settings read the origin list from here, and the authorizer
+    # function reads its settings without importing Chalice.
+    from chalice.app import Chalice, Request, Response
 
 ANY_ORIGIN = "*"
 # Web pages (http/https) and the WebView origins of mobile apps: Capacitor
@@ -63,7 +66,7 @@ _ORIGIN = re.compile(
 _DEFAULT_PORTS = {"http": "80", "https": "443"}
 
 Headers = dict[str, str]
-Middleware = Callable[[Request, Callable[[Request], Response]], Response]
+Middleware = Callable[["Request", Callable[["Request"], "Response"]], "Response"]
 
 
 class OriginListError(ValueError):

@@ -21,11 +21,11 @@ from gatehouse.accounts.devices import MAX_DEVICE_TOKEN_INPUT
 from gatehouse.accounts.emails import MAX_EMAIL_INPUT
 from gatehouse.accounts.passwords import MAX_PASSWORD_LENGTH
 from gatehouse.accounts.usernames import MAX_USERNAME_INPUT, USERNAME_PATTERN
+from gatehouse.authorizer.identity import Identity
 from gatehouse.errors import InvalidRequest, UnsupportedGrantType
+from gatehouse.jose.jws import MAX_TOKEN_INPUT
 from gatehouse.roles import ADMIN, DEFAULT_ROLES
 from gatehouse.storage.sessions import MAX_DEVICE_LENGTH
-from gatehouse.verify.identity import Identity
-from gatehouse.verify.tokens import MAX_TOKEN_INPUT
 from gatehouse.web.bodies import FORM, JSON, NO_BODY, optional_str, read_body, required_str
 from gatehouse.web.responses import NO_STORE
 

@@ -31,10 +31,10 @@ from typing import Any
 
 import pytest
 
+from gatehouse.jose.access_tokens import TokenRules, issue_access_token
+from gatehouse.jose.keys import generate_signing_jwk, load_signing_key, public_jwks
 from gatehouse.release import bytecode
 from gatehouse.settings import Settings
-from gatehouse.verify.keys import generate_signing_jwk, load_signing_key, public_jwks
-from gatehouse.verify.tokens import TokenRules, issue_access_token
 from tests.conftest import ROOT, Package
 from tests.release.stack import FUNCTIONS
 
@@ -51,7 +51,7 @@ FROM_SOURCE = re.compile(r"^# code object from (.+\.py)$")
 # The authorizer's cold path, then every module the API handler may import lazily.
 CHILD = """
 import importlib, json, pkgutil, sys
-from gatehouse.handlers import gatehouse_auth
+from gatehouse.authorizer.handler import gatehouse_auth
 policy = gatehouse_auth(json.loads(sys.argv[1]), None)
 assert policy["policyDocument"]["Statement"][0]["Effect"] == "Allow", policy
 import chalicelib
@@ -233,8 +233,8 @@ def test_every_module_the_functions_import_is_loaded_from_the_packaged_pyc(
         "chalice.app",
         "jwt",
         "jwt.api_jwt",
-        "gatehouse.verify.tokens",
-        "gatehouse.verify.policy",
+        "gatehouse.jose.access_tokens",
+        "gatehouse.authorizer.policy",
     ]:
         source = str(Path(ours[name]).relative_to(task))
         assert _pyc_for(source) in log.from_pyc, name
