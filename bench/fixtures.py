@@ -60,7 +60,7 @@ def make_fixture(now: int, **overrides: Any) -> Fixture:
     """A fresh EdDSA key, default settings (argon2 m=19456,t=2,p=1) and a token issued at ``now``."""
     jwk = generate_signing_jwk("EdDSA")
     settings = replace(Settings(), jwks=json.dumps(public_jwks([jwk])), **overrides)
-    session_id = "bench-session-0001"
+    session_id = "018d2a9c3b00" + "benchSession0000000001"  # shaped like a sid: the check reads it
     token, _ = issue_access_token(
         load_signing_key(json.dumps(jwk)),
         token_rules(settings),

@@ -7,6 +7,7 @@ import json
 import os
 import re
 import secrets
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -130,6 +131,9 @@ def package(tmp_path_factory: pytest.TempPathFactory) -> Package:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not (out / "sam.json").exists():
             out.mkdir(parents=True, exist_ok=True)
+            # Chalice reuses its vendored dependencies while requirements.txt is unchanged:
+            # the wheel it names would be the one of an older tree.
+            shutil.rmtree(ROOT / ".chalice" / "deployments", ignore_errors=True)
             chalice = [sys.executable, "-c", "import sys; from chalice.cli import main; sys.exit(main())"]
             steps = [
                 [sys.executable, "-m", "gatehouse.release.template", "--stage", "prod", str(merge)],

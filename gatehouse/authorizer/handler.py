@@ -47,16 +47,30 @@ def verifier_from(env: Mapping[str, str]) -> Verifier:
     settings = load_settings(env)
     if not settings.jwks:
         raise ConfigError("GATEHOUSE_JWKS is not set: it must hold the public key set.")
-    if ROUTES_VARIABLE not in env:
-        raise ConfigError(f"{ROUTES_VARIABLE} is not set: `make package` writes it into the template.")
-    try:
-        routes = RouteTable.decode(env[ROUTES_VARIABLE])
-    except ValueError as error:
-        raise ConfigError(str(error)) from None
+    if ROUTES_VARIABLE in env:
+        try:
+            routes = RouteTable.decode(env[ROUTES_VARIABLE])
+        except ValueError as error:
+            raise ConfigError(str(error)) from None
+    else:
+        routes = routes_of_the_app()
     check = None
     if settings.check_sessions:
         check = SessionCheck(session_reader(settings.sessions_table), settings.session_cache_seconds)
     return Verifier(load_keyset(settings.jwks), token_rules(settings), routes, time.time, check)
+
+
+def routes_of_the_app() -> RouteTable:
+    """The table from the app itself, at the cost of importing it (and Chalice).
+
+    Only for a function deployed without the merge template (``chalice deploy``,
+    docs/DEPLOY.md): ``make package`` always sets the variable.
+    """
+    import importlib
+
+    from gatehouse.component import component_of
+
+    return component_of(importlib.import_module("app").app).route_table()
 
 
 def session_reader(table_name: str) -> Callable[[str, str], Session | None]:

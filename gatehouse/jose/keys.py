@@ -14,7 +14,6 @@ the newest key that its own public key set already publishes and whose
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -65,6 +64,8 @@ def thumbprint(jwk: dict[str, Any]) -> str:
     """RFC 7638 JWK thumbprint, used as the default ``kid``."""
     members = _THUMBPRINT_MEMBERS[jwk["kty"]]
     canonical = json.dumps({m: jwk[m] for m in members}, separators=(",", ":"), sort_keys=True)
+    import hashlib  # only where keys are made or stored: not on the verify path's cold start
+
     digest = hashlib.sha256(canonical.encode()).digest()
     return base64url.encode(digest)
 

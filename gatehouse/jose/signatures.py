@@ -24,6 +24,7 @@ Key members are canonical unpadded base64url only.  A refused key raises
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import cache
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
@@ -50,7 +51,6 @@ P256_HALF_ORDER = P256_ORDER // 2  # the largest low-S value
 COORDINATE_BYTES = 32
 SIGNATURE_BYTES = 64  # Ed25519 signatures and ES256 r || s alike
 _P256 = ec.SECP256R1()
-_ECDSA_SHA256 = ec.ECDSA(hashes.SHA256())
 _b64url = base64url.encode
 
 
@@ -140,6 +140,13 @@ def generate_private_key(alg: str) -> PrivateKeyObject:
     raise ValueError(f"alg must be one of {', '.join(SUPPORTED_ALGORITHMS)}.")
 
 
+@cache
+def _ecdsa_sha256() -> ec.ECDSA:
+    # Built on first use: constructing it imports cryptography's OpenSSL backend
+    # module (milliseconds of cold start), which an EdDSA-only verifier never needs.
+    return ec.ECDSA(hashes.SHA256())
+
+
 def _r_s(signature: bytes) -> tuple[int, int]:
     return int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:], "big")
 
@@ -175,7 +182,7 @@ def verify_signature(alg: str, public_key: object, signing_input: bytes, signatu
             r, s = _r_s(signature)
             if not (0 < r < P256_ORDER and 0 < s <= P256_HALF_ORDER):
                 return False
-            public_key.verify(encode_dss_signature(r, s), signing_input, _ECDSA_SHA256)
+            public_key.verify(encode_dss_signature(r, s), signing_input, _ecdsa_sha256())
             return True
     except InvalidSignature:
         return False
