@@ -154,6 +154,7 @@ def _populate(fixture: Fixture, url: str) -> None:
     """Tables, the token's session, a user and the signing key, written by Gatehouse's own code."""
     import boto3
 
+    from chalicelib.notes.repository import table_definition as notes_table
     from gatehouse import roles
     from gatehouse.accounts import signup
     from gatehouse.runtime import Runtime
@@ -167,7 +168,8 @@ def _populate(fixture: Fixture, url: str) -> None:
         aws.use_session(session)
         try:
             settings = fixture.settings
-            create_tables(session.client("dynamodb"), settings)
+            # The example app's notes table too: the API handler's first call reads it.
+            create_tables(session.client("dynamodb"), settings, extra=[notes_table("gatehouse-notes")])
             session.client("ssm").put_parameter(
                 Name=settings.signing_key_param, Value=json.dumps(fixture.signing_jwk), Type="SecureString"
             )

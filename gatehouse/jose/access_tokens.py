@@ -20,7 +20,6 @@ imported when a token is first issued.
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -74,6 +73,8 @@ def issue_access_token(
     now: int,
     jti: str | None = None,
 ) -> tuple[str, AccessClaims]:
+    import secrets  # the issuer's: with random and hashlib, milliseconds of a verifier's cold start
+
     claims = AccessClaims(
         sub=subject,
         sid=session_id,
