@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Iterator
 
@@ -48,7 +49,8 @@ def _event(
     """A TOKEN event; without ``token``, one carrying a fresh valid token with ``roles``."""
     signed, _ = issue_access_token(
         load_signing_key(json.dumps(SIGNING_JWK)),
-        token_rules(load_settings(env)),
+        # The rules the handler reads: the process environment holds the test run's settings too.
+        token_rules(load_settings({**os.environ, **env})),
         subject="alice",
         session_id="sid-1",
         roles=roles,
