@@ -15,23 +15,23 @@ from typing import TYPE_CHECKING
 
 from gatehouse.accounts.lockout import LockoutRules
 from gatehouse.accounts.passwords import Hasher, HashParams
+from gatehouse.authorizer.session_check import SessionCheck
 from gatehouse.errors import ConfigError
-from gatehouse.mail import Mailer
-from gatehouse.settings import Settings
-from gatehouse.storage import aws
-from gatehouse.storage.account_email import AccountEmailRepository
-from gatehouse.storage.attempts import AttemptRepository
-from gatehouse.storage.sessions import SID_PATTERN, Session, SessionRepository, read_session
-from gatehouse.storage.users import UserRepository
-from gatehouse.verify.keys import (
+from gatehouse.jose.access_tokens import TokenRules
+from gatehouse.jose.keys import (
     KeySet,
     SigningKey,
     choose_signing_key,
     load_keyset,
     load_signing_keys,
 )
-from gatehouse.verify.session_check import SessionCheck
-from gatehouse.verify.tokens import TokenRules
+from gatehouse.mail import Mailer
+from gatehouse.settings import Settings, token_rules
+from gatehouse.storage import aws
+from gatehouse.storage.account_email import AccountEmailRepository
+from gatehouse.storage.attempts import AttemptRepository
+from gatehouse.storage.sessions import SID_PATTERN, Session, SessionRepository, read_session
+from gatehouse.storage.users import UserRepository
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
@@ -52,17 +52,6 @@ def read_signing_key_from_ssm(parameter: str) -> str:
             "(GATEHOUSE_SIGNING_KEY_PARAM); see Keys in docs/DESIGN.md."
         ) from None
     return answer["Parameter"]["Value"]
-
-
-def token_rules(s: Settings) -> TokenRules:
-    """The verifier's rules for some settings (the issuer signs with the same)."""
-    return TokenRules(
-        issuer=s.issuer,
-        audience=s.audience,
-        lifetime=s.access_token_ttl,
-        leeway=s.leeway,
-        max_bytes=s.max_token_bytes,
-    )
 
 
 class Services:

@@ -10,9 +10,13 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from gatehouse.errors import ConfigError
 from gatehouse.origins import ANY_ORIGIN, DEV_ORIGINS, OriginListError, parse_origins
+
+if TYPE_CHECKING:
+    from gatehouse.jose.access_tokens import TokenRules
 
 PREFIX = "GATEHOUSE_"
 
@@ -153,6 +157,19 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         mail_from=_str(env, "MAIL_FROM", d.mail_from),
         mail_configuration_set=_str(env, "MAIL_CONFIGURATION_SET", d.mail_configuration_set),
         mail_echo=_bool(env, "MAIL_ECHO", d.mail_echo),
+    )
+
+
+def token_rules(s: Settings) -> TokenRules:
+    """The verifier's rules for some settings (the issuer signs with the same)."""
+    from gatehouse.jose.access_tokens import TokenRules
+
+    return TokenRules(
+        issuer=s.issuer,
+        audience=s.audience,
+        lifetime=s.access_token_ttl,
+        leeway=s.leeway,
+        max_bytes=s.max_token_bytes,
     )
 
 

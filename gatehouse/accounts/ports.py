@@ -13,14 +13,14 @@ from typing import Protocol
 
 from gatehouse.accounts.lockout import LockoutRules
 from gatehouse.accounts.passwords import Hasher
+from gatehouse.jose.access_tokens import TokenRules
+from gatehouse.jose.keys import KeySet, SigningKey
 from gatehouse.mail import Mailer
 from gatehouse.settings import Settings
 from gatehouse.storage.account_email import AccountEmailRepository
 from gatehouse.storage.attempts import AttemptRepository
 from gatehouse.storage.sessions import SessionRepository
 from gatehouse.storage.users import UserRepository
-from gatehouse.verify.keys import KeySet, SigningKey
-from gatehouse.verify.tokens import TokenRules
 
 
 class AccountServices(Protocol):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from chalice.app import Response
 
 from gatehouse.accounts import admin
-from gatehouse.verify.identity import Identity
+from gatehouse.authorizer.identity import Identity
 from gatehouse.web.views.common import Gate, json_response, next_link, no_content, paging
 
 

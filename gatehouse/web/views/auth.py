@@ -16,9 +16,9 @@ from gatehouse.accounts.emails import MAX_EMAIL_INPUT
 from gatehouse.accounts.passwords import MAX_PASSWORD_LENGTH
 from gatehouse.accounts.usernames import MAX_USERNAME_INPUT
 from gatehouse.errors import InvalidRequest, UnsupportedGrantType
+from gatehouse.jose.jws import MAX_TOKEN_INPUT
 from gatehouse.roles import DEFAULT_ROLES
 from gatehouse.storage.sessions import MAX_DEVICE_LENGTH
-from gatehouse.verify.tokens import MAX_TOKEN_INPUT
 from gatehouse.web.bodies import JSON, optional_str, read_body, required_str
 from gatehouse.web.views.common import Gate, json_response, no_content
 
