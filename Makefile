@@ -23,7 +23,7 @@ WHEEL := dist/gatehouse_chalice-$(VERSION)-py3-none-any.whl
 .PHONY: wheel dist
 wheel: $(WHEEL)
 $(WHEEL): $(STAMP) pyproject.toml $(shell find gatehouse -type f -not -name '*.pyc' 2>/dev/null)
-	rm -rf dist/gatehouse_chalice-*.whl
+	rm -rf dist/gatehouse_chalice-*.whl build/lib  # build/lib would ship deleted modules again
 	$(PY) -m pip wheel --quiet --disable-pip-version-check --no-deps --no-build-isolation -w dist .
 dist: $(STAMP)
 	rm -rf dist
@@ -56,6 +56,9 @@ check: lint typecheck test
 BYTECODE ?= 1
 package: $(STAMP) $(WHEEL)
 	rm -rf build
+	# Chalice reuses its vendored dependencies while requirements.txt is unchanged,
+	# and it names the same wheel file whatever the package inside holds.
+	rm -rf .chalice/deployments
 	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-$(PACKAGE_REGION)} $(PY) -m gatehouse.release.template \
 		--stage $(STAGE) build/merge.json
 	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-$(PACKAGE_REGION)} $(VENV)/bin/chalice package \

@@ -12,10 +12,11 @@ down botocore's loaded models costs a shared machine a varying 100-300 ms.
 The parent's wall time per child is in the details.
 
 * **authorizer, as deployed**: ``gatehouse_auth(event, None)`` with the
-  session check on: the verify path, then the DynamoDB client and one
-  strongly consistent ``GetItem``.  The floor is what any authorizer that
-  reads a session must do: ``import chalice.app``, create a DynamoDB client
-  (botocore, the leanest public way) and send one ``GetItem``.
+  session check on and the environment the merge template gives the
+  function (key set, route table): the verify path, then the DynamoDB client
+  and one strongly consistent ``GetItem``.  The floor is what any authorizer
+  that reads a session must do: import botocore, create a DynamoDB client
+  (the leanest public way) and send one ``GetItem``.
 * **what was tried** for the client (information, same rounds): boto3's
   client, boto3's resource layer (the session check's read before it moved
   to a botocore client), a botocore session whose data loader knows only
@@ -26,6 +27,8 @@ The parent's wall time per child is in the details.
 * **auth function, first ``POST /auth/token``**: ``import app`` and one
   password grant through the API handler: the users and attempts tables,
   argon2id, the SSM read of the signing key, PyJWT, the new session.
+* **API handler, first call**: ``import app`` and one ``GET /notes`` as the
+  gateway sends it after the authorizer allowed it: the notes table's query.
 """
 
 from __future__ import annotations
@@ -39,26 +42,26 @@ from contextlib import ExitStack, contextmanager
 from typing import Any
 
 from bench.cold_start import ms, run_child
-from bench.fixtures import PASSWORD, USERNAME, Fixture, child_env
+from bench.fixtures import PASSWORD, USERNAME, Fixture, authorizer_variables, child_env
 from bench.login import aws_test_env
 from bench.report import Result
 from bench.timing import Samples, interleaved_calls, median, paired_ratio, summary
 
 LIMIT = 1.15
 GATEHOUSE = "gatehouse_auth, session check on"
-FLOOR = "floor: chalice + botocore client + GetItem"
+FLOOR = "floor: botocore + DynamoDB client + GetItem"
 BOTO3_CLIENT = "boto3 client + GetItem"
 BOTO3_RESOURCE = "boto3 resource Table + get_item"
 ONE_MODEL = "botocore client, DynamoDB-only loader + GetItem"
 LEAN = "Gatehouse's dynamodb_client() + read_session"
 _TRIED = (LEAN, BOTO3_CLIENT, BOTO3_RESOURCE, ONE_MODEL)
 AUTH = "auth function: import app + first POST /auth/token"
+API = "API handler: import app + first GET /notes"
 
 AUTHORIZER_CODE = """
 import json, sys, time
 start = time.perf_counter()
-import app
-from gatehouse.handlers import gatehouse_auth
+from gatehouse.authorizer.handler import gatehouse_auth
 imported = time.perf_counter()
 policy = gatehouse_auth(json.loads(sys.argv[1]), None)
 assert policy["policyDocument"]["Statement"][0]["Effect"] == "Allow", policy
@@ -69,7 +72,6 @@ print(json.dumps({"import": imported - start, "first call": done - imported}))
 CLIENT_CODE = """
 import json, sys, time
 start = time.perf_counter()
-import chalice.app
 {imports}
 imported = time.perf_counter()
 {client}
@@ -80,7 +82,8 @@ done = time.perf_counter()
 print(json.dumps({{"import": imported - start, "client": created - imported, "GetItem": done - created}}))
 """
 _TYPED_GET = (
-    "client.get_item(TableName={table!r}, Key={{'sid': {{'S': {sid!r}}}}}, ConsistentRead=True)['Item']"
+    "client.get_item(TableName={table!r}, Key={{'username': {{'S': {user!r}}}, 'sid': {{'S': {sid!r}}}}}, "
+    "ConsistentRead=True)['Item']"
 )
 _VARIANTS = {
     FLOOR: (
@@ -92,7 +95,7 @@ _VARIANTS = {
     BOTO3_RESOURCE: (
         "import boto3",
         "table = boto3.resource('dynamodb').Table({table!r})",
-        "table.get_item(Key={{'sid': {sid!r}}}, ConsistentRead=True)['Item']",
+        "table.get_item(Key={{'username': {user!r}, 'sid': {sid!r}}}, ConsistentRead=True)['Item']",
     ),
     ONE_MODEL: (
         "import botocore.session\n"
@@ -110,19 +113,23 @@ _VARIANTS = {
         "from gatehouse.storage import aws\n"
         "from gatehouse.storage.sessions import read_session",
         "client = aws.dynamodb_client()",
-        "read_session(client, {table!r}, {sid!r})",
+        "read_session(client, {table!r}, {user!r}, {sid!r})",
     ),
 }
-AUTH_CODE = """
+# An app function's cold start: import app, one event through Chalice, a 200 whose body passes ``check``.
+APP_CODE = """
 import json, sys, time
 start = time.perf_counter()
 import app
 imported = time.perf_counter()
 response = app.app(json.loads(sys.argv[1]), None)
-assert response["statusCode"] == 200 and "access_token" in json.loads(response["body"]), response
+body = json.loads(response["body"])
+assert response["statusCode"] == 200 and {check}, response
 done = time.perf_counter()
-print(json.dumps({"import": imported - start, "first call": done - imported}))
+print(json.dumps({{"import": imported - start, "first call": done - imported}}))
 """
+AUTH_CODE = APP_CODE.format(check='"access_token" in body')
+API_CODE = APP_CODE.format(check="isinstance(body, list)")  # the caller's notes
 
 
 @contextmanager
@@ -148,6 +155,7 @@ def _populate(fixture: Fixture, url: str) -> None:
     """Tables, the token's session, a user and the signing key, written by Gatehouse's own code."""
     import boto3
 
+    from chalicelib.notes.repository import table_definition as notes_table
     from gatehouse import roles
     from gatehouse.accounts import signup
     from gatehouse.services import Services
@@ -161,7 +169,8 @@ def _populate(fixture: Fixture, url: str) -> None:
         aws.use_session(session)
         try:
             settings = fixture.settings
-            create_tables(session.client("dynamodb"), settings)
+            # The example app's notes table too: the API handler's first call reads it.
+            create_tables(session.client("dynamodb"), settings, extra=[notes_table("gatehouse-notes")])
             session.client("ssm").put_parameter(
                 Name=settings.signing_key_param, Value=json.dumps(fixture.signing_jwk), Type="SecureString"
             )
@@ -175,7 +184,7 @@ def _populate(fixture: Fixture, url: str) -> None:
 
 def _env(fixture: Fixture, url: str) -> dict[str, str]:
     return child_env(
-        GATEHOUSE_JWKS=fixture.jwks_json,
+        **authorizer_variables(fixture),
         AWS_ENDPOINT_URL=url,
         AWS_ACCESS_KEY_ID="testing",
         AWS_SECRET_ACCESS_KEY="testing",  # noqa: S106 (moto's placeholder)
@@ -209,6 +218,21 @@ def token_event(body: dict[str, str]) -> dict[str, Any]:
     }
 
 
+def notes_event(fixture: Fixture) -> dict[str, Any]:
+    """``GET /notes`` as API Gateway sends it to the API handler once the authorizer allowed it."""
+    event = token_event({})
+    event.update(
+        resource="/notes", path="/notes", httpMethod="GET", body=None, headers={}, multiValueHeaders={}
+    )
+    event["requestContext"].update(
+        resourcePath="/notes",
+        httpMethod="GET",
+        path="/api/notes",
+        authorizer={"username": USERNAME, "roles": "user", "sid": fixture.session_id, "jti": "bench"},
+    )
+    return event
+
+
 class _Child:
     """A candidate for ``interleaved_calls`` that keeps the timings the child prints."""
 
@@ -235,13 +259,16 @@ def _candidates(fixture: Fixture, env: dict[str, str], clients: bool) -> dict[st
     for name in names:
         imports, client, get = _VARIANTS[name]
         code = CLIENT_CODE.format(
-            imports=imports, client=client.format(table=table), get=get.format(table=table, sid=sid)
+            imports=imports,
+            client=client.format(table=table),
+            get=get.format(table=table, user=USERNAME, sid=sid),
         )
         children[name] = _Child(code, event, env)
     if not clients:
         children[GATEHOUSE] = _Child(AUTHORIZER_CODE, event, env)
         grant = {"grant_type": "password", "username": USERNAME, "password": PASSWORD}
         children[AUTH] = _Child(AUTH_CODE, json.dumps(token_event(grant)), env)
+        children[API] = _Child(API_CODE, json.dumps(notes_event(fixture)), env)
     return children
 
 
@@ -265,7 +292,7 @@ def _steps(child: _Child) -> str:
 def measure(fixture: Fixture, rounds: int) -> list[Result]:
     wall, children = _run(fixture, rounds, clients=False)
     inner = {name: child.inner for name, child in children.items()}
-    floor, auth = children[FLOOR], children[AUTH]
+    floor, auth, api = children[FLOOR], children[AUTH], children[API]
     lines = [
         "in the child, first import to the end of the first call:",
         "  " + summary(GATEHOUSE, inner[GATEHOUSE], ms) + f"; {_steps(children[GATEHOUSE])}",
@@ -283,7 +310,7 @@ def measure(fixture: Fixture, rounds: int) -> list[Result]:
             median(inner[GATEHOUSE]),
             LIMIT,
             floor=median(inner[FLOOR]),
-            floor_label="chalice + DynamoDB client + GetItem",
+            floor_label="botocore + DynamoDB client + GetItem",
             details=lines,
         ),
         Result(
@@ -293,6 +320,15 @@ def measure(fixture: Fixture, rounds: int) -> list[Result]:
             details=[
                 "in the child: " + summary(AUTH, inner[AUTH], ms) + f"; {_steps(auth)}",
                 f"whole child, start to exit: {ms(median(wall[AUTH]))}",
+            ],
+        ),
+        Result(
+            "API handler cold start, first GET /notes (moto server)",
+            median(inner[API]),
+            None,
+            details=[
+                "in the child: " + summary(API, inner[API], ms) + f"; {_steps(api)}",
+                f"whole child, start to exit: {ms(median(wall[API]))}",
             ],
         ),
     ]

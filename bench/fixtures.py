@@ -26,10 +26,9 @@ if str(ROOT) not in sys.path:
     # `python bench/...` as well as `python -m bench` from anywhere.
     sys.path.insert(0, str(ROOT))
 
-from gatehouse.services import token_rules  # noqa: E402
-from gatehouse.settings import Settings  # noqa: E402
-from gatehouse.verify.keys import PublicKey, generate_signing_jwk, load_signing_key, public_jwks  # noqa: E402
-from gatehouse.verify.tokens import issue_access_token  # noqa: E402
+from gatehouse.jose.access_tokens import issue_access_token  # noqa: E402
+from gatehouse.jose.keys import PublicKey, generate_signing_jwk, load_signing_key, public_jwks  # noqa: E402
+from gatehouse.settings import Settings, token_rules  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -61,7 +60,7 @@ def make_fixture(now: int, **overrides: Any) -> Fixture:
     """A fresh EdDSA key, default settings (argon2 m=19456,t=2,p=1) and a token issued at ``now``."""
     jwk = generate_signing_jwk("EdDSA")
     settings = replace(Settings(), jwks=json.dumps(public_jwks([jwk])), **overrides)
-    session_id = "bench-session-0001"
+    session_id = "018d2a9c3b00" + "benchSession0000000001"  # shaped like a sid: the check reads it
     token, _ = issue_access_token(
         load_signing_key(json.dumps(jwk)),
         token_rules(settings),
@@ -71,6 +70,21 @@ def make_fixture(now: int, **overrides: Any) -> Fixture:
         now=now,
     )
     return Fixture(jwk, settings, token, session_id, now)
+
+
+def route_table_json() -> str:
+    """The authorizer function's ``GATEHOUSE_PROTECTED_ROUTES``, computed as ``make package`` does."""
+    import app
+    from gatehouse.component import protected_routes
+
+    return protected_routes(app.app).encode()
+
+
+def authorizer_variables(fixture: Fixture, **extra: str) -> dict[str, str]:
+    """What the merge template and the stage give the deployed authorizer function."""
+    from gatehouse.authorizer.policy import ROUTES_VARIABLE
+
+    return {"GATEHOUSE_JWKS": fixture.jwks_json, ROUTES_VARIABLE: route_table_json(), **extra}
 
 
 def child_env(**extra: str) -> dict[str, str]:

@@ -1,13 +1,16 @@
 """One warm authorizer invocation against a bare ``jwt.decode`` of the same token.
 
 The invocation is the whole Lambda entry point,
-``gatehouse.handlers.gatehouse_auth(event, None)``: event to
-AuthRequest, bearer parsing, the strict JWS layer and signature check with
-``cryptography``, the claim checks, the session check, the JSON log line and
-the IAM policy dict.  The session
-check is on and answered from its cache: the session is read once through
-the fake DynamoDB (first call), and the clock is frozen so the cache never
-expires; the bench checks afterwards that no further read happened.
+``gatehouse.authorizer.handler.gatehouse_auth(event, None)``, with the parts a
+deployed container builds once (key set, rules, the route table as the merge
+template delivers it): bearer parsing, the strict JWS layer and signature
+check with ``cryptography``, the claim checks, the session check, the JSON
+log line and the answer around the policy document built once per role set.
+The session check is on and answered from its cache: the session is read
+once through the fake DynamoDB (first call), and the clock is frozen so the
+cache never expires; the bench checks afterwards that no further read
+happened.  The parts are timed too, with the API's request log line beside
+the authorizer's own (it must cost no more).
 
 The floor is what any PyJWT authorizer must do at least: verify the EdDSA
 signature and the registered claims.  Gatehouse checks more (header, types,
@@ -20,16 +23,17 @@ from collections.abc import Callable
 from typing import Any
 
 import jwt
-from chalice.app import AuthRequest
 
 from bench.fake_dynamodb import FakeDynamoDB
-from bench.fixtures import USERNAME, Fixture, event_log_to_devnull
+from bench.fixtures import METHOD_ARN, USERNAME, Fixture, event_log_to_devnull, route_table_json
 from bench.report import Result
 from bench.timing import Samples, interleaved_loops, median, paired_ratio, summary
 
 LIMIT = 1.0
 FLOOR = "jwt.decode"
 WHOLE = "gatehouse_auth(event, None)"
+LOG_LINE = "the authorizer's log line"
+REQUEST_LOG = "the API's request log line"
 
 
 def _runtime(fixture: Fixture, db: FakeDynamoDB) -> Any:
@@ -53,18 +57,17 @@ def _runtime(fixture: Fixture, db: FakeDynamoDB) -> Any:
 
 
 def _candidates(fixture: Fixture, rt: Any) -> dict[str, Callable[[], object]]:
-    import app
-    from gatehouse.component import component_of
-    from gatehouse.handlers import gatehouse_auth
-    from gatehouse.verify.policy import auth_response
-    from gatehouse.verify.tokens import REQUIRED_CLAIMS, verify_access_token
+    from gatehouse import logs
+    from gatehouse.authorizer.decision import route_of
+    from gatehouse.authorizer.handler import gatehouse_auth
+    from gatehouse.authorizer.policy import RouteTable, answer
+    from gatehouse.jose.access_tokens import REQUIRED_CLAIMS, verify_access_token
 
     event, token, settings = fixture.event(), fixture.token, fixture.settings
     public_key = fixture.public_key.key
     options: Any = {"require": list(REQUIRED_CLAIMS)}
     claims = verify_access_token(token, rt.keyset, rt.rules, now=fixture.now)
-    routes = component_of(app.app).protected_routes()
-    request = AuthRequest(event["type"], event["authorizationToken"], event["methodArn"])
+    routes = RouteTable.decode(route_table_json())
     return {
         FLOOR: lambda: jwt.decode(
             token,
@@ -77,7 +80,20 @@ def _candidates(fixture: Fixture, rt: Any) -> dict[str, Callable[[], object]]:
         WHOLE: lambda: gatehouse_auth(event, None),
         # The parts, to say where the time goes when the target is missed.
         "verify_access_token": lambda: verify_access_token(token, rt.keyset, rt.rules, now=fixture.now),
-        "policy dict": lambda: auth_response(claims, routes).to_dict(request),
+        "policy answer": lambda: answer(claims, routes, METHOD_ARN),
+        LOG_LINE: lambda: logs.event(
+            "authorizer", outcome="allow", user=claims.sub, route=route_of(METHOD_ARN)
+        ),
+        REQUEST_LOG: lambda: logs.event(
+            "request",
+            method="GET",
+            route="/notes",
+            status=200,
+            user=claims.sub,
+            error=None,
+            detail=None,
+            request_id="c0ffee00-0000-4000-8000-000000000000",
+        ),
     }
 
 
@@ -90,9 +106,19 @@ def _check_allowed(policy: dict[str, Any]) -> None:
 def _details(samples: Samples, reads: int) -> list[str]:
     lines = [summary(name, values, _us) for name, values in samples.items()]
     lines.append(f"median of per-repeat ratios: {paired_ratio(samples[WHOLE], samples[FLOOR]):.2f}x")
-    parts = zip(samples[WHOLE], samples["verify_access_token"], samples["policy dict"], strict=True)
-    rest = median([whole - verify - policy for whole, verify, policy in parts])
-    lines.append(f"rest of the invocation (event, session cache, log line), per repeat: {_us(rest)}")
+    parts = zip(
+        samples[WHOLE],
+        samples["verify_access_token"],
+        samples["policy answer"],
+        samples[LOG_LINE],
+        strict=True,
+    )
+    rest = median([whole - verify - policy - log for whole, verify, policy, log in parts])
+    lines.append(f"rest of the invocation (event, bearer, session cache), per repeat: {_us(rest)}")
+    lines.append(
+        f"log lines, per-repeat ratio authorizer / request: "
+        f"{paired_ratio(samples[LOG_LINE], samples[REQUEST_LOG]):.2f}x"
+    )
     if reads:
         lines.append(f"WARNING: the session cache missed: {reads} DynamoDB reads during the loops")
     return lines
@@ -103,20 +129,24 @@ def _us(seconds: float) -> str:
 
 
 def measure(fixture: Fixture, repeats: int, seconds_per_repeat: float) -> Result:
-    from app import gate
-    from gatehouse.handlers import gatehouse_auth
+    from gatehouse.authorizer import handler
+    from gatehouse.authorizer.decision import Verifier
+    from gatehouse.authorizer.policy import RouteTable
     from gatehouse.storage.tables import table_definitions
 
     db = FakeDynamoDB.from_definitions(table_definitions(fixture.settings))
     rt = _runtime(fixture, db)
-    gate.use_services(rt)
+    # What a warm container holds: the parts built once, with the session read through the fake.
+    handler._built = Verifier(
+        rt.keyset, rt.rules, RouteTable.decode(route_table_json()), rt.clock, rt.session_check
+    )
     try:
         with event_log_to_devnull():
-            _check_allowed(gatehouse_auth(fixture.event(), None))  # loads keys, reads the session once
+            _check_allowed(handler.gatehouse_auth(fixture.event(), None))  # reads the session once
             db.calls.clear()
             samples = interleaved_loops(_candidates(fixture, rt), repeats, seconds_per_repeat)
     finally:
-        gate.use_services(None)
+        handler.reset()
     return Result(
         "warm authorizer call (EdDSA, session check cached)",
         median(samples[WHOLE]),

@@ -21,15 +21,15 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from gatehouse.authorizer.identity import Identity
     from gatehouse.component import Gatehouse
-    from gatehouse.verify.identity import Identity
 
 __version__ = "0.1.0"
 __all__ = ["Gatehouse", "Identity", "__version__"]
 
 _LAZY = {
     "Gatehouse": "gatehouse.component",
-    "Identity": "gatehouse.verify.identity",
+    "Identity": "gatehouse.authorizer.identity",
 }
 
 

@@ -15,27 +15,26 @@ import threading
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from chalice.app import AuthRequest, AuthResponse, Blueprint, Chalice, ChaliceAuthorizer, Request, Response
+from chalice.app import AuthRequest, Blueprint, Chalice, ChaliceAuthorizer, Request, Response
 
 from gatehouse import logs
+from gatehouse.authorizer import handler
+from gatehouse.authorizer.decision import Verifier, authorize
+from gatehouse.authorizer.identity import Identity
+from gatehouse.authorizer.policy import COMPONENT_ATTRIBUTE, ProtectedRoute, RouteTable
 from gatehouse.errors import ConfigError, Forbidden, InsufficientUserAuthentication, NotFound
 from gatehouse.services import Services
 from gatehouse.settings import Settings, authorizer_ttl, load_settings
 from gatehouse.storage.failures import store_call
-from gatehouse.verify.authorizer import authorize
-from gatehouse.verify.identity import Identity
-from gatehouse.verify.policy import ProtectedRoute
 from gatehouse.web import cors, responses, views
 from gatehouse.web.bodies import JSON, NO_BODY, check_text, read_body
 from gatehouse.web.request_log import request_log
 
 if TYPE_CHECKING:
+    from chalice.app import RouteEntry
     from mypy_boto3_dynamodb.service_resource import Table
 
-AUTHORIZER_NAME = "gatehouse_auth"
-# The authorizer Lambda's entry point: the module whose ``gatehouse_auth`` the deployed
-# function runs.  Named, not imported: the entry point imports this module.
-AUTHORIZER_MODULE = "gatehouse.handlers"
+AUTHORIZER_NAME = handler.ENTRY_POINT
 # Methods whose requests carry a body: their routes take JSON, the others any type.
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
@@ -44,12 +43,11 @@ Hook = TypeVar("Hook", bound=Callable[[str], object])
 
 # The attribute of the Chalice app that holds its Gatehouse: the app carries its
 # own component, so that no registry outlives or mixes apps in one process.
-_ATTRIBUTE = "_gatehouse_component"
 
 
 def component_of(app: Chalice) -> Gatehouse:
     """The Gatehouse built on ``app`` (the authorizer Lambda's entry point needs it)."""
-    component = getattr(app, _ATTRIBUTE, None)
+    component = getattr(app, COMPONENT_ATTRIBUTE, None)
     if not isinstance(component, Gatehouse):
         raise RuntimeError("this Chalice app has no Gatehouse(app)")
     return component
@@ -85,7 +83,7 @@ class Gatehouse:
         self._allow_signup = allow_signup
         self._demo_page = demo_page
         self._roles: dict[tuple[str, str], str | None] = {}
-        self._protected: tuple[ProtectedRoute, ...] | None = None
+        self._route_table: RouteTable | None = None
         self._own_paths: set[str] = set()
         self._registering_own = False
         self.account_deleted_hooks: list[Callable[[str], object]] = []
@@ -96,14 +94,14 @@ class Gatehouse:
         app.register_middleware(request_log, "http")
         app.register_middleware(responses.rerender_chalice_errors(lambda: app.routes), "http")
 
-        # Registered through a Blueprint named after the entry point's module, so that
-        # the deployed authorizer function's handler is a module-level name there.
-        blueprint = Blueprint(AUTHORIZER_MODULE)
+        # Registered through a Blueprint named after the authorizer's lean handler module,
+        # so that Chalice's generated handler string for the deployed authorizer
+        # function is that module's entry point (handler.HANDLER), which never
+        # imports this app.  Locally, Chalice calls this function instead.
+        blueprint = Blueprint(handler.__name__)
 
-        def gatehouse_auth(auth_request: AuthRequest) -> AuthResponse:
-            return authorize(
-                auth_request.token, auth_request.method_arn, self.services, self.protected_routes
-            )
+        def gatehouse_auth(auth_request: AuthRequest) -> dict[str, Any]:
+            return authorize(auth_request.token, auth_request.method_arn, self._local_verifier)
 
         self.authorizer: ChaliceAuthorizer = blueprint.authorizer(
             name=AUTHORIZER_NAME, ttl_seconds=authorizer_ttl(env)
@@ -112,7 +110,7 @@ class Gatehouse:
         self._registering_own = True
         views.register(self, admin_routes=admin_routes)
         self._registering_own = False
-        setattr(app, _ATTRIBUTE, self)
+        setattr(app, COMPONENT_ATTRIBUTE, self)
 
         # Inside Lambda the component is the function's entry: its event lines go to
         # stdout, one JSON object a line.  Elsewhere the application (or the local
@@ -320,16 +318,29 @@ class Gatehouse:
 
     # -- what the authorizer and the deployment need ------------------------------------------
 
-    def protected_routes(self) -> tuple[ProtectedRoute, ...]:
-        """Every route behind this authorizer, with the role it needs (built once)."""
-        if self._protected is None:
-            table = []
-            for path, by_method in self.app.routes.items():
-                for method, entry in by_method.items():
-                    if _same(entry.authorizer, self.authorizer):
-                        table.append(ProtectedRoute(path, (method,), self._roles.get((path, method))))
-            self._protected = tuple(table)
-        return self._protected
+    def guards(self, entry: RouteEntry) -> bool:
+        """Whether a route of the app is behind this component's authorizer."""
+        return _same(entry.authorizer, self.authorizer)
+
+    def role_of(self, path: str, method: str) -> str | None:
+        """The role a protected route needs (None: any signed-in user)."""
+        return self._roles.get((path, method))
+
+    def route_table(self) -> RouteTable:
+        """The authorizer's route table, as the deployed function gets it (built on first use).
+
+        The same function that writes it into the merge template computes it,
+        and it goes through the same encoding, so ``chalice local`` and the
+        tests decide exactly as the deployed function does.
+        """
+        if self._route_table is None:
+            self._route_table = RouteTable.decode(protected_routes(self.app).encode())
+        return self._route_table
+
+    def _local_verifier(self) -> Verifier:
+        rt = self.services()
+        check = rt.session_check if rt.settings.check_sessions else None
+        return Verifier(rt.keyset, rt.rules, self.route_table(), rt.clock, check)
 
     def allowed_origins(self) -> tuple[str, ...]:
         """The CORS allowlist of this app's settings (read per request, not at import).
@@ -358,3 +369,22 @@ def _check_parameters(params: Mapping[str, str], query: Mapping[str, str] | None
 
 def _same(a: object, b: object) -> bool:
     return a is b
+
+
+def protected_routes(app: Chalice) -> RouteTable:
+    """Every route of ``app`` behind Gatehouse's authorizer, with the role it needs.
+
+    The authorizer function's policy is made from this table: the merge
+    template gives it to that function, and the component uses the same
+    table for ``chalice local`` and the tests.
+    """
+    try:
+        gate = component_of(app)
+    except RuntimeError:  # no Gatehouse on this app: nothing is behind its authorizer
+        return RouteTable(())
+    return RouteTable(
+        ProtectedRoute(path, method, gate.role_of(path, method))
+        for path, by_method in app.routes.items()
+        for method, entry in by_method.items()
+        if gate.guards(entry)
+    )

@@ -15,9 +15,18 @@ from typing import TYPE_CHECKING
 
 from gatehouse.accounts.lockout import LockoutRules
 from gatehouse.accounts.passwords import Hasher, HashParams
+from gatehouse.authorizer.session_check import SessionCheck
 from gatehouse.errors import ConfigError
+from gatehouse.jose.access_tokens import TokenRules
+from gatehouse.jose.keys import (
+    KeySet,
+    SigningKey,
+    choose_signing_key,
+    load_keyset,
+    load_signing_keys,
+)
 from gatehouse.mail import Mailer
-from gatehouse.settings import Settings
+from gatehouse.settings import Settings, token_rules
 from gatehouse.storage import aws
 from gatehouse.storage.account_email import AccountEmailRepository
 from gatehouse.storage.attempts import AttemptRepository
@@ -25,15 +34,6 @@ from gatehouse.storage.challenges import ChallengeRepository
 from gatehouse.storage.factors import FactorRepository
 from gatehouse.storage.sessions import SID_PATTERN, Session, SessionRepository, read_session
 from gatehouse.storage.users import UserRepository
-from gatehouse.verify.keys import (
-    KeySet,
-    SigningKey,
-    choose_signing_key,
-    load_keyset,
-    load_signing_keys,
-)
-from gatehouse.verify.session_check import SessionCheck
-from gatehouse.verify.tokens import TokenRules
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
@@ -70,17 +70,6 @@ def read_mfa_key_from_ssm(parameter: str) -> str:
             "(GATEHOUSE_MFA_KEY_PARAM); `python -m gatehouse.admin create-mfa-key` makes it."
         ) from None
     return answer["Parameter"]["Value"]
-
-
-def token_rules(s: Settings) -> TokenRules:
-    """The verifier's rules for some settings (the issuer signs with the same)."""
-    return TokenRules(
-        issuer=s.issuer,
-        audience=s.audience,
-        lifetime=s.access_token_ttl,
-        leeway=s.leeway,
-        max_bytes=s.max_token_bytes,
-    )
 
 
 class Services:

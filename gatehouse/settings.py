@@ -10,9 +10,13 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from gatehouse.errors import ConfigError
 from gatehouse.origins import ANY_ORIGIN, DEV_ORIGINS, OriginListError, parse_origins
+
+if TYPE_CHECKING:
+    from gatehouse.jose.access_tokens import TokenRules
 
 PREFIX = "GATEHOUSE_"
 
@@ -173,6 +177,19 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         mfa_key_param=_str(env, "MFA_KEY_PARAM", d.mfa_key_param),
         mfa_remember_days=_int(env, "MFA_REMEMBER_DAYS", d.mfa_remember_days, 0, 365),
         admin_requires_mfa=_bool(env, "ADMIN_REQUIRES_MFA", d.admin_requires_mfa),
+    )
+
+
+def token_rules(s: Settings) -> TokenRules:
+    """The verifier's rules for some settings (the issuer signs with the same)."""
+    from gatehouse.jose.access_tokens import TokenRules
+
+    return TokenRules(
+        issuer=s.issuer,
+        audience=s.audience,
+        lifetime=s.access_token_ttl,
+        leeway=s.leeway,
+        max_bytes=s.max_token_bytes,
     )
 
 

@@ -7,7 +7,7 @@ token, and the public key set the service publishes at
 
 An attack is a function ``Victim -> str`` (the forged bearer token),
 registered under a name that says what it does.  The in-process suite
-(``tests/gatehouse/verify/test_forgeries*.py``) runs all of them; the end-to-end suite runs a
+(``tests/gatehouse/authorizer/test_forgeries*.py``) runs all of them; the end-to-end suite runs a
 few of the nastiest against ``chalice local`` over HTTP.
 """
 

@@ -8,6 +8,7 @@ import logging
 import os
 import re
 import secrets
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -41,12 +42,12 @@ from gatehouse import logs  # noqa: E402
 from gatehouse.accounts import signup  # noqa: E402
 from gatehouse.dev import gateway  # noqa: E402
 from gatehouse.dev.atomic import serialize_item_operations  # noqa: E402
+from gatehouse.jose.keys import generate_signing_jwk, load_signing_key, public_jwks  # noqa: E402
 from gatehouse.services import Services  # noqa: E402
 from gatehouse.settings import Settings  # noqa: E402
 from gatehouse.storage import aws  # noqa: E402
 from gatehouse.storage.sessions import new_sid  # noqa: E402
 from gatehouse.storage.tables import create_tables  # noqa: E402
-from gatehouse.verify.keys import generate_signing_jwk, load_signing_key, public_jwks  # noqa: E402
 from tests.release.cfn import deployed  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -134,6 +135,9 @@ def package(tmp_path_factory: pytest.TempPathFactory) -> Package:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not (out / "sam.json").exists():
             out.mkdir(parents=True, exist_ok=True)
+            # Chalice reuses its vendored dependencies while requirements.txt is unchanged:
+            # the wheel it names would be the one of an older tree.
+            shutil.rmtree(ROOT / ".chalice" / "deployments", ignore_errors=True)
             chalice = [sys.executable, "-c", "import sys; from chalice.cli import main; sys.exit(main())"]
             steps = [
                 [sys.executable, "-m", "gatehouse.release.template", "--stage", "prod", str(merge)],

@@ -1,11 +1,14 @@
 """What a cold start imports: each test is a fresh interpreter, as a Lambda cold start is.
 
-The authorizer and the API handler never need PyJWT (the verifier calls
-cryptography itself), argon2 or zxcvbn (only passwords need them), pyotp or
-segno (only second factors need them; a password login without one neither), nor the
-AWS SDK unless they read a table; every one of those is tens to hundreds of
-milliseconds of cold start that users wait for.  The control proves the
-check can see an import: issuing a token does load PyJWT.
+The authorizer function imports neither the app nor Chalice (its route table
+comes with the deployment), nor PyJWT (the verifier calls cryptography
+itself), argon2, zxcvbn (only passwords need them), pyotp or segno (only second
+factors need them), nor the AWS SDK until
+its session check reads a table, and then botocore alone.  The API handler
+never needs PyJWT, the password libraries or the SDK unless it reads a
+table.  Every one of those is tens to hundreds of milliseconds of cold start
+that users wait for.  The control proves the check can see an import:
+issuing a token does load PyJWT.
 """
 
 from __future__ import annotations
@@ -18,16 +21,34 @@ import textwrap
 import time
 from typing import Any
 
-from gatehouse.services import token_rules
-from gatehouse.settings import load_settings
-from gatehouse.verify.keys import generate_signing_jwk, load_signing_key, public_jwks
-from gatehouse.verify.tokens import issue_access_token
+import app as gatehouse_app
+from gatehouse.authorizer.policy import ROUTES_VARIABLE
+from gatehouse.component import protected_routes
+from gatehouse.jose.access_tokens import issue_access_token
+from gatehouse.jose.keys import generate_signing_jwk, load_signing_key, public_jwks
+from gatehouse.settings import load_settings, token_rules
 from tests.conftest import ROOT
 
 METHOD_ARN = "arn:aws:execute-api:us-east-1:123456789012:abc123/api/GET/me"
 # Prints, as a JSON list, which of the watched top-level packages are loaded.
 WATCHED = ("jwt", "boto3", "botocore", "argon2", "zxcvbn", "pyotp", "segno")
 LOADED = f"""[m for m in {WATCHED!r} if m in sys.modules]"""
+# What the authorizer function must never load, and what it loads only for its session check.
+NEVER_ON_THE_AUTHORIZER = ("chalice", "app", "jwt", "boto3", "argon2", "zxcvbn", "pyotp", "segno")
+AUTHORIZER_LOADED = f"""[m for m in {(*NEVER_ON_THE_AUTHORIZER, "botocore")!r} if m in sys.modules]"""
+# Gatehouse modules of login, mail and the storage layer's writes.
+HEAVY_GATEHOUSE = (
+    "gatehouse.component",
+    "gatehouse.services",
+    "gatehouse.web.views",
+    "gatehouse.mail",
+    "gatehouse.accounts.login",
+    "gatehouse.accounts.passwords",
+    "gatehouse.accounts.sessions",
+    "gatehouse.storage.users",
+    "gatehouse.storage.account_email",
+    "gatehouse.storage.attempts",
+)
 
 
 def _env(**extra: str) -> dict[str, str]:
@@ -51,38 +72,71 @@ def _run(code: str, env: dict[str, str], *args: str) -> Any:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-def _verifier_env() -> tuple[dict[str, str], dict[str, str]]:
+def _verifier_env(**extra: str) -> tuple[dict[str, str], dict[str, str]]:
+    """The authorizer function's environment as deployed: key set, settings, the route table."""
     signing_jwk = generate_signing_jwk()
-    return _env(GATEHOUSE_JWKS=json.dumps(public_jwks([signing_jwk])), GATEHOUSE_CHECK_SESSIONS="false"), (
-        signing_jwk
-    )
+    deployed = {
+        "GATEHOUSE_JWKS": json.dumps(public_jwks([signing_jwk])),
+        "GATEHOUSE_CHECK_SESSIONS": "false",
+        ROUTES_VARIABLE: protected_routes(gatehouse_app.app).encode(),
+    }
+    env = _env(**{**deployed, **extra})
+    return env, signing_jwk
 
 
-def test_import_and_first_authorizer_call_load_no_pyjwt_sdk_or_password_library() -> None:
-    env, signing_jwk = _verifier_env()
+def _token(env: dict[str, str], signing_jwk: dict[str, str], session_id: str = "session-1") -> str:
     token, _ = issue_access_token(
         load_signing_key(json.dumps(signing_jwk)),
         token_rules(load_settings(env)),
         subject="alice",
-        session_id="session-1",
+        session_id=session_id,
         roles=["user"],
         now=int(time.time()),
     )
-    event = {"type": "TOKEN", "authorizationToken": f"Bearer {token}", "methodArn": METHOD_ARN}
-    answer = _run(
-        f"""
-        import json, sys
-        import app
-        from gatehouse.handlers import gatehouse_auth
-        after_import = {LOADED}
+    return token
+
+
+FIRST_AUTHORIZER_CALL = f"""
+    import json, sys
+    from gatehouse.authorizer.handler import gatehouse_auth
+    after_import = {AUTHORIZER_LOADED}
+    try:
         policy = gatehouse_auth(json.loads(sys.argv[1]), None)
         effect = policy["policyDocument"]["Statement"][0]["Effect"]
-        print(json.dumps({{"after_import": after_import, "effect": effect, "after_call": {LOADED}}}))
-        """,
-        env,
-        json.dumps(event),
+    except Exception as denied:
+        effect = str(denied)
+    heavy = sorted(m for m in {HEAVY_GATEHOUSE!r} if m in sys.modules)
+    print(json.dumps({{"after_import": after_import, "effect": effect, "after_call": {AUTHORIZER_LOADED},
+                       "heavy": heavy}}))
+    """
+
+
+def test_the_authorizers_first_call_loads_only_the_verify_path() -> None:
+    env, signing_jwk = _verifier_env()
+    event = {
+        "type": "TOKEN",
+        "authorizationToken": f"Bearer {_token(env, signing_jwk)}",
+        "methodArn": METHOD_ARN,
+    }
+    answer = _run(FIRST_AUTHORIZER_CALL, env, json.dumps(event))
+    assert answer == {"after_import": [], "effect": "Allow", "after_call": [], "heavy": []}
+
+
+def test_the_authorizers_session_check_adds_botocore_and_nothing_else() -> None:
+    # No endpoint answers on this port: the read fails and the authorizer denies
+    # (fail closed), after botocore was imported and the client created.
+    env, signing_jwk = _verifier_env(
+        GATEHOUSE_CHECK_SESSIONS="true",
+        AWS_ENDPOINT_URL="http://127.0.0.1:9",
+        AWS_ACCESS_KEY_ID="testing",
+        AWS_SECRET_ACCESS_KEY="testing",
+        AWS_DEFAULT_REGION="us-east-1",
+        AWS_MAX_ATTEMPTS="1",
     )
-    assert answer == {"after_import": [], "effect": "Allow", "after_call": []}
+    token = _token(env, signing_jwk, session_id="0123456789abAAAAAAAAAAAAAAAAAAAAAA")
+    event = {"type": "TOKEN", "authorizationToken": f"Bearer {token}", "methodArn": METHOD_ARN}
+    answer = _run(FIRST_AUTHORIZER_CALL, env, json.dumps(event))
+    assert answer == {"after_import": [], "effect": "Unauthorized", "after_call": ["botocore"], "heavy": []}
 
 
 def _api_event(path: str, resource: str, params: dict[str, str]) -> dict[str, Any]:

@@ -2,7 +2,7 @@
 
 * The table "Authorizer reason codes" is parsed: it must list exactly the
   reasons the code can produce (every TokenError subclass, every
-  ``Unauthorized("...")`` in gatehouse/verify/), each once.
+  ``Unauthorized("...")`` in gatehouse/authorizer/), each once.
 * Each way the authorizer denies is that one reason in one structured log
   line, without token text.
 * Every test the document names as evidence exists.
@@ -23,12 +23,13 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 import app as gatehouse_app
-from gatehouse import handlers, logs
+from gatehouse import logs
+from gatehouse.authorizer.bearer import Unauthorized
 from gatehouse.errors import ConfigError
+from gatehouse.jose.errors import TokenError
 from gatehouse.services import Services
-from gatehouse.verify.bearer import Unauthorized
-from gatehouse.verify.tokens import TokenError
 from tests.conftest import ROOT
+from tests.gatehouse.authorizer import local as authorizer_local
 
 SECURITY_DOC = ROOT / "docs" / "SECURITY.md"
 REASON_SECTION = "## Authorizer reason codes"
@@ -59,7 +60,7 @@ def documented_reasons() -> set[str]:
 
 def _unauthorized_reasons_in_source() -> set[str]:
     found: set[str] = set()
-    for path in (ROOT / "gatehouse" / "verify").glob("*.py"):
+    for path in (ROOT / "gatehouse" / "authorizer").glob("*.py"):
         found |= set(re.findall(r'Unauthorized\("([a-z_]+)"\)', path.read_text(encoding="utf-8")))
     return found
 
@@ -157,7 +158,7 @@ DENIALS: dict[str, Callable[[Callable[..., str], Services], str]] = {
 
 def _authorize(header: str) -> None:
     event = {"type": "TOKEN", "authorizationToken": header, "methodArn": METHOD_ARN}
-    handlers.gatehouse_auth(event, None)
+    authorizer_local.gatehouse_auth(event)
 
 
 def _assert_one_deny_line(events: list[dict[str, Any]], reason: str, header: str) -> None:

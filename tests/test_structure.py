@@ -16,11 +16,12 @@ import pytest
 from chalice.test import Client
 
 import app as gatehouse_app
-from gatehouse.services import token_rules
-from gatehouse.settings import load_settings
-from gatehouse.verify.bearer import Unauthorized
-from gatehouse.verify.keys import generate_signing_jwk, load_signing_key, public_jwks
-from gatehouse.verify.tokens import issue_access_token
+from gatehouse.authorizer.bearer import Unauthorized
+from gatehouse.authorizer.policy import ROUTES_VARIABLE
+from gatehouse.component import protected_routes
+from gatehouse.jose.access_tokens import issue_access_token
+from gatehouse.jose.keys import generate_signing_jwk, load_signing_key, public_jwks
+from gatehouse.settings import load_settings, token_rules
 from tests.conftest import ROOT, Credentials, post_json
 from tests.processes import python_json
 
@@ -38,6 +39,11 @@ def _clean_env(**extra: str) -> dict[str, str]:
     env["PYTHONPATH"] = str(ROOT)
     env.update(extra)
     return env
+
+
+def _authorizer_env(**extra: str) -> dict[str, str]:
+    """The authorizer function's environment as deployed: the route table comes with it."""
+    return _clean_env(**{ROUTES_VARIABLE: protected_routes(gatehouse_app.app).encode()}, **extra)
 
 
 _run_python = python_json
@@ -69,10 +75,10 @@ def _signed_event(env: dict[str, str], signing_jwk: dict[str, str]) -> dict[str,
     return {"type": "TOKEN", "authorizationToken": "Bearer " + token, "methodArn": METHOD_ARN}
 
 
-def test_authorizer_with_session_check_imports_boto3_on_first_need_and_fails_closed() -> None:
+def test_authorizer_with_session_check_imports_botocore_on_first_need_and_fails_closed() -> None:
     signing_jwk = generate_signing_jwk()
     # Nothing listens on port 9: the session read fails, and the token must be denied.
-    env = _clean_env(
+    env = _authorizer_env(
         GATEHOUSE_JWKS=json.dumps(public_jwks([signing_jwk])),
         AWS_ENDPOINT_URL="http://127.0.0.1:9",
         AWS_ACCESS_KEY_ID="testing",
@@ -83,8 +89,7 @@ def test_authorizer_with_session_check_imports_boto3_on_first_need_and_fails_clo
     answer = _run_python(
         f"""
         import json, sys
-        import app
-        from gatehouse.handlers import gatehouse_auth
+        from gatehouse.authorizer.handler import gatehouse_auth
         before = {AWS_MODULES}
         try:
             gatehouse_auth({event!r}, None)
@@ -100,13 +105,14 @@ def test_authorizer_with_session_check_imports_boto3_on_first_need_and_fails_clo
 
 def test_authorizer_allows_a_valid_token_without_ever_importing_boto3() -> None:
     signing_jwk = generate_signing_jwk()
-    env = _clean_env(GATEHOUSE_JWKS=json.dumps(public_jwks([signing_jwk])), GATEHOUSE_CHECK_SESSIONS="false")
+    env = _authorizer_env(
+        GATEHOUSE_JWKS=json.dumps(public_jwks([signing_jwk])), GATEHOUSE_CHECK_SESSIONS="false"
+    )
     event = _signed_event(env, signing_jwk)
     answer = _run_python(
         f"""
         import json, sys
-        import app
-        from gatehouse.handlers import gatehouse_auth
+        from gatehouse.authorizer.handler import gatehouse_auth
         policy = gatehouse_auth({event!r}, None)
         print(json.dumps({{"policy": policy, "loaded": {AWS_MODULES}}}))
         """,

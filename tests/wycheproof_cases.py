@@ -28,7 +28,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from gatehouse.verify.keys import (
+from gatehouse.jose.keys import (
     SUPPORTED_ALGORITHMS,
     KeyLoadError,
     KeySet,
@@ -38,7 +38,7 @@ from gatehouse.verify.keys import (
     parse_public_jwk,
     parse_signing_jwk,
 )
-from gatehouse.verify.signatures import P256_HALF_ORDER, P256_ORDER, SIGNATURE_BYTES
+from gatehouse.jose.signatures import P256_HALF_ORDER, P256_ORDER, SIGNATURE_BYTES
 
 VECTOR_DIR = Path(__file__).resolve().parent / "vectors" / "wycheproof"
 JWS_FILE = "json_web_signature_test.json"

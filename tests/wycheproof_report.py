@@ -1,4 +1,4 @@
-"""Run tests/gatehouse/verify/test_wycheproof.py and print its counts as Markdown tables for docs/SECURITY.md.
+"""Run tests/gatehouse/jose/test_wycheproof.py and print its counts as Markdown tables for docs/SECURITY.md.
 
     .venv/bin/python -m tests.wycheproof_report
 
@@ -104,7 +104,7 @@ def render(collector: Collector) -> str:
 def main() -> int:
     collector = Collector()
     code = pytest.main(
-        ["-q", "-p", "no:cacheprovider", "tests/gatehouse/verify/test_wycheproof.py"], plugins=[collector]
+        ["-q", "-p", "no:cacheprovider", "tests/gatehouse/jose/test_wycheproof.py"], plugins=[collector]
     )
     print()
     print(render(collector))

@@ -22,10 +22,10 @@ from gatehouse import logs
 from gatehouse.accounts import login, sessions
 from gatehouse.accounts.ports import AccountServices
 from gatehouse.accounts.usernames import USERNAME_PATTERN, normalize_username
+from gatehouse.authorizer.identity import Identity
 from gatehouse.errors import LastAdmin, NoSuchUser
 from gatehouse.roles import ADMIN
 from gatehouse.storage.users import User
-from gatehouse.verify.identity import Identity
 
 Hook = Callable[[str], object]
 HOOK_ATTEMPTS = 3

@@ -18,16 +18,15 @@ simply no device token any more (the login still works, counted per name).
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import hmac
 import re
 import secrets
 
 from gatehouse.accounts.ports import AccountServices
+from gatehouse.jose import base64url
+from gatehouse.jose.keys import SigningKey
 from gatehouse.storage.users import User
-from gatehouse.verify.keys import SigningKey
 
 ID_BYTES = 16
 TAG_BYTES = 16
@@ -53,8 +52,7 @@ def _tag(key: bytes, user: User, device_id: bytes) -> bytes:
     return hmac.new(key, message, hashlib.sha256).digest()[:TAG_BYTES]
 
 
-def _b64(raw: bytes) -> str:
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+_b64 = base64url.encode
 
 
 def issue(rt: AccountServices, user: User) -> str:
@@ -67,10 +65,10 @@ def device_id(rt: AccountServices, user: User, token: str | None) -> str | None:
     if token is None or not _FORMAT.fullmatch(token):
         return None
     try:
-        raw = base64.urlsafe_b64decode(token + "=")
-    except (ValueError, binascii.Error):
+        raw = base64url.decode(token)  # canonical spelling only
+    except ValueError:
         return None
-    if len(raw) != ID_BYTES + TAG_BYTES or _b64(raw) != token:  # canonical spelling only
+    if len(raw) != ID_BYTES + TAG_BYTES:
         return None
     ident, tag = raw[:ID_BYTES], raw[ID_BYTES:]
     for key in rt.signing_keys:

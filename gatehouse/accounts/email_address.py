@@ -18,11 +18,11 @@ from gatehouse.accounts.codes import (
 from gatehouse.accounts.emails import normalize_email
 from gatehouse.accounts.ports import AccountServices
 from gatehouse.accounts.usernames import USERNAME_PATTERN, normalize_username
+from gatehouse.authorizer.identity import Identity
 from gatehouse.errors import InvalidCode
 from gatehouse.mail import compose
 from gatehouse.storage.account_email import EMAIL_CODE
 from gatehouse.storage.users import User, user_item
-from gatehouse.verify.identity import Identity
 
 SUBJECT = "Confirm your email address"
 CHANGED_SUBJECT = "Your email address was changed"

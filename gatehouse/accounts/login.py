@@ -27,11 +27,11 @@ from gatehouse.accounts.mfa_login import MfaRequired
 from gatehouse.accounts.passwords import check_password_policy
 from gatehouse.accounts.ports import AccountServices
 from gatehouse.accounts.usernames import USERNAME_PATTERN, normalize_username
+from gatehouse.authorizer.identity import Identity
 from gatehouse.errors import InvalidGrant, TooManyAttempts, WrongPassword
+from gatehouse.jose.keys import KeySet
 from gatehouse.storage.attempts import DEVICE, LOGIN, PASSWORD_CHANGE
 from gatehouse.storage.users import User
-from gatehouse.verify.identity import Identity
-from gatehouse.verify.keys import KeySet
 
 
 def password_login(

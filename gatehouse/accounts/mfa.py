@@ -24,6 +24,7 @@ from gatehouse import logs
 from gatehouse.accounts import admin, login, recovery_codes, totp
 from gatehouse.accounts import sessions as lifecycle
 from gatehouse.accounts.ports import AccountServices
+from gatehouse.authorizer.identity import Identity
 from gatehouse.errors import (
     FactorExists,
     InvalidRequest,
@@ -36,7 +37,6 @@ from gatehouse.mail import compose
 from gatehouse.storage.attempts import PASSWORD_CHANGE
 from gatehouse.storage.factors import FactorState
 from gatehouse.storage.users import User
-from gatehouse.verify.identity import Identity
 
 # How long a new secret waits for its first code.
 PENDING_SECONDS = 15 * 60

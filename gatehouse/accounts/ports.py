@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Protocol
 
 from gatehouse.accounts.lockout import LockoutRules
 from gatehouse.accounts.passwords import Hasher
+from gatehouse.jose.access_tokens import TokenRules
+from gatehouse.jose.keys import KeySet, SigningKey
 from gatehouse.mail import Mailer
 from gatehouse.settings import Settings
 from gatehouse.storage.account_email import AccountEmailRepository
@@ -21,8 +23,6 @@ from gatehouse.storage.challenges import ChallengeRepository
 from gatehouse.storage.factors import FactorRepository
 from gatehouse.storage.sessions import SessionRepository
 from gatehouse.storage.users import UserRepository
-from gatehouse.verify.keys import KeySet, SigningKey
-from gatehouse.verify.tokens import TokenRules
 
 if TYPE_CHECKING:
     from gatehouse.accounts.factor_key import DataKeys

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from gatehouse.authorizer.identity import Identity
 from gatehouse.storage.account_email import AccountEmailRepository
-from gatehouse.verify.identity import Identity
 
 
 def profile(contacts: AccountEmailRepository, identity: Identity) -> dict[str, Any]:

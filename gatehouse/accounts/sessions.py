@@ -18,12 +18,13 @@ from gatehouse.accounts.refresh_tokens import (
     seal,
     unseal,
 )
+from gatehouse.authorizer.identity import Identity
 from gatehouse.errors import InvalidGrant, InvalidRequest, NoSuchSession, StoreError
+from gatehouse.jose.access_tokens import PASSWORD_ONLY, issue_access_token, verify_access_token
+from gatehouse.jose.errors import TokenError
 from gatehouse.storage.failures import failed_conditions
 from gatehouse.storage.sessions import SID_PATTERN, Session, new_sid
 from gatehouse.storage.users import User
-from gatehouse.verify.identity import Identity
-from gatehouse.verify.tokens import PASSWORD_ONLY, TokenError, issue_access_token, verify_access_token
 
 MAX_REFRESH_ATTEMPTS = 3
 # A transaction holds at most 100 items; a login needs a few of its own.

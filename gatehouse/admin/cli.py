@@ -24,11 +24,11 @@ from gatehouse.admin import keyring, prompt, stackinfo, target, useradmin
 from gatehouse.admin.keystore import KeyStore, KeyStoreError, jwks_parameter_for
 from gatehouse.admin.mfakeys import MfaKeyStore
 from gatehouse.errors import GatehouseError, StoreError
+from gatehouse.jose.keys import DEFAULT_ALGORITHM, SUPPORTED_ALGORITHMS, generate_signing_jwk
 from gatehouse.services import Services
 from gatehouse.settings import Settings, load_settings
 from gatehouse.storage import aws, tables
 from gatehouse.storage.aws import error_code
-from gatehouse.verify.keys import DEFAULT_ALGORITHM, SUPPORTED_ALGORITHMS, generate_signing_jwk
 
 # Time for the redeploy that publishes a new key before it starts signing.
 DEFAULT_ACTIVATE_IN = 1800

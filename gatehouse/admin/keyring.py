@@ -2,7 +2,7 @@
 
 The list is newest first.  The API handler signs with the first key that its
 deployed JWKS publishes and whose ``nbf`` has passed
-(:func:`gatehouse.verify.keys.choose_signing_key`), so:
+(:func:`gatehouse.jose.keys.choose_signing_key`), so:
 
 * a new key is added at the front with ``nbf`` in the future, giving the
   operator time to redeploy both functions with the new JWKS before anyone
@@ -20,7 +20,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from gatehouse.verify.keys import CREATED_AT, NOT_BEFORE, public_jwks, signing_key_entries
+from gatehouse.jose.keys import CREATED_AT, NOT_BEFORE, public_jwks, signing_key_entries
 
 PrivateJwk = dict[str, Any]
 

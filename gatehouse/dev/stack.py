@@ -22,10 +22,10 @@ from gatehouse.admin.keystore import KeyStore, jwks_parameter_for
 from gatehouse.admin.localstate import LOCAL_CREDENTIALS
 from gatehouse.admin.mfakeys import MfaKeyStore
 from gatehouse.errors import GatehouseError
+from gatehouse.jose.keys import generate_signing_jwk
 from gatehouse.services import Services
 from gatehouse.settings import load_settings
 from gatehouse.storage.tables import create_tables
-from gatehouse.verify.keys import generate_signing_jwk
 
 REGION = "us-east-1"
 FAKE_CREDENTIALS = {**LOCAL_CREDENTIALS, "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION}

@@ -18,6 +18,11 @@ file cannot know:
   stage, and the table names, keys, CORS list and mail settings of the
   template (``deploy/resources.json`` wins over ``config.json`` there, as it
   does for Chalice's own functions).
+* **the authorizer function's route table**: every route behind Gatehouse's
+  authorizer and the role it needs (:func:`protected_routes`), as the
+  authorizer function's ``GATEHOUSE_PROTECTED_ROUTES``, and its handler
+  pinned to the lean module that reads it, so that function never imports
+  the app.
 * **a CORS preflight on every path**: a mock ``OPTIONS`` method, answered by
   API Gateway without a Lambda call.  Its response mapping template reflects
   the request's ``Origin`` only when the ``CorsAllowOrigins`` parameter lists
@@ -40,14 +45,22 @@ from pathlib import Path
 from typing import Any
 
 from chalice.app import Chalice, ChaliceUnhandledError
-from chalice.cli.factory import CLIFactory
 from chalice.config import Config
 from chalice.constants import DEFAULT_LAMBDA_MEMORY_SIZE, DEFAULT_LAMBDA_TIMEOUT
+
+from gatehouse.authorizer import handler
+from gatehouse.authorizer.policy import ROUTES_VARIABLE
+from gatehouse.component import protected_routes
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 BASE_TEMPLATE = PROJECT_DIR / "deploy" / "resources.json"
 
 AUTH_FUNCTION = "AuthFunction"
+# Chalice's logical id for the function of the authorizer named gatehouse_auth.
+AUTHORIZER_FUNCTION = "GatehouseAuth"
+# Lambda allows 4 KB of variables per function in all; the key set and the
+# table names need their share.
+MAX_ROUTE_TABLE_BYTES = 2048
 # Its entry under stages.<stage>.lambda_functions in .chalice/config.json.  Chalice
 # ignores it (no Chalice function has that name); this module reads it.
 AUTH_FUNCTION_CONFIG = "auth_function"
@@ -80,6 +93,18 @@ def is_gatehouse_path(path: str) -> bool:
 def gatehouse_paths(app: Chalice) -> frozenset[str]:
     """The route paths of ``app`` that Gatehouse serves (its auth function), as Chalice names them."""
     return frozenset(path for path in app.routes if is_gatehouse_path(path))
+
+
+def authorizer_properties(app: Chalice) -> dict[str, Any]:
+    """The authorizer function's handler and route table, for the merge template."""
+    encoded = protected_routes(app).encode()
+    if len(encoded.encode()) > MAX_ROUTE_TABLE_BYTES:
+        raise ReleaseError(
+            f"the protected-route table is {len(encoded.encode())} bytes, more than the "
+            f"{MAX_ROUTE_TABLE_BYTES} a Lambda environment variable can spare: protect fewer paths "
+            "or put shared segments into path parameters"
+        )
+    return {"Handler": handler.HANDLER, "Environment": {"Variables": {ROUTES_VARIABLE: encoded}}}
 
 
 def integration_uri(function: str) -> dict[str, str]:
@@ -208,8 +233,10 @@ def merge_document(app: Chalice, base: Mapping[str, Any], auth: FunctionSettings
     """``base`` (deploy/resources.json) plus the auth function's settings and every path's integrations."""
     _no_chalice_cors(app)
     resources = base.get("Resources", {})
-    if AUTH_FUNCTION not in resources or REST_API not in resources:
-        raise ReleaseError(f"the base template has no {AUTH_FUNCTION} or no {REST_API} resource")
+    if AUTH_FUNCTION not in resources or REST_API not in resources or AUTHORIZER_FUNCTION not in resources:
+        raise ReleaseError(
+            f"the base template has no {AUTH_FUNCTION}, {AUTHORIZER_FUNCTION} or {REST_API} resource"
+        )
     gatehouse = gatehouse_paths(app)
     paths: dict[str, dict[str, Any]] = {}
     for path, methods in sorted(app.routes.items()):
@@ -237,6 +264,7 @@ def merge_document(app: Chalice, base: Mapping[str, Any], auth: FunctionSettings
                     "Environment": {"Variables": {**auth.environment, **template_env}},
                 }
             },
+            AUTHORIZER_FUNCTION: {"Properties": authorizer_properties(app)},
             REST_API: {"Properties": {"DefinitionBody": {"paths": paths}}},
         }
     }
@@ -250,6 +278,8 @@ def load(stage: str, project_dir: Path = PROJECT_DIR) -> tuple[Chalice, Function
     Chalice imports ``app.py`` with the stage's variables in the environment,
     so routes that depend on a setting come out as they will be deployed.
     """
+    from chalice.cli.factory import CLIFactory  # the CLI's imports, only when packaging
+
     factory = CLIFactory(str(project_dir), environ=os.environ)
     config = factory.create_config_obj(chalice_stage_name=stage)
     if stage not in config.config_from_disk.get("stages", {}):

@@ -26,9 +26,12 @@ Chalice's own ``CORSConfig`` is not used: it allows one static origin, and
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, MutableMapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from chalice.app import Chalice, Request, Response
+if TYPE_CHECKING:
+    # Types only: the settings read the origin list from here, and the authorizer
+    # function reads its settings without importing Chalice.
+    from chalice.app import Chalice, Request, Response
 
 from gatehouse.origins import ANY_ORIGIN
 
@@ -41,7 +44,7 @@ ALLOWED_HEADERS = ("Authorization", "Content-Type")
 PREFLIGHT_MAX_AGE = 600
 
 Headers = dict[str, str]
-Middleware = Callable[[Request, Callable[[Request], Response]], Response]
+Middleware = Callable[["Request", Callable[["Request"], "Response"]], "Response"]
 
 
 def allowed_origin(origin: str | None, allowed: Sequence[str]) -> str | None:

@@ -23,7 +23,7 @@ from typing import Any, ParamSpec
 from chalice.app import Request, Response
 
 from gatehouse import errors
-from gatehouse.verify.tokens import TokenError
+from gatehouse.jose.errors import TokenError
 
 JSON = "application/json"
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}

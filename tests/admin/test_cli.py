@@ -19,10 +19,10 @@ from chalice.test import Client
 from gatehouse.admin import cli, localstate, stackinfo, target
 from gatehouse.admin.keystore import jwks_parameter_for
 from gatehouse.dev.stack import LocalAws
+from gatehouse.jose.keys import load_keyset, load_signing_keys
 from gatehouse.services import Services
 from gatehouse.settings import Settings
 from gatehouse.storage.tables import table_definitions, ttl_tables
-from gatehouse.verify.keys import load_keyset, load_signing_keys
 from tests.conftest import ROOT, START, Credentials, FakeClock, bearer, json_body, post_json
 from tests.processes import run_python
 

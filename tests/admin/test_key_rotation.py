@@ -22,9 +22,7 @@ from chalice.test import Client
 
 import app as gatehouse_app
 from gatehouse.admin import cli, keyring
-from gatehouse.services import Services
-from gatehouse.settings import Settings
-from gatehouse.verify.keys import (
+from gatehouse.jose.keys import (
     KeyLoadError,
     KeySet,
     choose_signing_key,
@@ -33,6 +31,8 @@ from gatehouse.verify.keys import (
     load_signing_keys,
     parse_signing_jwk,
 )
+from gatehouse.services import Services
+from gatehouse.settings import Settings
 from tests.conftest import Credentials, FakeClock, bearer, json_body, post_json
 
 SIGNING_PARAM = "/gatehouse/test/signing-key"

@@ -136,11 +136,3 @@ def test_the_example_answers_errors_in_gatehouses_shape(orders) -> None:
     response = orders.http.post("/auth/token", headers={"Content-Type": "application/json"}, body="{")
     assert response.status_code == 400
     assert set(json.loads(response.body)) == {"error", "error_description"}
-
-
-def test_the_authorizer_blueprint_names_the_module_that_holds_the_entry_point() -> None:
-    # The component names the module instead of importing it (the entry point imports the component).
-    from gatehouse import component
-
-    entry_point = importlib.import_module(component.AUTHORIZER_MODULE)
-    assert callable(getattr(entry_point, component.AUTHORIZER_NAME))

@@ -31,10 +31,13 @@ from typing import Any
 
 import pytest
 
+import app as gatehouse_app
+from gatehouse.authorizer.policy import ROUTES_VARIABLE
+from gatehouse.component import protected_routes
+from gatehouse.jose.access_tokens import TokenRules, issue_access_token
+from gatehouse.jose.keys import generate_signing_jwk, load_signing_key, public_jwks
 from gatehouse.release import bytecode
 from gatehouse.settings import Settings
-from gatehouse.verify.keys import generate_signing_jwk, load_signing_key, public_jwks
-from gatehouse.verify.tokens import TokenRules, issue_access_token
 from tests.conftest import ROOT, Package
 from tests.release.stack import FUNCTIONS
 
@@ -48,13 +51,13 @@ UNCHECKED_HASH_FLAGS = 0b01  # PEP 552: hash-based, check_source off
 # used, "# code object from /x/m.py" (unquoted) when the source was compiled.
 FROM_PYC = re.compile(r"^# code object from '(.+\.pyc)'$")
 FROM_SOURCE = re.compile(r"^# code object from (.+\.py)$")
-# The authorizer's cold path, then every module the API handler may import lazily.
+# The authorizer's cold path, then the app and every module the API handler may import lazily.
 CHILD = """
 import importlib, json, pkgutil, sys
-from gatehouse.handlers import gatehouse_auth
+from gatehouse.authorizer.handler import gatehouse_auth
 policy = gatehouse_auth(json.loads(sys.argv[1]), None)
 assert policy["policyDocument"]["Statement"][0]["Effect"] == "Allow", policy
-import chalicelib
+import app, chalicelib
 for module in pkgutil.walk_packages(chalicelib.__path__, "chalicelib."):
     importlib.import_module(module.name)
 import argon2, jwt, zxcvbn
@@ -171,6 +174,8 @@ def _run_like_lambda(task: Path, code: str, *args: str) -> ImportLog:
         "PYTHONDONTWRITEBYTECODE": "1",
         "GATEHOUSE_JWKS": jwks,
         "GATEHOUSE_CHECK_SESSIONS": "false",
+        # What the merge template gives the authorizer function.
+        ROUTES_VARIABLE: protected_routes(gatehouse_app.app).encode(),
     }
     result = subprocess.run(
         [sys.executable, "-P", "-S", "-v", "-c", code, event, *args],
@@ -233,8 +238,8 @@ def test_every_module_the_functions_import_is_loaded_from_the_packaged_pyc(
         "chalice.app",
         "jwt",
         "jwt.api_jwt",
-        "gatehouse.verify.tokens",
-        "gatehouse.verify.policy",
+        "gatehouse.jose.access_tokens",
+        "gatehouse.authorizer.policy",
     ]:
         source = str(Path(ours[name]).relative_to(task))
         assert _pyc_for(source) in log.from_pyc, name
@@ -255,7 +260,7 @@ def test_without_the_step_the_same_run_compiles_every_module_from_source(
     compiled_here = {str(Path(p).relative_to(task)) for p in log.from_source if p.startswith(str(task))}
     assert {
         "app.py",
-        "gatehouse/verify/tokens.py",
+        "gatehouse/jose/access_tokens.py",
         "jwt/api_jwt.py",
         "chalice/app.py",
     } <= compiled_here

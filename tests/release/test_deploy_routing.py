@@ -17,6 +17,8 @@ import pytest
 from chalice.app import Chalice, CORSConfig
 
 import app as gatehouse_app
+from gatehouse.authorizer import handler
+from gatehouse.authorizer.policy import ROUTES_VARIABLE, RouteTable
 from gatehouse.release import template
 from gatehouse.release.template import AUTH_FUNCTION, FunctionSettings, ReleaseError, gatehouse_paths
 from tests.conftest import ROOT, Package
@@ -277,3 +279,48 @@ def test_the_split_rule_names_exactly_the_routes_the_component_registers() -> No
     from gatehouse.release.template import gatehouse_paths
 
     assert gatehouse_paths(gatehouse_app.app) == component_of(gatehouse_app.app).own_paths()
+
+
+# -- the authorizer function: a lean handler and the route table it is given ---------------
+
+
+def _registered_protected_routes() -> set[tuple[str, str, str | None]]:
+    """(path, method, role) of every route the app put behind Gatehouse's authorizer, read from Chalice."""
+    return {
+        (path, method, gatehouse_app.gate.role_of(path, method))
+        for path, methods in gatehouse_app.app.routes.items()
+        for method, entry in methods.items()
+        if entry.authorizer is not None and entry.authorizer.name == "gatehouse_auth"
+    }
+
+
+def test_the_authorizer_function_runs_the_lean_handler_with_the_apps_route_table(package: Package) -> None:
+    properties = package.resources[AUTHORIZER]["Properties"]
+    assert properties["Handler"] == handler.HANDLER == "gatehouse.authorizer.handler.gatehouse_auth"
+    table = RouteTable.decode(package.env_of(AUTHORIZER)[ROUTES_VARIABLE])
+    assert {(r.path, r.method, r.role) for r in table} == _registered_protected_routes()
+    assert ("/admin/users", "GET", "admin") in _registered_protected_routes()
+    assert ("/notes/{note_id}", "DELETE", None) in _registered_protected_routes()
+    # The functions that import the app compute it themselves: only the authorizer is told.
+    assert ROUTES_VARIABLE not in package.env_of(API_HANDLER)
+    assert ROUTES_VARIABLE not in package.env_of(AUTH_FUNCTION)
+
+
+def test_chalice_local_decides_with_the_table_the_deployed_function_gets(package: Package) -> None:
+    deployed = RouteTable.decode(package.env_of(AUTHORIZER)[ROUTES_VARIABLE])
+    assert gatehouse_app.gate.route_table() == deployed
+
+
+def test_a_route_table_too_large_for_lambda_stops_the_build(monkeypatch: pytest.MonkeyPatch) -> None:
+    app = Chalice("big")
+    from gatehouse.component import Gatehouse
+
+    gate = Gatehouse(app, env={})
+    for n in range(60):
+
+        @gate.route(f"/some/quite/long/resource/path/number/{n}/items", methods=["GET", "PUT", "DELETE"])
+        def view(identity: object) -> dict[str, str]:
+            return {}
+
+    with pytest.raises(ReleaseError, match=r"protected-route table is \d+ bytes"):
+        template.merge_document(app, BASE, SETTINGS)

@@ -36,6 +36,7 @@ READ_OUTSIDE_SETTINGS = {
     "GATEHOUSE_CORS_ORIGINS",
     "GATEHOUSE_MAIL_FROM",
     "GATEHOUSE_MAIL_CONFIGURATION_SET",
+    "GATEHOUSE_PROTECTED_ROUTES",  # written by the merge template, read by the authorizer's handler
 }
 
 

@@ -5,7 +5,7 @@ The views are module-level functions, one module per audience: :mod:`.auth`
 caller's second factor), :mod:`.admin` (role ``admin``) and :mod:`.pages`
 (documents).  Each takes the app's
 :class:`~gatehouse.Gatehouse` first, and for a route behind the authorizer
-the caller's :class:`~gatehouse.verify.identity.Identity` next; it reads its
+the caller's :class:`~gatehouse.authorizer.identity.Identity` next; it reads its
 input, calls the accounts layer and shapes the answer.  :func:`register`,
 called by the component, puts them on the app in this order.
 """

@@ -1,6 +1,6 @@
 """The signed-in caller's own account: profile, sessions, password, address, deletion.
 
-Each view gets the caller's :class:`~gatehouse.verify.identity.Identity`
+Each view gets the caller's :class:`~gatehouse.authorizer.identity.Identity`
 (the component checked the token's claims) and calls one use case.
 """
 
@@ -12,7 +12,7 @@ from gatehouse.accounts import deletion, email_address, login, profile
 from gatehouse.accounts import sessions as lifecycle
 from gatehouse.accounts.emails import MAX_EMAIL_INPUT
 from gatehouse.accounts.passwords import MAX_PASSWORD_LENGTH
-from gatehouse.verify.identity import Identity
+from gatehouse.authorizer.identity import Identity
 from gatehouse.web.bodies import read_body, required_str
 from gatehouse.web.views.common import Gate, json_response, next_link, no_content, paging
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 from chalice.app import Response
 
 from gatehouse.accounts import admin, mfa
+from gatehouse.authorizer.identity import Identity
 from gatehouse.errors import NoFactor
-from gatehouse.verify.identity import Identity
 from gatehouse.web.views.common import Gate, json_response, next_link, no_content, paging
 
 

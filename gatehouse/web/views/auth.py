@@ -18,10 +18,10 @@ from gatehouse.accounts.recovery_codes import MAX_RECOVERY_CODE_INPUT
 from gatehouse.accounts.totp import MAX_CODE_INPUT as MAX_OTP_INPUT
 from gatehouse.accounts.usernames import MAX_USERNAME_INPUT
 from gatehouse.errors import InvalidRequest, UnsupportedGrantType
+from gatehouse.jose.jws import MAX_TOKEN_INPUT
 from gatehouse.roles import DEFAULT_ROLES
 from gatehouse.storage.challenges import MAX_MFA_TOKEN_INPUT
 from gatehouse.storage.sessions import MAX_DEVICE_LENGTH
-from gatehouse.verify.tokens import MAX_TOKEN_INPUT
 from gatehouse.web.bodies import JSON, optional_str, read_body, required_str
 from gatehouse.web.views.common import Gate, json_response, no_content
 

@@ -13,7 +13,7 @@ from gatehouse.accounts import mfa
 from gatehouse.accounts.passwords import MAX_PASSWORD_LENGTH
 from gatehouse.accounts.recovery_codes import MAX_RECOVERY_CODE_INPUT
 from gatehouse.accounts.totp import MAX_CODE_INPUT
-from gatehouse.verify.identity import Identity
+from gatehouse.authorizer.identity import Identity
 from gatehouse.web.bodies import optional_str, read_body, required_str
 from gatehouse.web.views.common import Gate, json_response, no_content
 

@@ -20,13 +20,13 @@ from typing import Any
 
 import pytest
 
-from gatehouse import handlers
 from gatehouse.accounts import admin, login, sessions
+from gatehouse.authorizer.bearer import Unauthorized
+from gatehouse.authorizer.identity import Identity
 from gatehouse.errors import InvalidGrant
 from gatehouse.services import Services
-from gatehouse.verify.bearer import Unauthorized
-from gatehouse.verify.identity import Identity
 from tests.conftest import Credentials, FakeClock
+from tests.gatehouse.authorizer import local as authorizer_local
 
 NEW_PASSWORD = "Brand-new-Pass-77"
 METHOD_ARN = "arn:aws:execute-api:us-east-1:123456789012:abc/api/GET/me"
@@ -46,7 +46,7 @@ def identity_of(grant: sessions.TokenGrant, username: str) -> Identity:
 def authorizer_allows(access_token: str) -> bool:
     event = {"type": "TOKEN", "authorizationToken": f"Bearer {access_token}", "methodArn": METHOD_ARN}
     try:
-        handlers.gatehouse_auth(event, None)
+        authorizer_local.gatehouse_auth(event)
     except Unauthorized:
         return False
     return True

@@ -116,7 +116,7 @@ def test_signing_key_missing_from_ssm_names_the_parameter_and_setting(aws_mock):
 
 
 def test_signing_key_not_published_in_jwks_is_refused(make_runtime):
-    from gatehouse.verify.keys import generate_signing_jwk
+    from gatehouse.jose.keys import generate_signing_jwk
 
     rt = make_runtime()
     rt._signing_key_source = lambda _name: json.dumps(generate_signing_jwk())

@@ -140,10 +140,10 @@ def test_admin_token_reaches_admin_route(client, make_user, login):
 def test_view_rejects_admin_route_even_if_a_policy_lets_it_through(client, make_user, login, monkeypatch):
     # Defence in depth: a mis-cached or hand-written policy cannot open the route.
     import app as gatehouse_app
-    from gatehouse.verify import policy
+    from gatehouse.authorizer.policy import ProtectedRoute, RouteTable
 
-    only_admin_open_to_all = (policy.ProtectedRoute("/admin/users", ("GET",), None),)
-    monkeypatch.setattr(gatehouse_app.gate, "protected_routes", lambda: only_admin_open_to_all)
+    only_admin_open_to_all = RouteTable([ProtectedRoute("/admin/users", "GET", None)])
+    monkeypatch.setattr(gatehouse_app.gate, "route_table", lambda: only_admin_open_to_all)
     response = call(client, "GET", "/admin/users", bearer(login(make_user())))
     assert response.status_code == 403
     assert json_body(response)["error"] == "forbidden"

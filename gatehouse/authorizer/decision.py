@@ -1,0 +1,78 @@
+"""The authorizer's decision: a verified token and a live session give an IAM policy.
+
+Fails closed: any failure, expected or not, is the same 401 to the caller
+and a reason in the log.  The same function decides for the deployed
+function (:mod:`gatehouse.authorizer.handler`, its parts built once from the
+environment) and for ``chalice local`` and the tests (the component builds
+them from its runtime); only where the parts come from differs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from gatehouse import logs
+from gatehouse.authorizer.bearer import Unauthorized, bearer_token
+from gatehouse.authorizer.policy import RouteTable, answer
+from gatehouse.authorizer.session_check import SessionCheck
+from gatehouse.jose.access_tokens import AccessClaims, TokenRules, verify_access_token
+from gatehouse.jose.errors import TokenError
+from gatehouse.jose.keys import KeySet
+
+
+@dataclass(frozen=True)
+class Verifier:
+    """Everything a decision needs: keys, rules, the route table, a clock, the session check."""
+
+    keys: KeySet
+    rules: TokenRules
+    routes: RouteTable
+    clock: Callable[[], float]
+    session_check: SessionCheck | None  # None: the session check is off
+
+
+def route_of(method_arn: str) -> str | None:
+    """``GET /notes/abc`` from ``arn:aws:execute-api:region:acct:api/stage/GET/notes/abc``."""
+    parts = str(method_arn).split(":", 5)[-1].split("/", 3)
+    if len(parts) < 3:
+        return None
+    return f"{parts[2]} /{parts[3] if len(parts) > 3 else ''}"[:256]
+
+
+def authorize(header: str | None, method_arn: str, verifier: Callable[[], Verifier]) -> dict[str, Any]:
+    """The TOKEN authorizer's answer for an ``Authorization`` value, or :class:`Unauthorized`."""
+    try:
+        token = bearer_token(header)
+        parts = verifier()
+        now = int(parts.clock())
+        claims = verify_access_token(token, parts.keys, parts.rules, now=now)
+        if parts.session_check is not None and not _session_is_live(parts.session_check, claims, now):
+            raise Unauthorized("session_ended")
+        granted = answer(claims, parts.routes, method_arn)
+    except Unauthorized as denied:
+        logs.event("authorizer", outcome="deny", reason=denied.reason, route=route_of(method_arn))
+        raise
+    except TokenError as invalid:
+        logs.event("authorizer", outcome="deny", reason=invalid.reason, route=route_of(method_arn))
+        raise Unauthorized(invalid.reason) from None
+    except Exception as failure:  # fail closed, whatever went wrong
+        logs.event(
+            "authorizer",
+            outcome="deny",
+            reason="authorizer_error",
+            error=type(failure).__name__,
+            route=route_of(method_arn),
+        )
+        raise Unauthorized("authorizer_error") from None
+    logs.event("authorizer", outcome="allow", user=claims.sub, route=route_of(method_arn))
+    return granted
+
+
+def _session_is_live(check: SessionCheck, claims: AccessClaims, now: int) -> bool:
+    try:
+        return check.is_live(claims, now)
+    except Exception:
+        # Fail closed: if the session store cannot be read, nobody gets in.
+        raise Unauthorized("session_check_failed") from None
