@@ -80,7 +80,14 @@ def test_the_policy_is_the_one_chalice_would_build(roles: tuple[str, ...], metho
     # chalice local matches these ARNs against the request, so they must be spelt alike.
     claims = _claims(*roles)
     routes: list[str | AuthRoute] = [AuthRoute(glob, methods) for glob, methods in TABLE.allowed(roles)]
-    context = {"username": "alice", "roles": ",".join(roles), "sid": "sid-1", "jti": "jti-1"}
+    context = {
+        "username": "alice",
+        "roles": ",".join(roles),
+        "sid": "sid-1",
+        "jti": "jti-1",
+        "aal": "1",
+        "amr": "pwd",
+    }
     chalice = AuthResponse(routes=routes, principal_id="alice", context=context)
     request = AuthRequest("TOKEN", "Bearer x", method_arn)
     assert answer(claims, TABLE, method_arn) == chalice.to_dict(request)
@@ -105,5 +112,12 @@ def test_the_policy_cache_is_bounded() -> None:
 
 def test_the_context_carries_the_identity_as_strings() -> None:
     granted = answer(_claims("admin", "user"), TABLE, ARN)
-    assert granted["context"] == {"username": "alice", "roles": "admin,user", "sid": "sid-1", "jti": "jti-1"}
+    assert granted["context"] == {
+        "username": "alice",
+        "roles": "admin,user",
+        "sid": "sid-1",
+        "jti": "jti-1",
+        "aal": "1",
+        "amr": "pwd",
+    }
     assert granted["principalId"] == "alice"
