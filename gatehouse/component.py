@@ -12,11 +12,12 @@ import functools
 import importlib
 import os
 from collections.abc import Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from chalice.app import AuthRequest, AuthResponse, Blueprint, Chalice, ChaliceAuthorizer, Request, Response
 
-from gatehouse import handlers, runtime
+from gatehouse import app_tables, handlers, runtime
+from gatehouse.app_tables import DEFAULT_ACTIONS, AppTable
 from gatehouse.errors import ConfigError, Forbidden, NotFound
 from gatehouse.settings import authorizer_ttl, load_settings
 from gatehouse.storage.failures import store_call
@@ -26,9 +27,6 @@ from gatehouse.verify.policy import ProtectedRoute
 from gatehouse.web import cors, responses, routes
 from gatehouse.web.bodies import JSON, NO_BODY, check_text, read_body
 from gatehouse.web.request_log import request_log
-
-if TYPE_CHECKING:
-    from mypy_boto3_dynamodb.service_resource import Table
 
 AUTHORIZER_NAME = "gatehouse_auth"
 # Methods whose requests carry a body: their routes take JSON, the others any type.
@@ -46,6 +44,12 @@ def component_of(app: Chalice) -> Gatehouse:
         return _components[id(app)]
     except KeyError:
         raise RuntimeError("this Chalice app has no Gatehouse(app)") from None
+
+
+def declared_tables(app: Chalice) -> tuple[AppTable, ...]:
+    """The tables ``app`` declared with ``gate.table(...)`` (none for an app without Gatehouse)."""
+    component = _components.get(id(app))
+    return component.tables if component is not None else ()
 
 
 class Gatehouse:
@@ -73,6 +77,7 @@ class Gatehouse:
         self._own_paths: set[str] = set()
         self._registering_own = False
         self.account_deleted_hooks: list[Callable[[str], object]] = []
+        self._tables: dict[str, AppTable] = {}
 
         # CORS first: middleware registered first runs outermost, and CORS must
         # see the final response, error responses included.
@@ -138,7 +143,7 @@ class Gatehouse:
                 if role is not None and role not in identity.roles:
                     raise Forbidden()
                 _check_parameters(params, self.request().query_params)
-                with store_call(f"view {view.__name__}"):
+                with app_tables.reaching() as reached, store_call(f"view {view.__name__}", tables=reached):
                     answer = view(identity, **params)
                 # A view may return a body (as Chalice's views may) or a Response.
                 response = answer if isinstance(answer, Response) else Response(body=answer)
@@ -220,9 +225,40 @@ class Gatehouse:
         """The time, from the clock Gatehouse runs on (tests control it)."""
         return runtime.current().clock()
 
-    def table(self, name: str) -> Table:
-        """A DynamoDB table, through Gatehouse's one lazily created boto3 session."""
-        return runtime.current().table(name)
+    def table(
+        self,
+        name: str,
+        *,
+        partition_key: str,
+        sort_key: str | None = None,
+        actions: Iterable[str] = DEFAULT_ACTIONS,
+        account_deleted_actions: Iterable[str] = (),
+    ) -> AppTable:
+        """Declare one of the app's own DynamoDB tables; views reach it with ``.table()``.
+
+        From this one declaration the local stack and the tests create the table, and
+        the merge template creates it (point-in-time recovery, kept when the stack
+        goes), tells the functions its name (``<NAME>_TABLE``) and grants the API
+        handler ``actions`` on it (default: get, put, update, delete item and Query)
+        and the auth function, where :meth:`on_account_deleted` hooks run,
+        ``account_deleted_actions`` (default: none).
+        """
+        declared = app_tables.declare(
+            self.app.app_name,
+            name,
+            partition_key=partition_key,
+            sort_key=sort_key,
+            actions=actions,
+            account_deleted_actions=account_deleted_actions,
+            declared=self._tables,
+        )
+        self._tables[name] = declared
+        return declared
+
+    @property
+    def tables(self) -> tuple[AppTable, ...]:
+        """The app's declared tables, in declaration order."""
+        return tuple(self._tables.values())
 
     def url_for(self, path: str) -> str:
         """``path`` as the client must request it: behind API Gateway, with the stage prefix."""

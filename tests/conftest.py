@@ -7,6 +7,7 @@ import json
 import os
 import re
 import secrets
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -35,9 +36,9 @@ from chalice.test import Client  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
 import app as gatehouse_app  # noqa: E402
-from chalicelib.notes.repository import table_definition as notes_table  # noqa: E402
 from gatehouse import runtime  # noqa: E402
 from gatehouse.accounts import signup  # noqa: E402
+from gatehouse.component import component_of  # noqa: E402
 from gatehouse.dev import gateway  # noqa: E402
 from gatehouse.dev.atomic import serialize_item_operations  # noqa: E402
 from gatehouse.runtime import Runtime  # noqa: E402
@@ -56,7 +57,6 @@ hypothesis.settings.register_profile("gatehouse", database=None)
 hypothesis.settings.load_profile("gatehouse")
 START = 1_800_000_000.0
 DEFAULT_PASSWORD = "tulip-Marble-9-sunset"
-NOTES_TABLE = "gatehouse-notes"
 
 gateway.install()
 
@@ -123,13 +123,19 @@ def package(tmp_path_factory: pytest.TempPathFactory) -> Package:
     env["AWS_DEFAULT_REGION"] = "us-east-1"  # chalice package needs one, calls no AWS API
     # One build for every test worker (`make test` runs two): `chalice package`
     # keeps a cache under .chalice/ that two concurrent runs would corrupt.
-    shared = tmp_path_factory.getbasetemp().parent
+    # The workers' base temps share their run's directory; a run without workers has its own
+    # (its parent is shared by every run and checkout on the machine: never reuse a build there).
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
     out = shared / "package" / "build"
     merge = out / "merge.json"
     with (shared / "package.lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not (out / "sam.json").exists():
             out.mkdir(parents=True, exist_ok=True)
+            # Chalice reuses its dependency zip while requirements.txt's text is the same,
+            # and a rebuilt wheel keeps its file name: without this the zip keeps an old gatehouse.
+            shutil.rmtree(ROOT / ".chalice" / "deployments", ignore_errors=True)
             chalice = [sys.executable, "-c", "import sys; from chalice.cli import main; sys.exit(main())"]
             steps = [
                 [sys.executable, "-m", "gatehouse.release.template", "--stage", "prod", str(merge)],
@@ -203,7 +209,9 @@ def make_runtime(
         nonlocal created
         settings = replace(base_settings, **overrides)
         if not created:
-            create_tables(aws.session().client("dynamodb"), settings, extra=[notes_table(NOTES_TABLE)])
+            # The app's own tables, from its gate.table(...) declarations (whatever app.py has).
+            app_tables = [t.create_table_arguments() for t in component_of(gatehouse_app.app).tables]
+            create_tables(aws.session().client("dynamodb"), settings, extra=app_tables)
             created = True
         rt = Runtime(settings, clock=clock, signing_key_source=lambda _name: json.dumps(signing_jwk))
         runtime.install(rt)

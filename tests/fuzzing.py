@@ -27,7 +27,7 @@ from gatehouse.errors import GatehouseError, TooManyAttempts
 from gatehouse.runtime import Runtime
 from gatehouse.storage.users import User
 from gatehouse.web.responses import rendering_of
-from tests.conftest import DEFAULT_PASSWORD, NOTES_TABLE
+from tests.conftest import DEFAULT_PASSWORD
 
 JSON = "application/json"
 FORM = "application/x-www-form-urlencoded"
@@ -103,7 +103,7 @@ class World:
         if self.note is None:
             self.note = new_note_id(int(self.rt.clock() * 1000))
             now = self.rt.now()
-            NoteRepository(self.rt.table(NOTES_TABLE)).create(
+            NoteRepository(self.notes_table.table()).create(
                 Note(self.user.username, self.note, "a note", now, now)
             )
         return self.note
