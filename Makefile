@@ -86,5 +86,12 @@ openapi: $(STAMP)
 test-api: $(STAMP)
 	$(PY) -m pytest -m api tests/api
 
+# A project made by `chalice new-project` adopts the wheel as the README says, in its own
+# fresh virtualenv: local run, login, its own table, package and cfn-lint (tests/adopt,
+# a minute or two, most of it pip); and this repository without its notes example.
+.PHONY: test-adopt
+test-adopt: $(STAMP)
+	$(PY) -m pytest -n 2 --dist loadfile -m adopt tests/adopt
+
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build dist
