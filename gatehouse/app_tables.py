@@ -78,7 +78,7 @@ class AppTable:
 
     @property
     def logical_id(self) -> str:
-        """Its resource in the merge template: ``notes`` -> ``NotesTable``."""
+        """Its resource in the merge template: ``shopping_carts`` -> ``ShoppingCartsTable``."""
         return "".join(part.capitalize() for part in self.name.split("_") if part) + "Table"
 
     @property

@@ -301,7 +301,8 @@ def test_the_app_tables_names_reach_the_api_handler_and_the_auth_function_not_th
     package: Package,
 ) -> None:
     # The auth function needs them too: the account-deleted hooks run there.
-    assert APP_TABLES
+    if not APP_TABLES:
+        pytest.skip("app.py declares no table (tests/adopt/test_without_the_example.py)")
     for table in APP_TABLES:
         assert ref(package.env_of(API_HANDLER)[table.variable]) == table.logical_id
         assert ref(package.env_of(AUTH_FUNCTION)[table.variable]) == table.logical_id
