@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import os
 import re
@@ -127,9 +128,12 @@ def package(tmp_path_factory: pytest.TempPathFactory) -> Package:
     # (its parent is shared by every run and checkout on the machine: never reuse a build there).
     base = tmp_path_factory.getbasetemp()
     shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
-    out = shared / "package" / "build"
+    # Keyed by checkout as well: a run of a copy's tests inside this run's worker (tests/adopt)
+    # shares the base directory but not the app.
+    checkout = hashlib.sha256(str(ROOT).encode()).hexdigest()[:12]
+    out = shared / f"package-{checkout}" / "build"
     merge = out / "merge.json"
-    with (shared / "package.lock").open("w") as lock:
+    with (shared / f"package-{checkout}.lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not (out / "sam.json").exists():
             out.mkdir(parents=True, exist_ok=True)

@@ -10,6 +10,7 @@ pass, ``make run``'s stack starts and serves a login, and the merge template and
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -47,7 +48,11 @@ def _run_status(command: list[str], cwd: Path) -> str:
 
 
 def _run(command: list[str], cwd: Path, timeout: float = 400) -> str:
-    result = subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=timeout, check=False)
+    # A run of its own, not a part of this one's xdist worker.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
+    result = subprocess.run(
+        command, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False
+    )
     assert result.returncode == 0, f"{command}\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
     return result.stdout
 
