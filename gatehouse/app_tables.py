@@ -20,10 +20,10 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -70,6 +70,8 @@ class AppTable:
     app_name: str
     actions: tuple[str, ...] = DEFAULT_ACTIONS
     account_deleted_actions: tuple[str, ...] = ()
+    # The declaring component's way to a boto3 Table by physical name (its one lazy session).
+    reach: Callable[[str], Table] | None = field(default=None, repr=False, compare=False)
 
     @property
     def variable(self) -> str:
@@ -90,14 +92,14 @@ class AppTable:
         return env.get(self.variable) or self.local_name
 
     def table(self) -> Table:
-        """The boto3 Table, created on first use through Gatehouse's one shared session."""
-        from gatehouse import runtime
-
+        """The boto3 Table, created on first use through its Gatehouse's one shared session."""
+        if self.reach is None:
+            raise RuntimeError(f"table {self.name!r} was not declared with gate.table(...)")
         name = self.physical_name()
         reached = _reached.get()
         if reached is not None and name not in reached:
             reached.append(name)
-        return runtime.current().table(name)
+        return self.reach(name)
 
     def iam_actions(self) -> list[str]:
         return [f"dynamodb:{action}" for action in self.actions]
@@ -122,6 +124,7 @@ def declare(
     actions: Iterable[str],
     account_deleted_actions: Iterable[str],
     declared: Mapping[str, AppTable],
+    reach: Callable[[str], Table] | None = None,
 ) -> AppTable:
     """Check one declaration; every mistake is refused when app.py is imported, not when deployed."""
     if not NAME_PATTERN.fullmatch(name):
@@ -145,6 +148,7 @@ def declare(
         app_name=app_name,
         actions=chosen,
         account_deleted_actions=_actions(name, account_deleted_actions),
+        reach=reach,
     )
 
 

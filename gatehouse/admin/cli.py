@@ -23,7 +23,7 @@ from typing import TextIO
 from gatehouse.admin import keyring, prompt, stackinfo, target, useradmin
 from gatehouse.admin.keystore import KeyStore, KeyStoreError, jwks_parameter_for
 from gatehouse.errors import GatehouseError, StoreError
-from gatehouse.runtime import Runtime
+from gatehouse.services import Services
 from gatehouse.settings import Settings, load_settings
 from gatehouse.storage import aws, tables
 from gatehouse.storage.aws import error_code
@@ -35,7 +35,11 @@ Clock = Callable[[], float]
 
 
 class CommandError(Exception):
-    """A command refused to act; the message says why."""
+    """A command refused to act; the message says why.
+
+    Not a :class:`~gatehouse.errors.GatehouseError`: a refusal of the admin CLI, printed as its
+    one line; it never reaches the HTTP edge.
+    """
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -117,8 +121,8 @@ class Context:
     def now(self) -> int:
         return int(self.clock())
 
-    def runtime(self) -> Runtime:
-        return Runtime(self.settings, clock=self.clock)
+    def services(self) -> Services:
+        return Services(self.settings, clock=self.clock)
 
     def keystore(self) -> KeyStore:
         signing = self.settings.signing_key_param
@@ -138,7 +142,7 @@ class Context:
 
 
 def list_users(ctx: Context) -> None:
-    users = [u.public() for u in ctx.runtime().users.list()]
+    users = [u.public() for u in ctx.services().users.list()]
     if ctx.args.json:
         print(json.dumps(users, indent=2))
         return
@@ -152,19 +156,19 @@ def list_users(ctx: Context) -> None:
 
 def create_user(ctx: Context, stdin: TextIO, env: Mapping[str, str]) -> None:
     password = prompt.read_new_password(from_stdin=ctx.args.password_stdin, stdin=stdin, env=env)
-    user = useradmin.create_user(ctx.runtime(), ctx.args.username, password, ctx.args.role)
+    user = useradmin.create_user(ctx.services(), ctx.args.username, password, ctx.args.role)
     print(f"Created user {user.username!r} with roles {', '.join(user.roles)}.")
 
 
 def set_roles(ctx: Context) -> None:
-    changed = useradmin.set_roles(ctx.runtime(), ctx.args.username, ctx.args.roles)
+    changed = useradmin.set_roles(ctx.services(), ctx.args.username, ctx.args.roles)
     print(f"Roles: {', '.join(changed.before) or '(none)'} -> {', '.join(changed.after) or '(none)'}.")
     if changed.sessions_ended:
         print(f"A role was removed: ended {changed.sessions_ended} session(s).")
 
 
 def set_disabled(ctx: Context, disabled: bool) -> None:
-    ended = useradmin.set_disabled(ctx.runtime(), ctx.args.username, disabled)
+    ended = useradmin.set_disabled(ctx.services(), ctx.args.username, disabled)
     if disabled:
         print(f"Disabled {ctx.args.username!r}; ended {ended} session(s).")
     else:
@@ -172,13 +176,13 @@ def set_disabled(ctx: Context, disabled: bool) -> None:
 
 
 def unlock_user(ctx: Context) -> None:
-    cleared = useradmin.unlock(ctx.runtime(), ctx.args.username)
+    cleared = useradmin.unlock(ctx.services(), ctx.args.username)
     print(f"Unlocked {ctx.args.username!r}; cleared {cleared} counter(s).")
 
 
 def delete_user(ctx: Context) -> None:
     hooks = useradmin.app_hooks()
-    deleted = useradmin.delete_user(ctx.runtime(), ctx.args.username, hooks)
+    deleted = useradmin.delete_user(ctx.services(), ctx.args.username, hooks)
     print(f"Deleted {deleted.username!r}; ended {deleted.sessions_ended} session(s); ", end="")
     print(f"ran {len(hooks)} app hook(s).")
     if deleted.hooks_failed:

@@ -75,8 +75,10 @@ def install(env: MutableMapping[str, str] = os.environ, *, always: bool = False)
     ``always``: embed even when ``AWS_ENDPOINT_URL`` is set (``make run``).
     """
     global _env, _always
+    from gatehouse import logs
     from gatehouse.dev import gateway
 
+    logs.configure()  # the local stack is an entry point: its event lines go to the terminal
     gateway.install()
     with _lock:
         _env = env

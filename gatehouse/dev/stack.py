@@ -21,7 +21,7 @@ from gatehouse.admin.keystore import KeyStore, jwks_parameter_for
 from gatehouse.admin.localstate import LOCAL_CREDENTIALS
 from gatehouse.app_tables import AppTable
 from gatehouse.errors import GatehouseError
-from gatehouse.runtime import Runtime
+from gatehouse.services import Services
 from gatehouse.settings import load_settings
 from gatehouse.storage.tables import create_tables
 from gatehouse.verify.keys import generate_signing_jwk
@@ -40,7 +40,11 @@ SEED_USERS = (
 
 
 class SeedError(Exception):
-    """A seeded user could not be created (a supplied password the policy refuses)."""
+    """A seeded user could not be created (a supplied password the policy refuses).
+
+    Not a :class:`~gatehouse.errors.GatehouseError`: the local stack refuses to start with it
+    (as one line), before any request exists.
+    """
 
 
 @dataclass
@@ -116,7 +120,7 @@ def provision(env: MutableMapping[str, str], app_tables: Sequence[AppTable] = ()
     now = int(time.time())
     env["GATEHOUSE_JWKS"] = store.save([keyring.stamped(generate_signing_jwk(), now=now, activate_at=now)])
 
-    rt = Runtime(load_settings(env), table=session.resource("dynamodb").Table)
+    rt = Services(load_settings(env), table=session.resource("dynamodb").Table)
     seeded = []
     for username, variable, default, roles in SEED_USERS:
         supplied = bool(env.get(variable))
