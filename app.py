@@ -16,6 +16,14 @@ from gatehouse import Gatehouse, Identity
 
 app = Chalice(app_name="gatehouse")
 gate = Gatehouse(app)
+# Each user's notes, keyed so that a user can only address their own.  The account-deleted
+# hook runs in the auth function and removes a user's notes with Query + BatchWriteItem.
+notes_table = gate.table(
+    "notes",
+    partition_key="owner",
+    sort_key="note_id",
+    account_deleted_actions=["Query", "BatchWriteItem"],
+)
 
 MAX_PAGE = 100
 MAX_NOTE_LENGTH = int(os.environ.get("NOTES_MAX_LENGTH", "10000"))
@@ -30,7 +38,7 @@ gate.map_error(InvalidNote, 400, "invalid_request")
 
 
 def notes() -> NoteRepository:
-    return NoteRepository(gate.table(os.environ.get("NOTES_TABLE", "gatehouse-notes")))
+    return NoteRepository(notes_table.table())
 
 
 @gate.on_account_deleted

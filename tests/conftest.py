@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import logging
 import os
@@ -37,9 +38,9 @@ from chalice.test import Client  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
 import app as gatehouse_app  # noqa: E402
-from chalicelib.notes.repository import table_definition as notes_table  # noqa: E402
 from gatehouse import logs  # noqa: E402
 from gatehouse.accounts import signup  # noqa: E402
+from gatehouse.component import component_of  # noqa: E402
 from gatehouse.dev import gateway  # noqa: E402
 from gatehouse.dev.atomic import serialize_item_operations  # noqa: E402
 from gatehouse.jose.keys import generate_signing_jwk, load_signing_key, public_jwks  # noqa: E402
@@ -58,7 +59,6 @@ hypothesis.settings.register_profile("gatehouse", database=None)
 hypothesis.settings.load_profile("gatehouse")
 START = 1_800_000_000.0
 DEFAULT_PASSWORD = "tulip-Marble-9-sunset"
-NOTES_TABLE = "gatehouse-notes"
 
 gateway.install()
 # Gatehouse's event lines at INFO, as the entry points configure them (the library itself
@@ -128,15 +128,21 @@ def package(tmp_path_factory: pytest.TempPathFactory) -> Package:
     env["AWS_DEFAULT_REGION"] = "us-east-1"  # chalice package needs one, calls no AWS API
     # One build for every test worker (`make test` runs two): `chalice package`
     # keeps a cache under .chalice/ that two concurrent runs would corrupt.
-    shared = tmp_path_factory.getbasetemp().parent
-    out = shared / "package" / "build"
+    # The workers' base temps share their run's directory; a run without workers has its own
+    # (its parent is shared by every run and checkout on the machine: never reuse a build there).
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    # Keyed by checkout as well: a run of a copy's tests inside this run's worker (tests/adopt)
+    # shares the base directory but not the app.
+    checkout = hashlib.sha256(str(ROOT).encode()).hexdigest()[:12]
+    out = shared / f"package-{checkout}" / "build"
     merge = out / "merge.json"
-    with (shared / "package.lock").open("w") as lock:
+    with (shared / f"package-{checkout}.lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not (out / "sam.json").exists():
             out.mkdir(parents=True, exist_ok=True)
-            # Chalice reuses its vendored dependencies while requirements.txt is unchanged:
-            # the wheel it names would be the one of an older tree.
+            # Chalice reuses its dependency zip while requirements.txt's text is the same,
+            # and a rebuilt wheel keeps its file name: without this the zip keeps an old gatehouse.
             shutil.rmtree(ROOT / ".chalice" / "deployments", ignore_errors=True)
             chalice = [sys.executable, "-c", "import sys; from chalice.cli import main; sys.exit(main())"]
             steps = [
@@ -204,14 +210,16 @@ def atomic_conditional_writes(monkeypatch: pytest.MonkeyPatch) -> None:
 def make_runtime(
     aws_mock: None, base_settings: Settings, clock: FakeClock, signing_jwk: dict[str, str]
 ) -> Iterator[Callable[..., Services]]:
-    """Build Services with some settings changed and run the notes app on them; tables are created once."""
+    """Build Services with some settings changed and run the app on them; tables are created once."""
     created = False
 
     def build(**overrides: Any) -> Services:
         nonlocal created
         settings = replace(base_settings, **overrides)
         if not created:
-            create_tables(aws.session().client("dynamodb"), settings, extra=[notes_table(NOTES_TABLE)])
+            # The app's own tables, from its gate.table(...) declarations (whatever app.py has).
+            app_tables = [t.create_table_arguments() for t in component_of(gatehouse_app.app).tables]
+            create_tables(aws.session().client("dynamodb"), settings, extra=app_tables)
             created = True
         rt = Services(settings, clock=clock, signing_key_source=lambda _name: json.dumps(signing_jwk))
         gatehouse_app.gate.use_services(rt)

@@ -130,11 +130,13 @@ def _stop(process: subprocess.Popen[str]) -> None:
             continue
 
 
-def stack_environment(settings: Mapping[str, str] | None = None) -> dict[str, str]:
-    """This environment without endpoints, Gatehouse settings or a port, plus ``settings``."""
+def stack_environment(
+    settings: Mapping[str, str] | None = None, base: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """This environment (or ``base``) without endpoints, Gatehouse settings or a port, plus ``settings``."""
     env = {
         k: v
-        for k, v in os.environ.items()
+        for k, v in (os.environ if base is None else base).items()
         if not k.startswith(("AWS_ENDPOINT_URL", "GATEHOUSE_")) and k != "PORT"
     }
     env.update(PYTHONUNBUFFERED="1", **(settings or {}))
@@ -152,15 +154,21 @@ def live_stack(
     ready_line: str = READY_LINE,
     seeded: Mapping[str, str] = SEEDED,
     state_file: Path | None = None,
+    cwd: Path = ROOT,
+    env: Mapping[str, str] | None = None,
 ) -> Iterator[LiveStack]:
-    """The stack on a free port; ``command`` gets ``--port N`` appended (default: make run's)."""
+    """The stack on a free port; ``command`` gets ``--port N`` appended (default: make run's).
+
+    ``cwd``: the project it serves; ``env``: the environment to start from (default: this one).
+    """
     with tempfile.TemporaryDirectory(prefix="gatehouse-stack-") as scratch:
         state_file = state_file or Path(scratch) / "local-stack.json"
-        env = stack_environment({**seeded, "GATEHOUSE_LOCAL_STACK_FILE": str(state_file), **(settings or {})})
+        stack_settings = {**seeded, "GATEHOUSE_LOCAL_STACK_FILE": str(state_file), **(settings or {})}
+        env = stack_environment(stack_settings, base=env)
         port = free_port()
         process = subprocess.Popen(
             [*(command or [sys.executable, "-m", "gatehouse.dev.run"]), "--port", str(port)],
-            cwd=ROOT,
+            cwd=cwd,
             env=env,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,

@@ -26,7 +26,6 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-PROJECT_DIR = Path(__file__).resolve().parents[2]
 FILE_VARIABLE = "GATEHOUSE_LOCAL_STACK_FILE"
 _PROBE_TIMEOUT = 0.5
 
@@ -71,7 +70,9 @@ def state_file(env: Mapping[str, str]) -> Path:
         return Path(env[FILE_VARIABLE])
     runtime_dir = env.get("XDG_RUNTIME_DIR")
     base = Path(runtime_dir) if runtime_dir else Path.home() / ".cache"
-    digest = hashlib.sha256(str(PROJECT_DIR).encode()).hexdigest()[:16]
+    from gatehouse.project import find_or_here
+
+    digest = hashlib.sha256(str(find_or_here()).encode()).hexdigest()[:16]
     return base / "gatehouse" / f"local-stack-{digest}.json"
 
 

@@ -1,7 +1,7 @@
 """Settings from a deployed stack's outputs, so the CLI needs only ``--stack NAME``.
 
 The merge template lets CloudFormation name the tables; its outputs say
-which names it chose (deploy/resources.json, ``Outputs``).
+which names it chose (gatehouse/release/resources.json, ``Outputs``).
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from typing import Any
 OUTPUT_SETTINGS = {
     "UsersTableName": "GATEHOUSE_USERS_TABLE",
     "SessionsTableName": "GATEHOUSE_SESSIONS_TABLE",
-    "NotesTableName": "GATEHOUSE_NOTES_TABLE",
     "AttemptsTableName": "GATEHOUSE_ATTEMPTS_TABLE",
     "SigningKeyParameterName": "GATEHOUSE_SIGNING_KEY_PARAM",
 }

@@ -86,8 +86,11 @@ def install(env: MutableMapping[str, str] = os.environ, *, always: bool = False)
     local.LocalDevServer = EmbeddingLocalDevServer  # type: ignore[misc]
 
 
-def ensure_started(host: str, port: int) -> Embedded | None:
-    """Start the embedded AWS once per process; None when an endpoint of the user's is kept."""
+def ensure_started(host: str, port: int, app: Chalice | None = None) -> Embedded | None:
+    """Start the embedded AWS once per process; None when an endpoint of the user's is kept.
+
+    ``app``: the app being served, whose declared tables (``gate.table(...)``) are created.
+    """
     global _running
     with _lock:
         if _running is not None:
@@ -96,7 +99,7 @@ def ensure_started(host: str, port: int) -> Embedded | None:
         if env.get("AWS_ENDPOINT_URL") and not _always:
             print(f"Using AWS at {env['AWS_ENDPOINT_URL']} (AWS_ENDPOINT_URL is set).", flush=True)
             return None
-        _running = _start(env, f"http://{host}:{port}")
+        _running = _start(env, f"http://{host}:{port}", app)
         return _running
 
 
@@ -112,17 +115,18 @@ def stop() -> None:
         running.stop()
 
 
-def _start(env: MutableMapping[str, str], api: str) -> Embedded:
+def _start(env: MutableMapping[str, str], api: str, app: Chalice | None) -> Embedded:
     import logging
 
     from gatehouse.admin import localstate
+    from gatehouse.component import declared_tables
     from gatehouse.dev import stack
     from gatehouse.errors import GatehouseError
 
     # moto's server logs every request it serves; only its errors matter here.
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     try:
-        aws, users = stack.start(env)
+        aws, users = stack.start(env, app_tables=declared_tables(app) if app is not None else ())
     except stack.SeedError as refused:
         raise StartError(str(refused)) from None
     except GatehouseError as misconfigured:  # a GATEHOUSE_* value the settings refuse
@@ -173,7 +177,7 @@ class EmbeddingLocalDevServer(local.LocalDevServer):
                 _fail(f"cannot listen on {host}: it is not an address of this machine.")
             raise
         try:
-            ensure_started(host, port)
+            ensure_started(host, port, app_object)
         except StartError as refused:
             self.server.server_close()
             _fail(refused.message)

@@ -14,7 +14,7 @@ second into the same 401, and gives all three the bodies and
 It changes only the local emulation: the deployed code path is untouched.
 
 The 401 and 403 headers and bodies are read from the gateway responses of
-the deployment template (deploy/resources.json), so local runs and the real
+the deployment template (gatehouse/release/resources.json), so local runs and the real
 API answer alike by construction.  One difference is kept on purpose: real
 API Gateway cannot tell a missing token from a bad one (both are its
 ``UNAUTHORIZED`` response), locally a missing token gets the bare
@@ -35,7 +35,7 @@ from gatehouse.component import component_of
 from gatehouse.web import cors
 
 LISTEN_BACKLOG = 512
-TEMPLATE = Path(__file__).resolve().parents[2] / "deploy" / "resources.json"
+TEMPLATE = Path(__file__).resolve().parents[1] / "release" / "resources.json"
 _HEADER = "gatewayresponse.header."
 
 Answer = tuple[dict[str, str], dict[str, str]]

@@ -16,7 +16,6 @@ import sys
 from pathlib import Path
 from types import FrameType
 
-PROJECT_DIR = Path(__file__).resolve().parents[2]
 READY = "Gatehouse ready on"
 
 
@@ -35,17 +34,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=_port, default=os.environ.get("PORT") or "8000")
     parser.add_argument("--stage", default="dev")
+    parser.add_argument("--project-dir", type=Path, help="the Chalice project (default: found from here)")
     args = parser.parse_args(argv)
 
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
     from chalice.cli.factory import CLIFactory
 
+    from gatehouse import project
     from gatehouse.dev import embedded
     from gatehouse.errors import GatehouseError
 
     try:
+        try:
+            project_dir = project.find(args.project_dir)
+        except project.ProjectNotFound as missing:
+            raise embedded.StartError(str(missing)) from None
         embedded.install(os.environ, always=True)
-        factory = CLIFactory(str(PROJECT_DIR), environ=os.environ)
+        factory = CLIFactory(str(project_dir), environ=os.environ)
         # Loading the config imports app.py and applies the stage's environment variables;
         # creating the server then binds the port and starts the embedded AWS.
         config = factory.create_config_obj(chalice_stage_name=args.stage)

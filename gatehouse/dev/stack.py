@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import MutableMapping
+from collections.abc import MutableMapping, Sequence
 from dataclasses import dataclass
 
-from chalicelib.notes.repository import table_definition as notes_table
 from gatehouse.accounts import signup
 from gatehouse.admin import keyring
 from gatehouse.admin.keystore import KeyStore, jwks_parameter_for
 from gatehouse.admin.localstate import LOCAL_CREDENTIALS
+from gatehouse.app_tables import AppTable
 from gatehouse.errors import GatehouseError
 from gatehouse.jose.keys import generate_signing_jwk
 from gatehouse.services import Services
@@ -90,8 +90,11 @@ def point_environment_at(endpoint: str, env: MutableMapping[str, str]) -> None:
         env.pop(name, None)
 
 
-def provision(env: MutableMapping[str, str]) -> list[SeededUser]:
+def provision(env: MutableMapping[str, str], app_tables: Sequence[AppTable] = ()) -> list[SeededUser]:
     """Tables, signing key, a verified mail sender and seeded users, in the AWS that ``env`` points at.
+
+    ``app_tables``: the app's own tables (its ``gate.table(...)`` declarations), created
+    under the names the app will look them up by.
 
     Sets ``GATEHOUSE_JWKS`` in ``env`` to the new key's public half, and turns
     on the console echo of outgoing mail (``GATEHOUSE_MAIL_ECHO``): locally
@@ -105,7 +108,7 @@ def provision(env: MutableMapping[str, str]) -> list[SeededUser]:
     session = boto3.Session(region_name=REGION)
     session.client("sesv2").create_email_identity(EmailIdentity=settings.mail_from)
     create_tables(
-        session.client("dynamodb"), settings, extra=[notes_table(env.get("NOTES_TABLE", "gatehouse-notes"))]
+        session.client("dynamodb"), settings, extra=[t.create_table_arguments(env) for t in app_tables]
     )
 
     # The same key store format and code as the admin CLI uses in production.
@@ -133,11 +136,13 @@ def provision(env: MutableMapping[str, str]) -> list[SeededUser]:
     return seeded
 
 
-def start(env: MutableMapping[str, str] = os.environ, port: int = 0) -> tuple[LocalAws, list[SeededUser]]:
+def start(
+    env: MutableMapping[str, str] = os.environ, port: int = 0, app_tables: Sequence[AppTable] = ()
+) -> tuple[LocalAws, list[SeededUser]]:
     aws = LocalAws(port)
     point_environment_at(aws.start(), env)
     try:
-        return aws, provision(env)
+        return aws, provision(env, app_tables)
     except BaseException:
         aws.stop()
         raise

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -40,9 +40,16 @@ def _is_connection_error(exc: BaseException) -> bool:
 
 @contextmanager
 def store_call(
-    operation: str, on_condition_failed: GatehouseError | None = None, *, reraise_conditions: bool = False
+    operation: str,
+    on_condition_failed: GatehouseError | None = None,
+    *,
+    reraise_conditions: bool = False,
+    tables: Sequence[str] = (),
 ) -> Iterator[None]:
     """Run one DynamoDB call; a failed condition becomes ``on_condition_failed``.
+
+    ``tables``: the tables the call reached, named in the failure's log line (AWS's
+    ``ResourceNotFoundException`` does not say which table is missing).
 
     With ``reraise_conditions`` a failed condition (or a transaction cancelled
     by one) propagates as it is, for callers that read the item it returns
@@ -61,7 +68,12 @@ def store_call(
         unreachable = code is None and _is_connection_error(exc)
         if code is None and not unreachable:
             raise  # not a storage failure: the caller's own error, or a bug
-        log.warning("dynamodb %s failed: %s", operation, code or type(exc).__name__)
+        if tables:
+            log.warning(
+                "dynamodb %s failed: %s (tables %s)", operation, code or type(exc).__name__, ", ".join(tables)
+            )
+        else:
+            log.warning("dynamodb %s failed: %s", operation, code or type(exc).__name__)
         if code in TRANSIENT_CODES or unreachable:
             raise StoreUnavailable() from None
         raise StoreError() from None

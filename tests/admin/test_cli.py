@@ -20,10 +20,11 @@ from gatehouse.admin import cli, localstate, stackinfo, target
 from gatehouse.admin.keystore import jwks_parameter_for
 from gatehouse.dev.stack import LocalAws
 from gatehouse.jose.keys import load_keyset, load_signing_keys
+from gatehouse.release.template import BASE_TEMPLATE
 from gatehouse.services import Services
 from gatehouse.settings import Settings
 from gatehouse.storage.tables import table_definitions, ttl_tables
-from tests.conftest import ROOT, START, Credentials, FakeClock, bearer, json_body, post_json
+from tests.conftest import START, Credentials, FakeClock, bearer, json_body, post_json
 from tests.processes import run_python
 
 STRONG = "Velvet-Compass-62-orchard"
@@ -369,7 +370,7 @@ def test_stack_outputs_name_the_tables_and_the_key_parameter(run: Callable[..., 
 
 
 def test_stack_outputs_the_cli_reads_are_in_the_merge_template() -> None:
-    template = json.loads((ROOT / "deploy" / "resources.json").read_text())
+    template = json.loads(BASE_TEMPLATE.read_text())
     assert set(stackinfo.OUTPUT_SETTINGS) <= set(template["Outputs"])
 
 

@@ -11,6 +11,7 @@ import pytest
 from chalice.test import Client
 
 import app as gatehouse_app
+from app import notes_table
 from chalicelib.notes.repository import NoteRepository
 from gatehouse.accounts.emails import claim_key
 from gatehouse.admin import cli
@@ -18,7 +19,6 @@ from gatehouse.services import Services
 from gatehouse.storage.attempts import LOGIN
 from tests.conftest import (
     DEFAULT_PASSWORD,
-    NOTES_TABLE,
     Credentials,
     FakeClock,
     Mailbox,
@@ -54,7 +54,7 @@ def alice(client: Client, mailbox: Mailbox) -> dict[str, Any]:
 
 
 def notes_of(rt: Services, owner: str) -> list[Any]:
-    return NoteRepository(rt.table(NOTES_TABLE)).list_page(owner, 100)[0]
+    return NoteRepository(notes_table.table()).list_page(owner, 100)[0]
 
 
 def items_about(rt: Services, username: str) -> list[dict[str, Any]]:
@@ -207,7 +207,7 @@ def test_on_account_deleted_is_usable_as_a_decorator(hooks_restored: list[Callab
 def test_notes_delete_all_for_removes_every_page_and_only_that_owner(rt: Services, clock: FakeClock) -> None:
     from chalicelib.notes.repository import Note, new_note_id
 
-    repo = NoteRepository(rt.table(NOTES_TABLE))
+    repo = NoteRepository(notes_table.table())
     for n in range(30):
         repo.create(Note("alice", new_note_id(n), f"note {n}", 0, 0))
     repo.create(Note("bob", new_note_id(1), "bob's", 0, 0))
