@@ -186,7 +186,9 @@ def _run_like_lambda(task: Path, code: str, *args: str) -> ImportLog:
         timeout=60,
         check=False,
     )
-    assert result.returncode == 0, "\n".join(l for l in result.stderr.splitlines() if not l.startswith(("#", "import ")))[-3000:]
+    # -v's import log buries the child's own error: show the lines that are not the log.
+    errors = [line for line in result.stderr.splitlines() if not line.startswith(("#", "import "))]
+    assert result.returncode == 0, "\n".join(errors)[-3000:]
     prefix = str(task) + os.sep
     from_pyc = set()
     from_source = []
