@@ -123,7 +123,10 @@ def package(tmp_path_factory: pytest.TempPathFactory) -> Package:
     env["AWS_DEFAULT_REGION"] = "us-east-1"  # chalice package needs one, calls no AWS API
     # One build for every test worker (`make test` runs two): `chalice package`
     # keeps a cache under .chalice/ that two concurrent runs would corrupt.
-    shared = tmp_path_factory.getbasetemp().parent
+    # Shared by this session's xdist workers (their base temps are popen-gwN under the session's),
+    # never by other sessions: the parent of a run without xdist is every run's, other checkouts' too.
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if base.name.startswith("popen-gw") else base
     out = shared / "package" / "build"
     merge = out / "merge.json"
     with (shared / "package.lock").open("w") as lock:
