@@ -197,6 +197,7 @@ class Invocation:
     error: dict[str, str] | None = None
     denied: list[dict[str, str]] = field(default_factory=list)
     unset: list[str] = field(default_factory=list)  # variables the function read and did not find
+    log: list[str] = field(default_factory=list)  # what it logged while serving this event
 
 
 class FunctionProcess:
@@ -215,6 +216,7 @@ class FunctionProcess:
         self._log: IO[str] | None = None
 
     def start(self, config: Mapping[str, Any]) -> None:
+        """Start the process; :meth:`wait_ready` waits for its init (imports, handler lookup)."""
         config_path = self.log_path.with_suffix(".json")
         config_path.write_text(json.dumps(config))
         self._log = self.log_path.open("w")
@@ -238,6 +240,8 @@ class FunctionProcess:
             text=True,
             encoding="utf-8",
         )
+
+    def wait_ready(self) -> None:
         hello = self._read(START_TIMEOUT)
         self.init_denied = list(hello.get("denied", []))
         self.unset = list(hello.get("unset", []))
@@ -271,6 +275,7 @@ class FunctionProcess:
             assert process is not None
             assert process.stdin is not None
             started = time.monotonic()
+            offset = self.log_path.stat().st_size
             try:
                 process.stdin.write(json.dumps({"event": event}) + "\n")
                 process.stdin.flush()
@@ -283,8 +288,11 @@ class FunctionProcess:
                     **answer,
                 }
             self.unset = list(answer.get("unset", []))
+            with self.log_path.open("rb") as log:
+                log.seek(offset)
+                logged = log.read().decode("utf-8", errors="replace").splitlines()
             return Invocation(
-                answer.get("result"), answer.get("error"), list(answer.get("denied", [])), self.unset
+                answer.get("result"), answer.get("error"), list(answer.get("denied", [])), self.unset, logged
             )
 
     def stop(self) -> None:

@@ -266,6 +266,13 @@ class Api:
         return code, headers, body.encode()
 
 
+def _log_excerpt(lines: list[str]) -> str:
+    """The lines of a function's log that say what went wrong, for a failure's report."""
+    errors = [line.strip() for line in lines if "rror" in line or "xception" in line]
+    chosen = errors[-2:] or [line.strip() for line in lines if line.strip()][-1:]
+    return "; its log says: " + " | ".join(line[:300] for line in chosen) if chosen else ""
+
+
 @dataclass
 class Incident:
     """Something the rehearsal must report: an IAM refusal or a function that failed."""
@@ -546,6 +553,10 @@ class Gateway:
         if not isinstance(result, dict) or not isinstance(result.get("statusCode"), int):
             self._incident(function, request, f"returned no proxy response (statusCode): {result!r:.200}")
             return self.api.gateway_response("BAD_GATEWAY", 502, headers, MESSAGES["BAD_GATEWAY"])
+        if result["statusCode"] >= 500:
+            self._incident(
+                function, request, f"answered {result['statusCode']}{_log_excerpt(invocation.log)}"
+            )
         answer = {str(k): str(v) for k, v in (result.get("headers") or {}).items()}
         for name, values in (result.get("multiValueHeaders") or {}).items():
             answer[str(name)] = ", ".join(str(v) for v in values)

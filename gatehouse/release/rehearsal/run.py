@@ -21,7 +21,6 @@ import json
 import secrets
 import string
 import tempfile
-import threading
 import time
 from collections.abc import Mapping, Sequence
 from contextlib import ExitStack
@@ -177,12 +176,7 @@ class Rehearsal:
             check_runtime(spec)
         self._start_functions(stack, aws, specs, resolver, [identity] if identity else [])
         api = Api.from_definition(definition, {s.arn: s.logical for s in specs.values()}, stage)
-        gateway = Gateway(api, self.processes, api_id, REGION, ACCOUNT_ID)
-        self.gateway = gateway
-        base = gateway.start()
-        stack.callback(gateway.stop)
-        methods = sum(len(r.operations) for r in api.routes)
-        _log(f"gateway on {base}/ ({methods} methods on {len(api.routes)} paths)")
+        # The first admin, as docs/DEPLOY.md has one made, while the functions start.
         token_function = self._function_of(api, "POST", "/auth/token")
         admin_password = "Rehearsal-" + secrets.token_urlsafe(12)
         identity_env = {
@@ -193,6 +187,13 @@ class Rehearsal:
             ["create-user", ADMIN, "--role", "admin", "--role", "user"],
             {**identity_env, "GATEHOUSE_NEW_PASSWORD": admin_password},
         )
+        self._wait_for_functions()
+        gateway = Gateway(api, self.processes, api_id, REGION, ACCOUNT_ID)
+        self.gateway = gateway
+        base = gateway.start()
+        stack.callback(gateway.stop)
+        methods = sum(len(r.operations) for r in api.routes)
+        _log(f"gateway on {base}/ ({methods} methods on {len(api.routes)} paths)")
         identity_tables = {v for k, v in identity_env.items() if k.endswith("_TABLE")}
         app_tables = [name for name in tables.values() if name not in identity_tables]
         scenario = Scenario(
@@ -261,19 +262,15 @@ class Rehearsal:
             )
             self.processes[spec.logical] = process
             stack.callback(process.stop)
-        failures: list[str] = []
+            process.start(_runtime_config(spec, task, identities))
 
-        def start(process: FunctionProcess) -> None:
+    def _wait_for_functions(self) -> None:
+        failures: list[str] = []
+        for process in self.processes.values():
             try:
-                process.start(_runtime_config(process.spec, process.task_root, identities))
+                process.wait_ready()
             except FunctionFailed as failed:
                 failures.append(str(failed))
-
-        threads = [threading.Thread(target=start, args=(p,)) for p in self.processes.values()]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
         if failures:
             raise RehearsalFailed([f"rehearsal failed: {line}" for line in sorted(failures)])
         denied = [

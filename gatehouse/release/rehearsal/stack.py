@@ -11,11 +11,11 @@ admin CLI.
 
 from __future__ import annotations
 
+import io
 import os
 import socket
-import subprocess
-import sys
 from collections.abc import Mapping
+from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass
 from typing import Any
 
@@ -108,19 +108,36 @@ class Aws:
 
 
 def admin_cli(aws: Aws, arguments: list[str], env: Mapping[str, str] | None = None) -> str:
-    """``python -m gatehouse.admin ARGS`` as an operator runs it, aimed at moto."""
-    result = subprocess.run(  # noqa: S603 (this Python, a fixed module)
-        [sys.executable, "-m", "gatehouse.admin", *arguments],
-        env=aws.environment(env),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    if result.returncode != 0:
-        said = (result.stderr.strip() or result.stdout.strip()).splitlines()
-        raise SetupError(f"gatehouse.admin {arguments[0]} failed: {said[-1] if said else result.returncode}")
-    return result.stdout
+    """``python -m gatehouse.admin ARGS`` as an operator runs it, aimed at moto.
+
+    Its ``main`` in this process (a second interpreter would cost seconds of
+    imports): the CLI's code path, with the environment an operator's shell
+    would have for the call, restored afterwards.
+    """
+    from gatehouse.admin.cli import main
+
+    full = aws.environment(env)
+    touched = {k for k in {*os.environ, *full} if k.startswith(("AWS_", "GATEHOUSE_"))}
+    saved = {k: os.environ.get(k) for k in touched}
+    out, err = io.StringIO(), io.StringIO()
+    try:
+        for key in touched:
+            if key in full:
+                os.environ[key] = full[key]
+            else:
+                os.environ.pop(key, None)
+        with redirect_stdout(out), redirect_stderr(err):
+            status = main(arguments, env=full, stdin=io.StringIO())
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+    if status != 0:
+        said = (err.getvalue().strip() or out.getvalue().strip()).splitlines()
+        raise SetupError(f"gatehouse.admin {arguments[0]} failed: {said[-1] if said else status}")
+    return out.getvalue()
 
 
 def create_signing_key(aws: Aws, template: Mapping[str, Any], values: Mapping[str, str]) -> None:
