@@ -78,9 +78,17 @@ _ARNS: dict[str, tuple[str | None, Callable[[Pseudo, str], str]]] = {
         "LogGroupName",
         lambda p, name: f"arn:{p.partition}:logs:{p.region}:{p.account_id}:log-group:{name}:*",
     ),
+    "AWS::SNS::Topic": (
+        "TopicName",
+        lambda p, name: f"arn:{p.partition}:sns:{p.region}:{p.account_id}:{name}",
+    ),
     "AWS::Serverless::Api": (None, lambda p, name: ""),
     "AWS::Lambda::Permission": (None, lambda p, name: ""),
 }
+
+
+# Resource types whose Ref is their ARN rather than their name.
+_REF_IS_ARN = frozenset({"AWS::SNS::Topic"})
 
 
 @dataclass
@@ -163,6 +171,8 @@ class Resolver:
             return pseudo[name]
         if name.startswith("AWS::"):
             raise TemplateError(f"{where}: pseudo parameter {name} is not supported")
+        if self._resource(name, where).get("Type") in _REF_IS_ARN:
+            return self.arn(name, where)
         return self.physical_id(name, where)
 
     # -- conditions -------------------------------------------------------------------------

@@ -280,6 +280,7 @@ class Incident:
     function: str
     request: str
     what: str
+    refused_on: str | None = None  # the resource ARN, for an IAM refusal
 
 
 @dataclass
@@ -311,6 +312,8 @@ class Gateway:
         self.incidents: list[Incident] = []
         self.served: set[tuple[str, str]] = set()  # (method, path template) that reached an integration
         self.authorizer_calls = 0
+        self.last_function: str | None = None  # the integration of the latest request
+        self.last_log: list[str] = []  # and what it logged serving it
         self._cache: dict[tuple[str, str], _Cached] = {}
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
@@ -410,6 +413,8 @@ class Gateway:
             operation, method, path or "/", path_parameters, query, headers, body, authorizer_context
         )
         invocation = self._invoke(operation.function, event, request)
+        self.last_function = operation.function
+        self.last_log = invocation.log if invocation is not None else []
         with self._lock:
             self.served.add((operation.method, operation.path))
         return self._proxy_answer(invocation, headers, operation.function, request)
@@ -427,6 +432,7 @@ class Gateway:
                 function,
                 request,
                 f"its role refused {refusal['action']} on {refusal['resource']}",
+                refusal["resource"],
             )
         # An authorizer's "Unauthorized" is its normal answer to a bad token, not a failure.
         refused_token = (
@@ -442,8 +448,8 @@ class Gateway:
             )
         return invocation
 
-    def _incident(self, function: str, request: str, what: str) -> None:
-        incident = Incident(self.functions[function].spec.label(), request, what)
+    def _incident(self, function: str, request: str, what: str, refused_on: str | None = None) -> None:
+        incident = Incident(self.functions[function].spec.label(), request, what, refused_on)
         with self._lock:
             if incident not in self.incidents:  # a call the code retries is one refusal
                 self.incidents.append(incident)

@@ -141,6 +141,18 @@ def _runtime_config(spec: FunctionSpec, task: Path, identities: list[str]) -> di
     }
 
 
+# Parts of a variable's name that say nothing about which resource it names.
+_GENERIC_PARTS = frozenset(
+    {"gatehouse", "table", "tables", "name", "param", "parameter", "arn", "aws", "key"}
+)
+
+
+def _names_part_of(variable: str, refused: str) -> bool:
+    """Whether a distinctive part of ``variable`` (EVENTS in GATEHOUSE_EVENTS_TABLE) is in ``refused``."""
+    parts = [p for p in variable.lower().split("_") if len(p) > 2 and p not in _GENERIC_PARTS]
+    return any(part in refused for part in parts)
+
+
 class Rehearsal:
     def __init__(self, build: Path, values: Mapping[str, str], work: Path) -> None:
         self.build = build
@@ -208,7 +220,9 @@ class Rehearsal:
             scenario.run()
             probed = self._probe(scenario, api, admin_password)
         except ScenarioFailed as failed:
-            raise RehearsalFailed([f"rehearsal failed: {failed}", *self._incident_lines()]) from None
+            raise RehearsalFailed(
+                [f"rehearsal failed: {failed}", *self._incident_lines(), *self._unset_lines()]
+            ) from None
         self._after_step("the end")
         return Report(
             scenario.steps,
@@ -302,13 +316,40 @@ class Rehearsal:
         for incident in self.gateway.incidents:
             lines.append(f"  {incident.function}, serving {incident.request}: {incident.what}")
         for process in self.processes.values():
-            missing = [name for name in process.unset if given.get(name)]
-            if missing and any(i.function == process.spec.label() for i in self.gateway.incidents):
-                for name in missing:
-                    lines.append(
-                        f"  {process.spec.logical} read {name}, which the template does not set on it "
-                        f"(it does on {', '.join(sorted(given[name]))})"
-                    )
+            incidents = [i for i in self.gateway.incidents if i.function == process.spec.label()]
+            if not incidents:
+                continue
+            refused = " ".join(i.refused_on or "" for i in incidents).lower()
+            for name in process.unset:
+                if given.get(name):
+                    where = f"it does on {', '.join(sorted(given[name]))}"
+                elif _names_part_of(name, refused):
+                    where = "and a resource its name suggests was refused"
+                else:
+                    continue
+                lines.append(
+                    f"  {process.spec.logical} read {name}, which the template does not set on it ({where})"
+                )
+        return lines
+
+    def _unset_lines(self) -> list[str]:
+        """What the function of the failed step read and did not find (their defaults applied)."""
+        if self.gateway is None or self.gateway.last_function is None:
+            return []
+        process = self.processes[self.gateway.last_function]
+        lines = [
+            f"  {process.spec.logical} logged: {line.strip()[:300]}" for line in self.gateway.last_log[-3:]
+        ]
+        # Only the template's own kinds of variable (GATEHOUSE_..., NOTES_...), not botocore's.
+        prefixes = tuple(
+            {name.split("_")[0] + "_" for p in self.processes.values() for name in p.spec.environment}
+        )
+        unset = [name for name in process.unset if name.startswith(prefixes)]
+        if unset:
+            lines.append(
+                f"  {process.spec.logical} read these variables the template does not set on it "
+                f"(their defaults applied): {', '.join(unset)}"
+            )
         return lines
 
     def _probe(self, scenario: Scenario, api: Api, admin_password: str) -> list[str]:

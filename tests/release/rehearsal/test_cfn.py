@@ -40,7 +40,8 @@ TEMPLATE: dict[str, Any] = {
             "Type": "AWS::Serverless::Function",
             "Properties": {"FunctionName": {"Fn::Sub": "${AWS::StackName}-fn"}},
         },
-        "Topic": {"Type": "AWS::SNS::Topic", "Properties": {}},
+        "Topic": {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": "alarms"}},
+        "Queue": {"Type": "AWS::SQS::Queue", "Properties": {}},
     },
 }
 
@@ -71,6 +72,9 @@ def test_resources_get_physical_names_and_arns() -> None:
         == f"arn:aws:dynamodb:eu-west-1:111122223333:table/{generated}"
     )
     assert r.resolve({"Fn::GetAtt": "Fn.Arn"}) == "arn:aws:lambda:eu-west-1:111122223333:function:stack-fn"
+    assert (
+        r.resolve({"Ref": "Topic"}) == "arn:aws:sns:eu-west-1:111122223333:alarms"
+    )  # a topic's Ref is its ARN
 
 
 def test_sub_join_select_split_and_if_with_no_value() -> None:
@@ -96,7 +100,7 @@ def test_template_rules_report_what_the_values_break() -> None:
     [
         ({"Fn::ImportValue": "shared"}, "Fn::ImportValue"),
         ({"Fn::GetAtt": ["Users", "StreamArn"]}, "Users.StreamArn"),
-        ({"Fn::GetAtt": ["Topic", "Arn"]}, "AWS::SNS::Topic"),
+        ({"Fn::GetAtt": ["Queue", "Arn"]}, "AWS::SQS::Queue"),
         ({"Ref": "AWS::NotificationARNs"}, "AWS::NotificationARNs"),
         ({"Ref": "Missing"}, "Missing"),
         ({"Fn::If": ["NoSuchCondition", 1, 2]}, "NoSuchCondition"),

@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from gatehouse.release.rehearsal.run import _names_part_of
 from tests.conftest import ROOT, Package
 
 pytestmark = pytest.mark.deploy
@@ -156,3 +157,9 @@ def test_a_template_it_cannot_resolve_stops_with_one_line(rehearse: Rehearse) ->
         "rehearsal cannot run: Resources.APIHandler.Properties.Environment.Variables.SHARED: "
         "Fn::ImportValue is not supported by the rehearsal"
     )
+
+
+def test_a_variable_is_suspected_when_a_distinctive_part_of_its_name_was_refused() -> None:
+    refused = "arn:aws:dynamodb:us-east-1:123456789012:table/gatehouse-events"
+    assert _names_part_of("GATEHOUSE_EVENTS_TABLE", refused)
+    assert not _names_part_of("GATEHOUSE_USERS_TABLE", refused)  # "gatehouse" and "table" say nothing
