@@ -215,6 +215,7 @@ class Rehearsal:
             app_items=lambda: self._items(aws, app_tables),
             after_step=self._after_step,
             cors_on=bool(resolver.parameters.get("CorsAllowOrigins")),
+            notes_app=api.match("POST", "/notes") is not None,
         )
         try:
             scenario.run()
