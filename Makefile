@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: test lint typecheck check admin clean
+.PHONY: test lint typecheck check rehearse admin clean
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Gatehouse needs Python 3.11 or newer")'
@@ -50,6 +50,13 @@ check: lint typecheck test
 GATEHOUSE_PY := $(PY)
 GATEHOUSE_DEPS := $(STAMP) $(WHEEL)
 include gatehouse.mk
+
+# The packaged stack run locally as it will be deployed (docs/DEPLOY.md, "Rehearse before
+# deploying"): build/sam.json and build/deployment.zip alone, each function in its own
+# process with only its role's permissions, behind a gateway that follows the template's
+# API definition, and an end-to-end scenario over HTTP. Under a minute here.
+rehearse: package
+	$(PY) -m gatehouse.release.rehearsal build
 
 # make admin ARGS='list-users'  (see docs/DEPLOY.md): acts on the stack `make run`
 # started, else on AWS (credentials, region, --stack NAME or GATEHOUSE_* names).
