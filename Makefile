@@ -29,10 +29,19 @@ dist: $(STAMP)
 	rm -rf dist
 	$(PY) -m build --no-isolation --outdir dist .
 
-# The embedded AWS + chalice local (stage dev); `make run PORT=8001` for another port.
+# The embedded AWS + chalice local (stage dev); `make run PORT=9000` for another port
+# (the embedded AWS takes the next one, or AWS_PORT). Data is kept in .gatehouse/
+# between runs: `make run FRESH=1` (or `make reset`) starts empty. `make run HOST=0.0.0.0`
+# listens on the local network (a phone), with a warning. PORT, AWS_PORT, HOST and FRESH
+# reach the command through the environment (make exports command-line variables).
 # Plain `.venv/bin/chalice local` starts the same stack.
 run: $(STAMP)
 	@$(PY) -m gatehouse.dev.run
+
+# Forget the local stack's saved data (users, sessions, notes, the dev signing key).
+.PHONY: reset
+reset:
+	rm -rf .gatehouse
 
 test: $(STAMP) $(WHEEL)
 	$(PY) -m pytest -n 2 --dist loadfile

@@ -135,7 +135,8 @@ def stack_environment(settings: Mapping[str, str] | None = None) -> dict[str, st
     env = {
         k: v
         for k, v in os.environ.items()
-        if not k.startswith(("AWS_ENDPOINT_URL", "GATEHOUSE_")) and k != "PORT"
+        if not k.startswith(("AWS_ENDPOINT_URL", "GATEHOUSE_"))
+        and k not in ("PORT", "AWS_PORT", "HOST", "FRESH")
     }
     env.update(PYTHONUNBUFFERED="1", **(settings or {}))
     return env
@@ -152,14 +153,32 @@ def live_stack(
     ready_line: str = READY_LINE,
     seeded: Mapping[str, str] = SEEDED,
     state_file: Path | None = None,
+    data: Path | None = None,
+    port_in_environment: bool = False,
 ) -> Iterator[LiveStack]:
-    """The stack on a free port; ``command`` gets ``--port N`` appended (default: make run's)."""
+    """The stack on a free port; ``command`` gets ``--port N`` appended (default: make run's).
+
+    ``data``: the folder of its saved data (default: a new one, gone afterwards);
+    ``port_in_environment``: the port as ``PORT`` instead (``make run``).
+    """
     with tempfile.TemporaryDirectory(prefix="gatehouse-stack-") as scratch:
         state_file = state_file or Path(scratch) / "local-stack.json"
-        env = stack_environment({**seeded, "GATEHOUSE_LOCAL_STACK_FILE": str(state_file), **(settings or {})})
+        isolated = {
+            "GATEHOUSE_LOCAL_STACK_FILE": str(state_file),
+            # Its own data folder and a free port for its embedded AWS: never the
+            # developer's `make run` data, nor another test stack's.
+            "GATEHOUSE_DEV_DATA": str(data or Path(scratch) / "data"),
+            "AWS_PORT": "0",
+        }
+        env = stack_environment({**seeded, **isolated, **(settings or {})})
         port = free_port()
+        argv = [*(command or [sys.executable, "-m", "gatehouse.dev.run"])]
+        if port_in_environment:
+            env["PORT"] = str(port)
+        else:
+            argv += ["--port", str(port)]
         process = subprocess.Popen(
-            [*(command or [sys.executable, "-m", "gatehouse.dev.run"]), "--port", str(port)],
+            argv,
             cwd=ROOT,
             env=env,
             stdin=subprocess.DEVNULL,

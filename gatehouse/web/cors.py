@@ -42,9 +42,11 @@ EXPOSED_HEADERS = ("WWW-Authenticate", "Retry-After")
 ALLOWED_HEADERS = ("Authorization", "Content-Type")
 # Browsers may cache a preflight this long (Chromium caps it at 2 hours).
 PREFLIGHT_MAX_AGE = 600
-# The development default: local dev servers on any port, and the iOS
-# WebViews of Capacitor/Ionic apps.  Port wildcards exist only here; a
-# configured list names exact origins.
+# The development default: local dev servers on any port (which covers the
+# Android WebViews of Capacitor and Cordova, https://localhost and
+# http://localhost), and the iOS WebViews of Capacitor, Ionic and Cordova:
+# every app origin docs/CLIENTS.md tells users to configure.  Port wildcards
+# exist only here; a configured list names exact origins.
 DEV_ORIGINS = (
     "http://localhost:*",
     "https://localhost:*",
@@ -52,6 +54,7 @@ DEV_ORIGINS = (
     "https://127.0.0.1:*",
     "capacitor://localhost",
     "ionic://localhost",
+    "app://localhost",
 )
 
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
