@@ -46,6 +46,12 @@ reset:
 test: $(STAMP) $(WHEEL)
 	$(PY) -m pytest -n 2 --dist loadfile
 
+# A quick check for newcomers and before a commit (well under a minute): README's
+# examples against a fresh local stack and one end-to-end login (tests marked smoke).
+.PHONY: smoke
+smoke: $(STAMP) $(WHEEL)
+	$(PY) -m pytest -p no:randomly -m smoke tests/test_docs_examples.py tests/test_e2e.py
+
 lint: $(STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .

@@ -27,7 +27,7 @@ for _name in [k for k in os.environ if k.startswith("AWS_ENDPOINT_URL")] + ["AWS
 _SCRATCH = Path(tempfile.mkdtemp(prefix="gatehouse-tests-"))
 atexit.register(shutil.rmtree, _SCRATCH, ignore_errors=True)
 os.environ["GATEHOUSE_LOCAL_STACK_FILE"] = str(_SCRATCH / "no-local-stack.json")
-os.environ["GATEHOUSE_DEV_DATA"] = str(_SCRATCH / "dev-data")
+os.environ["GATEHOUSE_DEV_DATA"] = "off"
 os.environ.pop("AWS_PORT", None)
 os.environ.update(
     {

@@ -158,7 +158,7 @@ def live_stack(
 ) -> Iterator[LiveStack]:
     """The stack on a free port; ``command`` gets ``--port N`` appended (default: make run's).
 
-    ``data``: the folder of its saved data (default: a new one, gone afterwards);
+    ``data``: the folder of its saved data (default: none kept);
     ``port_in_environment``: the port as ``PORT`` instead (``make run``).
     """
     with tempfile.TemporaryDirectory(prefix="gatehouse-stack-") as scratch:
@@ -167,7 +167,7 @@ def live_stack(
             "GATEHOUSE_LOCAL_STACK_FILE": str(state_file),
             # Its own data folder and a free port for its embedded AWS: never the
             # developer's `make run` data, nor another test stack's.
-            "GATEHOUSE_DEV_DATA": str(data or Path(scratch) / "data"),
+            "GATEHOUSE_DEV_DATA": str(data) if data else "off",
             "AWS_PORT": "0",
         }
         env = stack_environment({**seeded, **isolated, **(settings or {})})

@@ -198,9 +198,9 @@ def _start(env: MutableMapping[str, str], host: str, port: int, project_dir: Pat
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     data = snapshot.path_for(env, project_dir)
     try:
-        if _options.fresh:
+        if _options.fresh and data is not None:
             data.unlink(missing_ok=True)
-        saved = snapshot.load(data)
+        saved = snapshot.load(data) if data is not None else None
         aws, users = stack.start(env, aws_port_for(port, _options, env), saved)
     except (snapshot.SnapshotError, stack.PortInUse) as refused:
         raise StartError(str(refused)) from None
@@ -219,7 +219,7 @@ def _start(env: MutableMapping[str, str], host: str, port: int, project_dir: Pat
     )
     localstate.record(described, env)
     print(f"Embedded AWS (moto) on {running.endpoint}", flush=True)
-    if saved is not None:
+    if saved is not None and data is not None:
         print(
             f"Data of the last run loaded from {_shown(data, project_dir)} (make run FRESH=1 starts empty)",
             flush=True,

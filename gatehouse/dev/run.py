@@ -109,7 +109,12 @@ if __name__ == "__main__":
     from gatehouse.errors import ConfigError
 
     try:
-        sys.exit(main())
+        status = main()
     except ConfigError as error:
         # A bad GATEHOUSE_* value: one line naming the variable, not a traceback.
         sys.exit(f"make run: {error.message}")
+    # Everything is stopped and saved: skip the interpreter's final garbage collection of
+    # moto's and botocore's objects, which takes seconds and would only delay the exit.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(status)

@@ -27,7 +27,8 @@ from typing import Any
 FORMAT = "gatehouse-local-aws/1"
 # Where the data of `make run` lives: this folder of the Chalice project (git-ignored).
 DATA_FOLDER = ".gatehouse"
-DATA_VARIABLE = "GATEHOUSE_DEV_DATA"  # another folder (the tests give each stack its own)
+DATA_VARIABLE = "GATEHOUSE_DEV_DATA"  # another folder, or "off": nothing kept (throw-away test stacks)
+OFF = "off"
 FILE_NAME = "local-aws.json"
 _BATCH = 25  # DynamoDB's limit for one BatchWriteItem
 
@@ -36,8 +37,12 @@ class SnapshotError(Exception):
     """A snapshot that cannot be loaded; the message says what to do."""
 
 
-def path_for(env: Mapping[str, str], project_dir: Path) -> Path:
-    folder = Path(env[DATA_VARIABLE]) if env.get(DATA_VARIABLE) else project_dir / DATA_FOLDER
+def path_for(env: Mapping[str, str], project_dir: Path) -> Path | None:
+    """The snapshot file of this stack; None when its data is not to be kept."""
+    named = env.get(DATA_VARIABLE, "").strip()
+    if named == OFF:
+        return None
+    folder = Path(named) if named else project_dir / DATA_FOLDER
     return folder / FILE_NAME
 
 
