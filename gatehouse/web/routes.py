@@ -180,6 +180,12 @@ def register(gate: Gatehouse, *, admin_routes: bool) -> None:
         )
         return no_content()
 
+    @protected("/auth/email/resend", methods=["POST"])
+    def resend_email_code(identity: Identity) -> Response:
+        # No body: the address is the one on the caller's account.
+        email_address.resend_verification(runtime.current(), identity)
+        return no_content()
+
     @protected("/auth/account/delete", methods=["POST"])
     def delete_account(identity: Identity) -> Response:
         body = read_body(gate.request())
