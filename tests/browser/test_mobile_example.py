@@ -327,3 +327,51 @@ def test_the_app_on_an_origin_not_allowed_cannot_reach_the_api(
 
     expect(page.locator("#login-error")).to_have_text(f"Cannot reach the API at {api.base_url}.")
     expect(page.locator("#notes-screen")).to_be_hidden()
+
+
+def _no_horizontal_scroll(page: Page) -> None:
+    widths = page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+    assert widths[0] <= widths[1], f"the page is {widths[0]} px wide on a {widths[1]} px screen"
+
+
+def test_a_refused_login_says_why_and_a_note_can_be_added(
+    api: LiveStack, example: ExampleServer, new_page: Callable[[], Page]
+) -> None:
+    username, password = api.new_user("mobile-err")
+    page = new_page()
+    open_app(page, api, example.origin)
+    page.fill("#username", username)
+    page.fill("#password", "Not-the-1-password")
+    page.click("#login-button")
+    expect(page.locator("#login-error")).to_be_visible()
+    expect(page.locator("#login-error")).to_have_text("The username or password is wrong.")
+    expect(page.locator("#login-screen")).to_be_visible()
+
+    page.fill("#password", password)
+    page.click("#login-button")
+    expect(page.locator("#notes-screen")).to_be_visible()
+    expect(page.locator("#login-error")).to_be_hidden()
+    page.fill("#note-text", "bought from the app")
+    page.click("#add-note")
+    assert note_texts(page, 1) == ["bought from the app"]
+
+
+@pytest.mark.parametrize("width", [360, 390])
+def test_no_horizontal_scroll_on_a_phone(
+    api: LiveStack, example: ExampleServer, new_page: Callable[[], Page], width: int
+) -> None:
+    username, password = api.new_user("narrow-" + "x" * 20)
+    seed_notes(api, username, password, "a-very-long-word-" * 12, "short")
+    page = new_page()
+    page.set_viewport_size({"width": width, "height": 740})
+    open_app(page, api, example.origin)
+    page.fill("#username", username)
+    page.fill("#password", "Not-the-1-password")
+    page.click("#login-button")
+    expect(page.locator("#login-error")).not_to_be_empty()
+    _no_horizontal_scroll(page)
+    page.fill("#password", password)
+    page.click("#login-button")
+    expect(page.locator("#notes-screen")).to_be_visible()
+    note_texts(page, 2)
+    _no_horizontal_scroll(page)
