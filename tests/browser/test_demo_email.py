@@ -13,6 +13,7 @@ from collections.abc import Callable
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.browser.conftest import assert_no_horizontal_scroll
 from tests.browser.demo_page import add_note, log_in, open_demo, screenshot, submit_login
 from tests.live_stack import USER_PASSWORD, LiveStack
 
@@ -98,11 +99,6 @@ def test_an_account_without_an_address_can_add_one_and_is_mailed_a_code(
     assert stack.codes_mailed_to(email, 1)
 
 
-def _no_horizontal_scroll(page: Page) -> None:
-    widths = page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
-    assert widths[0] <= widths[1], f"the page is {widths[0]} px wide on a {widths[1]} px screen"
-
-
 @pytest.mark.parametrize("width", [360, 390])
 def test_the_demo_page_never_scrolls_sideways_on_a_phone(
     stack: LiveStack, new_page: Callable[[], Page], width: int
@@ -112,9 +108,9 @@ def test_the_demo_page_never_scrolls_sideways_on_a_phone(
     open_demo(page, stack)
     for tab in ("login", "signup", "forgot"):
         page.click(f"#tab-{tab}")
-        _no_horizontal_scroll(page)
+        assert_no_horizontal_scroll(page)
     username = f"narrow-{secrets.token_hex(4)}"
     _sign_up(page, stack, username, f"{username}.with.a.long.local.part@example.com")
     add_note(page, "a-note-without-any-space-" * 8)
-    _no_horizontal_scroll(page)
+    assert_no_horizontal_scroll(page)
     screenshot(page, f"logged-in-{width}px")

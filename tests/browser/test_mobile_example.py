@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page, Route, expect
 
-from tests.browser.conftest import ACCESS_TOKEN_TTL, TIMEOUT_MS
+from tests.browser.conftest import ACCESS_TOKEN_TTL, TIMEOUT_MS, assert_no_horizontal_scroll
 from tests.live_stack import ROOT, LiveStack, free_port, live_stack
 
 expect.set_options(timeout=TIMEOUT_MS)
@@ -329,11 +329,6 @@ def test_the_app_on_an_origin_not_allowed_cannot_reach_the_api(
     expect(page.locator("#notes-screen")).to_be_hidden()
 
 
-def _no_horizontal_scroll(page: Page) -> None:
-    widths = page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
-    assert widths[0] <= widths[1], f"the page is {widths[0]} px wide on a {widths[1]} px screen"
-
-
 def test_a_refused_login_says_why_and_a_note_can_be_added(
     api: LiveStack, example: ExampleServer, new_page: Callable[[], Page]
 ) -> None:
@@ -369,9 +364,9 @@ def test_no_horizontal_scroll_on_a_phone(
     page.fill("#password", "Not-the-1-password")
     page.click("#login-button")
     expect(page.locator("#login-error")).not_to_be_empty()
-    _no_horizontal_scroll(page)
+    assert_no_horizontal_scroll(page)
     page.fill("#password", password)
     page.click("#login-button")
     expect(page.locator("#notes-screen")).to_be_visible()
     note_texts(page, 2)
-    _no_horizontal_scroll(page)
+    assert_no_horizontal_scroll(page)
