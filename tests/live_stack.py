@@ -138,7 +138,9 @@ def stack_environment(settings: Mapping[str, str] | None = None) -> dict[str, st
         if not k.startswith(("AWS_ENDPOINT_URL", "GATEHOUSE_"))
         and k not in ("PORT", "AWS_PORT", "HOST", "FRESH")
     }
-    env.update(PYTHONUNBUFFERED="1", **(settings or {}))
+    # A stack started from it keeps no data and takes any free port for its embedded AWS:
+    # never the project's .gatehouse/ of the developer, never a port another test holds.
+    env.update({"PYTHONUNBUFFERED": "1", "GATEHOUSE_DEV_DATA": "off", "AWS_PORT": "0", **(settings or {})})
     return env
 
 

@@ -128,8 +128,6 @@ def install(
         _always = _always or always
         _options = options or _options
     local.LocalDevServer = EmbeddingLocalDevServer  # type: ignore[misc]
-    # `chalice local` (and its auto-reload worker) then saves its data on SIGTERM too.
-    stop_cleanly_on_signals()
 
 
 def ensure_started(host: str, port: int, project_dir: Path) -> Embedded | None:
@@ -263,3 +261,8 @@ class EmbeddingLocalDevServer(local.LocalDevServer):
         except StartError as refused:
             self.server.server_close()
             _fail(refused.message)
+        # `chalice local --no-autoreload` serves from this thread: SIGTERM then saves the data
+        # too.  Its auto-reloading worker builds the server in another thread, where no signal
+        # handler can be set: it saves on Ctrl-C and on every reload.  Set here, not when
+        # app.py is imported, so that importing the app never changes a process's signals.
+        stop_cleanly_on_signals()
