@@ -150,7 +150,7 @@ def _populate(fixture: Fixture, url: str) -> None:
 
     from gatehouse import roles
     from gatehouse.accounts import signup
-    from gatehouse.runtime import Runtime
+    from gatehouse.services import Services
     from gatehouse.storage import aws
     from gatehouse.storage.sessions import Session
     from gatehouse.storage.tables import create_tables
@@ -165,7 +165,7 @@ def _populate(fixture: Fixture, url: str) -> None:
             session.client("ssm").put_parameter(
                 Name=settings.signing_key_param, Value=json.dumps(fixture.signing_jwk), Type="SecureString"
             )
-            rt = Runtime(settings, signing_key_source=fixture.signing_key_source)
+            rt = Services(settings, signing_key_source=fixture.signing_key_source)
             start = fixture.now
             rt.sessions.create(Session(fixture.session_id, USERNAME, "bench", start, start, start + 86_400))
             signup.create_user(rt, USERNAME, PASSWORD, roles.DEFAULT_ROLES)

@@ -1,6 +1,6 @@
 """A failed login takes the same time whether or not the account exists.
 
-Two failures, measured in the same interleaved rounds on the same warm Runtime:
+Two failures, measured in the same interleaved rounds on the same warm Services:
 
 * a real account with a wrong password: read the user, count the attempt in
   the attempts table, argon2id verify against its hash;

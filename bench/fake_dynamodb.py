@@ -263,7 +263,7 @@ class FakeDynamoDB:
         return self.tables[name]
 
     def table_factory(self) -> Callable[[str], Any]:
-        """For ``Runtime(table=...)``: typed ``Any`` because the fake is duck-typed, not a boto3 Table."""
+        """For ``Services(table=...)``: typed ``Any`` because the fake is duck-typed, not a boto3 Table."""
         return self.Table
 
     @property

@@ -26,7 +26,7 @@ if str(ROOT) not in sys.path:
     # `python bench/...` as well as `python -m bench` from anywhere.
     sys.path.insert(0, str(ROOT))
 
-from gatehouse.runtime import token_rules  # noqa: E402
+from gatehouse.services import token_rules  # noqa: E402
 from gatehouse.settings import Settings  # noqa: E402
 from gatehouse.verify.keys import PublicKey, generate_signing_jwk, load_signing_key, public_jwks  # noqa: E402
 from gatehouse.verify.tokens import issue_access_token  # noqa: E402
@@ -92,6 +92,7 @@ def event_log_to_devnull() -> Iterator[None]:
     """
     from gatehouse import logs
 
+    logs.configure()  # as the Lambda entry points configure it
     handlers = [h for h in logs.log.handlers if isinstance(h, logging.StreamHandler)]
     with open(os.devnull, "w") as sink:
         previous = [(h, h.setStream(sink)) for h in handlers]

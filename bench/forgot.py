@@ -7,7 +7,7 @@ two DynamoDB requests (tests/gatehouse/accounts/test_password_reset.py counts th
 left, mostly the mail, is covered by ``GATEHOUSE_FORGOT_MIN_MS``: every
 answer takes at least that long.
 
-Two rows, the same interleaved rounds on one warm Runtime each:
+Two rows, the same interleaved rounds on one warm Services each:
 
 * with the default floor (what is deployed): the known path must take at
   most 20% longer than the unknown one (the target);
@@ -15,7 +15,7 @@ Two rows, the same interleaved rounds on one warm Runtime each:
 
 The ratio is known / unknown: an unknown name answering *faster* is what
 would tell an attacker that the account does not exist.  The per-account
-rate limit is kept out of the way by moving the Runtime's clock an hour on
+rate limit is kept out of the way by moving the Services's clock an hour on
 before each known request.
 """
 
@@ -55,14 +55,14 @@ def _ms(seconds: float) -> str:
 def _measure_one(fixture: Fixture, rounds: int, label: str, limit: float | None) -> Result:
     from gatehouse import roles
     from gatehouse.accounts import recovery, signup
-    from gatehouse.runtime import Runtime
+    from gatehouse.services import Services
     from gatehouse.storage import aws
 
     with ExitStack() as stack:
         stack.enter_context(event_log_to_devnull())
         base = stack.enter_context(moto_runtime(fixture))
         clock = SteppedClock()
-        rt = Runtime(fixture.settings, clock=clock, signing_key_source=fixture.signing_key_source)
+        rt = Services(fixture.settings, clock=clock, signing_key_source=fixture.signing_key_source)
         aws.session().client("sesv2").create_email_identity(EmailIdentity=SENDER)
         signup.create_user(base, USERNAME, PASSWORD, roles.DEFAULT_ROLES, ADDRESS)
         item = rt.table(fixture.settings.users_table)

@@ -1,6 +1,6 @@
 """One successful password login against one argon2id verify.
 
-The login is ``gatehouse.accounts.login.password_login`` on a warm Runtime (key
+The login is ``gatehouse.accounts.login.password_login`` on a warm Services (key
 loaded, argon2 ready, tables created): admission / lockout bookkeeping,
 the argon2id verify, signing the access token and writing the session.
 Two table back-ends, measured in the same rounds:
@@ -54,11 +54,11 @@ def aws_test_env() -> Iterator[None]:
 
 @contextmanager
 def moto_runtime(fixture: Fixture) -> Iterator[Any]:
-    """A Runtime over moto in-process tables, as the test suite builds it."""
+    """A Services over moto in-process tables, as the test suite builds it."""
     import boto3
     from moto import mock_aws
 
-    from gatehouse.runtime import Runtime
+    from gatehouse.services import Services
     from gatehouse.storage import aws
     from gatehouse.storage.tables import create_tables
 
@@ -68,17 +68,17 @@ def moto_runtime(fixture: Fixture) -> Iterator[Any]:
         aws.use_session(session)
         try:
             create_tables(session.client("dynamodb"), fixture.settings)
-            yield Runtime(fixture.settings, signing_key_source=fixture.signing_key_source)
+            yield Services(fixture.settings, signing_key_source=fixture.signing_key_source)
         finally:
             aws.use_session(None)
 
 
 def fake_runtime(fixture: Fixture) -> tuple[Any, FakeDynamoDB]:
-    from gatehouse.runtime import Runtime
+    from gatehouse.services import Services
     from gatehouse.storage.tables import table_definitions
 
     db = FakeDynamoDB.from_definitions(table_definitions(fixture.settings))
-    return Runtime(
+    return Services(
         fixture.settings, table=db.table_factory(), signing_key_source=fixture.signing_key_source
     ), db
 

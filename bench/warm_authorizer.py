@@ -33,11 +33,11 @@ WHOLE = "gatehouse_auth(event, None)"
 
 
 def _runtime(fixture: Fixture, db: FakeDynamoDB) -> Any:
-    from gatehouse.runtime import Runtime
+    from gatehouse.services import Services
     from gatehouse.storage.sessions import Session
 
     frozen = float(fixture.now)
-    rt = Runtime(fixture.settings, clock=lambda: frozen, table=db.table_factory())
+    rt = Services(fixture.settings, clock=lambda: frozen, table=db.table_factory())
     # Written by Gatehouse's own repository, so the row has whatever shape it reads back.
     rt.sessions.create(
         Session(
@@ -103,20 +103,20 @@ def _us(seconds: float) -> str:
 
 
 def measure(fixture: Fixture, repeats: int, seconds_per_repeat: float) -> Result:
-    from gatehouse import runtime
+    from app import gate
     from gatehouse.handlers import gatehouse_auth
     from gatehouse.storage.tables import table_definitions
 
     db = FakeDynamoDB.from_definitions(table_definitions(fixture.settings))
     rt = _runtime(fixture, db)
-    runtime.install(rt)
+    gate.use_services(rt)
     try:
         with event_log_to_devnull():
             _check_allowed(gatehouse_auth(fixture.event(), None))  # loads keys, reads the session once
             db.calls.clear()
             samples = interleaved_loops(_candidates(fixture, rt), repeats, seconds_per_repeat)
     finally:
-        runtime.install(None)
+        gate.use_services(None)
     return Result(
         "warm authorizer call (EdDSA, session check cached)",
         median(samples[WHOLE]),

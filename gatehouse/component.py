@@ -11,19 +11,21 @@ from __future__ import annotations
 import functools
 import importlib
 import os
+import threading
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from chalice.app import AuthRequest, AuthResponse, Blueprint, Chalice, ChaliceAuthorizer, Request, Response
 
-from gatehouse import handlers, runtime
+from gatehouse import logs
 from gatehouse.errors import ConfigError, Forbidden, NotFound
-from gatehouse.settings import authorizer_ttl, load_settings
+from gatehouse.services import Services
+from gatehouse.settings import Settings, authorizer_ttl, load_settings
 from gatehouse.storage.failures import store_call
 from gatehouse.verify.authorizer import authorize
 from gatehouse.verify.identity import Identity
 from gatehouse.verify.policy import ProtectedRoute
-from gatehouse.web import cors, responses, routes
+from gatehouse.web import cors, responses, views
 from gatehouse.web.bodies import JSON, NO_BODY, check_text, read_body
 from gatehouse.web.request_log import request_log
 
@@ -31,21 +33,26 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
 
 AUTHORIZER_NAME = "gatehouse_auth"
+# The authorizer Lambda's entry point: the module whose ``gatehouse_auth`` the deployed
+# function runs.  Named, not imported: the entry point imports this module.
+AUTHORIZER_MODULE = "gatehouse.handlers"
 # Methods whose requests carry a body: their routes take JSON, the others any type.
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
 View = TypeVar("View", bound=Callable[..., Response])
 Hook = TypeVar("Hook", bound=Callable[[str], object])
 
-_components: dict[int, Gatehouse] = {}
+# The attribute of the Chalice app that holds its Gatehouse: the app carries its
+# own component, so that no registry outlives or mixes apps in one process.
+_ATTRIBUTE = "_gatehouse_component"
 
 
 def component_of(app: Chalice) -> Gatehouse:
     """The Gatehouse built on ``app`` (the authorizer Lambda's entry point needs it)."""
-    try:
-        return _components[id(app)]
-    except KeyError:
-        raise RuntimeError("this Chalice app has no Gatehouse(app)") from None
+    component = getattr(app, _ATTRIBUTE, None)
+    if not isinstance(component, Gatehouse):
+        raise RuntimeError("this Chalice app has no Gatehouse(app)")
+    return component
 
 
 class Gatehouse:
@@ -54,6 +61,11 @@ class Gatehouse:
     Keyword options override the ``GATEHOUSE_*`` settings for this app:
     ``allow_signup`` (``POST /auth/register`` open or not), ``admin_routes``
     (``/admin/users...`` registered or not), ``demo_page`` (``GET /``).
+    ``env`` is where the settings are read from (on first use, once).
+
+    Everything it holds is its own: settings, clients and keys (its
+    :class:`~gatehouse.services.Services`), error mappings and hooks, so two
+    apps in one process never see each other's.
     """
 
     def __init__(
@@ -66,6 +78,10 @@ class Gatehouse:
         env: Mapping[str, str] = os.environ,
     ) -> None:
         self.app = app
+        self._env = env
+        self._services: Services | None = None
+        self._services_lock = threading.Lock()
+        self._app_errors = responses.AppErrors()
         self._allow_signup = allow_signup
         self._demo_page = demo_page
         self._roles: dict[tuple[str, str], str | None] = {}
@@ -76,17 +92,17 @@ class Gatehouse:
 
         # CORS first: middleware registered first runs outermost, and CORS must
         # see the final response, error responses included.
-        cors.install(app, cors_origins)
+        cors.install(app, self.allowed_origins)
         app.register_middleware(request_log, "http")
         app.register_middleware(responses.rerender_chalice_errors(lambda: app.routes), "http")
 
-        # Registered through a Blueprint of the handlers module, so that the
-        # deployed authorizer function's handler is a module-level name.
-        blueprint = Blueprint(handlers.__name__)
+        # Registered through a Blueprint named after the entry point's module, so that
+        # the deployed authorizer function's handler is a module-level name there.
+        blueprint = Blueprint(AUTHORIZER_MODULE)
 
         def gatehouse_auth(auth_request: AuthRequest) -> AuthResponse:
             return authorize(
-                auth_request.token, auth_request.method_arn, runtime.current, self.protected_routes
+                auth_request.token, auth_request.method_arn, self.services, self.protected_routes
             )
 
         self.authorizer: ChaliceAuthorizer = blueprint.authorizer(
@@ -94,9 +110,15 @@ class Gatehouse:
         )(gatehouse_auth)
         app.register_blueprint(blueprint)
         self._registering_own = True
-        routes.register(self, admin_routes=admin_routes)
+        views.register(self, admin_routes=admin_routes)
         self._registering_own = False
-        _components[id(app)] = self
+        setattr(app, _ATTRIBUTE, self)
+
+        # Inside Lambda the component is the function's entry: its event lines go to
+        # stdout, one JSON object a line.  Elsewhere the application (or the local
+        # stack) decides; importing Gatehouse configures no logging.
+        if "AWS_LAMBDA_FUNCTION_NAME" in env:
+            logs.configure()
 
         # Local development: the dev stage sets GATEHOUSE_EMBEDDED_AWS, so that plain
         # `chalice local` gets the embedded AWS, tables, dev key, seeded users and
@@ -110,7 +132,7 @@ class Gatehouse:
         # start with a message naming the setting, instead of a 500 on every
         # login.  Only inside Lambda: `chalice package` imports the app too.
         if "AWS_LAMBDA_FUNCTION_NAME" in env and load_settings(env).preload_signing_key:
-            runtime.current().signing_key  # noqa: B018
+            self.services().signing_key  # noqa: B018
 
     # -- protecting the app's routes ------------------------------------------------------
 
@@ -154,7 +176,7 @@ class Gatehouse:
                 self._own_paths.add(path)
             kinds = content_types or ([JSON] if BODY_METHODS & set(methods) else NO_BODY)
             self.app.route(path, methods=methods, authorizer=self.authorizer, content_types=kinds)(
-                responses.answering_errors(guarded)
+                responses.answering_errors(guarded, self._app_errors)
             )
             return view
 
@@ -182,7 +204,7 @@ class Gatehouse:
                 self._own_paths.add(path)
             kinds = content_types or ([JSON] if BODY_METHODS & set(methods) else NO_BODY)
             self.app.route(path, methods=methods, content_types=kinds)(
-                responses.answering_errors(checked, oauth=oauth)
+                responses.answering_errors(checked, self._app_errors, oauth=oauth)
             )
             return view
 
@@ -201,8 +223,29 @@ class Gatehouse:
         return hook
 
     def map_error(self, error: type[Exception], status: int, code: str) -> None:
-        """Answer ``status`` with ``{"error": code, "message": str(error)}`` when a view raises ``error``."""
-        responses.register_app_error(error, status, code)
+        """Answer ``status`` with ``{"error": code, "message": str(error)}`` when a view raises ``error``.
+
+        The mapping belongs to this app only.
+        """
+        self._app_errors.add(error, status, code)
+
+    # -- what the component runs on ----------------------------------------------------------
+
+    def services(self) -> Services:
+        """Settings, clock, keys and repositories: built from ``env`` on first use, then kept."""
+        with self._services_lock:
+            if self._services is None:
+                self._services = Services(load_settings(self._env))
+            return self._services
+
+    def use_services(self, services: Services | None) -> None:
+        """Run on ``services`` (tests: a fake clock, moto tables); None: from ``env`` again."""
+        with self._services_lock:
+            self._services = services
+
+    @property
+    def settings(self) -> Settings:
+        return self.services().settings
 
     # -- what a view may ask -----------------------------------------------------------------
 
@@ -218,11 +261,11 @@ class Gatehouse:
 
     def now(self) -> float:
         """The time, from the clock Gatehouse runs on (tests control it)."""
-        return runtime.current().clock()
+        return self.services().clock()
 
     def table(self, name: str) -> Table:
         """A DynamoDB table, through Gatehouse's one lazily created boto3 session."""
-        return runtime.current().table(name)
+        return self.services().table(name)
 
     def url_for(self, path: str) -> str:
         """``path`` as the client must request it: behind API Gateway, with the stage prefix."""
@@ -257,11 +300,11 @@ class Gatehouse:
 
     def signup_open(self) -> bool:
         allowed = self._allow_signup
-        return runtime.current().settings.allow_signup if allowed is None else allowed
+        return self.settings.allow_signup if allowed is None else allowed
 
     def demo_page_on(self) -> bool:
         on = self._demo_page
-        return runtime.current().settings.demo_page if on is None else on
+        return self.settings.demo_page if on is None else on
 
     # -- what the authorizer and the deployment need ------------------------------------------
 
@@ -276,21 +319,20 @@ class Gatehouse:
             self._protected = tuple(table)
         return self._protected
 
+    def allowed_origins(self) -> tuple[str, ...]:
+        """The CORS allowlist of this app's settings (read per request, not at import).
+
+        Settings that do not load give no CORS header: the view's own answer is
+        then a 500 whose log line names the setting.
+        """
+        try:
+            return self.settings.cors_origins
+        except ConfigError:
+            return ()
+
     def own_paths(self) -> frozenset[str]:
         """The paths of Gatehouse's own routes: deployed, the auth function serves them."""
         return frozenset(self._own_paths)
-
-
-def cors_origins() -> tuple[str, ...]:
-    """The allowlist of the running function's settings (read per request, not at import).
-
-    Settings that do not load give no CORS header: the view's own answer is
-    then a 500 whose log line names the setting.
-    """
-    try:
-        return runtime.current().settings.cors_origins
-    except ConfigError:
-        return ()
 
 
 def _check_parameters(params: Mapping[str, str], query: Mapping[str, str] | None) -> None:

@@ -11,19 +11,34 @@ import logging
 
 # Not "gatehouse": Chalice claims that logger for app.log and sets it to ERROR.
 log = logging.getLogger("gatehouse.events")
-if not log.handlers:
-    # Lambda's runtime reads stdout/stderr lines; one JSON object a line.
-    _handler = logging.StreamHandler()
-    _handler.setFormatter(logging.Formatter("%(message)s"))
-    log.addHandler(_handler)
+# Loggers that, at DEBUG, write whole request parameters: password hashes,
+# refresh token hashes, the signing key read from SSM.
+NOISY = ("botocore", "boto3", "urllib3")
+
+
+def configure() -> None:
+    """One JSON object a line on stderr for Gatehouse's events; the AWS libraries at WARNING.
+
+    Called by the entry points only (the component inside Lambda, whose runtime
+    reads the function's output lines, and the local stack), never at import:
+    an application that embeds Gatehouse keeps its own logging configuration.
+    Quieting the AWS libraries keeps secrets out of the log even if the
+    function's log level is turned up.  Idempotent.
+    """
+    if not any(getattr(h, "_gatehouse", False) for h in log.handlers):
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        handler._gatehouse = True  # type: ignore[attr-defined]
+        log.addHandler(handler)
     log.setLevel(logging.INFO)
     log.propagate = False
+    quiet_aws_libraries()
 
-# At DEBUG, botocore logs whole request parameters: password hashes, refresh
-# token hashes, the signing key read from SSM.  Never let that through, even
-# if the function's log level is turned up.
-for _noisy in ("botocore", "boto3", "urllib3"):
-    logging.getLogger(_noisy).setLevel(logging.WARNING)
+
+def quiet_aws_libraries() -> None:
+    """The AWS libraries at WARNING, whatever level the function's logging is turned up to."""
+    for noisy in NOISY:
+        logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
 def event(kind: str, **fields: str | int | None) -> None:

@@ -7,14 +7,12 @@ names the variable, raised on first use rather than as a 500 per request.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import cache
 
 from gatehouse.errors import ConfigError
-from gatehouse.web.cors import ANY_ORIGIN, DEV_ORIGINS, OriginListError, parse_origins
+from gatehouse.origins import ANY_ORIGIN, DEV_ORIGINS, OriginListError, parse_origins
 
 PREFIX = "GATEHOUSE_"
 
@@ -145,7 +143,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         ),
         argon2_parallelism=_int(env, "ARGON2_PARALLELISM", d.argon2_parallelism, 1, 8),
         demo_page=_bool(env, "DEMO_PAGE", d.demo_page),
-        cors_origins=cors_origins(env),
+        cors_origins=read_cors_origins(env),
         require_email=_bool(env, "REQUIRE_EMAIL", d.require_email),
         email_code_ttl=_int(env, "EMAIL_CODE_TTL", d.email_code_ttl, 300, 7 * 24 * 3600),
         reset_code_ttl=_int(env, "RESET_CODE_TTL", d.reset_code_ttl, 60, 3600),
@@ -158,11 +156,6 @@ def load_settings(env: Mapping[str, str]) -> Settings:
     )
 
 
-@cache
-def get_settings() -> Settings:
-    return load_settings(os.environ)
-
-
 def authorizer_ttl(env: Mapping[str, str]) -> int:
     """How long API Gateway caches one token's policy (seconds, 0 to 3600).
 
@@ -172,7 +165,7 @@ def authorizer_ttl(env: Mapping[str, str]) -> int:
     return _int(env, "AUTHORIZER_TTL", 60, 0, 3600)
 
 
-def cors_origins(env: Mapping[str, str]) -> tuple[str, ...]:
+def read_cors_origins(env: Mapping[str, str]) -> tuple[str, ...]:
     """The origins browser pages may call the API from (see :mod:`gatehouse.web.cors`).
 
     ``GATEHOUSE_CORS_ORIGINS``: comma-separated exact origins, or ``*``; set

@@ -19,7 +19,11 @@ _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
 class NotStrictJson(ValueError):
-    """The text is not one strict JSON object (the reason is never shown to clients)."""
+    """The text is not one strict JSON object (the reason is never shown to clients).
+
+    Not a :class:`~gatehouse.errors.GatehouseError`: a parser's answer that each caller
+    turns into its own error (a request body's ``InvalidRequest``, a token's ``MalformedToken``).
+    """
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:

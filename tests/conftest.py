@@ -5,6 +5,7 @@ from __future__ import annotations
 import atexit
 import fcntl
 import json
+import logging
 import os
 import re
 import secrets
@@ -47,11 +48,11 @@ from moto import mock_aws  # noqa: E402
 
 import app as gatehouse_app  # noqa: E402
 from chalicelib.notes.repository import table_definition as notes_table  # noqa: E402
-from gatehouse import runtime  # noqa: E402
+from gatehouse import logs  # noqa: E402
 from gatehouse.accounts import signup  # noqa: E402
 from gatehouse.dev import gateway  # noqa: E402
 from gatehouse.dev.atomic import serialize_item_operations  # noqa: E402
-from gatehouse.runtime import Runtime  # noqa: E402
+from gatehouse.services import Services  # noqa: E402
 from gatehouse.settings import Settings  # noqa: E402
 from gatehouse.storage import aws  # noqa: E402
 from gatehouse.storage.sessions import new_sid  # noqa: E402
@@ -70,6 +71,9 @@ DEFAULT_PASSWORD = "tulip-Marble-9-sunset"
 NOTES_TABLE = "gatehouse-notes"
 
 gateway.install()
+# Gatehouse's event lines at INFO, as the entry points configure them (the library itself
+# configures no logging): tests read them through caplog or handlers of their own.
+logs.log.setLevel(logging.INFO)
 
 
 class FakeClock:
@@ -206,36 +210,36 @@ def atomic_conditional_writes(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def make_runtime(
     aws_mock: None, base_settings: Settings, clock: FakeClock, signing_jwk: dict[str, str]
-) -> Iterator[Callable[..., Runtime]]:
-    """Build and install a Runtime with some settings changed; tables are created once."""
+) -> Iterator[Callable[..., Services]]:
+    """Build Services with some settings changed and run the notes app on them; tables are created once."""
     created = False
 
-    def build(**overrides: Any) -> Runtime:
+    def build(**overrides: Any) -> Services:
         nonlocal created
         settings = replace(base_settings, **overrides)
         if not created:
             create_tables(aws.session().client("dynamodb"), settings, extra=[notes_table(NOTES_TABLE)])
             created = True
-        rt = Runtime(settings, clock=clock, signing_key_source=lambda _name: json.dumps(signing_jwk))
-        runtime.install(rt)
+        rt = Services(settings, clock=clock, signing_key_source=lambda _name: json.dumps(signing_jwk))
+        gatehouse_app.gate.use_services(rt)
         return rt
 
     yield build
-    runtime.install(None)
+    gatehouse_app.gate.use_services(None)
 
 
 @pytest.fixture
-def rt(make_runtime: Callable[..., Runtime]) -> Runtime:
+def rt(make_runtime: Callable[..., Services]) -> Services:
     return make_runtime()
 
 
 @pytest.fixture
-def client(rt: Runtime) -> Client:
+def client(rt: Services) -> Client:
     return Client(gatehouse_app.app, project_dir=str(ROOT))
 
 
 @pytest.fixture
-def make_user(rt: Runtime) -> Callable[..., Credentials]:
+def make_user(rt: Services) -> Callable[..., Credentials]:
     def make(
         username: str | None = None, password: str = DEFAULT_PASSWORD, roles: tuple[str, ...] = ("user",)
     ) -> Credentials:
@@ -247,7 +251,7 @@ def make_user(rt: Runtime) -> Callable[..., Credentials]:
 
 
 @pytest.fixture
-def dynamodb_calls(rt: Runtime) -> Iterator[list[str]]:
+def dynamodb_calls(rt: Services) -> Iterator[list[str]]:
     """Operation names of every DynamoDB HTTP request the runtime's one resource sends."""
     calls: list[str] = []
 
@@ -301,7 +305,7 @@ def login(client: Client) -> Callable[[Credentials], str]:
 
 
 @pytest.fixture
-def make_token(rt: Runtime, clock: FakeClock, signing_jwk: dict[str, str]) -> Callable[..., str]:
+def make_token(rt: Services, clock: FakeClock, signing_jwk: dict[str, str]) -> Callable[..., str]:
     """Sign arbitrary claims and header with the service's own key (or another)."""
 
     def make(
@@ -375,7 +379,7 @@ class Mailbox:
 
 
 @pytest.fixture
-def mailbox(rt: Runtime) -> Mailbox:
+def mailbox(rt: Services) -> Mailbox:
     """moto's SES with the sender verified, as a real account's SES identity would be."""
     aws.session().client("sesv2").create_email_identity(EmailIdentity=MAIL_FROM)
     return Mailbox()

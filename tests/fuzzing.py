@@ -24,7 +24,7 @@ from chalicelib.notes.repository import Note, NoteRepository, new_note_id
 from gatehouse.accounts import sessions as lifecycle
 from gatehouse.dev import gateway
 from gatehouse.errors import GatehouseError, TooManyAttempts
-from gatehouse.runtime import Runtime
+from gatehouse.services import Services
 from gatehouse.storage.users import User
 from gatehouse.web.responses import rendering_of
 from tests.conftest import DEFAULT_PASSWORD, NOTES_TABLE
@@ -66,7 +66,7 @@ FUZZ = settings(
 @dataclass
 class World:
     client: Any
-    rt: Runtime
+    rt: Services
     user: User
     admin: User
     clock: Any
@@ -126,13 +126,13 @@ class World:
         return response
 
 
-def cheap_runtime(make_runtime: Callable[..., Runtime]) -> Runtime:
+def cheap_runtime(make_runtime: Callable[..., Services]) -> Services:
     # Password hashing strength is not under test: the cheapest argon2 keeps
     # hundreds of examples inside the budget.
     return make_runtime(argon2_time_cost=1, argon2_memory_kib=64)
 
 
-def make_world(rt: Runtime, client: Any, make_user: Callable[..., Any], clock: Any) -> World:
+def make_world(rt: Services, client: Any, make_user: Callable[..., Any], clock: Any) -> World:
     make_user("fuzz-user")
     make_user("fuzz-admin", roles=("admin", "user"))
     make_user("fuzz-other")

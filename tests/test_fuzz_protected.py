@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import app as gatehouse_app
-from gatehouse.runtime import Runtime
+from gatehouse.services import Services
 from tests.conftest import DEFAULT_PASSWORD
 from tests.fuzzing import (
     FUZZ,
@@ -36,12 +36,12 @@ from tests.fuzzing import (
 
 
 @pytest.fixture
-def rt(make_runtime: Callable[..., Runtime]) -> Runtime:
+def rt(make_runtime: Callable[..., Services]) -> Services:
     return cheap_runtime(make_runtime)
 
 
 @pytest.fixture
-def world(rt: Runtime, client: Any, make_user: Callable[..., Any], clock: Any) -> World:
+def world(rt: Services, client: Any, make_user: Callable[..., Any], clock: Any) -> World:
     return make_world(rt, client, make_user, clock)
 
 

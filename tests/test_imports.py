@@ -17,7 +17,7 @@ import textwrap
 import time
 from typing import Any
 
-from gatehouse.runtime import token_rules
+from gatehouse.services import token_rules
 from gatehouse.settings import load_settings
 from gatehouse.verify.keys import generate_signing_jwk, load_signing_key, public_jwks
 from gatehouse.verify.tokens import issue_access_token
@@ -149,11 +149,11 @@ def test_issuing_a_token_through_the_token_route_loads_pyjwt() -> None:
         from moto import mock_aws
         with mock_aws():
             import app
-            from gatehouse import roles, runtime
+            from gatehouse import roles
             from gatehouse.accounts import signup
             from gatehouse.storage import aws
             from gatehouse.storage.tables import create_tables
-            rt = runtime.current()
+            rt = app.gate.services()
             key_param = rt.settings.signing_key_param
             aws.ssm().put_parameter(Name=key_param, Value=sys.argv[2], Type="SecureString")
             create_tables(aws.session().client("dynamodb"), rt.settings)

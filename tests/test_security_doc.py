@@ -22,9 +22,10 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from gatehouse import handlers, logs, runtime
+import app as gatehouse_app
+from gatehouse import handlers, logs
 from gatehouse.errors import ConfigError
-from gatehouse.runtime import Runtime
+from gatehouse.services import Services
 from gatehouse.verify.bearer import Unauthorized
 from gatehouse.verify.tokens import TokenError
 from tests.conftest import ROOT
@@ -135,7 +136,7 @@ def _es256_under_our_eddsa_kid(make_token: Callable[..., str]) -> str:
 
 
 # reason -> a function (make_token, rt) giving the Authorization header value.
-DENIALS: dict[str, Callable[[Callable[..., str], Runtime], str]] = {
+DENIALS: dict[str, Callable[[Callable[..., str], Services], str]] = {
     "missing_token": lambda mk, rt: "",
     "malformed_header": lambda mk, rt: "Basic " + mk(),
     "too_large": lambda mk, rt: "Bearer " + "a" * 9000,
@@ -174,7 +175,7 @@ def _assert_one_deny_line(events: list[dict[str, Any]], reason: str, header: str
 
 @pytest.mark.parametrize("reason", sorted(DENIALS))
 def test_denied_request_logs_exactly_its_reason_and_no_token_text(
-    reason: str, make_token: Callable[..., str], rt: Runtime, authorizer_events: list[dict[str, Any]]
+    reason: str, make_token: Callable[..., str], rt: Services, authorizer_events: list[dict[str, Any]]
 ) -> None:
     header = DENIALS[reason](make_token, rt)
     authorizer_events.clear()
@@ -194,7 +195,7 @@ def test_every_documented_reason_a_request_can_cause_is_exercised_here() -> None
 
 def test_unreadable_session_store_logs_session_check_failed(
     make_token: Callable[..., str],
-    rt: Runtime,
+    rt: Services,
     authorizer_events: list[dict[str, Any]],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -212,16 +213,16 @@ def test_unreadable_session_store_logs_session_check_failed(
 
 def test_misconfigured_runtime_logs_authorizer_error_naming_only_the_exception_type(
     make_token: Callable[..., str],
-    rt: Runtime,
+    rt: Services,
     authorizer_events: list[dict[str, Any]],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     header = "Bearer " + make_token()
 
-    def broken() -> Runtime:
+    def broken() -> Services:
         raise ConfigError("GATEHOUSE_JWKS is not set: it must hold the public key set.")
 
-    monkeypatch.setattr(runtime, "current", broken)
+    monkeypatch.setattr(gatehouse_app.gate, "services", broken)
     authorizer_events.clear()
 
     with pytest.raises(Unauthorized, match=r"^Unauthorized$"):

@@ -16,7 +16,7 @@ import pytest
 from chalice.test import Client
 
 import app as gatehouse_app
-from gatehouse.runtime import token_rules
+from gatehouse.services import token_rules
 from gatehouse.settings import load_settings
 from gatehouse.verify.bearer import Unauthorized
 from gatehouse.verify.keys import generate_signing_jwk, load_signing_key, public_jwks

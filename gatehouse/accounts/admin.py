@@ -11,13 +11,14 @@ admins disabling each other at the same moment cannot both succeed.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from gatehouse.accounts import sessions
+from gatehouse.accounts.ports import AccountServices
 from gatehouse.accounts.usernames import USERNAME_PATTERN, normalize_username
-from gatehouse.errors import LastAdmin, NoSuchUser
+from gatehouse.errors import InvalidRequest, LastAdmin, NoSuchUser
 from gatehouse.roles import ADMIN
-from gatehouse.runtime import Runtime
-from gatehouse.storage.users import WitnessGone
+from gatehouse.storage.users import UserRepository, WitnessGone
 
 # Witnesses tried before giving up: each retry means another admin was demoted meanwhile.
 MAX_WITNESSES = 3
@@ -35,7 +36,7 @@ def account_name(raw_username: str) -> str:
     return username
 
 
-def set_disabled(rt: Runtime, raw_username: str, disabled: bool) -> int:
+def set_disabled(rt: AccountServices, raw_username: str, disabled: bool) -> int:
     """Disable (or re-enable) an account; disabling ends all its sessions.
 
     Enabling never brings an ended session back: those rows are gone.
@@ -59,7 +60,7 @@ def set_disabled(rt: Runtime, raw_username: str, disabled: bool) -> int:
     return sessions.end_all_sessions(rt, username, bump=False)  # the disable bumped it
 
 
-def set_roles(rt: Runtime, username: str, roles: tuple[str, ...], *, was_active_admin: bool) -> bool:
+def set_roles(rt: AccountServices, username: str, roles: tuple[str, ...], *, was_active_admin: bool) -> bool:
     """Replace ``username``'s roles; False when there is no such user."""
     demoting = was_active_admin and ADMIN not in roles
     return _keeping_an_admin(
@@ -68,7 +69,7 @@ def set_roles(rt: Runtime, username: str, roles: tuple[str, ...], *, was_active_
 
 
 def _keeping_an_admin(
-    rt: Runtime, username: str, removes_an_admin: bool, change: Callable[[str | None], bool]
+    rt: AccountServices, username: str, removes_an_admin: bool, change: Callable[[str | None], bool]
 ) -> bool:
     if not removes_an_admin:
         return change(None)
@@ -83,10 +84,24 @@ def _keeping_an_admin(
     raise LastAdmin()
 
 
-def unlock(rt: Runtime, raw_username: str) -> int:
+def unlock(rt: AccountServices, raw_username: str) -> int:
     """Clear every lockout counter of an existing account (the name's, its devices', its
     password change's); returns how many there were."""
     username = account_name(raw_username)
     if rt.users.get(username) is None:
         raise NoSuchUser()
     return rt.attempts.clear(username)
+
+
+def list_users(
+    users: UserRepository, limit: int, cursor: str | None
+) -> tuple[list[dict[str, Any]], str | None]:
+    """One page of accounts as an admin sees them (never a hash), and the cursor of the next.
+
+    A cursor is a username from an earlier page: anything else is refused
+    before it reaches the table as a key.
+    """
+    if cursor is not None and not USERNAME_PATTERN.fullmatch(cursor):
+        raise InvalidRequest("cursor is not valid: use the one from the Link header.")
+    page, following = users.list_page(limit, cursor)
+    return [u.public() for u in page], following

@@ -20,10 +20,10 @@ from dataclasses import dataclass
 
 from gatehouse import logs
 from gatehouse.accounts import login, sessions
+from gatehouse.accounts.ports import AccountServices
 from gatehouse.accounts.usernames import USERNAME_PATTERN, normalize_username
 from gatehouse.errors import LastAdmin, NoSuchUser
 from gatehouse.roles import ADMIN
-from gatehouse.runtime import Runtime
 from gatehouse.storage.users import User
 from gatehouse.verify.identity import Identity
 
@@ -39,14 +39,14 @@ class Deleted:
 
 
 def delete_own_account(
-    rt: Runtime, identity: Identity, current_password: str, hooks: Sequence[Hook]
+    rt: AccountServices, identity: Identity, current_password: str, hooks: Sequence[Hook]
 ) -> Deleted:
     """The caller's own account, once its current password is confirmed (under the lockout)."""
     user = login.confirm_password(rt, identity.username, current_password)
     return _delete(rt, user, hooks)
 
 
-def delete_user(rt: Runtime, raw_username: str, hooks: Sequence[Hook]) -> Deleted:
+def delete_user(rt: AccountServices, raw_username: str, hooks: Sequence[Hook]) -> Deleted:
     """Any account (the admin CLI), the last active admin excepted."""
     username = normalize_username(raw_username)
     user = rt.users.get(username) if USERNAME_PATTERN.fullmatch(username) else None
@@ -55,7 +55,7 @@ def delete_user(rt: Runtime, raw_username: str, hooks: Sequence[Hook]) -> Delete
     return _delete(rt, user, hooks)
 
 
-def ensure_not_last_admin(rt: Runtime, user: User) -> None:
+def ensure_not_last_admin(rt: AccountServices, user: User) -> None:
     """Refuse a change that would leave no active admin (nobody could manage users any more)."""
     if ADMIN not in user.roles or user.disabled:
         return
@@ -66,7 +66,7 @@ def ensure_not_last_admin(rt: Runtime, user: User) -> None:
         raise LastAdmin()
 
 
-def _delete(rt: Runtime, user: User, hooks: Sequence[Hook]) -> Deleted:
+def _delete(rt: AccountServices, user: User, hooks: Sequence[Hook]) -> Deleted:
     ensure_not_last_admin(rt, user)
     contact = rt.account_email.contact(user.username)
     # The user item first: a login or refresh that read it before now fails

@@ -25,7 +25,7 @@ import hmac
 import re
 import secrets
 
-from gatehouse.runtime import Runtime
+from gatehouse.accounts.ports import AccountServices
 from gatehouse.storage.users import User
 from gatehouse.verify.keys import SigningKey
 
@@ -57,12 +57,12 @@ def _b64(raw: bytes) -> str:
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
 
-def issue(rt: Runtime, user: User) -> str:
+def issue(rt: AccountServices, user: User) -> str:
     device_id = secrets.token_bytes(ID_BYTES)
     return _b64(device_id + _tag(_mac_key(rt.signing_key), user, device_id))
 
 
-def device_id(rt: Runtime, user: User, token: str | None) -> str | None:
+def device_id(rt: AccountServices, user: User, token: str | None) -> str | None:
     """The id of ``token`` when it is a valid device token of ``user``'s account, else None."""
     if token is None or not _FORMAT.fullmatch(token):
         return None

@@ -16,10 +16,10 @@ from gatehouse.accounts.codes import (
     same_digest,
 )
 from gatehouse.accounts.emails import normalize_email
+from gatehouse.accounts.ports import AccountServices
 from gatehouse.accounts.usernames import USERNAME_PATTERN, normalize_username
 from gatehouse.errors import InvalidCode, NothingToVerify
-from gatehouse.mail import render
-from gatehouse.runtime import Runtime
+from gatehouse.mail import compose
 from gatehouse.storage.account_email import EMAIL_CODE
 from gatehouse.storage.users import User, user_item
 from gatehouse.verify.identity import Identity
@@ -33,7 +33,7 @@ def _purpose(email: str) -> str:
     return f"verify-email {email.lower()}"
 
 
-def create_with_email(rt: Runtime, user: User, email: str) -> None:
+def create_with_email(rt: AccountServices, user: User, email: str) -> None:
     code = new_code(EMAIL_CODE_LENGTH)
     rt.account_email.create_user_with_email(
         user_item(user),
@@ -44,7 +44,7 @@ def create_with_email(rt: Runtime, user: User, email: str) -> None:
     _mail_code(rt, user.username, email, code)
 
 
-def change_email(rt: Runtime, identity: Identity, current_password: str, raw_email: str) -> None:
+def change_email(rt: AccountServices, identity: Identity, current_password: str, raw_email: str) -> None:
     """A new address for the caller's account (its current password confirms): unverified, code mailed.
 
     The same address again, not yet verified, mails a fresh code; the same
@@ -68,10 +68,10 @@ def change_email(rt: Runtime, identity: Identity, current_password: str, raw_ema
     if current is not None and current.verified and current.email != address:
         # The owner hears of it at the address that was proven theirs.
         values = {"username": identity.username, "new_address": address}
-        rt.mailer.send(render("email_changed", current.email, CHANGED_SUBJECT, values))
+        rt.mailer.send(compose("email_changed", current.email, CHANGED_SUBJECT, values))
 
 
-def resend_verification(rt: Runtime, identity: Identity) -> None:
+def resend_verification(rt: AccountServices, identity: Identity) -> None:
     """A new code for the caller's unverified address, mailed there; the previous code stops working.
 
     The caller is the account (a bearer token), and the code goes only to the
@@ -90,7 +90,7 @@ def resend_verification(rt: Runtime, identity: Identity) -> None:
     _mail_code(rt, identity.username, current.email, code)
 
 
-def verify_email(rt: Runtime, raw_username: str, raw_code: str) -> None:
+def verify_email(rt: AccountServices, raw_username: str, raw_code: str) -> None:
     """Mark the address verified, or ``InvalidCode`` (wrong, expired, spent: all the same answer)."""
     username = normalize_username(raw_username)
     if not USERNAME_PATTERN.fullmatch(username):
@@ -109,8 +109,8 @@ def verify_email(rt: Runtime, raw_username: str, raw_code: str) -> None:
     logs.event("email_verification", user=username, outcome="verified")
 
 
-def _mail_code(rt: Runtime, username: str, email: str, code: str) -> None:
+def _mail_code(rt: AccountServices, username: str, email: str, code: str) -> None:
     hours = str(max(1, rt.settings.email_code_ttl // 3600))
     rt.mailer.send(
-        render("verify_email", email, SUBJECT, {"username": username, "code": code, "hours": hours})
+        compose("verify_email", email, SUBJECT, {"username": username, "code": code, "hours": hours})
     )

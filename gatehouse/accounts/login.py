@@ -24,16 +24,17 @@ from dataclasses import replace
 
 from gatehouse.accounts import devices, sessions
 from gatehouse.accounts.passwords import check_password_policy
+from gatehouse.accounts.ports import AccountServices
 from gatehouse.accounts.usernames import USERNAME_PATTERN, normalize_username
 from gatehouse.errors import InvalidGrant, TooManyAttempts, WrongPassword
-from gatehouse.runtime import Runtime
 from gatehouse.storage.attempts import DEVICE, LOGIN, PASSWORD_CHANGE
 from gatehouse.storage.users import User
 from gatehouse.verify.identity import Identity
+from gatehouse.verify.keys import KeySet
 
 
 def password_login(
-    rt: Runtime, raw_username: str, password: str, device: str, device_token: str | None = None
+    rt: AccountServices, raw_username: str, password: str, device: str, device_token: str | None = None
 ) -> sessions.TokenGrant:
     """Check the password and open a session; every failure is the same ``InvalidGrant``.
 
@@ -67,20 +68,20 @@ def password_login(
     return replace(grant, device_token=device_token if known_device else devices.issue(rt, user))
 
 
-def _count(rt: Runtime, username: str, counter: str) -> None:
+def _count(rt: AccountServices, username: str, counter: str) -> None:
     """Count this attempt on ``counter`` before any password check, or refuse it in the back-off."""
     refused = rt.attempts.reserve(username, counter, rt.now(), rt.lockout)
     if refused is not None:
         raise TooManyAttempts(refused.retry_after)
 
 
-def _admit(rt: Runtime, username: str, counter: str) -> User | None:
+def _admit(rt: AccountServices, username: str, counter: str) -> User | None:
     """Count this attempt on ``counter`` before any password check, then read the user."""
     _count(rt, username, counter)
     return rt.users.get(username)
 
 
-def change_password(rt: Runtime, identity: Identity, current: str, new: str) -> int:
+def change_password(rt: AccountServices, identity: Identity, current: str, new: str) -> int:
     """Set a new password and end every session but the caller's; returns how many ended."""
     # Policy first: a rejected new password must not count as a failed attempt.
     check_password_policy(new, identity.username)
@@ -95,7 +96,7 @@ def change_password(rt: Runtime, identity: Identity, current: str, new: str) -> 
     return sessions.end_all_sessions(rt, user.username, keep=identity.session_id, bump=False)
 
 
-def confirm_password(rt: Runtime, username: str, password: str) -> User:
+def confirm_password(rt: AccountServices, username: str, password: str) -> User:
     """The signed-in user, once ``password`` is confirmed as theirs: before a sensitive change.
 
     Checked under the same counter as a password change, so a stolen access
@@ -108,6 +109,11 @@ def confirm_password(rt: Runtime, username: str, password: str) -> User:
     return user
 
 
-def _confirmed(rt: Runtime, username: str) -> None:
+def _confirmed(rt: AccountServices, username: str) -> None:
     """The right password: the failures counted before it no longer count (as a login resets its own)."""
     rt.attempts.reset(username, PASSWORD_CHANGE, rt.now(), rt.lockout)
+
+
+def published_keys(keyset: KeySet) -> dict[str, list[dict[str, str]]]:
+    """The public keys that verify the tokens login signs, as ``/.well-known/jwks.json`` serves them."""
+    return keyset.jwks()

@@ -28,10 +28,10 @@ from gatehouse.accounts.codes import (
 )
 from gatehouse.accounts.emails import claim_key, normalize_email
 from gatehouse.accounts.passwords import check_password_policy
+from gatehouse.accounts.ports import AccountServices
 from gatehouse.accounts.usernames import USERNAME_PATTERN, normalize_username
 from gatehouse.errors import InvalidCode, InvalidRequest
-from gatehouse.mail import render
-from gatehouse.runtime import Runtime
+from gatehouse.mail import compose
 from gatehouse.storage.account_email import RESET, ResetState
 
 SUBJECT = "Your password reset code"
@@ -43,7 +43,7 @@ PURPOSE = "password-reset"
 
 
 def forgot_password(
-    rt: Runtime,
+    rt: AccountServices,
     raw_username: str | None,
     raw_email: str | None,
     *,
@@ -63,7 +63,7 @@ def forgot_password(
             sleep(left)
 
 
-def _forgot(rt: Runtime, raw_username: str | None, raw_email: str | None) -> None:
+def _forgot(rt: AccountServices, raw_username: str | None, raw_email: str | None) -> None:
     address: str | None = None
     if raw_email is not None:
         address = normalize_email(raw_email)  # a malformed address says nothing about accounts: 400
@@ -92,7 +92,7 @@ def _forgot(rt: Runtime, raw_username: str | None, raw_email: str | None) -> Non
     _mail_code(rt, state.username, state.email, code)
 
 
-def _refusal(rt: Runtime, state: ResetState | None, address: str | None, now: int) -> str | None:
+def _refusal(rt: AccountServices, state: ResetState | None, address: str | None, now: int) -> str | None:
     """Why no code goes out for this account (None: one does)."""
     if state is None:
         return None
@@ -107,7 +107,7 @@ def _refusal(rt: Runtime, state: ResetState | None, address: str | None, now: in
     return None
 
 
-def reset_password(rt: Runtime, raw_username: str, raw_code: str, new_password: str) -> int:
+def reset_password(rt: AccountServices, raw_username: str, raw_code: str, new_password: str) -> int:
     """Set a new password with a mailed code and end every session; returns how many ended."""
     username = normalize_username(raw_username)
     if not USERNAME_PATTERN.fullmatch(username):
@@ -134,7 +134,7 @@ def reset_password(rt: Runtime, raw_username: str, raw_code: str, new_password: 
     logs.event("password_reset", user=username, outcome="password_set")
     contact = rt.account_email.contact(username)
     if contact is not None and contact.verified:
-        message = render("password_changed", contact.email, CHANGED_SUBJECT, {"username": username})
+        message = compose("password_changed", contact.email, CHANGED_SUBJECT, {"username": username})
         rt.mailer.send(message)
     return ended
 
@@ -143,14 +143,14 @@ def reset_link(base: str, username: str, code: str) -> str:
     return f"{base}?{urlencode({'code': code, 'username': username})}"
 
 
-def _mail_code(rt: Runtime, username: str, email: str, code: str) -> None:
+def _mail_code(rt: AccountServices, username: str, email: str, code: str) -> None:
     values = {"username": username, "code": code, "minutes": str(max(1, rt.settings.reset_code_ttl // 60))}
     link_text, link_html = "", ""
     if rt.settings.reset_url:
         link = reset_link(rt.settings.reset_url, username, code)
         link_text = f"\nOr open this link: {link}\n"
         link_html = f'<p><a href="{html.escape(link, quote=True)}">Choose a new password</a></p>'
-    message = render(
+    message = compose(
         "reset_code", email, SUBJECT, {**values, "link_text": link_text}, {"link_html": link_html}
     )
     rt.mailer.send(message)

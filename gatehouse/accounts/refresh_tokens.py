@@ -28,7 +28,11 @@ _NONCE_BYTES = 12
 
 
 class MalformedRefreshToken(ValueError):
-    pass
+    """Not one of our refresh tokens by its shape.
+
+    Not a :class:`~gatehouse.errors.GatehouseError`: the session use cases turn it into
+    ``InvalidGrant``, the same answer as any other refresh token that does not work.
+    """
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gatehouse import logs
+from gatehouse.accounts.ports import AccountServices
 from gatehouse.accounts.refresh_tokens import (
     MalformedRefreshToken,
     RefreshToken,
@@ -18,7 +19,6 @@ from gatehouse.accounts.refresh_tokens import (
     unseal,
 )
 from gatehouse.errors import InvalidGrant, InvalidRequest, NoSuchSession, StoreError
-from gatehouse.runtime import Runtime
 from gatehouse.storage.failures import failed_conditions
 from gatehouse.storage.sessions import SID_PATTERN, Session, new_sid
 from gatehouse.storage.users import User
@@ -53,7 +53,7 @@ class TokenGrant:
         return cls(str(body["access_token"]), int(body["expires_in"]), str(body["refresh_token"]))
 
 
-def _grant(rt: Runtime, user: User, sid: str, refresh: RefreshToken, now: int) -> TokenGrant:
+def _grant(rt: AccountServices, user: User, sid: str, refresh: RefreshToken, now: int) -> TokenGrant:
     access, _ = issue_access_token(
         rt.signing_key, rt.rules, subject=user.username, session_id=sid, roles=user.roles, now=now
     )
@@ -61,7 +61,7 @@ def _grant(rt: Runtime, user: User, sid: str, refresh: RefreshToken, now: int) -
 
 
 def open_session(
-    rt: Runtime,
+    rt: AccountServices,
     user: User,
     device: str,
     together_with: Sequence[dict[str, Any]] = (),
@@ -112,7 +112,7 @@ def _same(a: str, b: str) -> bool:
     return bool(a) and bool(b) and hmac.compare_digest(a, b)
 
 
-def refresh(rt: Runtime, value: str) -> TokenGrant:
+def refresh(rt: AccountServices, value: str) -> TokenGrant:
     """Rotate a refresh token (RFC 6749 section 6, with OAuth 2.1 rotation and reuse detection)."""
     try:
         presented = parse_refresh_token(value)
@@ -149,7 +149,7 @@ def refresh(rt: Runtime, value: str) -> TokenGrant:
     raise InvalidGrant("The refresh token is not valid.")
 
 
-def revoke(rt: Runtime, value: str) -> None:
+def revoke(rt: AccountServices, value: str) -> None:
     """RFC 7009: end the session a refresh or access token belongs to; unknown tokens are no error."""
     if looks_like_refresh_token(value):
         presented = parse_refresh_token(value)
@@ -170,7 +170,7 @@ def revoke(rt: Runtime, value: str) -> None:
 
 
 def list_sessions(
-    rt: Runtime, identity: Identity, limit: int, cursor: str | None = None
+    rt: AccountServices, identity: Identity, limit: int, cursor: str | None = None
 ) -> tuple[list[dict[str, Any]], str | None]:
     """One page of the caller's live sessions, oldest first, and the cursor of the next page."""
     if cursor is not None and not SID_PATTERN.fullmatch(cursor):
@@ -180,13 +180,15 @@ def list_sessions(
     return [s.public(identity.session_id) for s in page if s.expires_at > now], following
 
 
-def end_session(rt: Runtime, identity: Identity, sid: str) -> None:
+def end_session(rt: AccountServices, identity: Identity, sid: str) -> None:
     # Another user's session id is "not found", exactly like one that never existed.
     if not SID_PATTERN.fullmatch(sid) or not rt.sessions.delete(identity.username, sid):
         raise NoSuchSession()
 
 
-def end_all_sessions(rt: Runtime, username: str, keep: str | None = None, *, bump: bool = True) -> int:
+def end_all_sessions(
+    rt: AccountServices, username: str, keep: str | None = None, *, bump: bool = True
+) -> int:
     """End every session of ``username`` (but ``keep``), final for every login that began before.
 
     First the user's credential version is bumped: a login that read the user

@@ -5,9 +5,9 @@ from __future__ import annotations
 from gatehouse.accounts import email_address
 from gatehouse.accounts.emails import normalize_email
 from gatehouse.accounts.passwords import check_password_policy
+from gatehouse.accounts.ports import AccountServices
 from gatehouse.accounts.usernames import check_username
 from gatehouse.errors import SignupDisabled
-from gatehouse.runtime import Runtime
 from gatehouse.storage.users import User
 
 
@@ -17,7 +17,7 @@ def ensure_signup_open(allowed: bool) -> None:
 
 
 def create_user(
-    rt: Runtime, raw_username: str, password: str, roles: tuple[str, ...], email: str | None = None
+    rt: AccountServices, raw_username: str, password: str, roles: tuple[str, ...], email: str | None = None
 ) -> User:
     """A new account; with ``email``, the address is claimed with it and a verification code mailed."""
     username = check_username(raw_username)

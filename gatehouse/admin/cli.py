@@ -25,7 +25,7 @@ from gatehouse.admin import keyring, prompt, stackinfo, target, useradmin
 from gatehouse.admin.keystore import KeyStore, KeyStoreError, jwks_parameter_for
 from gatehouse.errors import GatehouseError, StoreError
 from gatehouse.roles import ADMIN
-from gatehouse.runtime import Runtime
+from gatehouse.services import Services
 from gatehouse.settings import Settings, load_settings
 from gatehouse.storage import aws, tables
 from gatehouse.storage.aws import error_code
@@ -37,7 +37,11 @@ Clock = Callable[[], float]
 
 
 class CommandError(Exception):
-    """A command refused to act; the message says why."""
+    """A command refused to act; the message says why.
+
+    Not a :class:`~gatehouse.errors.GatehouseError`: a refusal of the admin CLI, printed as its
+    one line; it never reaches the HTTP edge.
+    """
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -150,8 +154,8 @@ class Context:
     def confirm(self, question: str) -> None:
         confirm(self.args, self.stdin, question)
 
-    def runtime(self) -> Runtime:
-        return Runtime(self.settings, clock=self.clock)
+    def services(self) -> Services:
+        return Services(self.settings, clock=self.clock)
 
     def keystore(self) -> KeyStore:
         signing = self.settings.signing_key_param
@@ -171,7 +175,7 @@ class Context:
 
 
 def list_users(ctx: Context) -> None:
-    users = [u.public() for u in ctx.runtime().users.list()]
+    users = [u.public() for u in ctx.services().users.list()]
     if ctx.args.json:
         print(json.dumps(users, indent=2))
         return
@@ -185,12 +189,12 @@ def list_users(ctx: Context) -> None:
 
 def create_user(ctx: Context, stdin: TextIO, env: Mapping[str, str]) -> None:
     password = prompt.read_new_password(from_stdin=ctx.args.password_stdin, stdin=stdin, env=env)
-    user = useradmin.create_user(ctx.runtime(), ctx.args.username, password, ctx.args.role)
+    user = useradmin.create_user(ctx.services(), ctx.args.username, password, ctx.args.role)
     print(f"Created user {user.username!r} with roles {', '.join(user.roles)}.")
 
 
 def set_roles(ctx: Context) -> None:
-    rt = ctx.runtime()
+    rt = ctx.services()
     current = rt.users.get(admin_accounts.account_name(ctx.args.username))
     if current is not None and ADMIN in current.roles and ADMIN not in ctx.args.roles:
         ctx.confirm(f"Remove the {ADMIN} role from {current.username!r} (ends their sessions)?")
@@ -203,7 +207,7 @@ def set_roles(ctx: Context) -> None:
 def set_disabled(ctx: Context, disabled: bool) -> None:
     if disabled:
         ctx.confirm(f"Disable {ctx.args.username!r} and end all their sessions?")
-    ended = useradmin.set_disabled(ctx.runtime(), ctx.args.username, disabled)
+    ended = useradmin.set_disabled(ctx.services(), ctx.args.username, disabled)
     if disabled:
         print(f"Disabled {ctx.args.username!r}; ended {ended} session(s).")
     else:
@@ -211,14 +215,14 @@ def set_disabled(ctx: Context, disabled: bool) -> None:
 
 
 def unlock_user(ctx: Context) -> None:
-    cleared = useradmin.unlock(ctx.runtime(), ctx.args.username)
+    cleared = useradmin.unlock(ctx.services(), ctx.args.username)
     print(f"Unlocked {ctx.args.username!r}; cleared {cleared} counter(s).")
 
 
 def delete_user(ctx: Context) -> None:
     ctx.confirm(f"Delete {ctx.args.username!r}, their sessions and their data, for good?")
     hooks = useradmin.app_hooks()
-    deleted = useradmin.delete_user(ctx.runtime(), ctx.args.username, hooks)
+    deleted = useradmin.delete_user(ctx.services(), ctx.args.username, hooks)
     print(f"Deleted {deleted.username!r}; ended {deleted.sessions_ended} session(s); ", end="")
     print(f"ran {len(hooks)} app hook(s).")
     if deleted.hooks_failed:

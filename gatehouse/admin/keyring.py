@@ -26,7 +26,11 @@ PrivateJwk = dict[str, Any]
 
 
 class RotationError(Exception):
-    """A key operation that would break tokens or the key store."""
+    """A key operation that would break tokens or the key store.
+
+    Not a :class:`~gatehouse.errors.GatehouseError`: a refusal of the admin CLI, printed as its
+    one line; it never reaches the HTTP edge.
+    """
 
 
 def parse(text: str) -> list[PrivateJwk]:

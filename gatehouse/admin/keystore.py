@@ -35,7 +35,11 @@ def jwks_parameter_for(signing_key_param: str) -> str:
 
 
 class KeyStoreError(Exception):
-    pass
+    """The signing-key parameter cannot be read or written; the message says why.
+
+    Not a :class:`~gatehouse.errors.GatehouseError`: a refusal of the admin CLI, printed as its
+    one line; it never reaches the HTTP edge.
+    """
 
 
 @dataclass

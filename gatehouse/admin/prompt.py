@@ -16,7 +16,11 @@ PASSWORD_VARIABLE = "GATEHOUSE_NEW_PASSWORD"  # noqa: S105 (a variable name, not
 
 
 class PasswordInputError(Exception):
-    pass
+    """The new password could not be read (no terminal, no match, nothing on stdin).
+
+    Not a :class:`~gatehouse.errors.GatehouseError`: a refusal of the admin CLI, printed as its
+    one line; it never reaches the HTTP edge.
+    """
 
 
 def read_new_password(

@@ -19,7 +19,11 @@ OUTPUT_SETTINGS = {
 
 
 class StackError(Exception):
-    pass
+    """The deployed stack cannot be described, or lacks what the CLI needs from it.
+
+    Not a :class:`~gatehouse.errors.GatehouseError`: a refusal of the admin CLI, printed as its
+    one line; it never reaches the HTTP edge.
+    """
 
 
 def settings_from_stack(cloudformation: Any, stack_name: str) -> dict[str, str]:

@@ -30,6 +30,12 @@ NO_TARGET = (
 
 
 class NoTarget(Exception):
+    """No stack or local stack to act on; the message says how to name one.
+
+    Not a :class:`~gatehouse.errors.GatehouseError`: a refusal of the admin CLI, printed as its
+    one line; it never reaches the HTTP edge.
+    """
+
     def __init__(self) -> None:
         super().__init__(NO_TARGET)
 

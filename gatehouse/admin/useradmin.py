@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from gatehouse.accounts import admin, deletion, sessions, signup
 from gatehouse.errors import InvalidRequest, NoSuchUser
 from gatehouse.roles import ADMIN, DEFAULT_ROLES, is_valid_role
-from gatehouse.runtime import Runtime
+from gatehouse.services import Services
 from gatehouse.storage.users import User
 
 
@@ -26,7 +26,7 @@ def check_roles(raw: list[str]) -> tuple[str, ...]:
     return roles
 
 
-def create_user(rt: Runtime, username: str, password: str, roles: list[str]) -> User:
+def create_user(rt: Services, username: str, password: str, roles: list[str]) -> User:
     return signup.create_user(rt, username, password, check_roles(roles) or DEFAULT_ROLES)
 
 
@@ -37,7 +37,7 @@ class RolesChanged:
     sessions_ended: int
 
 
-def set_roles(rt: Runtime, raw_username: str, roles: list[str]) -> RolesChanged:
+def set_roles(rt: Services, raw_username: str, roles: list[str]) -> RolesChanged:
     """Replace a user's roles; taking a role away also ends the user's sessions.
 
     An access token carries the roles it was issued with, so a removed role
@@ -58,12 +58,12 @@ def set_roles(rt: Runtime, raw_username: str, roles: list[str]) -> RolesChanged:
     return RolesChanged(user.roles, wanted, ended)
 
 
-def unlock(rt: Runtime, username: str) -> int:
+def unlock(rt: Services, username: str) -> int:
     """Clear the user's lockout counters; how many there were."""
     return admin.unlock(rt, username)
 
 
-def set_disabled(rt: Runtime, username: str, disabled: bool) -> int:
+def set_disabled(rt: Services, username: str, disabled: bool) -> int:
     """Disabling ends every session at once (refresh tokens and, via the authorizer, access tokens)."""
     return admin.set_disabled(rt, username, disabled)
 
@@ -76,6 +76,6 @@ def app_hooks(module: str = "app") -> Sequence[deletion.Hook]:
     return tuple(component.component_of(application).account_deleted_hooks)
 
 
-def delete_user(rt: Runtime, username: str, hooks: Sequence[deletion.Hook]) -> deletion.Deleted:
+def delete_user(rt: Services, username: str, hooks: Sequence[deletion.Hook]) -> deletion.Deleted:
     """What ``POST /auth/account/delete`` does, for any account (the last active admin excepted)."""
     return deletion.delete_user(rt, username, hooks)

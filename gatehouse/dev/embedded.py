@@ -120,8 +120,10 @@ def install(
     ``always``: embed even when ``AWS_ENDPOINT_URL`` is set (``make run``).
     """
     global _env, _always, _options
+    from gatehouse import logs
     from gatehouse.dev import gateway
 
+    logs.configure()  # the local stack is an entry point: its event lines go to the terminal
     gateway.install()
     with _lock:
         _env = env

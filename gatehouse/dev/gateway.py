@@ -24,13 +24,14 @@ API Gateway cannot tell a missing token from a bad one (both are its
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 from chalice import local
+from chalice.app import Chalice
 
-from gatehouse.component import cors_origins
+from gatehouse.component import component_of
 from gatehouse.web import cors
 
 LISTEN_BACKLOG = 512
@@ -110,13 +111,21 @@ class CorsGatewayAuthorizer(GatewayLikeAuthorizer):
         try:
             return super().authorize(raw_path, lambda_event, lambda_context)
         except local.LocalGatewayException as answer:
-            cors.add_headers(answer.headers, cors_headers(lambda_event.get("headers")))
+            cors.add_headers(answer.headers, cors_headers(lambda_event.get("headers"), self._app_object))
             raise
 
 
-def cors_headers(request_headers: Any) -> dict[str, str]:
+def cors_headers(request_headers: Any, app: Chalice) -> dict[str, str]:
     """CORS headers for an answer the gateway makes itself, from the running app's allowlist."""
-    return cors.response_headers(cors.header(request_headers, "Origin"), cors_origins())
+    return cors.response_headers(cors.header(request_headers, "Origin"), allowed_origins(app))
+
+
+def allowed_origins(app: Chalice) -> tuple[str, ...]:
+    """The CORS allowlist of ``app``'s Gatehouse (none for an app without one)."""
+    try:
+        return component_of(app).allowed_origins()
+    except RuntimeError:
+        return ()
 
 
 ROUTE_NOT_FOUND = template_response("MISSING_AUTHENTICATION_TOKEN")
@@ -147,19 +156,19 @@ class GatewayLikeLocalGateway(local.LocalGateway):
             )
         except ValueError:
             answer = _answer(RouteNotFound, None, ROUTE_NOT_FOUND)
-            cors.add_headers(answer.headers, cors_headers(headers))
+            cors.add_headers(answer.headers, cors_headers(headers, self._app_object))
             raise answer from None
         if method.upper() == "OPTIONS":
             route = self._app_object.routes[event["requestContext"]["resourcePath"]]
             if "OPTIONS" not in route:
-                return preflight(route, headers)
+                return preflight(route, headers, allowed_origins(self._app_object))
         return super().handle_request(method, path, headers, body)
 
 
-def preflight(methods: Iterable[str], request_headers: Any) -> dict[str, Any]:
+def preflight(methods: Iterable[str], request_headers: Any, allowlist: Sequence[str]) -> dict[str, Any]:
     """The answer to ``OPTIONS`` on a route serving ``methods``."""
     origin = cors.header(request_headers, "Origin")
-    answer = cors.preflight_headers(origin, cors_origins(), methods)
+    answer = cors.preflight_headers(origin, allowlist, methods)
     answer["Allow"] = cors.allow_methods(methods)
     return {"statusCode": 204, "headers": answer, "multiValueHeaders": {}, "body": ""}
 

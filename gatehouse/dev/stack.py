@@ -24,7 +24,7 @@ from gatehouse.admin.keystore import KeyStore, jwks_parameter_for
 from gatehouse.admin.localstate import LOCAL_CREDENTIALS
 from gatehouse.dev import snapshot
 from gatehouse.errors import GatehouseError
-from gatehouse.runtime import Runtime
+from gatehouse.services import Services
 from gatehouse.settings import load_settings
 from gatehouse.storage.tables import create_tables
 from gatehouse.verify.keys import generate_signing_jwk
@@ -43,7 +43,11 @@ SEED_USERS = (
 
 
 class SeedError(Exception):
-    """A seeded user could not be created (a supplied password the policy refuses)."""
+    """A seeded user could not be created (a supplied password the policy refuses).
+
+    Not a :class:`~gatehouse.errors.GatehouseError`: the local stack refuses to start with it
+    (as one line), before any request exists.
+    """
 
 
 @dataclass
@@ -152,7 +156,7 @@ def provision(env: MutableMapping[str, str], saved: Mapping[str, Any] | None = N
             [keyring.stamped(generate_signing_jwk(), now=now, activate_at=now)]
         )
 
-    rt = Runtime(load_settings(env), table=session.resource("dynamodb").Table)
+    rt = Services(load_settings(env), table=session.resource("dynamodb").Table)
     seeded = []
     for username, variable, default, roles in SEED_USERS:
         supplied = bool(env.get(variable))

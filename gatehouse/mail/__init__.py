@@ -46,7 +46,7 @@ def _template(name: str) -> Template:
         return Template(template.read())
 
 
-def render(
+def compose(
     kind: str,
     to: str,
     subject: str,

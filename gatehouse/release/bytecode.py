@@ -50,7 +50,10 @@ _PYTHON_RUNTIME = re.compile(r"python(\d+)\.(\d+)")
 
 
 class BytecodeError(Exception):
-    """The step cannot run; the message says why and what to do."""
+    """The step cannot run; the message says why and what to do.
+
+    Not a :class:`~gatehouse.errors.GatehouseError`: a build step's refusal, never a request's.
+    """
 
 
 @dataclass(frozen=True)

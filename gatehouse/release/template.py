@@ -67,7 +67,10 @@ PREFLIGHT_MAX_AGE = 600
 
 
 class ReleaseError(Exception):
-    """The merge template cannot be built; the message says why and what to do."""
+    """The merge template cannot be built; the message says why and what to do.
+
+    Not a :class:`~gatehouse.errors.GatehouseError`: a build step's refusal, never a request's.
+    """
 
 
 def is_gatehouse_path(path: str) -> bool:

@@ -8,14 +8,35 @@ session check reads DynamoDB only when its cache cannot answer.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from typing import Protocol
 
 from chalice.app import AuthResponse
 
 from gatehouse import logs
-from gatehouse.runtime import Runtime
+from gatehouse.settings import Settings
 from gatehouse.verify.bearer import Unauthorized, bearer_token
+from gatehouse.verify.keys import KeySet
 from gatehouse.verify.policy import ProtectedRoute, auth_response
-from gatehouse.verify.tokens import AccessClaims, TokenError, verify_access_token
+from gatehouse.verify.session_check import SessionCheck
+from gatehouse.verify.tokens import AccessClaims, TokenError, TokenRules, verify_access_token
+
+
+class AuthorizerServices(Protocol):
+    """What the decision needs (the component's :class:`gatehouse.services.Services` has it)."""
+
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def keyset(self) -> KeySet: ...
+
+    @property
+    def rules(self) -> TokenRules: ...
+
+    @property
+    def session_check(self) -> SessionCheck: ...
+
+    def now(self) -> int: ...
 
 
 def route_of(method_arn: str) -> str | None:
@@ -29,13 +50,13 @@ def route_of(method_arn: str) -> str | None:
 def authorize(
     header: str | None,
     method_arn: str,
-    current_runtime: Callable[[], Runtime],
+    services: Callable[[], AuthorizerServices],
     routes: Callable[[], Iterable[ProtectedRoute]],
 ) -> AuthResponse:
     where = route_of(method_arn)
     try:
         token = bearer_token(header)
-        rt = current_runtime()
+        rt = services()
         now = rt.now()
         claims = verify_access_token(token, rt.keyset, rt.rules, now=now)
         if rt.settings.check_sessions and not _session_is_live(rt, claims, now):
@@ -55,7 +76,7 @@ def authorize(
     return auth_response(claims, routes())
 
 
-def _session_is_live(rt: Runtime, claims: AccessClaims, now: int) -> bool:
+def _session_is_live(rt: AuthorizerServices, claims: AccessClaims, now: int) -> bool:
     try:
         return rt.session_check.is_live(claims, now)
     except Exception:

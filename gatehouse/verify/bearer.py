@@ -9,7 +9,9 @@ class Unauthorized(Exception):
     """Deny with 401.
 
     API Gateway answers 401 (not 500) only when a TOKEN authorizer fails with
-    exactly the message ``Unauthorized``; ``reason`` is for our logs only.
+    exactly the message ``Unauthorized``; ``reason`` is for our logs only.  Not a
+    :class:`~gatehouse.errors.GatehouseError`: the gateway, not the error table of
+    the web edge, turns it into the answer.
     """
 
     def __init__(self, reason: str) -> None:

@@ -65,21 +65,26 @@ class AppRendering:
     code: str
 
 
-# An application's own errors (``Gatehouse.map_error``): status and code, the message is str(error).
-APP_ERRORS: dict[type[Exception], AppRendering] = {}
+class AppErrors:
+    """One application's own errors (``Gatehouse.map_error``): status and code, the message is str(error).
 
+    Each Gatehouse holds its own table, so mapping an error in one app never
+    changes another app's answers in the same process.
+    """
 
-def register_app_error(error: type[Exception], status: int, code: str) -> None:
-    if not 400 <= status <= 599:
-        raise ValueError("an error's status must be 4xx or 5xx")
-    APP_ERRORS[error] = AppRendering(status, code)
+    def __init__(self) -> None:
+        self._table: dict[type[Exception], AppRendering] = {}
 
+    def add(self, error: type[Exception], status: int, code: str) -> None:
+        if not 400 <= status <= 599:
+            raise ValueError("an error's status must be 4xx or 5xx")
+        self._table[error] = AppRendering(status, code)
 
-def _app_rendering(error: Exception) -> AppRendering | None:
-    for cls in type(error).__mro__:
-        if cls in APP_ERRORS:
-            return APP_ERRORS[cls]
-    return None
+    def rendering(self, error: Exception) -> AppRendering | None:
+        for cls in type(error).__mro__:
+            if cls in self._table:
+                return self._table[cls]
+        return None
 
 
 def rendering_of(error: errors.GatehouseError) -> Rendering:
@@ -89,7 +94,7 @@ def rendering_of(error: errors.GatehouseError) -> Rendering:
     return STATUS[errors.GatehouseError]
 
 
-def render(
+def error_response(
     error: errors.GatehouseError, *, oauth: bool = False, headers: dict[str, str] | None = None
 ) -> Response:
     """The only place an error becomes an HTTP response."""
@@ -110,17 +115,19 @@ def render(
 P = ParamSpec("P")
 
 
-def answering_errors(view: Callable[P, Response], *, oauth: bool = False) -> Callable[P, Response]:
-    """Wrap a view so that the errors it raises are rendered here."""
+def answering_errors(
+    view: Callable[P, Response], app_errors: AppErrors, *, oauth: bool = False
+) -> Callable[P, Response]:
+    """Wrap a view so that the errors it raises are rendered here (the app's own by ``app_errors``)."""
 
     @functools.wraps(view)
     def guarded(*args: P.args, **kwargs: P.kwargs) -> Response:
         try:
             return view(*args, **kwargs)
         except errors.GatehouseError as error:
-            return render(error, oauth=oauth)
+            return error_response(error, oauth=oauth)
         except Exception as error:
-            how = _app_rendering(error)
+            how = app_errors.rendering(error)
             if how is None:
                 raise
             body = {"error": how.code, "message": str(error) or "The request could not be completed."}
@@ -172,7 +179,7 @@ def rerender_chalice_errors(
             entry = routes().get(request.path, {}).get(request.method)
             if entry is not None:
                 error.message = f"Send the body as {' or '.join(entry.content_types)}."
-        rendered = render(error, oauth=request.path in OAUTH_PATHS, headers=headers)
+        rendered = error_response(error, oauth=request.path in OAUTH_PATHS, headers=headers)
         # Chalice chose the status (e.g. 405 for a method, 500 for a crash); keep it.
         rendered.status_code = response.status_code
         return rendered

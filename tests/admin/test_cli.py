@@ -19,7 +19,7 @@ from chalice.test import Client
 from gatehouse.admin import cli, localstate, stackinfo, target
 from gatehouse.admin.keystore import jwks_parameter_for
 from gatehouse.dev.stack import LocalAws
-from gatehouse.runtime import Runtime
+from gatehouse.services import Services
 from gatehouse.settings import Settings
 from gatehouse.storage.tables import table_definitions, ttl_tables
 from gatehouse.verify.keys import load_keyset, load_signing_keys
@@ -39,7 +39,7 @@ class Terminal(io.StringIO):
 
 
 @pytest.fixture
-def run(rt: Runtime, clock: FakeClock, capsys: pytest.CaptureFixture[str]) -> Callable[..., tuple[int, str]]:
+def run(rt: Services, clock: FakeClock, capsys: pytest.CaptureFixture[str]) -> Callable[..., tuple[int, str]]:
     """Run the CLI in-process against the test's moto tables; returns (exit code, stdout + stderr)."""
 
     def do(
@@ -79,7 +79,7 @@ def test_create_user_reads_the_password_from_stdin_and_the_user_can_log_in(
 
 
 def test_create_user_takes_the_password_from_the_environment_and_roles_from_flags(
-    run: Callable[..., tuple[int, str]], rt: Runtime
+    run: Callable[..., tuple[int, str]], rt: Services
 ) -> None:
     code, output = run(
         "create-user", "boss", "--role", "admin", "--role", "user", env={"GATEHOUSE_NEW_PASSWORD": STRONG}
@@ -92,7 +92,7 @@ def test_create_user_takes_the_password_from_the_environment_and_roles_from_flag
 
 
 def test_create_user_prompts_twice_on_a_terminal_and_refuses_a_mismatch(
-    run: Callable[..., tuple[int, str]], rt: Runtime, monkeypatch: pytest.MonkeyPatch
+    run: Callable[..., tuple[int, str]], rt: Services, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     answers = iter([STRONG, STRONG + "x"])
     monkeypatch.setattr("getpass.getpass", lambda _prompt: next(answers))
@@ -103,7 +103,7 @@ def test_create_user_prompts_twice_on_a_terminal_and_refuses_a_mismatch(
 
 
 def test_create_user_without_any_password_source_fails_and_creates_nothing(
-    run: Callable[..., tuple[int, str]], rt: Runtime
+    run: Callable[..., tuple[int, str]], rt: Services
 ) -> None:
     code, output = run("create-user", "nopass")
     assert code == 1
@@ -117,7 +117,7 @@ def test_a_password_can_never_be_given_as_an_argument() -> None:
     assert exited.value.code == 2
 
 
-def test_create_user_applies_the_password_policy(run: Callable[..., tuple[int, str]], rt: Runtime) -> None:
+def test_create_user_applies_the_password_policy(run: Callable[..., tuple[int, str]], rt: Services) -> None:
     code, output = run("create-user", "weak", "--password-stdin", stdin=io.StringIO("password\n"))
     assert code == 1
     assert "error:" in output
@@ -125,7 +125,7 @@ def test_create_user_applies_the_password_policy(run: Callable[..., tuple[int, s
 
 
 def test_list_users_shows_roles_and_disabled_and_never_a_hash(
-    run: Callable[..., tuple[int, str]], make_user: Callable[..., Credentials], rt: Runtime
+    run: Callable[..., tuple[int, str]], make_user: Callable[..., Credentials], rt: Services
 ) -> None:
     boss = make_user("boss", roles=("admin", "user"))
     gone = make_user("gone")
@@ -160,7 +160,7 @@ def test_removing_a_role_ends_the_users_sessions_at_once(
     client: Client,
     make_user: Callable[..., Credentials],
     login: Callable[..., str],
-    rt: Runtime,
+    rt: Services,
     clock: FakeClock,
 ) -> None:
     make_user(roles=("admin",))  # not the last admin: that one cannot be demoted
@@ -178,7 +178,7 @@ def test_removing_a_role_ends_the_users_sessions_at_once(
 
 
 def test_set_roles_to_nothing_removes_every_role(
-    run: Callable[..., tuple[int, str]], make_user: Callable[..., Credentials], rt: Runtime
+    run: Callable[..., tuple[int, str]], make_user: Callable[..., Credentials], rt: Services
 ) -> None:
     creds = make_user()
     assert run("set-roles", creds.username)[0] == 0
@@ -245,7 +245,7 @@ def test_unlock_of_an_unknown_user_fails_with_one_line(run: Callable[..., tuple[
 
 
 def test_the_last_active_admin_can_be_neither_demoted_nor_disabled(
-    run: Callable[..., tuple[int, str]], make_user: Callable[..., Credentials], rt: Runtime
+    run: Callable[..., tuple[int, str]], make_user: Callable[..., Credentials], rt: Services
 ) -> None:
     boss = make_user(roles=("admin",))
     code, output = run("set-roles", "--yes", boss.username, "user")

@@ -20,9 +20,9 @@ import jwt
 import pytest
 from chalice.test import Client
 
-from gatehouse import runtime
+import app as gatehouse_app
 from gatehouse.admin import cli, keyring
-from gatehouse.runtime import Runtime
+from gatehouse.services import Services
 from gatehouse.settings import Settings
 from gatehouse.verify.keys import (
     KeyLoadError,
@@ -43,7 +43,7 @@ ACTIVATE_IN = 600
 
 
 @pytest.fixture
-def admin(make_runtime: Callable[..., Runtime], clock: FakeClock) -> Callable[..., str]:
+def admin(make_runtime: Callable[..., Services], clock: FakeClock) -> Callable[..., str]:
     """Run a key command of the admin CLI; returns its output (fails the test on a non-zero exit)."""
     make_runtime()  # the tables
 
@@ -59,15 +59,15 @@ def admin(make_runtime: Callable[..., Runtime], clock: FakeClock) -> Callable[..
 
 
 @pytest.fixture
-def deploy(base_settings: Settings, clock: FakeClock) -> Callable[[], Runtime]:
+def deploy(base_settings: Settings, clock: FakeClock) -> Callable[[], Services]:
     """Cold-start both functions with the JWKS parameter's current value, as a stack update does."""
 
-    def do() -> Runtime:
+    def do() -> Services:
         jwks = boto3.client("ssm", region_name="us-east-1").get_parameter(Name=JWKS_PARAM)["Parameter"][
             "Value"
         ]
-        rt = Runtime(replace(base_settings, jwks=jwks, signing_key_param=SIGNING_PARAM), clock=clock)
-        runtime.install(rt)
+        rt = Services(replace(base_settings, jwks=jwks, signing_key_param=SIGNING_PARAM), clock=clock)
+        gatehouse_app.gate.use_services(rt)
         return rt
 
     return do
@@ -85,7 +85,7 @@ def _me(client: Client, token: str) -> int:
     return int(client.http.get("/me", headers=bearer(token)).status_code)
 
 
-def _forge(private_jwk: dict[str, Any], rt: Runtime, sub: str) -> str:
+def _forge(private_jwk: dict[str, Any], rt: Services, sub: str) -> str:
     """A well-formed token signed with ``private_jwk`` for a live session of ``sub``."""
     key = load_signing_key(json.dumps(private_jwk))
     now = rt.now()
@@ -110,7 +110,7 @@ def _private_keys() -> list[dict[str, Any]]:
 
 def test_rotation_keeps_old_tokens_valid_signs_new_ones_with_the_new_key_and_retires_the_old(
     admin: Callable[..., str],
-    deploy: Callable[[], Runtime],
+    deploy: Callable[[], Services],
     client: Client,
     make_user: Callable[..., Credentials],
     login: Callable[..., str],
@@ -154,7 +154,7 @@ def test_rotation_keeps_old_tokens_valid_signs_new_ones_with_the_new_key_and_ret
 
 def test_a_function_deployed_before_the_rotation_never_signs_with_the_unpublished_key(
     admin: Callable[..., str],
-    deploy: Callable[[], Runtime],
+    deploy: Callable[[], Services],
     make_user: Callable[..., Credentials],
     login: Callable[..., str],
     clock: FakeClock,
@@ -165,14 +165,14 @@ def test_a_function_deployed_before_the_rotation_never_signs_with_the_unpublishe
     old_deployment = deploy()
     admin("rotate-signing-key", "--activate-in", "0")
     # A cold start of the old deployment reads the new private list but keeps its old JWKS.
-    runtime.install(Runtime(old_deployment.settings, clock=clock))
+    gatehouse_app.gate.use_services(Services(old_deployment.settings, clock=clock))
     clock.advance(3600)
     assert _kid(login(make_user())) == old_kid
 
 
 def test_tokens_of_the_old_key_still_verify_until_they_expire_after_rotation(
     admin: Callable[..., str],
-    deploy: Callable[[], Runtime],
+    deploy: Callable[[], Services],
     client: Client,
     make_user: Callable[..., Credentials],
     login: Callable[..., str],
@@ -191,7 +191,7 @@ def test_tokens_of_the_old_key_still_verify_until_they_expire_after_rotation(
 
 def test_refresh_after_rotation_returns_a_token_with_the_new_kid(
     admin: Callable[..., str],
-    deploy: Callable[[], Runtime],
+    deploy: Callable[[], Services],
     client: Client,
     make_user: Callable[..., Credentials],
 ) -> None:
@@ -208,7 +208,7 @@ def test_refresh_after_rotation_returns_a_token_with_the_new_kid(
 
 
 def test_jwks_endpoint_publishes_the_incoming_key_before_it_signs(
-    admin: Callable[..., str], deploy: Callable[[], Runtime], client: Client
+    admin: Callable[..., str], deploy: Callable[[], Services], client: Client
 ) -> None:
     admin("create-signing-key")
     admin("rotate-signing-key", "--activate-in", str(ACTIVATE_IN))

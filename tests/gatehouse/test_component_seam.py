@@ -7,10 +7,11 @@ route with ``authorizer=gate.authorizer``; nothing of the notes example.
 from __future__ import annotations
 
 import ast
+import importlib
 import importlib.util
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -38,8 +39,11 @@ ORDERS = _load_example()
 
 
 @pytest.fixture
-def orders(rt: Any) -> Client:
-    return Client(ORDERS.app, project_dir=str(EXAMPLE))
+def orders(rt: Any) -> Iterator[Client]:
+    """The orders app on the same services as the notes app: one deployment, two apps."""
+    ORDERS.gate.use_services(rt)
+    yield Client(ORDERS.app, project_dir=str(EXAMPLE))
+    ORDERS.gate.use_services(None)
 
 
 @pytest.fixture
@@ -132,3 +136,11 @@ def test_the_example_answers_errors_in_gatehouses_shape(orders) -> None:
     response = orders.http.post("/auth/token", headers={"Content-Type": "application/json"}, body="{")
     assert response.status_code == 400
     assert set(json.loads(response.body)) == {"error", "error_description"}
+
+
+def test_the_authorizer_blueprint_names_the_module_that_holds_the_entry_point() -> None:
+    # The component names the module instead of importing it (the entry point imports the component).
+    from gatehouse import component
+
+    entry_point = importlib.import_module(component.AUTHORIZER_MODULE)
+    assert callable(getattr(entry_point, component.AUTHORIZER_NAME))

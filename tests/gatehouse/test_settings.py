@@ -6,14 +6,12 @@ import dataclasses
 
 import pytest
 
-from gatehouse import settings as config
 from gatehouse.errors import ConfigError
 from gatehouse.settings import (
     ARGON2_MIN_MEMORY_KIB,
     ARGON2_MIN_TIME_COST,
     Settings,
     authorizer_ttl,
-    get_settings,
     load_settings,
 )
 from gatehouse.web.responses import rendering_of
@@ -330,32 +328,6 @@ def test_authorizer_ttl_out_of_bounds_or_not_a_number_is_an_error_naming_the_var
 
 def test_authorizer_ttl_is_not_a_settings_field_and_load_settings_ignores_it() -> None:
     assert load_settings({"GATEHOUSE_AUTHORIZER_TTL": "not-a-number"}) == Settings()
-
-
-# -- get_settings -----------------------------------------------------------------
-
-
-def test_get_settings_reads_os_environ_once_and_caches(monkeypatch: pytest.MonkeyPatch) -> None:
-    get_settings.cache_clear()
-    try:
-        monkeypatch.setenv("GATEHOUSE_LEEWAY", "7")
-        first = get_settings()
-        monkeypatch.setenv("GATEHOUSE_LEEWAY", "8")
-
-        assert first.leeway == 7
-        assert get_settings() is first
-    finally:
-        get_settings.cache_clear()
-
-
-def test_get_settings_raises_config_error_for_a_bad_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    get_settings.cache_clear()
-    try:
-        monkeypatch.setenv("GATEHOUSE_MAX_TOKEN_BYTES", "huge")
-        with pytest.raises(ConfigError, match="GATEHOUSE_MAX_TOKEN_BYTES"):
-            config.get_settings()
-    finally:
-        get_settings.cache_clear()
 
 
 # -- the reset link -----------------------------------------------------------------

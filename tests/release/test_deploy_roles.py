@@ -20,7 +20,7 @@ from chalice.test import Client
 import app as gatehouse_app
 from gatehouse.dev import gateway
 from gatehouse.release.template import AUTH_FUNCTION, is_gatehouse_path
-from gatehouse.runtime import Runtime
+from gatehouse.services import Services
 from gatehouse.storage import aws
 from tests.conftest import MAIL_FROM, ROOT, Credentials, Mailbox, Package, bearer, json_body, post_json
 from tests.release.cfn import rules_hold
@@ -254,7 +254,7 @@ class CallLog:
 
 
 @pytest.fixture
-def calls(rt: Runtime, monkeypatch: pytest.MonkeyPatch) -> Iterator[CallLog]:
+def calls(rt: Services, monkeypatch: pytest.MonkeyPatch) -> Iterator[CallLog]:
     names = {name: logical for logical, (_, name) in TABLES.items()}
     log = CallLog(names)
     authorize = gateway.GatewayLikeAuthorizer.authorize

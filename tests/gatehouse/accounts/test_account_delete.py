@@ -14,7 +14,7 @@ import app as gatehouse_app
 from chalicelib.notes.repository import NoteRepository
 from gatehouse.accounts.emails import claim_key
 from gatehouse.admin import cli
-from gatehouse.runtime import Runtime
+from gatehouse.services import Services
 from gatehouse.storage.attempts import LOGIN
 from tests.conftest import (
     DEFAULT_PASSWORD,
@@ -53,11 +53,11 @@ def alice(client: Client, mailbox: Mailbox) -> dict[str, Any]:
     return dict(grant)
 
 
-def notes_of(rt: Runtime, owner: str) -> list[Any]:
+def notes_of(rt: Services, owner: str) -> list[Any]:
     return NoteRepository(rt.table(NOTES_TABLE)).list_page(owner, 100)[0]
 
 
-def items_about(rt: Runtime, username: str) -> list[dict[str, Any]]:
+def items_about(rt: Services, username: str) -> list[dict[str, Any]]:
     """Every item of every Gatehouse table that mentions the user."""
     found = []
     for table in (rt.settings.users_table, rt.settings.sessions_table, rt.settings.attempts_table):
@@ -76,7 +76,7 @@ def hooks_restored() -> Iterator[list[Callable[[str], object]]]:
 
 
 def test_deleting_my_account_removes_every_row_ends_sessions_and_the_notes_hook_runs(
-    client: Client, rt: Runtime, alice: dict[str, Any], clock: FakeClock
+    client: Client, rt: Services, alice: dict[str, Any], clock: FakeClock
 ) -> None:
     login(client, "alice", "Wrong-password-42")  # a failure counted for the name
     # Another attempt on the same counter, as a second failed login would leave.
@@ -101,7 +101,7 @@ def test_deleting_my_account_removes_every_row_ends_sessions_and_the_notes_hook_
 
 
 def test_the_name_and_address_are_free_again_after_deletion(
-    client: Client, rt: Runtime, alice: dict[str, Any]
+    client: Client, rt: Services, alice: dict[str, Any]
 ) -> None:
     delete(client, alice["access_token"])
     body = {"username": "alice", "password": DEFAULT_PASSWORD, "email": ADDRESS}
@@ -110,7 +110,7 @@ def test_the_name_and_address_are_free_again_after_deletion(
 
 
 def test_deletion_needs_the_current_password_and_counts_wrong_ones(
-    client: Client, rt: Runtime, alice: dict[str, Any]
+    client: Client, rt: Services, alice: dict[str, Any]
 ) -> None:
     statuses = [delete(client, alice["access_token"], "Wrong-password-42").status_code for _ in range(6)]
     assert statuses[:5] == [400] * 5
@@ -120,7 +120,7 @@ def test_deletion_needs_the_current_password_and_counts_wrong_ones(
 
 
 def test_the_other_users_are_untouched(
-    client: Client, rt: Runtime, alice: dict[str, Any], make_user: Callable[..., Credentials], login: Any
+    client: Client, rt: Services, alice: dict[str, Any], make_user: Callable[..., Credentials], login: Any
 ) -> None:
     bob = make_user("bob")
     token = login(bob)
@@ -131,7 +131,7 @@ def test_the_other_users_are_untouched(
 
 
 def test_the_last_active_admin_cannot_delete_itself(
-    client: Client, rt: Runtime, make_user: Callable[..., Credentials], login: Any
+    client: Client, rt: Services, make_user: Callable[..., Credentials], login: Any
 ) -> None:
     root = make_user("root", roles=("admin", "user"))
     response = delete(client, login(root))
@@ -140,7 +140,7 @@ def test_the_last_active_admin_cannot_delete_itself(
 
 
 def test_an_admin_may_delete_itself_while_another_active_admin_remains(
-    client: Client, rt: Runtime, make_user: Callable[..., Credentials], login: Any
+    client: Client, rt: Services, make_user: Callable[..., Credentials], login: Any
 ) -> None:
     root = make_user("root", roles=("admin", "user"))
     make_user("second", roles=("admin",))
@@ -149,7 +149,7 @@ def test_an_admin_may_delete_itself_while_another_active_admin_remains(
 
 
 def test_a_disabled_admin_does_not_count_as_the_remaining_one(
-    client: Client, rt: Runtime, make_user: Callable[..., Credentials], login: Any
+    client: Client, rt: Services, make_user: Callable[..., Credentials], login: Any
 ) -> None:
     root = make_user("root", roles=("admin", "user"))
     make_user("second", roles=("admin",))
@@ -159,7 +159,7 @@ def test_a_disabled_admin_does_not_count_as_the_remaining_one(
 
 def test_a_failing_hook_is_retried_logged_and_the_deletion_still_succeeds(
     client: Client,
-    rt: Runtime,
+    rt: Services,
     alice: dict[str, Any],
     hooks_restored: list[Callable[[str], object]],
     caplog: pytest.LogCaptureFixture,
@@ -204,7 +204,7 @@ def test_on_account_deleted_is_usable_as_a_decorator(hooks_restored: list[Callab
     assert callable(cleanup)
 
 
-def test_notes_delete_all_for_removes_every_page_and_only_that_owner(rt: Runtime, clock: FakeClock) -> None:
+def test_notes_delete_all_for_removes_every_page_and_only_that_owner(rt: Services, clock: FakeClock) -> None:
     from chalicelib.notes.repository import Note, new_note_id
 
     repo = NoteRepository(rt.table(NOTES_TABLE))
@@ -230,7 +230,7 @@ def run_cli(clock: FakeClock, capsys: pytest.CaptureFixture[str], *argv: str) ->
 
 
 def test_cli_delete_user_does_what_the_route_does(
-    client: Client, rt: Runtime, alice: dict[str, Any], clock: FakeClock, capsys: pytest.CaptureFixture[str]
+    client: Client, rt: Services, alice: dict[str, Any], clock: FakeClock, capsys: pytest.CaptureFixture[str]
 ) -> None:
     code, out = run_cli(clock, capsys, "delete-user", "--yes", "alice")
     assert code == 0, out
@@ -245,7 +245,7 @@ def test_cli_delete_user_does_what_the_route_does(
 
 
 def test_cli_delete_user_refuses_the_last_admin_and_unknown_users_in_one_line(
-    rt: Runtime, make_user: Callable[..., Credentials], clock: FakeClock, capsys: pytest.CaptureFixture[str]
+    rt: Services, make_user: Callable[..., Credentials], clock: FakeClock, capsys: pytest.CaptureFixture[str]
 ) -> None:
     make_user("root", roles=("admin",))
     code, out = run_cli(clock, capsys, "delete-user", "--yes", "root")

@@ -23,7 +23,7 @@ import pytest
 from gatehouse import handlers
 from gatehouse.accounts import admin, login, sessions
 from gatehouse.errors import InvalidGrant
-from gatehouse.runtime import Runtime
+from gatehouse.services import Services
 from gatehouse.verify.bearer import Unauthorized
 from gatehouse.verify.identity import Identity
 from tests.conftest import Credentials, FakeClock
@@ -33,7 +33,7 @@ METHOD_ARN = "arn:aws:execute-api:us-east-1:123456789012:abc/api/GET/me"
 
 
 @pytest.fixture
-def rt(make_runtime: Callable[..., Runtime], atomic_conditional_writes: None) -> Runtime:
+def rt(make_runtime: Callable[..., Services], atomic_conditional_writes: None) -> Services:
     # Cheap hashing: the race is in the storage, not in argon2.
     return make_runtime(argon2_time_cost=1, argon2_memory_kib=64, lockout_threshold=100)
 
@@ -52,7 +52,7 @@ def authorizer_allows(access_token: str) -> bool:
     return True
 
 
-def refresh_works(rt: Runtime, grant: sessions.TokenGrant) -> bool:
+def refresh_works(rt: Services, grant: sessions.TokenGrant) -> bool:
     try:
         sessions.refresh(rt, grant.refresh_token)
     except InvalidGrant:
@@ -60,7 +60,7 @@ def refresh_works(rt: Runtime, grant: sessions.TokenGrant) -> bool:
     return True
 
 
-def usable(rt: Runtime, clock: FakeClock, grants: list[sessions.TokenGrant]) -> list[str]:
+def usable(rt: Services, clock: FakeClock, grants: list[sessions.TokenGrant]) -> list[str]:
     """What still works of ``grants`` once the authorizer's cache bound has passed."""
     clock.advance(rt.settings.session_cache_seconds)
     alive = [f"access {i}" for i, g in enumerate(grants) if authorizer_allows(g.access_token)]
@@ -70,7 +70,7 @@ def usable(rt: Runtime, clock: FakeClock, grants: list[sessions.TokenGrant]) -> 
 class HeldLogins:
     """``count`` logins with a password, each held right after its password check until released."""
 
-    def __init__(self, rt: Runtime, monkeypatch: pytest.MonkeyPatch, creds: Credentials, count: int) -> None:
+    def __init__(self, rt: Services, monkeypatch: pytest.MonkeyPatch, creds: Credentials, count: int) -> None:
         self.grants: list[sessions.TokenGrant] = []
         self.refused: list[Exception] = []
         self.inside = threading.Semaphore(0)
@@ -105,7 +105,7 @@ class HeldLogins:
 
 
 def test_a_login_that_read_the_old_password_fails_its_write_after_a_password_change(
-    rt: Runtime, clock: FakeClock, make_user: Callable[..., Credentials], monkeypatch: pytest.MonkeyPatch
+    rt: Services, clock: FakeClock, make_user: Callable[..., Credentials], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     creds = make_user()
     owner = login.password_login(rt, creds.username, creds.password, "owner")
@@ -117,7 +117,7 @@ def test_a_login_that_read_the_old_password_fails_its_write_after_a_password_cha
 
 
 def test_a_login_that_read_the_user_before_a_disable_opens_no_session_even_after_enable(
-    rt: Runtime, clock: FakeClock, make_user: Callable[..., Credentials], monkeypatch: pytest.MonkeyPatch
+    rt: Services, clock: FakeClock, make_user: Callable[..., Credentials], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     make_user(roles=("admin",))
     creds = make_user()
@@ -131,7 +131,7 @@ def test_a_login_that_read_the_user_before_a_disable_opens_no_session_even_after
 
 
 def test_a_login_that_read_the_user_before_end_all_sessions_opens_no_session(
-    rt: Runtime, clock: FakeClock, make_user: Callable[..., Credentials], monkeypatch: pytest.MonkeyPatch
+    rt: Services, clock: FakeClock, make_user: Callable[..., Credentials], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     creds = make_user()
     held = HeldLogins(rt, monkeypatch, creds, count=4)
@@ -140,7 +140,7 @@ def test_a_login_that_read_the_user_before_end_all_sessions_opens_no_session(
     assert (len(held.grants), len(held.refused)) == (0, 4)
 
 
-def _storm(rt: Runtime, creds: Credentials, change: Callable[[], object]) -> list[sessions.TokenGrant]:
+def _storm(rt: Services, creds: Credentials, change: Callable[[], object]) -> list[sessions.TokenGrant]:
     """Six threads log in with the old password over and over while ``change`` happens."""
     grants: list[sessions.TokenGrant] = []
     stop = threading.Event()
@@ -166,7 +166,7 @@ def _storm(rt: Runtime, creds: Credentials, change: Callable[[], object]) -> lis
 
 
 def test_no_session_of_a_login_storm_survives_a_password_change(
-    rt: Runtime, clock: FakeClock, make_user: Callable[..., Credentials]
+    rt: Services, clock: FakeClock, make_user: Callable[..., Credentials]
 ) -> None:
     creds = make_user()
     owner = login.password_login(rt, creds.username, creds.password, "owner")
@@ -180,7 +180,7 @@ def test_no_session_of_a_login_storm_survives_a_password_change(
 
 
 def test_no_session_of_a_login_storm_survives_a_disable(
-    rt: Runtime, clock: FakeClock, make_user: Callable[..., Credentials]
+    rt: Services, clock: FakeClock, make_user: Callable[..., Credentials]
 ) -> None:
     make_user(roles=("admin",))
     creds = make_user()

@@ -13,7 +13,7 @@ from chalice.test import Client
 from gatehouse.accounts.codes import ALPHABET, EMAIL_CODE_LENGTH
 from gatehouse.accounts.emails import normalize_email
 from gatehouse.errors import InvalidRequest
-from gatehouse.runtime import Runtime
+from gatehouse.services import Services
 from tests.conftest import DEFAULT_PASSWORD, FakeClock, Mailbox, bearer, json_body, post_json
 
 PASSWORD = DEFAULT_PASSWORD
@@ -118,7 +118,7 @@ def test_the_mailed_code_verifies_the_address(client: Client, mailbox: Mailbox) 
 
 
 def test_an_email_is_required_when_the_setting_says_so(
-    make_runtime: Callable[..., Runtime], mailbox: Mailbox
+    make_runtime: Callable[..., Services], mailbox: Mailbox
 ) -> None:
     import app as gatehouse_app
     from tests.conftest import ROOT
@@ -133,7 +133,7 @@ def test_an_email_is_required_when_the_setting_says_so(
 
 @pytest.mark.parametrize("email", ["not an address", "", None, 42])
 def test_a_malformed_email_at_sign_up_is_400_and_makes_no_account(
-    client: Client, rt: Runtime, email: Any
+    client: Client, rt: Services, email: Any
 ) -> None:
     response = post_json(
         client, "/auth/register", {"username": "alice", "password": PASSWORD, "email": email}
@@ -143,7 +143,7 @@ def test_a_malformed_email_at_sign_up_is_400_and_makes_no_account(
 
 
 def test_one_address_makes_one_account_whatever_its_case(
-    client: Client, rt: Runtime, mailbox: Mailbox
+    client: Client, rt: Services, mailbox: Mailbox
 ) -> None:
     assert register(client, "alice", "Same@Example.com").status_code == 201
     response = register(client, "bob", "same@example.COM")
@@ -152,7 +152,7 @@ def test_one_address_makes_one_account_whatever_its_case(
 
 
 def test_concurrent_sign_ups_with_one_address_make_exactly_one_account(
-    client: Client, rt: Runtime, mailbox: Mailbox, atomic_conditional_writes: None
+    client: Client, rt: Services, mailbox: Mailbox, atomic_conditional_writes: None
 ) -> None:
     statuses: list[int] = []
     barrier = threading.Barrier(6)
@@ -171,7 +171,7 @@ def test_concurrent_sign_ups_with_one_address_make_exactly_one_account(
 
 
 def test_the_user_list_shows_users_only_never_email_claims(
-    client: Client, rt: Runtime, mailbox: Mailbox
+    client: Client, rt: Services, mailbox: Mailbox
 ) -> None:
     register(client, "alice", "alice@example.com")
     assert [u.username for u in rt.users.list()] == ["alice"]
@@ -194,7 +194,7 @@ def test_a_wrong_code_is_invalid_code_and_the_fifth_kills_the_real_one(
 
 
 def test_an_expired_verification_code_is_invalid(
-    client: Client, rt: Runtime, clock: FakeClock, mailbox: Mailbox
+    client: Client, rt: Services, clock: FakeClock, mailbox: Mailbox
 ) -> None:
     register(client, "alice", "alice@example.com")
     code = mailbox.last_code("alice@example.com")
@@ -227,7 +227,7 @@ def change(client: Client, token: str, email: str, password: str = PASSWORD) -> 
 
 
 def test_changing_the_address_moves_the_claim_resets_verification_and_mails_the_new_one(
-    client: Client, rt: Runtime, mailbox: Mailbox
+    client: Client, rt: Services, mailbox: Mailbox
 ) -> None:
     register(client, "alice", "old@example.com")
     verify(client, "alice", mailbox.last_code("old@example.com"))
@@ -287,7 +287,7 @@ def test_the_same_unverified_address_again_mails_a_fresh_code(client: Client, ma
 
 
 def test_concurrent_changes_to_one_address_give_it_to_one_account(
-    client: Client, rt: Runtime, mailbox: Mailbox, atomic_conditional_writes: None
+    client: Client, rt: Services, mailbox: Mailbox, atomic_conditional_writes: None
 ) -> None:
     names = [f"user-{n}" for n in range(5)]
     tokens = {}

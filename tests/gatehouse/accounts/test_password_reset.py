@@ -13,7 +13,7 @@ from chalice.test import Client
 
 from gatehouse.accounts import recovery
 from gatehouse.accounts.codes import ALPHABET, RESET_CODE_LENGTH, code_digest
-from gatehouse.runtime import Runtime
+from gatehouse.services import Services
 from tests.conftest import DEFAULT_PASSWORD, FakeClock, Mailbox, bearer, json_body, post_json
 
 NEW_PASSWORD = "Orchid-Canyon-31-harbor"
@@ -72,7 +72,7 @@ def test_forgot_by_email_in_any_case_mails_the_code(client: Client, alice: str, 
 
 
 def test_the_code_is_stored_only_as_a_digest(
-    client: Client, alice: str, mailbox: Mailbox, rt: Runtime
+    client: Client, alice: str, mailbox: Mailbox, rt: Services
 ) -> None:
     forgot(client, username="alice")
     code = mailbox.last_code(ADDRESS)
@@ -82,7 +82,7 @@ def test_the_code_is_stored_only_as_a_digest(
 
 
 def test_the_mail_carries_a_link_when_a_reset_url_is_set(
-    make_runtime: Callable[..., Runtime], mailbox: Mailbox
+    make_runtime: Callable[..., Services], mailbox: Mailbox
 ) -> None:
     import app as gatehouse_app
     from tests.conftest import ROOT
@@ -173,7 +173,7 @@ def test_forgot_needs_exactly_one_well_formed_username_or_email(client: Client, 
 
 
 def test_a_failing_mail_service_still_answers_202_and_logs_no_code(
-    client: Client, alice: str, rt: Runtime, mailbox: Mailbox, caplog: pytest.LogCaptureFixture
+    client: Client, alice: str, rt: Services, mailbox: Mailbox, caplog: pytest.LogCaptureFixture
 ) -> None:
     class Down:
         def send_email(self, **_: Any) -> None:
@@ -189,9 +189,9 @@ def test_a_failing_mail_service_still_answers_202_and_logs_no_code(
     assert all(str(item["reset_hash"]) not in line for line in lines)
 
 
-def test_the_forgot_answer_takes_at_least_the_configured_floor(rt: Runtime) -> None:
+def test_the_forgot_answer_takes_at_least_the_configured_floor(rt: Services) -> None:
     slept: list[float] = []
-    floor_rt = Runtime(replace(rt.settings, forgot_min_ms=400), clock=rt.clock, table=rt.table)
+    floor_rt = Services(replace(rt.settings, forgot_min_ms=400), clock=rt.clock, table=rt.table)
     recovery.forgot_password(floor_rt, "nobody-here", None, sleep=slept.append)
     [pause] = slept
     assert 0 < pause <= 0.4
@@ -201,7 +201,7 @@ def test_the_forgot_answer_takes_at_least_the_configured_floor(rt: Runtime) -> N
 
 
 def test_requests_over_the_hourly_limit_still_answer_202_but_send_nothing(
-    client: Client, alice: str, rt: Runtime, clock: FakeClock, mailbox: Mailbox
+    client: Client, alice: str, rt: Services, clock: FakeClock, mailbox: Mailbox
 ) -> None:
     limit = rt.settings.reset_requests_per_hour
     answers = [forgot(client, username="alice") for _ in range(limit + 2)]
@@ -224,7 +224,7 @@ def test_a_new_request_replaces_the_old_code(client: Client, alice: str, mailbox
 
 
 def test_an_expired_code_is_invalid(
-    client: Client, alice: str, rt: Runtime, clock: FakeClock, mailbox: Mailbox
+    client: Client, alice: str, rt: Services, clock: FakeClock, mailbox: Mailbox
 ) -> None:
     forgot(client, username="alice")
     code = mailbox.last_code(ADDRESS)
@@ -235,7 +235,7 @@ def test_an_expired_code_is_invalid(
 
 
 def test_a_code_just_inside_its_life_still_works(
-    client: Client, alice: str, rt: Runtime, clock: FakeClock, mailbox: Mailbox
+    client: Client, alice: str, rt: Services, clock: FakeClock, mailbox: Mailbox
 ) -> None:
     forgot(client, username="alice")
     clock.advance(rt.settings.reset_code_ttl - 1)
@@ -309,7 +309,7 @@ def test_reset_for_another_or_unknown_account_is_invalid_code(
 
 
 def test_a_disabled_account_gets_no_code_and_cannot_use_one(
-    client: Client, alice: str, rt: Runtime, mailbox: Mailbox
+    client: Client, alice: str, rt: Services, mailbox: Mailbox
 ) -> None:
     forgot(client, username="alice")
     code = mailbox.last_code(ADDRESS)

@@ -18,7 +18,7 @@ from chalice.test import Client
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gatehouse.runtime import Runtime
+from gatehouse.services import Services
 from tests.conftest import DEFAULT_PASSWORD, Mailbox, post_json
 from tests.fuzzing import FUZZ, check, json_values
 
@@ -39,7 +39,7 @@ ROUTES: dict[str, dict[str, st.SearchStrategy[Any]]] = {
 
 
 @pytest.fixture
-def rt(make_runtime: Callable[..., Runtime]) -> Runtime:
+def rt(make_runtime: Callable[..., Services]) -> Services:
     # Hashing strength is not under test here; the rate limit would only hide the mailing path.
     return make_runtime(argon2_time_cost=1, argon2_memory_kib=64, reset_requests_per_hour=100)
 

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from gatehouse.mail import TEMPLATES, Mailer, render
-from gatehouse.runtime import Runtime
+from gatehouse.mail import TEMPLATES, Mailer, compose
+from gatehouse.services import Services
 from gatehouse.settings import Settings
 from tests.conftest import MAIL_FROM, Mailbox
 
@@ -32,7 +32,7 @@ class Throttled(Exception):
 
 
 def test_values_are_escaped_in_the_html_body_but_not_in_the_text() -> None:
-    message = render(
+    message = compose(
         "verify_email", "a@example.com", "Hi", {"username": "<b>&'\"", "code": "X", "hours": "1"}
     )
     assert "<b>&'\"" in message.text
@@ -42,7 +42,7 @@ def test_values_are_escaped_in_the_html_body_but_not_in_the_text() -> None:
 
 def test_a_template_missing_a_value_fails_loudly_rather_than_mailing_a_placeholder() -> None:
     with pytest.raises(KeyError):
-        render("verify_email", "a@example.com", "Hi", {"username": "alice"})
+        compose("verify_email", "a@example.com", "Hi", {"username": "alice"})
 
 
 def test_every_template_has_a_text_and_an_html_body() -> None:
@@ -56,7 +56,7 @@ def test_every_template_has_a_text_and_an_html_body() -> None:
 def test_send_makes_one_simple_sesv2_request_with_both_bodies_and_the_configuration_set() -> None:
     ses = RecordingSes()
     settings = Settings(mail_from="Gatehouse <no-reply@example.com>", mail_configuration_set="tracking")
-    message = render(
+    message = compose(
         "verify_email", "a@example.com", "Confirm", {"username": "alice", "code": "K7", "hours": "24"}
     )
     assert Mailer(settings, client=lambda: ses).send(message) is True
@@ -72,7 +72,7 @@ def test_send_makes_one_simple_sesv2_request_with_both_bodies_and_the_configurat
 
 def test_without_a_configuration_set_none_is_sent() -> None:
     ses = RecordingSes()
-    message = render(
+    message = compose(
         "verify_email", "a@example.com", "Confirm", {"username": "a", "code": "K7", "hours": "1"}
     )
     Mailer(Settings(mail_from="no-reply@example.com"), client=lambda: ses).send(message)
@@ -83,7 +83,7 @@ def test_a_failure_is_false_and_one_log_line_without_the_code_or_address(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     ses = RecordingSes(fail=Throttled("throttled"))
-    message = render(
+    message = compose(
         "reset_code",
         "a@example.com",
         "Reset",
@@ -105,7 +105,7 @@ def test_a_failure_is_false_and_one_log_line_without_the_code_or_address(
 
 def test_without_a_sender_nothing_is_sent_and_it_is_logged(caplog: pytest.LogCaptureFixture) -> None:
     ses = RecordingSes()
-    message = render(
+    message = compose(
         "verify_email", "a@example.com", "Confirm", {"username": "a", "code": "K7", "hours": "1"}
     )
     caplog.set_level("INFO")
@@ -117,7 +117,7 @@ def test_without_a_sender_nothing_is_sent_and_it_is_logged(caplog: pytest.LogCap
 def test_echo_prints_recipient_subject_and_text_like_a_console_backend() -> None:
     out = io.StringIO()
     ses = RecordingSes(fail=Throttled("no SES locally"))
-    message = render(
+    message = compose(
         "verify_email", "a@example.com", "Confirm", {"username": "alice", "code": "K7Q2", "hours": "1"}
     )
     Mailer(Settings(mail_from="x@example.com", mail_echo=True), client=lambda: ses, echo_to=out).send(message)
@@ -127,7 +127,7 @@ def test_echo_prints_recipient_subject_and_text_like_a_console_backend() -> None
 
 
 def test_without_echo_nothing_is_printed(capsys: pytest.CaptureFixture[str]) -> None:
-    message = render(
+    message = compose(
         "verify_email", "a@example.com", "Confirm", {"username": "a", "code": "K7", "hours": "1"}
     )
     Mailer(Settings(mail_from="x@example.com"), client=RecordingSes).send(message)
@@ -135,9 +135,9 @@ def test_without_echo_nothing_is_printed(capsys: pytest.CaptureFixture[str]) -> 
 
 
 def test_through_moto_the_message_reaches_ses_from_the_configured_sender(
-    rt: Runtime, mailbox: Mailbox
+    rt: Services, mailbox: Mailbox
 ) -> None:
-    message = render(
+    message = compose(
         "verify_email", "b@example.com", "Confirm", {"username": "b", "code": "K7", "hours": "1"}
     )
     assert rt.mailer.send(message) is True
@@ -147,10 +147,10 @@ def test_through_moto_the_message_reaches_ses_from_the_configured_sender(
 
 
 def test_an_unverified_sender_is_refused_by_ses_and_reported_as_not_sent(
-    rt: Runtime, mailbox: Mailbox
+    rt: Services, mailbox: Mailbox
 ) -> None:
     mailer = Mailer(replace(rt.settings, mail_from="stranger@unverified.example.org"))
-    message = render(
+    message = compose(
         "verify_email", "b@example.com", "Confirm", {"username": "b", "code": "K7", "hours": "1"}
     )
     assert mailer.send(message) is False

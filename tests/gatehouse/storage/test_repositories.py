@@ -7,7 +7,7 @@ from dataclasses import replace
 import pytest
 
 from gatehouse.errors import NoSuchUser, UsernameTaken
-from gatehouse.runtime import Runtime
+from gatehouse.services import Services
 from gatehouse.storage.attempts import LOGIN, PASSWORD_CHANGE
 from gatehouse.storage.sessions import Session, new_sid
 from gatehouse.storage.users import User
@@ -36,7 +36,7 @@ def _session(username: str, at_ms: int) -> Session:
 # -- users ---------------------------------------------------------------------------------
 
 
-def test_a_created_user_reads_back_and_a_second_one_of_that_name_is_taken(rt: Runtime) -> None:
+def test_a_created_user_reads_back_and_a_second_one_of_that_name_is_taken(rt: Services) -> None:
     rt.users.create(_user())
     assert rt.users.get("alice") == _user()
     with pytest.raises(UsernameTaken):
@@ -44,7 +44,7 @@ def test_a_created_user_reads_back_and_a_second_one_of_that_name_is_taken(rt: Ru
     assert rt.users.get("nobody") is None
 
 
-def test_a_new_password_hash_bumps_the_credential_version(rt: Runtime) -> None:
+def test_a_new_password_hash_bumps_the_credential_version(rt: Services) -> None:
     rt.users.create(_user())
     rt.users.set_password_hash("alice", "$argon2id$new")
     changed = rt.users.get("alice")
@@ -52,14 +52,14 @@ def test_a_new_password_hash_bumps_the_credential_version(rt: Runtime) -> None:
     assert (changed.password_hash, changed.cred_version) == ("$argon2id$new", 1)
 
 
-def test_changing_an_unknown_user_is_a_domain_error_or_false(rt: Runtime) -> None:
+def test_changing_an_unknown_user_is_a_domain_error_or_false(rt: Services) -> None:
     with pytest.raises(NoSuchUser):
         rt.users.set_password_hash("nobody", "$argon2id$new")
     assert rt.users.bump_cred_version("nobody") is False
     assert rt.users.set_disabled("nobody", True) is False
 
 
-def test_the_user_list_never_carries_a_hash(rt: Runtime) -> None:
+def test_the_user_list_never_carries_a_hash(rt: Services) -> None:
     for name in ("carol", "alice", "bob"):
         rt.users.create(_user(name))
     listed = rt.users.list()
@@ -70,7 +70,7 @@ def test_the_user_list_never_carries_a_hash(rt: Runtime) -> None:
 # -- sessions ------------------------------------------------------------------------------
 
 
-def test_sessions_are_found_by_user_and_sid_and_end_one_by_one(rt: Runtime) -> None:
+def test_sessions_are_found_by_user_and_sid_and_end_one_by_one(rt: Services) -> None:
     first, second = _session("alice", NOW * 1000), _session("alice", NOW * 1000 + 5)
     rt.sessions.create(first)
     rt.sessions.create(second)
@@ -83,7 +83,7 @@ def test_sessions_are_found_by_user_and_sid_and_end_one_by_one(rt: Runtime) -> N
     assert [k.sid for k in rt.sessions.keys_for("alice")] == [second.sid]
 
 
-def test_a_rotation_that_lost_the_race_says_so_and_changes_nothing(rt: Runtime) -> None:
+def test_a_rotation_that_lost_the_race_says_so_and_changes_nothing(rt: Services) -> None:
     session = _session("alice", NOW * 1000)
     rt.sessions.create(session)
     assert rt.sessions.rotate(session, "h2", "box", NOW + 1) is True
@@ -96,7 +96,7 @@ def test_a_rotation_that_lost_the_race_says_so_and_changes_nothing(rt: Runtime) 
 # -- attempts -------------------------------------------------------------------------------
 
 
-def test_attempts_count_per_counter_until_the_threshold_then_refuse(rt: Runtime) -> None:
+def test_attempts_count_per_counter_until_the_threshold_then_refuse(rt: Services) -> None:
     rules = rt.lockout
     for _ in range(rules.threshold):
         assert rt.attempts.reserve("alice", LOGIN, NOW, rules) is None
@@ -106,7 +106,7 @@ def test_attempts_count_per_counter_until_the_threshold_then_refuse(rt: Runtime)
     assert rt.attempts.reserve("alice", PASSWORD_CHANGE, NOW, rules) is None  # its own counter
 
 
-def test_clearing_a_names_counters_lets_it_in_again(rt: Runtime) -> None:
+def test_clearing_a_names_counters_lets_it_in_again(rt: Services) -> None:
     rules = rt.lockout
     for _ in range(rules.threshold + 1):
         rt.attempts.reserve("alice", LOGIN, NOW, rules)

@@ -9,9 +9,10 @@ from typing import Any
 
 import pytest
 
+import app as gatehouse_app
 from chalicelib.notes.repository import NoteRepository
-from gatehouse import logs, runtime
-from gatehouse.runtime import Runtime
+from gatehouse import logs
+from gatehouse.services import Services
 from gatehouse.settings import Settings
 from gatehouse.verify import authorizer
 from gatehouse.verify.keys import SigningKey, generate_signing_jwk, load_signing_key, public_jwks
@@ -93,13 +94,13 @@ def eddsa_service(base_settings: Settings, signing_jwk: dict[str, str]) -> Servi
 
 @pytest.fixture
 def service(eddsa_service: Service) -> Iterator[Service]:
-    runtime.install(eddsa_service.rt)
+    gatehouse_app.gate.use_services(eddsa_service.rt)
     yield eddsa_service
-    runtime.install(None)
+    gatehouse_app.gate.use_services(None)
 
 
 @pytest.fixture
-def rt(make_runtime: Callable[..., Runtime]) -> Runtime:
+def rt(make_runtime: Callable[..., Services]) -> Services:
     return make_runtime(**CHEAP_HASHING)
 
 
@@ -138,6 +139,6 @@ def es256_module_service(base_settings: Settings, signing_jwk: dict[str, str]) -
 
 @pytest.fixture
 def es256(es256_module_service: Service) -> Iterator[Service]:
-    runtime.install(es256_module_service.rt)
+    gatehouse_app.gate.use_services(es256_module_service.rt)
     yield es256_module_service
-    runtime.install(None)
+    gatehouse_app.gate.use_services(None)

@@ -24,9 +24,8 @@ from chalice.test import Client
 from moto import mock_aws
 
 import app as gatehouse_app
-from gatehouse import runtime
 from gatehouse.accounts import signup
-from gatehouse.runtime import Runtime
+from gatehouse.services import Services
 from gatehouse.settings import Settings
 from gatehouse.storage import aws
 from gatehouse.storage.tables import create_tables
@@ -155,7 +154,7 @@ def _login_body(client: Any, username: str, password: str) -> dict[str, Any]:
 class Service:
     """A Gatehouse instance, the victim's real token and refresh token from it, and its own key."""
 
-    rt: Runtime
+    rt: Services
     client: Client
     victim: Victim
     key: SigningKey
@@ -163,7 +162,7 @@ class Service:
 
 def start_service(settings: Settings, signing_jwk: dict[str, str]) -> Service:
     """Create the tables, sign a user up and log in for real; then drop the store."""
-    rt = Runtime(
+    rt = Services(
         replace(settings, **CHEAP_HASHING),
         clock=FakeClock(),
         signing_key_source=lambda _: json.dumps(signing_jwk),
@@ -171,12 +170,12 @@ def start_service(settings: Settings, signing_jwk: dict[str, str]) -> Service:
     client = Client(gatehouse_app.app, project_dir=str(ROOT))
     with mock_aws():
         create_tables(aws.session().client("dynamodb"), rt.settings)
-        runtime.install(rt)
+        gatehouse_app.gate.use_services(rt)
         try:
             signup.create_user(rt, "victim", DEFAULT_PASSWORD, ("user",))
             grant = _login_body(client, "victim", DEFAULT_PASSWORD)
             jwks = client.http.get("/.well-known/jwks.json")
         finally:
-            runtime.install(None)
+            gatehouse_app.gate.use_services(None)
     victim = Victim(grant["access_token"], jwks.body, grant["refresh_token"])
     return Service(rt, client, victim, load_signing_key(json.dumps(signing_jwk)))

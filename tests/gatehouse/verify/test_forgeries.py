@@ -31,7 +31,7 @@ from typing import Any
 
 import pytest
 
-from gatehouse.runtime import Runtime
+from gatehouse.services import Services
 from gatehouse.verify.tokens import REQUIRED_CLAIMS, verify_access_token
 from tests.attacks import (
     ATTACKS,
@@ -180,7 +180,7 @@ def _shifted(payload: dict[str, Any], seconds: int) -> dict[str, Any]:
 
 
 HeaderAndPayload = tuple[dict[str, Any] | bytes, dict[str, Any] | bytes]
-INSIDER: dict[str, Callable[[Victim, Runtime], HeaderAndPayload]] = {
+INSIDER: dict[str, Callable[[Victim, Services], HeaderAndPayload]] = {
     # typ: RFC 9068 access tokens only, never an ID token or a plain JWT.
     # kid and alg: the kid names one of our keys, and alg must be exactly that key's.
     "kid-missing": lambda v, rt: (_without(v.header, "kid"), v.payload),

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from gatehouse import handlers
-from gatehouse.runtime import Runtime
+from gatehouse.services import Services
 from gatehouse.storage.sessions import Session, SessionRepository, read_session
 from gatehouse.verify.bearer import Unauthorized
 from gatehouse.verify.session_check import SessionCheck
@@ -166,7 +166,7 @@ def test_session_read_is_strongly_consistent() -> None:
 
 
 def test_session_check_reads_through_a_low_level_client_exactly_what_the_repository_reads(
-    rt: Runtime,
+    rt: Services,
 ) -> None:
     rt.sessions.create(replace(ALICE, refresh_hash="h1"))
     for new_hash, box, at in (("h2", "box-2", NOW + 1), ("h3", "box-3", NOW + 2)):  # every attribute set
@@ -201,7 +201,7 @@ def _authorize(token: str) -> None:
     handlers.gatehouse_auth(event, None)
 
 
-def _session_of(rt: Runtime, username: str) -> Session:
+def _session_of(rt: Services, username: str) -> Session:
     (key,) = rt.sessions.keys_for(username)
     session = rt.sessions.get(username, key.sid)
     assert session is not None
@@ -209,7 +209,7 @@ def _session_of(rt: Runtime, username: str) -> Session:
 
 
 def test_authorizer_denies_a_token_naming_a_cached_live_session_of_another_user(
-    rt: Runtime,
+    rt: Services,
     make_user: Callable[..., Any],
     login: Callable[..., str],
     make_token: Callable[..., str],
@@ -224,7 +224,7 @@ def test_authorizer_denies_a_token_naming_a_cached_live_session_of_another_user(
 
 
 def test_authorizer_denies_a_session_past_its_absolute_expiry_before_ttl_deletes_it(
-    rt: Runtime,
+    rt: Services,
     clock: FakeClock,
     make_user: Callable[..., Any],
     login: Callable[..., str],

@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gatehouse.runtime import token_rules
+from gatehouse.services import token_rules
 from gatehouse.settings import load_settings
 from gatehouse.verify.keys import generate_signing_jwk, load_keyset, load_signing_key, public_jwks
 from gatehouse.verify.signatures import (

@@ -14,7 +14,8 @@ import pytest
 from chalice.cli.factory import CLIFactory
 
 from gatehouse.errors import ConfigError
-from gatehouse.settings import cors_origins, load_settings
+from gatehouse.origins import DEV_ORIGINS
+from gatehouse.settings import load_settings, read_cors_origins
 from gatehouse.web import cors
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -26,7 +27,7 @@ OLD = "GATEHOUSE_CORS_ORIGIN"
 
 
 def test_two_origins_are_both_listed() -> None:
-    assert cors_origins({NEW: "https://app.example.com,capacitor://localhost"}) == (
+    assert read_cors_origins({NEW: "https://app.example.com,capacitor://localhost"}) == (
         "https://app.example.com",
         "capacitor://localhost",
     )
@@ -34,13 +35,13 @@ def test_two_origins_are_both_listed() -> None:
 
 def test_three_origins_with_mobile_schemes_and_spaces_are_listed_in_order() -> None:
     raw = " ionic://localhost , app://localhost,  http://localhost:8100 "
-    assert cors_origins({NEW: raw}) == ("ionic://localhost", "app://localhost", "http://localhost:8100")
+    assert read_cors_origins({NEW: raw}) == ("ionic://localhost", "app://localhost", "http://localhost:8100")
 
 
 def test_origins_are_written_as_browsers_send_them() -> None:
     # A browser sends a lower-case origin without the scheme's default port.
     raw = "HTTPS://App.Example.com:443,http://example.org:80,http://example.org:08080,http://[::1]:3000"
-    assert cors_origins({NEW: raw}) == (
+    assert read_cors_origins({NEW: raw}) == (
         "https://app.example.com",
         "http://example.org",
         "http://example.org:8080",
@@ -49,18 +50,18 @@ def test_origins_are_written_as_browsers_send_them() -> None:
 
 
 def test_an_origin_listed_twice_is_kept_once() -> None:
-    assert cors_origins({NEW: "https://a.example.com,https://A.example.com:443"}) == (
+    assert read_cors_origins({NEW: "https://a.example.com,https://A.example.com:443"}) == (
         "https://a.example.com",
     )
 
 
 def test_star_alone_allows_every_origin() -> None:
-    assert cors_origins({NEW: " * "}) == ("*",)
+    assert read_cors_origins({NEW: " * "}) == ("*",)
 
 
 def test_an_empty_list_allows_nothing_even_where_a_default_would() -> None:
-    assert cors_origins({NEW: "", "GATEHOUSE_CORS_DEFAULTS": "dev"}) == ()
-    assert cors_origins({NEW: "  "}) == ()
+    assert read_cors_origins({NEW: "", "GATEHOUSE_CORS_DEFAULTS": "dev"}) == ()
+    assert read_cors_origins({NEW: "  "}) == ()
 
 
 @pytest.mark.parametrize(
@@ -87,7 +88,7 @@ def test_an_empty_list_allows_nothing_even_where_a_default_would() -> None:
 )
 def test_anything_but_exact_origins_is_refused_naming_the_variable(raw: str, reason: str) -> None:
     with pytest.raises(ConfigError) as raised:
-        cors_origins({NEW: raw})
+        read_cors_origins({NEW: raw})
     assert NEW in raised.value.message
     assert reason in raised.value.message
 
@@ -101,38 +102,38 @@ def test_load_settings_carries_the_list() -> None:
 
 
 def test_old_variable_still_works_as_a_list_of_one() -> None:
-    assert cors_origins({OLD: "https://app.example.com"}) == ("https://app.example.com",)
-    assert cors_origins({OLD: "*"}) == ("*",)
-    assert cors_origins({OLD: "capacitor://localhost"}) == ("capacitor://localhost",)
+    assert read_cors_origins({OLD: "https://app.example.com"}) == ("https://app.example.com",)
+    assert read_cors_origins({OLD: "*"}) == ("*",)
+    assert read_cors_origins({OLD: "capacitor://localhost"}) == ("capacitor://localhost",)
 
 
 def test_old_variable_replaces_the_dev_default_too() -> None:
     env = {OLD: "https://app.example.com", "GATEHOUSE_CORS_DEFAULTS": "dev"}
-    assert cors_origins(env) == ("https://app.example.com",)
+    assert read_cors_origins(env) == ("https://app.example.com",)
 
 
 def test_several_origins_in_the_old_variable_point_to_the_new_one() -> None:
     with pytest.raises(ConfigError) as raised:
-        cors_origins({OLD: "https://a.example.com,https://b.example.com"})
+        read_cors_origins({OLD: "https://a.example.com,https://b.example.com"})
     assert OLD in raised.value.message
     assert NEW in raised.value.message
 
 
 def test_a_bad_old_value_names_both_variables() -> None:
     with pytest.raises(ConfigError) as raised:
-        cors_origins({OLD: "https://a.example.com/"})
+        read_cors_origins({OLD: "https://a.example.com/"})
     assert OLD in raised.value.message
     assert NEW in raised.value.message
 
 
 def test_both_variables_agreeing_give_the_new_list() -> None:
     env = {OLD: "https://b.example.com", NEW: "https://a.example.com,https://b.example.com"}
-    assert cors_origins(env) == ("https://a.example.com", "https://b.example.com")
+    assert read_cors_origins(env) == ("https://a.example.com", "https://b.example.com")
 
 
 def test_both_variables_disagreeing_are_refused() -> None:
     with pytest.raises(ConfigError) as raised:
-        cors_origins({OLD: "https://c.example.com", NEW: "https://a.example.com"})
+        read_cors_origins({OLD: "https://c.example.com", NEW: "https://a.example.com"})
     assert f"set only {NEW}" in raised.value.message
 
 
@@ -140,12 +141,12 @@ def test_both_variables_disagreeing_are_refused() -> None:
 
 
 def test_without_configuration_nothing_is_allowed() -> None:
-    assert cors_origins({}) == ()
+    assert read_cors_origins({}) == ()
     assert load_settings({}).cors_origins == ()
 
 
 def test_dev_defaults_allow_localhost_and_the_ios_webviews() -> None:
-    allowed = cors_origins({"GATEHOUSE_CORS_DEFAULTS": "dev"})
+    allowed = read_cors_origins({"GATEHOUSE_CORS_DEFAULTS": "dev"})
     for origin in (
         "http://localhost:3000",
         "http://localhost:5173",
@@ -178,18 +179,18 @@ def test_dev_defaults_allow_localhost_and_the_ios_webviews() -> None:
     ],
 )
 def test_dev_defaults_allow_nothing_else(origin: str) -> None:
-    assert cors.allowed_origin(origin, cors_origins({"GATEHOUSE_CORS_DEFAULTS": "dev"})) is None
+    assert cors.allowed_origin(origin, read_cors_origins({"GATEHOUSE_CORS_DEFAULTS": "dev"})) is None
 
 
 def test_a_configured_list_replaces_the_dev_defaults() -> None:
-    allowed = cors_origins({"GATEHOUSE_CORS_DEFAULTS": "dev", NEW: "https://app.example.com"})
+    allowed = read_cors_origins({"GATEHOUSE_CORS_DEFAULTS": "dev", NEW: "https://app.example.com"})
     assert allowed == ("https://app.example.com",)
     assert cors.allowed_origin("http://localhost:3000", allowed) is None
 
 
 def test_an_unknown_default_is_refused_naming_the_variable() -> None:
     with pytest.raises(ConfigError) as raised:
-        cors_origins({"GATEHOUSE_CORS_DEFAULTS": "prod"})
+        read_cors_origins({"GATEHOUSE_CORS_DEFAULTS": "prod"})
     assert "GATEHOUSE_CORS_DEFAULTS" in raised.value.message
 
 
@@ -208,17 +209,17 @@ def _stage_environment(stage: str, environ: dict[str, str]) -> dict[str, str]:
 
 def test_the_dev_stage_allows_localhost_without_configuration() -> None:
     env = _stage_environment("dev", {})
-    assert cors_origins(env) == cors.DEV_ORIGINS
+    assert read_cors_origins(env) == DEV_ORIGINS
 
 
 def test_a_list_in_the_environment_of_the_dev_stage_replaces_its_default() -> None:
     env = _stage_environment("dev", {NEW: "https://app.example.com,capacitor://localhost"})
-    assert cors_origins(env) == ("https://app.example.com", "capacitor://localhost")
+    assert read_cors_origins(env) == ("https://app.example.com", "capacitor://localhost")
 
 
 def test_the_prod_stage_allows_nothing_until_configured() -> None:
-    assert cors_origins(_stage_environment("prod", {})) == ()
-    assert cors_origins(_stage_environment("prod", {NEW: "https://app.example.com"})) == (
+    assert read_cors_origins(_stage_environment("prod", {})) == ()
+    assert read_cors_origins(_stage_environment("prod", {NEW: "https://app.example.com"})) == (
         "https://app.example.com",
     )
 

@@ -20,7 +20,7 @@ from chalice.test import Client
 
 import app as gatehouse_app
 from chalicelib.notes.repository import NoteRepository
-from gatehouse.runtime import Runtime
+from gatehouse.services import Services
 from gatehouse.web import cors
 from tests.conftest import Credentials, bearer, json_body, post_json
 
@@ -31,7 +31,7 @@ EXPOSED = {"WWW-Authenticate", "Retry-After"}
 
 
 @pytest.fixture
-def origins(make_runtime: Callable[..., Runtime]) -> Runtime:
+def origins(make_runtime: Callable[..., Services]) -> Services:
     return make_runtime(cors_origins=ALLOWED, lockout_threshold=1)
 
 
@@ -57,7 +57,7 @@ def assert_not_readable(response: Any) -> None:
 @dataclass
 class Caller:
     client: Client
-    rt: Runtime
+    rt: Services
     user: Credentials
     token: str
     monkeypatch: pytest.MonkeyPatch
@@ -138,7 +138,7 @@ CASES: dict[str, tuple[int, Callable[[Caller, str], Any]]] = {
 @pytest.fixture
 def caller(
     client: Client,
-    origins: Runtime,
+    origins: Services,
     make_user: Callable[..., Credentials],
     login: Callable[[Credentials], str],
     monkeypatch: pytest.MonkeyPatch,
@@ -167,14 +167,14 @@ def test_no_answer_is_readable_by_another_origin(caller: Caller, case: str) -> N
     assert_not_readable(response)
 
 
-def test_each_listed_origin_gets_its_own_origin_back(client: Client, origins: Runtime) -> None:
+def test_each_listed_origin_gets_its_own_origin_back(client: Client, origins: Services) -> None:
     for origin in ALLOWED:
         response = client.http.get("/.well-known/jwks.json", headers={"Origin": origin})
         assert_readable(response, origin)
 
 
 def test_the_list_is_read_from_the_running_settings_not_at_import(
-    client: Client, make_runtime: Callable[..., Runtime]
+    client: Client, make_runtime: Callable[..., Services]
 ) -> None:
     make_runtime(cors_origins=())
     response = client.http.get("/.well-known/jwks.json", headers={"Origin": LISTED})
@@ -211,7 +211,7 @@ ROUTES = sorted(gatehouse_app.app.routes)
 
 @pytest.mark.parametrize("path", ROUTES)
 def test_every_route_answers_the_preflight_of_a_listed_origin(
-    client: Client, origins: Runtime, path: str
+    client: Client, origins: Services, path: str
 ) -> None:
     methods = set(gatehouse_app.app.routes[path])
     for method in methods:
@@ -239,7 +239,7 @@ def test_every_route_answers_the_preflight_of_a_listed_origin(
 
 @pytest.mark.parametrize("path", ROUTES)
 def test_no_route_answers_the_preflight_of_another_origin(
-    client: Client, origins: Runtime, path: str
+    client: Client, origins: Services, path: str
 ) -> None:
     response = client.http.request(
         "OPTIONS", _concrete(path), headers={"Origin": UNLISTED, "Access-Control-Request-Method": "GET"}
@@ -248,7 +248,7 @@ def test_no_route_answers_the_preflight_of_another_origin(
     assert_not_readable(response)
 
 
-def test_preflight_with_star_answers_star(client: Client, make_runtime: Callable[..., Runtime]) -> None:
+def test_preflight_with_star_answers_star(client: Client, make_runtime: Callable[..., Services]) -> None:
     make_runtime(cors_origins=("*",))
     response = client.http.request(
         "OPTIONS", "/notes", headers={"Origin": UNLISTED, "Access-Control-Request-Method": "POST"}
@@ -258,7 +258,7 @@ def test_preflight_with_star_answers_star(client: Client, make_runtime: Callable
     assert _split(response.headers["Access-Control-Allow-Methods"]) == {"GET", "POST", "OPTIONS"}
 
 
-def test_preflight_on_an_unknown_path_is_the_gateway_404(client: Client, origins: Runtime) -> None:
+def test_preflight_on_an_unknown_path_is_the_gateway_404(client: Client, origins: Services) -> None:
     response = client.http.request("OPTIONS", "/nowhere", headers={"Origin": LISTED})
     assert response.status_code == 404
     assert json_body(response)["error"] == "not_found"
@@ -266,7 +266,7 @@ def test_preflight_on_an_unknown_path_is_the_gateway_404(client: Client, origins
 
 
 @pytest.fixture
-def own_options_app(origins: Runtime) -> Iterator[Client]:
+def own_options_app(origins: Services) -> Iterator[Client]:
     app = Chalice(app_name="cors-own-options")
     cors.install(app, lambda: ALLOWED)
 

@@ -10,7 +10,7 @@ import pytest
 from chalice.test import Client
 
 import app as gatehouse_app
-from gatehouse.runtime import Runtime
+from gatehouse.services import Services
 from gatehouse.web import demo
 from tests.conftest import ROOT, json_body
 
@@ -18,7 +18,7 @@ PATHS = ["/", "/client/gatehouse.js", "/client/demo.js", "/client/demo.css", "/c
 
 
 @pytest.fixture
-def demo_client(make_runtime: Callable[..., Runtime]) -> Client:
+def demo_client(make_runtime: Callable[..., Services]) -> Client:
     make_runtime(demo_page=True)
     return Client(gatehouse_app.app, project_dir=str(ROOT))
 

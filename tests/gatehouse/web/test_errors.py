@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterator
 
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
 
 from chalicelib.notes.repository import NoteRepository
+from gatehouse import logs
 from gatehouse.errors import ConfigError
 from gatehouse.settings import load_settings
 from tests.conftest import bearer, json_body, post_json
@@ -105,7 +107,7 @@ def test_unreadable_signing_key_is_a_clear_error_naming_the_setting_in_the_log(
 
 
 def test_signing_key_missing_from_ssm_names_the_parameter_and_setting(aws_mock):
-    from gatehouse.runtime import read_signing_key_from_ssm
+    from gatehouse.services import read_signing_key_from_ssm
 
     with pytest.raises(ConfigError) as raised:
         read_signing_key_from_ssm("/gatehouse/nowhere")
@@ -166,8 +168,18 @@ def test_request_log_is_one_json_line_without_secrets(client, make_user, login, 
         assert secret not in everything
 
 
+@pytest.fixture
+def aws_libraries_quieted() -> Iterator[None]:
+    """What the Lambda entry points' logging configuration does to botocore, boto3 and urllib3."""
+    levels = {name: logging.getLogger(name).level for name in logs.NOISY}
+    logs.quiet_aws_libraries()
+    yield
+    for name, level in levels.items():
+        logging.getLogger(name).setLevel(level)
+
+
 def test_no_password_hash_token_or_key_reaches_any_log_line(
-    client, make_user, rt, signing_jwk, caplog, monkeypatch
+    client, make_user, rt, signing_jwk, caplog, monkeypatch, aws_libraries_quieted
 ):
     password = "Lantern-Quiet-Orbit-7"
     wrong = "Guess-Wrong-Orbit-8"

@@ -1,6 +1,6 @@
 """What the handlers depend on, built lazily: settings, clock, keys, repositories.
 
-A Lambda builds one :class:`Runtime` per cold start and only what a request
+A Lambda builds one :class:`Services` per cold start and only what a request
 touches: the authorizer path never creates a boto3 object or reads the
 private key.  Tests build their own with a fake clock and moto tables and
 install it with :func:`install`.
@@ -8,7 +8,6 @@ install it with :func:`install`.
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable
 from functools import cached_property
@@ -18,7 +17,7 @@ from gatehouse.accounts.lockout import LockoutRules
 from gatehouse.accounts.passwords import Hasher, HashParams
 from gatehouse.errors import ConfigError
 from gatehouse.mail import Mailer
-from gatehouse.settings import Settings, get_settings
+from gatehouse.settings import Settings
 from gatehouse.storage import aws
 from gatehouse.storage.account_email import AccountEmailRepository
 from gatehouse.storage.attempts import AttemptRepository
@@ -66,7 +65,7 @@ def token_rules(s: Settings) -> TokenRules:
     )
 
 
-class Runtime:
+class Services:
     def __init__(
         self,
         settings: Settings,
@@ -173,21 +172,3 @@ class Runtime:
             max(s.lockout_max_seconds, s.lockout_base_seconds),
             s.lockout_window_seconds,
         )
-
-
-_lock = threading.Lock()
-_current: Runtime | None = None
-
-
-def current() -> Runtime:
-    global _current
-    with _lock:
-        if _current is None:
-            _current = Runtime(get_settings())
-        return _current
-
-
-def install(runtime: Runtime | None) -> None:
-    global _current
-    with _lock:
-        _current = runtime

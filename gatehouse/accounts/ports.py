@@ -1,0 +1,66 @@
+"""What the use cases need from the deployment: settings, clock, keys and repositories.
+
+A protocol, so that the accounts layer names its needs without importing the
+container that builds them (:class:`gatehouse.services.Services`, which
+imports this layer): the dependency points one way only.  Tests may pass
+anything with these members.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Protocol
+
+from gatehouse.accounts.lockout import LockoutRules
+from gatehouse.accounts.passwords import Hasher
+from gatehouse.mail import Mailer
+from gatehouse.settings import Settings
+from gatehouse.storage.account_email import AccountEmailRepository
+from gatehouse.storage.attempts import AttemptRepository
+from gatehouse.storage.sessions import SessionRepository
+from gatehouse.storage.users import UserRepository
+from gatehouse.verify.keys import KeySet, SigningKey
+from gatehouse.verify.tokens import TokenRules
+
+
+class AccountServices(Protocol):
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def clock(self) -> Callable[[], float]: ...
+
+    def now(self) -> int: ...
+
+    @property
+    def users(self) -> UserRepository: ...
+
+    @property
+    def account_email(self) -> AccountEmailRepository: ...
+
+    @property
+    def sessions(self) -> SessionRepository: ...
+
+    @property
+    def attempts(self) -> AttemptRepository: ...
+
+    @property
+    def lockout(self) -> LockoutRules: ...
+
+    @property
+    def hasher(self) -> Hasher: ...
+
+    @property
+    def mailer(self) -> Mailer: ...
+
+    @property
+    def rules(self) -> TokenRules: ...
+
+    @property
+    def keyset(self) -> KeySet: ...
+
+    @property
+    def signing_key(self) -> SigningKey: ...
+
+    @property
+    def signing_keys(self) -> tuple[SigningKey, ...]: ...

@@ -1,0 +1,108 @@
+"""Signing up and in without a token: register, token, revoke, email and password recovery, JWKS.
+
+Each view reads its input, calls one use case and shapes the answer; errors
+are rendered by :mod:`gatehouse.web.responses`.
+"""
+
+from __future__ import annotations
+
+from chalice.app import Response
+
+from gatehouse.accounts import email_address, login, recovery, signup
+from gatehouse.accounts import sessions as lifecycle
+from gatehouse.accounts.codes import MAX_CODE_INPUT
+from gatehouse.accounts.devices import MAX_DEVICE_TOKEN_INPUT
+from gatehouse.accounts.emails import MAX_EMAIL_INPUT
+from gatehouse.accounts.passwords import MAX_PASSWORD_LENGTH
+from gatehouse.accounts.usernames import MAX_USERNAME_INPUT
+from gatehouse.errors import InvalidRequest, UnsupportedGrantType
+from gatehouse.roles import DEFAULT_ROLES
+from gatehouse.storage.sessions import MAX_DEVICE_LENGTH
+from gatehouse.verify.tokens import MAX_TOKEN_INPUT
+from gatehouse.web.bodies import JSON, optional_str, read_body, required_str
+from gatehouse.web.views.common import Gate, json_response, no_content
+
+
+def register_user(gate: Gate) -> Response:
+    signup.ensure_signup_open(gate.signup_open())
+    body = read_body(gate.request())
+    username = required_str(body, "username", max_length=MAX_USERNAME_INPUT)
+    password = required_str(body, "password", max_length=MAX_PASSWORD_LENGTH)
+    # Present means given: null or "" is a malformed address, not "none".
+    email = required_str(body, "email", max_length=MAX_EMAIL_INPUT) if "email" in body else None
+    if gate.settings.require_email and email is None:
+        raise InvalidRequest("email is required.")
+    user = signup.create_user(gate.services(), username, password, DEFAULT_ROLES, email)
+    return json_response({"username": user.username}, 201)
+
+
+def verify_email(gate: Gate) -> Response:
+    body = read_body(gate.request())
+    email_address.verify_email(
+        gate.services(),
+        required_str(body, "username", max_length=MAX_USERNAME_INPUT),
+        required_str(body, "code", max_length=MAX_CODE_INPUT),
+    )
+    return no_content()
+
+
+def forgot_password(gate: Gate) -> Response:
+    body = read_body(gate.request())
+    if ("username" in body) == ("email" in body):
+        raise InvalidRequest("Send either username or email.")
+    recovery.forgot_password(
+        gate.services(),
+        required_str(body, "username", max_length=MAX_USERNAME_INPUT) if "username" in body else None,
+        required_str(body, "email", max_length=MAX_EMAIL_INPUT) if "email" in body else None,
+    )
+    return json_response({}, 202)
+
+
+def reset_password(gate: Gate) -> Response:
+    body = read_body(gate.request())
+    recovery.reset_password(
+        gate.services(),
+        required_str(body, "username", max_length=MAX_USERNAME_INPUT),
+        required_str(body, "code", max_length=MAX_CODE_INPUT),
+        required_str(body, "new_password", max_length=MAX_PASSWORD_LENGTH),
+    )
+    return no_content()
+
+
+def token(gate: Gate) -> Response:
+    body = read_body(gate.request(), allow_form=True)
+    grant_type = required_str(body, "grant_type", max_length=64)
+    if grant_type == "password":
+        grant = login.password_login(
+            gate.services(),
+            required_str(body, "username", max_length=MAX_USERNAME_INPUT),
+            # Longer than the policy allows cannot match; refusing it early
+            # also keeps huge inputs away from argon2.
+            required_str(body, "password", max_length=MAX_PASSWORD_LENGTH),
+            optional_str(body, "device", max_length=MAX_DEVICE_LENGTH) or "",
+            # An unusable device token is no error: the attempt then counts against the name.
+            optional_str(body, "device_token", max_length=MAX_DEVICE_TOKEN_INPUT),
+        )
+    elif grant_type == "refresh_token":
+        grant = lifecycle.refresh(
+            gate.services(), required_str(body, "refresh_token", max_length=MAX_TOKEN_INPUT)
+        )
+    else:
+        raise UnsupportedGrantType()
+    return json_response(grant.body())
+
+
+def revoke(gate: Gate) -> Response:
+    body = read_body(gate.request(), allow_form=True)
+    value = required_str(body, "token", max_length=MAX_TOKEN_INPUT)
+    optional_str(body, "token_type_hint", max_length=64)  # a hint only (RFC 7009 section 2.1)
+    lifecycle.revoke(gate.services(), value)
+    return json_response({})
+
+
+def jwks(gate: Gate) -> Response:
+    return Response(
+        body=login.published_keys(gate.services().keyset),
+        status_code=200,
+        headers={"Content-Type": JSON, "Cache-Control": "public, max-age=300"},
+    )
