@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import pytest
 
 from gatehouse.admin import cli
-from gatehouse.runtime import Runtime
+from gatehouse.services import Services
 from tests.conftest import Credentials, FakeClock
 
 IN_PROCESS_AWS = {"AWS_ACCESS_KEY_ID": "testing"}
@@ -32,7 +32,7 @@ class Ran:
 
 
 @pytest.fixture
-def run(rt: Runtime, clock: FakeClock, capsys: pytest.CaptureFixture[str]) -> Callable[..., Ran]:
+def run(rt: Services, clock: FakeClock, capsys: pytest.CaptureFixture[str]) -> Callable[..., Ran]:
     def do(*argv: str, stdin: io.StringIO | None = None, env: dict[str, str] | None = None) -> Ran:
         code = cli.main(
             list(argv), env={**IN_PROCESS_AWS, **(env or {})}, stdin=stdin or io.StringIO(""), clock=clock
@@ -72,7 +72,7 @@ def test_an_explicit_endpoint_is_named_in_the_target(run: Callable[..., Ran]) ->
 def test_a_destructive_user_command_without_a_terminal_or_yes_refuses_and_changes_nothing(
     run: Callable[..., Ran],
     make_user: Callable[..., Credentials],
-    rt: Runtime,
+    rt: Services,
     argv: tuple[str, ...],
     roles: tuple[str, ...],
 ) -> None:
@@ -89,7 +89,7 @@ def test_a_destructive_user_command_without_a_terminal_or_yes_refuses_and_change
 
 
 def test_delete_user_on_a_terminal_acts_only_on_yes(
-    run: Callable[..., Ran], make_user: Callable[..., Credentials], rt: Runtime
+    run: Callable[..., Ran], make_user: Callable[..., Credentials], rt: Services
 ) -> None:
     victim = make_user()
     ran = run("delete-user", victim.username, stdin=Terminal("n\n"))
@@ -104,7 +104,7 @@ def test_delete_user_on_a_terminal_acts_only_on_yes(
 
 
 def test_yes_skips_the_question(
-    run: Callable[..., Ran], make_user: Callable[..., Credentials], rt: Runtime
+    run: Callable[..., Ran], make_user: Callable[..., Credentials], rt: Services
 ) -> None:
     victim = make_user()
     ran = run("disable-user", "--yes", victim.username)

@@ -6,7 +6,7 @@ from typing import Any
 
 from chalice.test import Client
 
-from gatehouse.runtime import Runtime
+from gatehouse.services import Services
 from tests.conftest import DEFAULT_PASSWORD, FakeClock, Mailbox, bearer, json_body, post_json
 
 ADDRESS = "resend@example.com"
@@ -55,7 +55,7 @@ def test_resend_mails_a_new_code_that_verifies_and_the_old_one_stops_working(
 
 
 def test_resend_gives_a_fresh_expiry_to_a_code_that_had_expired(
-    client: Client, mailbox: Mailbox, rt: Runtime, clock: FakeClock
+    client: Client, mailbox: Mailbox, rt: Services, clock: FakeClock
 ) -> None:
     _register(client, "late")
     clock.advance(rt.settings.email_code_ttl + 1)

@@ -302,5 +302,5 @@ def test_the_dev_default_allows_every_app_origin_the_clients_guide_names() -> No
     app_rows = [row for row in rows if not row.startswith(("| web app", "| any page"))]
     origins = {o for row in app_rows for o in re.findall(r"`([a-z]+://localhost)`", row.split("|")[2])}
     assert {"capacitor://localhost", "https://localhost", "app://localhost", "ionic://localhost"} <= origins
-    refused = sorted(o for o in origins if cors.allowed_origin(o, cors.DEV_ORIGINS) != o)
+    refused = sorted(o for o in origins if cors.allowed_origin(o, DEV_ORIGINS) != o)
     assert not refused, f"make run's default origins refuse {refused}"
