@@ -26,8 +26,26 @@ dist: $(STAMP)
 	rm -rf dist
 	$(PY) -m build --no-isolation --outdir dist .
 
+# `make run` (in gatehouse.mk): the embedded AWS + chalice local (stage dev); `make run
+# PORT=9000` for another port (the embedded AWS takes the next one, or AWS_PORT). Data is
+# kept in .gatehouse/ between runs: `make run FRESH=1` (or `make reset`) starts empty.
+# `make run HOST=0.0.0.0` listens on the local network (a phone), with a warning. PORT,
+# AWS_PORT, HOST and FRESH reach the command through the environment (make exports
+# command-line variables). Plain `.venv/bin/chalice local` starts the same stack.
+
+# Forget the local stack's saved data (users, sessions, notes, the dev signing key).
+.PHONY: reset
+reset:
+	rm -rf .gatehouse
+
 test: $(STAMP) $(WHEEL)
 	$(PY) -m pytest -n 2 --dist loadfile
+
+# A quick check for newcomers and before a commit (well under a minute): README's
+# examples against a fresh local stack and one end-to-end login (tests marked smoke).
+.PHONY: smoke
+smoke: $(STAMP) $(WHEEL)
+	$(PY) -m pytest -p no:randomly -m smoke tests/test_docs_examples.py tests/test_e2e.py
 
 lint: $(STAMP)
 	$(PY) -m ruff check .

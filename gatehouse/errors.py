@@ -94,6 +94,13 @@ class EmailTaken(Conflict):
     default_message = "That email address belongs to another account."
 
 
+class NothingToVerify(Conflict):
+    """A new verification code was asked for, but the account has no address waiting for one."""
+
+    code = "nothing_to_verify"
+    default_message = "This account has no unverified email address; set one with POST /auth/email."
+
+
 class LastAdmin(Conflict):
     """The change would leave no active administrator (nobody could manage users any more)."""
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import fcntl
 import hashlib
 import json
@@ -12,6 +13,7 @@ import secrets
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -21,6 +23,14 @@ from typing import Any
 # leftover endpoint that would send in-process tests to a server that is not there.
 for _name in [k for k in os.environ if k.startswith("AWS_ENDPOINT_URL")] + ["AWS_PROFILE"]:
     os.environ.pop(_name, None)
+# Never the developer's running `make run` of this checkout: its state file (how the
+# admin CLI finds it) and its saved data are looked for in places of the test run's own,
+# by this process and by every process it starts (tests/test_dev_isolation.py).
+_SCRATCH = Path(tempfile.mkdtemp(prefix="gatehouse-tests-"))
+atexit.register(shutil.rmtree, _SCRATCH, ignore_errors=True)
+os.environ["GATEHOUSE_LOCAL_STACK_FILE"] = str(_SCRATCH / "no-local-stack.json")
+os.environ["GATEHOUSE_DEV_DATA"] = "off"
+os.environ.pop("AWS_PORT", None)
 os.environ.update(
     {
         "AWS_ACCESS_KEY_ID": "testing",

@@ -137,9 +137,12 @@ def stack_environment(
     env = {
         k: v
         for k, v in (os.environ if base is None else base).items()
-        if not k.startswith(("AWS_ENDPOINT_URL", "GATEHOUSE_")) and k != "PORT"
+        if not k.startswith(("AWS_ENDPOINT_URL", "GATEHOUSE_"))
+        and k not in ("PORT", "AWS_PORT", "HOST", "FRESH")
     }
-    env.update(PYTHONUNBUFFERED="1", **(settings or {}))
+    # A stack started from it keeps no data and takes any free port for its embedded AWS:
+    # never the project's .gatehouse/ of the developer, never a port another test holds.
+    env.update({"PYTHONUNBUFFERED": "1", "GATEHOUSE_DEV_DATA": "off", "AWS_PORT": "0", **(settings or {})})
     return env
 
 
@@ -156,18 +159,33 @@ def live_stack(
     state_file: Path | None = None,
     cwd: Path = ROOT,
     env: Mapping[str, str] | None = None,
+    data: Path | None = None,
+    port_in_environment: bool = False,
 ) -> Iterator[LiveStack]:
     """The stack on a free port; ``command`` gets ``--port N`` appended (default: make run's).
 
-    ``cwd``: the project it serves; ``env``: the environment to start from (default: this one).
+    ``cwd``: the project it serves; ``env``: the environment to start from (default: this one);
+    ``data``: the folder of its saved data (default: none kept);
+    ``port_in_environment``: the port as ``PORT`` instead (``make run``).
     """
     with tempfile.TemporaryDirectory(prefix="gatehouse-stack-") as scratch:
         state_file = state_file or Path(scratch) / "local-stack.json"
-        stack_settings = {**seeded, "GATEHOUSE_LOCAL_STACK_FILE": str(state_file), **(settings or {})}
-        env = stack_environment(stack_settings, base=env)
+        isolated = {
+            "GATEHOUSE_LOCAL_STACK_FILE": str(state_file),
+            # Its own data folder and a free port for its embedded AWS: never the
+            # developer's `make run` data, nor another test stack's.
+            "GATEHOUSE_DEV_DATA": str(data) if data else "off",
+            "AWS_PORT": "0",
+        }
+        env = stack_environment({**seeded, **isolated, **(settings or {})}, base=env)
         port = free_port()
+        argv = [*(command or [sys.executable, "-m", "gatehouse.dev.run"])]
+        if port_in_environment:
+            env["PORT"] = str(port)
+        else:
+            argv += ["--port", str(port)]
         process = subprocess.Popen(
-            [*(command or [sys.executable, "-m", "gatehouse.dev.run"]), "--port", str(port)],
+            argv,
             cwd=cwd,
             env=env,
             stdin=subprocess.DEVNULL,

@@ -93,6 +93,7 @@ def stack() -> Iterator[Stack]:
         yield Stack(running)
 
 
+@pytest.mark.smoke  # the one end-to-end login of `make smoke`
 def test_registered_user_can_log_in_and_manage_own_notes_over_http(stack: Stack) -> None:
     username, token = stack.new_user()
 

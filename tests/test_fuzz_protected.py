@@ -59,6 +59,7 @@ PROTECTED: list[tuple[str, str, Fields]] = [
     ("DELETE", "/auth/sessions/{session_id}", {}),
     ("POST", "/auth/password", {"current_password": password_texts, "new_password": password_texts}),
     ("POST", "/auth/email", {"current_password": password_texts, "email": st.emails() | texts}),
+    ("POST", "/auth/email/resend", {}),
     # Never the fuzz user's real password: deleting it would leave nothing to fuzz.
     ("POST", "/auth/account/delete", {"current_password": texts.filter(lambda p: p != DEFAULT_PASSWORD)}),
     ("GET", "/admin/users", {}),

@@ -19,7 +19,7 @@ from gatehouse.accounts.emails import normalize_email
 from gatehouse.accounts.ports import AccountServices
 from gatehouse.accounts.usernames import USERNAME_PATTERN, normalize_username
 from gatehouse.authorizer.identity import Identity
-from gatehouse.errors import InvalidCode
+from gatehouse.errors import InvalidCode, NothingToVerify
 from gatehouse.mail import compose
 from gatehouse.storage.account_email import EMAIL_CODE
 from gatehouse.storage.users import User, user_item
@@ -69,6 +69,25 @@ def change_email(rt: AccountServices, identity: Identity, current_password: str,
         # The owner hears of it at the address that was proven theirs.
         values = {"username": identity.username, "new_address": address}
         rt.mailer.send(compose("email_changed", current.email, CHANGED_SUBJECT, values))
+
+
+def resend_verification(rt: AccountServices, identity: Identity) -> None:
+    """A new code for the caller's unverified address, mailed there; the previous code stops working.
+
+    The caller is the account (a bearer token), and the code goes only to the
+    address already on it, so this cannot mail anyone new.  How often it may
+    mail is decided where every mail is sent (the mail caps).
+    """
+    current = rt.account_email.contact(identity.username)
+    if current is None or current.verified:
+        raise NothingToVerify()
+    code = new_code(EMAIL_CODE_LENGTH)
+    digest = code_digest(_purpose(current.email), identity.username, code)
+    expires = rt.now() + rt.settings.email_code_ttl
+    if not rt.account_email.renew_email_code(identity.username, current.email, digest, expires):
+        raise NothingToVerify()  # changed or verified meanwhile: this code would be for nothing
+    logs.event("email_code_resent", user=identity.username)
+    _mail_code(rt, identity.username, current.email, code)
 
 
 def verify_email(rt: AccountServices, raw_username: str, raw_code: str) -> None:

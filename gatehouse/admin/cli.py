@@ -20,10 +20,12 @@ import time
 from collections.abc import Callable, Mapping
 from typing import TextIO
 
+from gatehouse.accounts import admin as admin_accounts
 from gatehouse.admin import keyring, prompt, stackinfo, target, useradmin
 from gatehouse.admin.keystore import KeyStore, KeyStoreError, jwks_parameter_for
 from gatehouse.errors import GatehouseError, StoreError
 from gatehouse.jose.keys import DEFAULT_ALGORITHM, SUPPORTED_ALGORITHMS, generate_signing_jwk
+from gatehouse.roles import ADMIN
 from gatehouse.services import Services
 from gatehouse.settings import Settings, load_settings
 from gatehouse.storage import aws, tables
@@ -62,10 +64,13 @@ def _parser() -> argparse.ArgumentParser:
     roles = commands.add_parser("set-roles", help="replace a user's roles (removing one ends sessions)")
     roles.add_argument("username")
     roles.add_argument("roles", nargs="*", metavar="ROLE")
+    _confirmable(roles, "when the admin role is removed")
 
     for name, text in (("disable-user", "disable a user and end all their sessions"), ("enable-user", None)):
         command = commands.add_parser(name, help=text or "enable a disabled user")
         command.add_argument("username")
+        if name == "disable-user":
+            _confirmable(command)
     unlock = commands.add_parser("unlock", help="clear a user's failed-login counters (lift a lockout)")
     unlock.add_argument("username")
 
@@ -73,6 +78,7 @@ def _parser() -> argparse.ArgumentParser:
         "delete-user", help="delete a user, their sessions and email claim; the app's hooks remove its data"
     )
     delete.add_argument("username")
+    _confirmable(delete)
 
     first = commands.add_parser("create-signing-key", help="make the first signing key and the JWKS")
     first.add_argument("--alg", choices=sorted(SUPPORTED_ALGORITHMS), default=DEFAULT_ALGORITHM)
@@ -82,6 +88,7 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="replace existing keys: breaks every token, and logins until redeployed",
     )
+    _confirmable(first, "with --force")
 
     rotate = commands.add_parser("rotate-signing-key", help="add a new key; it signs after a redeploy")
     rotate.add_argument("--alg", choices=sorted(SUPPORTED_ALGORITHMS), default=DEFAULT_ALGORITHM)
@@ -97,6 +104,7 @@ def _parser() -> argparse.ArgumentParser:
     retire = commands.add_parser("retire-key", help="remove a key whose tokens have all expired")
     retire.add_argument("kid")
     retire.add_argument("--force", action="store_true", help="even if tokens signed with it may be valid")
+    _confirmable(retire)
 
     listing = commands.add_parser("list-keys", help="the stored keys and what each is doing")
     listing.add_argument("--json", action="store_true")
@@ -105,14 +113,36 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _confirmable(command: argparse.ArgumentParser, when: str = "") -> None:
+    text = "do not ask for confirmation" + (f" ({when})" if when else "")
+    command.add_argument("--yes", "-y", action="store_true", help=text)
+
+
+def confirm(args: argparse.Namespace, stdin: TextIO, question: str) -> None:
+    """Go on only with ``--yes`` or a ``y`` typed on a terminal; else :class:`CommandError`."""
+    if getattr(args, "yes", False):
+        return
+    if not stdin.isatty():
+        raise CommandError(f"{args.command} asks for confirmation: run it on a terminal, or pass --yes.")
+    print(f"{question} [y/N] ", end="", file=sys.stderr, flush=True)
+    if stdin.readline().strip().lower() not in ("y", "yes"):
+        raise CommandError("Not confirmed; nothing was changed.")
+
+
 class Context:
     """What a command needs, built on first use (a user command never touches SSM)."""
 
     def __init__(
-        self, args: argparse.Namespace, env: Mapping[str, str], clock: Clock, chosen: target.Target
+        self,
+        args: argparse.Namespace,
+        env: Mapping[str, str],
+        clock: Clock,
+        chosen: target.Target,
+        stdin: TextIO,
     ) -> None:
         self.args = args
         self.clock = clock
+        self.stdin = stdin
         overrides = dict(chosen.settings)
         if args.stack:
             overrides = stackinfo.settings_from_stack(aws.session().client("cloudformation"), args.stack)
@@ -120,6 +150,9 @@ class Context:
 
     def now(self) -> int:
         return int(self.clock())
+
+    def confirm(self, question: str) -> None:
+        confirm(self.args, self.stdin, question)
 
     def services(self) -> Services:
         return Services(self.settings, clock=self.clock)
@@ -161,13 +194,19 @@ def create_user(ctx: Context, stdin: TextIO, env: Mapping[str, str]) -> None:
 
 
 def set_roles(ctx: Context) -> None:
-    changed = useradmin.set_roles(ctx.services(), ctx.args.username, ctx.args.roles)
+    rt = ctx.services()
+    current = rt.users.get(admin_accounts.account_name(ctx.args.username))
+    if current is not None and ADMIN in current.roles and ADMIN not in ctx.args.roles:
+        ctx.confirm(f"Remove the {ADMIN} role from {current.username!r} (ends their sessions)?")
+    changed = useradmin.set_roles(rt, ctx.args.username, ctx.args.roles)
     print(f"Roles: {', '.join(changed.before) or '(none)'} -> {', '.join(changed.after) or '(none)'}.")
     if changed.sessions_ended:
         print(f"A role was removed: ended {changed.sessions_ended} session(s).")
 
 
 def set_disabled(ctx: Context, disabled: bool) -> None:
+    if disabled:
+        ctx.confirm(f"Disable {ctx.args.username!r} and end all their sessions?")
     ended = useradmin.set_disabled(ctx.services(), ctx.args.username, disabled)
     if disabled:
         print(f"Disabled {ctx.args.username!r}; ended {ended} session(s).")
@@ -181,6 +220,7 @@ def unlock_user(ctx: Context) -> None:
 
 
 def delete_user(ctx: Context) -> None:
+    ctx.confirm(f"Delete {ctx.args.username!r}, their sessions and their data, for good?")
     hooks = useradmin.app_hooks()
     deleted = useradmin.delete_user(ctx.services(), ctx.args.username, hooks)
     print(f"Deleted {deleted.username!r}; ended {deleted.sessions_ended} session(s); ", end="")
@@ -211,11 +251,13 @@ def create_tables(ctx: Context) -> None:
 
 def create_signing_key(ctx: Context) -> None:
     store = ctx.keystore()
-    if store.exists() and not ctx.args.force:
-        raise KeyStoreError(
-            f"{store.signing_key_param!r} already holds keys: use rotate-signing-key "
-            "(or --force to replace them all, which breaks every token)."
-        )
+    if store.exists():
+        if not ctx.args.force:
+            raise KeyStoreError(
+                f"{store.signing_key_param!r} already holds keys: use rotate-signing-key "
+                "(or --force to replace them all, which breaks every token)."
+            )
+        ctx.confirm(f"Replace every key in {store.signing_key_param!r} (every token stops working)?")
     now = ctx.now()
     key = keyring.stamped(generate_signing_jwk(ctx.args.alg), now=now, activate_at=now)
     store.save([key])
@@ -242,6 +284,7 @@ def rotate_signing_key(ctx: Context) -> None:
 
 
 def retire_key(ctx: Context) -> None:
+    ctx.confirm(f"Retire key {ctx.args.kid} (tokens it signed stop working after the redeploy)?")
     store = ctx.keystore()
     remaining = keyring.retire(
         store.load(), ctx.args.kid, token_lifetime=ctx.token_lifetime(), now=ctx.now(), force=ctx.args.force
@@ -287,6 +330,18 @@ def _retirable(when: int | None, now: int) -> str:
 
 
 # -- entry point ---------------------------------------------------------------------
+
+
+def _account() -> tuple[str, str]:
+    """The AWS account the credentials reach, and the region: one STS call."""
+    from botocore.exceptions import NoRegionError
+
+    session = aws.session()
+    if not session.region_name:  # STS itself would answer from its global endpoint
+        raise NoRegionError()
+    identity = session.client("sts").get_caller_identity()
+    return str(identity["Account"]), session.region_name
+
 
 KNOWN_ERRORS = (
     CommandError,
@@ -349,7 +404,12 @@ def main(
     try:
         chosen = target.choose(env, stack_name=args.stack)
         os.environ.update(chosen.aws_environment)  # what boto3 reads: the local stack's endpoint
-        ctx = Context(args, env, clock, chosen)
+        ctx = Context(args, env, clock, chosen, stdin)
+        # Where it acts, before it acts (on stderr: --json output stays parseable).
+        said = target.describe(
+            chosen, env, stack_name=args.stack, users_table=ctx.settings.users_table, account=_account
+        )
+        print(said, file=sys.stderr, flush=True)
         command = args.command
         if command == "list-users":
             list_users(ctx)

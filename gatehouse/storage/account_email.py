@@ -150,6 +150,17 @@ class AccountEmailRepository:
             {":t": True, ":h": code_hash},
         )
 
+    def renew_email_code(self, username: str, email: str, code_hash: str, expires: int) -> bool:
+        """A new verification code for ``email``, the old one gone; False if the address is
+        no longer this one, unverified (changed or verified meanwhile: nothing is written)."""
+        return self._conditional(
+            "users.renew_email_code",
+            username,
+            "SET email_code_hash = :ch, email_code_expires = :cx, email_code_failures = :c0",
+            "email = :e AND email_verified = :f",
+            {":e": email, ":f": False, **_code_values(code_hash, expires)},
+        )
+
     # -- mailed codes -----------------------------------------------------------------
 
     def reserve_guess(self, username: str, kind: str, now: int) -> dict[str, Any] | None:

@@ -37,7 +37,8 @@ from tests.conftest import Credentials, FakeClock, bearer, json_body, post_json
 
 SIGNING_PARAM = "/gatehouse/test/signing-key"
 JWKS_PARAM = "/gatehouse/test/jwks"
-ENV = {"GATEHOUSE_SIGNING_KEY_PARAM": SIGNING_PARAM}
+# An explicit AWS target (moto in-process): never a developer's running local stack.
+ENV = {"GATEHOUSE_SIGNING_KEY_PARAM": SIGNING_PARAM, "AWS_ACCESS_KEY_ID": "testing"}
 ACTIVATE_IN = 600
 
 
@@ -47,11 +48,12 @@ def admin(make_runtime: Callable[..., Services], clock: FakeClock) -> Callable[.
     make_runtime()  # the tables
 
     def do(*argv: str, expect: int = 0) -> str:
-        out = io.StringIO()
-        with redirect_stdout(out), redirect_stderr(out):
+        out, err = io.StringIO(), io.StringIO()
+        with redirect_stdout(out), redirect_stderr(err):
             code = cli.main(list(argv), env=ENV, stdin=io.StringIO(), clock=clock)
-        assert code == expect, out.getvalue()
-        return out.getvalue()
+        said = out.getvalue() + err.getvalue().split("\n", 1)[1]  # after the target line
+        assert code == expect, said
+        return said
 
     return do
 
@@ -138,10 +140,10 @@ def test_rotation_keeps_old_tokens_valid_signs_new_ones_with_the_new_key_and_ret
     assert _me(client, old_token) == 200
 
     # Retiring too early would break the old key's last tokens: refused.
-    refused = admin("retire-key", old_kid, expect=1)
+    refused = admin("retire-key", "--yes", old_kid, expect=1)
     assert "more seconds" in refused
     clock.advance(rt.settings.access_token_ttl + rt.settings.leeway)
-    admin("retire-key", old_kid)
+    admin("retire-key", "--yes", old_kid)
     assert _kids(admin) == [new_kid]
 
     # Phase 2 deployed: the retired key's tokens are refused, however fresh.

@@ -42,6 +42,7 @@ GATEHOUSE_ROUTES = {
     "/admin/users/{username}/unlock",
     "/auth/email",
     "/auth/email/verify",
+    "/auth/email/resend",
     "/auth/password/forgot",
     "/auth/password/reset",
     "/auth/account/delete",
@@ -116,6 +117,7 @@ def _app(*paths: str, cors: bool = False, options: str | None = None) -> Chalice
 FUTURE_GATEHOUSE = (
     "/auth/email",
     "/auth/email/verify",
+    "/auth/email/resend",
     "/auth/password/forgot",
     "/auth/password/reset",
     "/auth/account/delete",

@@ -43,6 +43,7 @@ def register(gate: Gate, *, admin_routes: bool) -> None:
     protected("/auth/sessions/{session_id}", ["DELETE"], account.end_session)
     protected("/auth/password", ["POST"], account.change_password)
     protected("/auth/email", ["POST"], account.change_email)
+    protected("/auth/email/resend", ["POST"], account.resend_email_code)
     protected("/auth/account/delete", ["POST"], account.delete_account)
 
     if admin_routes:

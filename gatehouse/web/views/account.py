@@ -59,6 +59,12 @@ def change_email(gate: Gate, identity: Identity) -> Response:
     return no_content()
 
 
+def resend_email_code(gate: Gate, identity: Identity) -> Response:
+    # No body: the address is the one on the caller's account.
+    email_address.resend_verification(gate.services(), identity)
+    return no_content()
+
+
 def delete_account(gate: Gate, identity: Identity) -> Response:
     body = read_body(gate.request())
     deletion.delete_own_account(

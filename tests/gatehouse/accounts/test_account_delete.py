@@ -221,15 +221,18 @@ def test_notes_delete_all_for_removes_every_page_and_only_that_owner(rt: Service
 
 
 def run_cli(clock: FakeClock, capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
-    code = cli.main(list(argv), env={}, stdin=io.StringIO(""), clock=clock)
+    # An explicit AWS target (moto in-process): never a developer's running local stack.
+    code = cli.main(list(argv), env={"AWS_ACCESS_KEY_ID": "testing"}, stdin=io.StringIO(""), clock=clock)
     out, err = capsys.readouterr()
+    # The target line every command starts with is checked in tests/admin.
+    err = "".join(line for line in err.splitlines(keepends=True) if not line.startswith("Target: "))
     return code, out + err
 
 
 def test_cli_delete_user_does_what_the_route_does(
     client: Client, rt: Services, alice: dict[str, Any], clock: FakeClock, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, out = run_cli(clock, capsys, "delete-user", "alice")
+    code, out = run_cli(clock, capsys, "delete-user", "--yes", "alice")
     assert code == 0, out
     assert "Deleted 'alice'; ended 2 session(s)" in out
     assert items_about(rt, "alice") == []
@@ -245,11 +248,11 @@ def test_cli_delete_user_refuses_the_last_admin_and_unknown_users_in_one_line(
     rt: Services, make_user: Callable[..., Credentials], clock: FakeClock, capsys: pytest.CaptureFixture[str]
 ) -> None:
     make_user("root", roles=("admin",))
-    code, out = run_cli(clock, capsys, "delete-user", "root")
+    code, out = run_cli(clock, capsys, "delete-user", "--yes", "root")
     assert code == 1
     assert out.strip().splitlines() == [
         "error: This is the last active admin account; make another admin first."
     ]
-    code, out = run_cli(clock, capsys, "delete-user", "nobody")
+    code, out = run_cli(clock, capsys, "delete-user", "--yes", "nobody")
     assert (code, out.strip()) == (1, "error: No such user.")
     assert rt.users.get("root") is not None
