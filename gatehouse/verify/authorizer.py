@@ -51,7 +51,7 @@ def authorize(
             "authorizer", outcome="deny", reason="authorizer_error", error=type(failure).__name__, route=where
         )
         raise Unauthorized("authorizer_error") from None
-    logs.event("authorizer", outcome="allow", user=claims.sub, route=where)
+    logs.event("authorizer", outcome="allow", account=claims.sub, user=claims.username, route=where)
     return auth_response(claims, routes())
 
 
