@@ -7,7 +7,7 @@ what proves the mailbox belongs to the account's owner.
 from __future__ import annotations
 
 from gatehouse import logs
-from gatehouse.accounts import login
+from gatehouse.accounts import login, outbox
 from gatehouse.accounts.codes import (
     EMAIL_CODE_LENGTH,
     MAX_CODE_FAILURES,
@@ -34,7 +34,7 @@ def _purpose(email: str) -> str:
     return f"verify-email {email.lower()}"
 
 
-def create_with_email(rt: Runtime, user: User, email: str) -> None:
+def create_with_email(rt: Runtime, user: User, email: str, source: str | None = None) -> None:
     code = new_code(EMAIL_CODE_LENGTH)
     rt.account_email.create_user_with_email(
         user_item(user),
@@ -42,10 +42,12 @@ def create_with_email(rt: Runtime, user: User, email: str) -> None:
         code_digest(_purpose(email), user.account_id, code),
         rt.now() + rt.settings.email_code_ttl,
     )
-    _mail_code(rt, user.username, email, code)
+    _mail_code(rt, user.account_id, email, code, source)
 
 
-def change_email(rt: Runtime, identity: Identity, current_password: str, raw_email: str) -> None:
+def change_email(
+    rt: Runtime, identity: Identity, current_password: str, raw_email: str, source: str | None = None
+) -> None:
     """A new address for the caller's account (its current password confirms): unverified, code mailed.
 
     The same address again, not yet verified, mails a fresh code; the same
@@ -65,11 +67,12 @@ def change_email(rt: Runtime, identity: Identity, current_password: str, raw_ema
         rt.now() + rt.settings.email_code_ttl,
     )
     logs.event("email_changed", user=identity.username)
-    _mail_code(rt, identity.username, address, code)
+    _mail_code(rt, user.account_id, address, code, source)
     if current is not None and current.verified and current.email != address:
         # The owner hears of it at the address that was proven theirs.
         values = {"username": identity.username, "new_address": address}
-        rt.mailer.send(render("email_changed", current.email, CHANGED_SUBJECT, values))
+        message = render("email_changed", current.email, CHANGED_SUBJECT, values)
+        outbox.deliver(rt, message, account_id=user.account_id, source=source)
 
 
 def verify_email(rt: Runtime, raw_username: str, raw_code: str) -> None:
@@ -92,8 +95,9 @@ def verify_email(rt: Runtime, raw_username: str, raw_code: str) -> None:
     logs.event("email_verification", user=username, outcome="verified")
 
 
-def _mail_code(rt: Runtime, username: str, email: str, code: str) -> None:
+def _mail_code(rt: Runtime, account_id: str, email: str, code: str, source: str | None) -> None:
+    """The verification mail. It goes to an address nobody has proven yet, so it carries no text
+    the requester chose (not even the username): only the code and its lifetime."""
     hours = str(max(1, rt.settings.email_code_ttl // 3600))
-    rt.mailer.send(
-        render("verify_email", email, SUBJECT, {"username": username, "code": code, "hours": hours})
-    )
+    message = render("verify_email", email, SUBJECT, {"code": code, "hours": hours})
+    outbox.deliver(rt, message, account_id=account_id, source=source)

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from urllib.parse import urlencode
 
 from gatehouse import logs
-from gatehouse.accounts import sessions
+from gatehouse.accounts import outbox, sessions
 from gatehouse.accounts.codes import (
     MAX_CODE_FAILURES,
     RESET_CODE_LENGTH,
@@ -49,6 +49,7 @@ def forgot_password(
     raw_username: str | None,
     raw_email: str | None,
     *,
+    source: str | None = None,
     sleep: Callable[[float], None] = time.sleep,
 ) -> None:
     """Mail a reset code if the account exists and has a verified address; answer alike either way."""
@@ -58,14 +59,14 @@ def forgot_password(
         raise InvalidRequest("username must not be empty.")
     started = time.monotonic()
     try:
-        _forgot(rt, raw_username, raw_email)
+        _forgot(rt, raw_username, raw_email, source)
     finally:
         left = rt.settings.forgot_min_ms / 1000 - (time.monotonic() - started)
         if left > 0:
             sleep(left)
 
 
-def _forgot(rt: Runtime, raw_username: str | None, raw_email: str | None) -> None:
+def _forgot(rt: Runtime, raw_username: str | None, raw_email: str | None, source: str | None) -> None:
     address: str | None = None
     owner_id: str | None = None
     if raw_email is not None:
@@ -83,6 +84,7 @@ def _forgot(rt: Runtime, raw_username: str | None, raw_email: str | None) -> Non
     why_not = _refusal(rt, state, address, now)
     if state is None or why_not:
         rt.account_email.store_nothing(key)
+        outbox.count_no_mail(rt, "reset_code", address or key, source)
         logs.event(
             "password_reset_request", user=state.username if state else None, outcome=why_not or "no_account"
         )
@@ -96,7 +98,7 @@ def _forgot(rt: Runtime, raw_username: str | None, raw_email: str | None) -> Non
         logs.event("password_reset_request", user=state.username, outcome="concurrent_request")
         return
     logs.event("password_reset_request", user=state.username, outcome="code_mailed")
-    _mail_code(rt, state.username, state.email, code)
+    _mail_code(rt, state, code, source)
 
 
 def _refusal(rt: Runtime, state: ResetState | None, address: str | None, now: int) -> str | None:
@@ -143,7 +145,7 @@ def reset_password(rt: Runtime, raw_username: str, raw_code: str, new_password: 
     contact = rt.account_email.contact(username, account.account_id)
     if contact is not None and contact.verified:
         message = render("password_changed", contact.email, CHANGED_SUBJECT, {"username": username})
-        rt.mailer.send(message)
+        outbox.deliver(rt, message, account_id=account.account_id)
     return ended
 
 
@@ -151,7 +153,8 @@ def reset_link(base: str, username: str, code: str) -> str:
     return f"{base}?{urlencode({'code': code, 'username': username})}"
 
 
-def _mail_code(rt: Runtime, username: str, email: str, code: str) -> None:
+def _mail_code(rt: Runtime, state: ResetState, code: str, source: str | None) -> None:
+    username, email = state.username, state.email
     values = {"username": username, "code": code, "minutes": str(max(1, rt.settings.reset_code_ttl // 60))}
     link_text, link_html = "", ""
     if rt.settings.reset_url:
@@ -161,4 +164,4 @@ def _mail_code(rt: Runtime, username: str, email: str, code: str) -> None:
     message = render(
         "reset_code", email, SUBJECT, {**values, "link_text": link_text}, {"link_html": link_html}
     )
-    rt.mailer.send(message)
+    outbox.deliver(rt, message, account_id=state.account_id, source=source)

@@ -17,7 +17,13 @@ def ensure_signup_open(allowed: bool) -> None:
 
 
 def create_user(
-    rt: Runtime, raw_username: str, password: str, roles: tuple[str, ...], email: str | None = None
+    rt: Runtime,
+    raw_username: str,
+    password: str,
+    roles: tuple[str, ...],
+    email: str | None = None,
+    *,
+    source: str | None = None,
 ) -> User:
     """A new account; with ``email``, the address is claimed with it and a verification code mailed."""
     username = check_username(raw_username)
@@ -33,5 +39,5 @@ def create_user(
     if address is None:
         rt.users.create(user)
     else:
-        email_address.create_with_email(rt, user, address)
+        email_address.create_with_email(rt, user, address, source)
     return user

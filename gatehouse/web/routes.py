@@ -60,7 +60,7 @@ def register(gate: Gatehouse, *, admin_routes: bool) -> None:
         email = required_str(body, "email", max_length=MAX_EMAIL_INPUT) if "email" in body else None
         if rt.settings.require_email and email is None:
             raise InvalidRequest("email is required.")
-        user = signup.create_user(rt, username, password, DEFAULT_ROLES, email)
+        user = signup.create_user(rt, username, password, DEFAULT_ROLES, email, source=source_of(gate))
         return json_response({"username": user.username}, 201)
 
     @public("/auth/email/verify", methods=["POST"])
@@ -82,6 +82,7 @@ def register(gate: Gatehouse, *, admin_routes: bool) -> None:
             runtime.current(),
             required_str(body, "username", max_length=MAX_USERNAME_INPUT) if "username" in body else None,
             required_str(body, "email", max_length=MAX_EMAIL_INPUT) if "email" in body else None,
+            source=source_of(gate),
         )
         return json_response({}, 202)
 
@@ -173,6 +174,7 @@ def register(gate: Gatehouse, *, admin_routes: bool) -> None:
             identity,
             required_str(body, "current_password", max_length=MAX_PASSWORD_LENGTH),
             required_str(body, "email", max_length=MAX_EMAIL_INPUT),
+            source_of(gate),
         )
         return no_content()
 
@@ -232,6 +234,13 @@ def register(gate: Gatehouse, *, admin_routes: bool) -> None:
         from gatehouse.web import openapi
 
         return Response(body=openapi.description_text(), status_code=200, headers=dict(openapi.HEADERS))
+
+
+def source_of(gate: Gatehouse) -> str | None:
+    """The client's address as API Gateway saw it (``sourceIp``), for the mail caps; None without one."""
+    identity = gate.request().context.get("identity") or {}
+    source = identity.get("sourceIp") if isinstance(identity, dict) else None
+    return str(source)[:64] if source else None
 
 
 def _paging(gate: Gatehouse) -> tuple[int, str | None]:
