@@ -127,6 +127,18 @@ class Package:
         return dict(self.resources["RestAPI"]["Properties"]["DefinitionBody"])
 
 
+def _project_copy(target: Path) -> Path:
+    """What `chalice package` reads of this project, copied to ``target``."""
+    shutil.rmtree(target, ignore_errors=True)
+    target.mkdir(parents=True)
+    for name in ("app.py", "requirements.txt"):
+        shutil.copy(ROOT / name, target / name)
+    skip = shutil.ignore_patterns("__pycache__", "deployments", "venv")
+    for name in ("chalicelib", ".chalice", "dist"):
+        shutil.copytree(ROOT / name, target / name, ignore=skip)
+    return target
+
+
 @pytest.fixture(scope="session")
 def package(tmp_path_factory: pytest.TempPathFactory) -> Package:
     """The deployable stack, packaged once per session as `make package` does (about 5 s).
@@ -154,9 +166,11 @@ def package(tmp_path_factory: pytest.TempPathFactory) -> Package:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not (out / "sam.json").exists():
             out.mkdir(parents=True, exist_ok=True)
-            # Chalice reuses its dependency zip while requirements.txt's text is the same,
-            # and a rebuilt wheel keeps its file name: without this the zip keeps an old gatehouse.
-            shutil.rmtree(ROOT / ".chalice" / "deployments", ignore_errors=True)
+            # Packaged from a copy of the project: `chalice package` writes its dependency cache
+            # under .chalice/, and a `chalice local` of another test serving this checkout would
+            # reload on that write.  A fresh copy also has no cache that could hold an old wheel
+            # (Chalice keys it by requirements.txt's text, and the wheel keeps its file name).
+            project = _project_copy(shared / f"package-{checkout}" / "project")
             chalice = [sys.executable, "-c", "import sys; from chalice.cli import main; sys.exit(main())"]
             steps = [
                 [sys.executable, "-m", "gatehouse.release.template", "--stage", "prod", str(merge)],
@@ -164,7 +178,7 @@ def package(tmp_path_factory: pytest.TempPathFactory) -> Package:
             ]
             for command in steps:
                 result = subprocess.run(
-                    command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False
+                    command, cwd=project, env=env, capture_output=True, text=True, timeout=300, check=False
                 )
                 assert result.returncode == 0, result.stdout + result.stderr
     text = (out / "sam.json").read_text()

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from chalicelib.notes.repository import table_definition as notes_table
+from app import notes_table
 from gatehouse.settings import Settings
 from gatehouse.storage.tables import table_definitions
 
@@ -73,7 +73,7 @@ def _keys() -> dict[str, list[str]]:
         "users": by_name[settings.users_table],
         "sessions": by_name[settings.sessions_table],
         "attempts": by_name[settings.attempts_table],
-        "notes": notes_table("gatehouse-notes"),
+        "notes": notes_table.create_table_arguments({}),
     }
     for definition in definitions.values():
         assert not definition.get("GlobalSecondaryIndexes"), "the docs' index check below needs updating"
