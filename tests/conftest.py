@@ -69,6 +69,8 @@ hypothesis.settings.register_profile("gatehouse", database=None)
 hypothesis.settings.load_profile("gatehouse")
 START = 1_800_000_000.0
 DEFAULT_PASSWORD = "tulip-Marble-9-sunset"
+# An account id shaped like a real one, for tokens of no real account.
+ACCOUNT_ID = "0123456789abcdef0123456789abcdef"
 
 gateway.install()
 # Gatehouse's event lines at INFO, as the entry points configure them (the library itself
@@ -93,6 +95,7 @@ class FakeClock:
 class Credentials:
     username: str
     password: str
+    account_id: str = ""  # the incarnation made by the factory (empty for a name never created)
 
 
 @dataclass(frozen=True)
@@ -269,8 +272,8 @@ def make_user(rt: Services) -> Callable[..., Credentials]:
         username: str | None = None, password: str = DEFAULT_PASSWORD, roles: tuple[str, ...] = ("user",)
     ) -> Credentials:
         username = username or f"user-{secrets.token_hex(4)}"
-        signup.create_user(rt, username, password, roles)
-        return Credentials(username, password)
+        user = signup.create_user(rt, username, password, roles)
+        return Credentials(username, password, user.account_id)
 
     return make
 
@@ -346,7 +349,8 @@ def make_token(rt: Services, clock: FakeClock, signing_jwk: dict[str, str]) -> C
         payload: dict[str, Any] = {
             "iss": rt.settings.issuer,
             "aud": rt.settings.audience,
-            "sub": "alice",
+            "sub": ACCOUNT_ID,
+            "username": "alice",
             "iat": now,
             "exp": now + rt.settings.access_token_ttl,
             "jti": secrets.token_hex(8),

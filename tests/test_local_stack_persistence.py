@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import jwt
 import pytest
 
 from gatehouse.dev import snapshot
@@ -56,7 +57,11 @@ def test_users_notes_and_sessions_survive_a_restart(tmp_path: Path) -> None:
         assert "Data of the last run loaded from" in output
         assert "Kept user 'demo' from the last run" in output
         # The same signing key: the token issued before the restart is still accepted.
-        assert _me(second, tokens["access_token"]) == (200, {"username": username, "roles": ["user"]})
+        account_id = jwt.decode(tokens["access_token"], options={"verify_signature": False})["sub"]
+        assert _me(second, tokens["access_token"]) == (
+            200,
+            {"username": username, "account_id": account_id, "roles": ["user"]},
+        )
         status, _, notes = second.call("GET", "/notes", headers=bearer)
         assert status == 200, notes
         assert [n["text"] for n in notes] == ["still here"]

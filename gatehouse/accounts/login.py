@@ -62,7 +62,7 @@ def password_login(
         rt,
         user,
         device,
-        [rt.attempts.reset_item(username, counter, rt.now(), rt.lockout)],
+        {"counter": rt.attempts.reset_item(username, counter, rt.now(), rt.lockout)},
         new_hash=new_hash,
     )
     return replace(grant, device_token=device_token if known_device else devices.issue(rt, user))
@@ -75,34 +75,32 @@ def _count(rt: AccountServices, username: str, counter: str) -> None:
         raise TooManyAttempts(refused.retry_after)
 
 
-def _admit(rt: AccountServices, username: str, counter: str) -> User | None:
-    """Count this attempt on ``counter`` before any password check, then read the user."""
-    _count(rt, username, counter)
-    return rt.users.get(username)
+def _admit(rt: AccountServices, identity: Identity) -> User | None:
+    """Count this attempt on the password-change counter before any password check, then read
+    the caller's account (None when that incarnation is gone, whoever holds its name now)."""
+    _count(rt, identity.username, PASSWORD_CHANGE)
+    return rt.users.get_account(identity.username, identity.account_id)
 
 
 def change_password(rt: AccountServices, identity: Identity, current: str, new: str) -> int:
     """Set a new password and end every session but the caller's; returns how many ended."""
     # Policy first: a rejected new password must not count as a failed attempt.
     check_password_policy(new, identity.username)
-    # A stolen access token must not open an unlimited password-guessing oracle.
-    user = _admit(rt, identity.username, PASSWORD_CHANGE)
-    if user is None or not rt.hasher.verify(user.password_hash, current):
-        raise WrongPassword()
-    _confirmed(rt, user.username)
+    user = confirm_password(rt, identity, current)
     # The new hash and a new credential version in one write: a login that
     # read the old password cannot open a session after this.
-    rt.users.set_password_hash(user.username, rt.hasher.hash(new))
-    return sessions.end_all_sessions(rt, user.username, keep=identity.session_id, bump=False)
+    rt.users.set_password_hash(user.username, user.account_id, rt.hasher.hash(new))
+    return sessions.end_all_sessions(rt, user, keep=identity.session_id, bump=False)
 
 
-def confirm_password(rt: AccountServices, username: str, password: str) -> User:
+def confirm_password(rt: AccountServices, identity: Identity, password: str) -> User:
     """The signed-in user, once ``password`` is confirmed as theirs: before a sensitive change.
 
     Checked under the same counter as a password change, so a stolen access
     token opens no unlimited password-guessing oracle.
     """
-    user = _admit(rt, username, PASSWORD_CHANGE)
+    # A stolen access token must not open an unlimited password-guessing oracle.
+    user = _admit(rt, identity)
     if user is None or not rt.hasher.verify(user.password_hash, password):
         raise WrongPassword()
     _confirmed(rt, user.username)

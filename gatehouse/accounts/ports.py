@@ -19,6 +19,7 @@ from gatehouse.mail import Mailer
 from gatehouse.settings import Settings
 from gatehouse.storage.account_email import AccountEmailRepository
 from gatehouse.storage.attempts import AttemptRepository
+from gatehouse.storage.mail_quota import MailQuotaRepository
 from gatehouse.storage.sessions import SessionRepository
 from gatehouse.storage.users import UserRepository
 
@@ -52,6 +53,9 @@ class AccountServices(Protocol):
 
     @property
     def mailer(self) -> Mailer: ...
+
+    @property
+    def mail_quota(self) -> MailQuotaRepository: ...
 
     @property
     def rules(self) -> TokenRules: ...

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import hmac
-from collections.abc import Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from gatehouse import logs
 from gatehouse.accounts.ports import AccountServices
@@ -22,13 +22,22 @@ from gatehouse.authorizer.identity import Identity
 from gatehouse.errors import InvalidGrant, InvalidRequest, NoSuchSession, StoreError
 from gatehouse.jose.access_tokens import issue_access_token, verify_access_token
 from gatehouse.jose.errors import TokenError
-from gatehouse.storage.failures import failed_conditions
 from gatehouse.storage.sessions import SID_PATTERN, Session, new_sid
 from gatehouse.storage.users import User
 
 MAX_REFRESH_ATTEMPTS = 3
 # A transaction holds at most 100 items; a login needs a few of its own.
 MAX_ENDED_PER_LOGIN = 90
+
+
+class Account(Protocol):
+    """One incarnation of an account: a :class:`User` as read, or a caller's :class:`Identity`."""
+
+    @property
+    def username(self) -> str: ...
+
+    @property
+    def account_id(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -56,7 +65,13 @@ class TokenGrant:
 
 def _grant(rt: AccountServices, user: User, sid: str, refresh: RefreshToken, now: int) -> TokenGrant:
     access, _ = issue_access_token(
-        rt.signing_key, rt.rules, subject=user.username, session_id=sid, roles=user.roles, now=now
+        rt.signing_key,
+        rt.rules,
+        subject=user.account_id,
+        username=user.username,
+        session_id=sid,
+        roles=user.roles,
+        now=now,
     )
     return TokenGrant(access, rt.settings.access_token_ttl, refresh.value)
 
@@ -65,7 +80,7 @@ def open_session(
     rt: AccountServices,
     user: User,
     device: str,
-    together_with: Sequence[dict[str, Any]] = (),
+    together_with: Mapping[str, dict[str, Any]] | None = None,
     *,
     new_hash: str | None = None,
 ) -> TokenGrant:
@@ -76,36 +91,35 @@ def open_session(
     ``InvalidGrant``: a password change, a disable or an "end all sessions"
     came in between, and this login is refused rather than missed), ends the
     oldest sessions past the per-user cap, and carries ``together_with``.
+    The check names the account's id too: a login that read an account which
+    was deleted meanwhile never opens a session in a later account of the name.
     """
     now = rt.now()
     sid = new_sid(int(rt.clock() * 1000))
-    refresh = new_refresh_token(user.username, sid)
+    refresh = new_refresh_token(user.account_id, sid)
     # Sign first: if the key cannot be loaded no orphan session is written.
     grant = _grant(rt, user, sid, refresh, now)
-    live = [k for k in rt.sessions.keys_for(user.username) if k.expires_at > now]
+    live = [k for k in rt.sessions.keys_for(user.account_id) if k.expires_at > now]
     excess = live[: max(0, len(live) - rt.settings.max_sessions_per_user + 1)][:MAX_ENDED_PER_LOGIN]
-    items = [rt.users.unchanged_since(user, new_hash), *together_with]
-    items += [rt.sessions.delete_item(k) for k in excess]
-    try:
-        rt.sessions.create(
-            Session(
-                sid=sid,
-                username=user.username,
-                device=device,
-                created_at=now,
-                last_used_at=now,
-                expires_at=now + rt.settings.session_ttl,
-                refresh_hash=refresh.digest,
-            ),
-            items,
-        )
-    except Exception as exc:
-        failed = failed_conditions(exc)
-        if failed is None:
-            raise
-        if 1 in failed:  # the user's item: credentials changed, or disabled, since it was read
-            raise InvalidGrant() from None
-        raise StoreError("Session id collision.") from None
+    items = {"user": rt.users.unchanged_since(user, new_hash), **(together_with or {})}
+    items.update({f"ended {k.sid}": rt.sessions.delete_item(k) for k in excess})
+    failed = rt.sessions.create(
+        Session(
+            sid=sid,
+            account_id=user.account_id,
+            username=user.username,
+            device=device,
+            created_at=now,
+            last_used_at=now,
+            expires_at=now + rt.settings.session_ttl,
+            refresh_hash=refresh.digest,
+        ),
+        items,
+    )
+    if "user" in failed:  # credentials changed, disabled or deleted since the user was read
+        raise InvalidGrant()
+    if failed:
+        raise StoreError("A login's transaction failed a condition it does not set.")
     return grant
 
 
@@ -122,16 +136,17 @@ def refresh(rt: AccountServices, value: str) -> TokenGrant:
     digest = presented.digest
     for _ in range(MAX_REFRESH_ATTEMPTS):
         now = rt.now()
-        session = rt.sessions.get(presented.username, presented.sid)
+        session = rt.sessions.get(presented.account_id, presented.sid)
         # The TTL sweep runs late (up to days): expiry is checked here, not left to it.
         if session is None or session.expires_at <= now:
             break
         if _same(digest, session.refresh_hash):
-            user = rt.users.get(session.username)
+            # The account the session was opened in, not whoever holds its name now.
+            user = rt.users.get_account(session.username, session.account_id)
             if user is None or user.disabled:
-                rt.sessions.delete(session.username, session.sid)
+                rt.sessions.delete(session.account_id, session.sid)
                 break
-            replacement = new_refresh_token(session.username, session.sid)
+            replacement = new_refresh_token(session.account_id, session.sid)
             grant = _grant(rt, user, session.sid, replacement, now)
             # Conditional on the row still holding the presented hash: a session
             # ended meanwhile (deleted) is never written back.
@@ -143,8 +158,8 @@ def refresh(rt: AccountServices, value: str) -> TokenGrant:
             if sealed is not None:
                 return TokenGrant.from_body(sealed)
         if _same(digest, session.prev_hash) or any(_same(digest, h) for h in session.history):
-            rt.sessions.delete(session.username, session.sid)
-            logs.event("refresh_reuse", user=session.username, outcome="session_ended")
+            rt.sessions.delete(session.account_id, session.sid)
+            logs.event("refresh_reuse", account=session.account_id, outcome="session_ended")
             raise InvalidGrant("The refresh token was already used; the session has ended.")
         break
     raise InvalidGrant("The refresh token is not valid.")
@@ -154,13 +169,13 @@ def revoke(rt: AccountServices, value: str) -> None:
     """RFC 7009: end the session a refresh or access token belongs to; unknown tokens are no error."""
     if looks_like_refresh_token(value):
         presented = parse_refresh_token(value)
-        session = rt.sessions.get(presented.username, presented.sid)
+        session = rt.sessions.get(presented.account_id, presented.sid)
         digest = presented.digest
         if session is None:
             return
         # Only a token this session really issued may end it (not just its sid).
         if any(_same(digest, h) for h in (session.refresh_hash, session.prev_hash, *session.history)):
-            rt.sessions.delete(session.username, session.sid)
+            rt.sessions.delete(session.account_id, session.sid)
         return
     try:
         claims = verify_access_token(value, rt.keyset, rt.rules, now=rt.now())
@@ -177,20 +192,20 @@ def list_sessions(
     if cursor is not None and not SID_PATTERN.fullmatch(cursor):
         raise InvalidRequest("cursor is not valid: use the one from the Link header.")
     now = rt.now()
-    page, following = rt.sessions.list_page(identity.username, limit, cursor)
+    page, following = rt.sessions.list_page(identity.account_id, limit, cursor)
     return [s.public(identity.session_id) for s in page if s.expires_at > now], following
 
 
 def end_session(rt: AccountServices, identity: Identity, sid: str) -> None:
     # Another user's session id is "not found", exactly like one that never existed.
-    if not SID_PATTERN.fullmatch(sid) or not rt.sessions.delete(identity.username, sid):
+    if not SID_PATTERN.fullmatch(sid) or not rt.sessions.delete(identity.account_id, sid):
         raise NoSuchSession()
 
 
 def end_all_sessions(
-    rt: AccountServices, username: str, keep: str | None = None, *, bump: bool = True
+    rt: AccountServices, account: Account, keep: str | None = None, *, bump: bool = True
 ) -> int:
-    """End every session of ``username`` (but ``keep``), final for every login that began before.
+    """End every session of ``account`` (but ``keep``), final for every login that began before.
 
     First the user's credential version is bumped: a login that read the user
     before that cannot write its session any more (its transaction checks the
@@ -202,9 +217,9 @@ def end_all_sessions(
     login that already read the new state.  Returns how many sessions ended.
     """
     if bump:
-        rt.users.bump_cred_version(username)
+        rt.users.bump_cred_version(account.username, account.account_id)
     ended = 0
-    for key in rt.sessions.keys_for(username):
-        if key.sid != keep and rt.sessions.delete(key.username, key.sid):
+    for key in rt.sessions.keys_for(account.account_id):
+        if key.sid != keep and rt.sessions.delete(key.account_id, key.sid):
             ended += 1
     return ended

@@ -66,7 +66,9 @@ def authorize(header: str | None, method_arn: str, verifier: Callable[[], Verifi
             route=route_of(method_arn),
         )
         raise Unauthorized("authorizer_error") from None
-    logs.event("authorizer", outcome="allow", user=claims.sub, route=route_of(method_arn))
+    logs.event(
+        "authorizer", outcome="allow", account=claims.sub, user=claims.username, route=route_of(method_arn)
+    )
     return granted
 
 

@@ -150,7 +150,13 @@ def context_of(claims: AccessClaims) -> dict[str, str]:
 
     Context values must be strings, numbers or booleans behind real API Gateway.
     """
-    return {"username": claims.sub, "roles": ",".join(claims.roles), "sid": claims.sid, "jti": claims.jti}
+    return {
+        "account_id": claims.sub,
+        "username": claims.username,
+        "roles": ",".join(claims.roles),
+        "sid": claims.sid,
+        "jti": claims.jti,
+    }
 
 
 def answer(claims: AccessClaims, table: RouteTable, method_arn: str) -> dict[str, Any]:

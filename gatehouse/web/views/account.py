@@ -14,11 +14,11 @@ from gatehouse.accounts.emails import MAX_EMAIL_INPUT
 from gatehouse.accounts.passwords import MAX_PASSWORD_LENGTH
 from gatehouse.authorizer.identity import Identity
 from gatehouse.web.bodies import read_body, required_str
-from gatehouse.web.views.common import Gate, json_response, next_link, no_content, paging
+from gatehouse.web.views.common import Gate, json_response, next_link, no_content, paging, source_of
 
 
 def me(gate: Gate, identity: Identity) -> Response:
-    return json_response(profile.profile(gate.services().account_email, identity))
+    return json_response(profile.me(gate.services(), identity))
 
 
 def list_sessions(gate: Gate, identity: Identity) -> Response:
@@ -28,7 +28,7 @@ def list_sessions(gate: Gate, identity: Identity) -> Response:
 
 
 def end_all_sessions(gate: Gate, identity: Identity) -> Response:
-    lifecycle.end_all_sessions(gate.services(), identity.username)
+    lifecycle.end_all_sessions(gate.services(), identity)
     return no_content()
 
 
@@ -55,13 +55,14 @@ def change_email(gate: Gate, identity: Identity) -> Response:
         identity,
         required_str(body, "current_password", max_length=MAX_PASSWORD_LENGTH),
         required_str(body, "email", max_length=MAX_EMAIL_INPUT),
+        source_of(gate),
     )
     return no_content()
 
 
 def resend_email_code(gate: Gate, identity: Identity) -> Response:
     # No body: the address is the one on the caller's account.
-    email_address.resend_verification(gate.services(), identity)
+    email_address.resend_verification(gate.services(), identity, source_of(gate))
     return no_content()
 
 

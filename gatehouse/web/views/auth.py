@@ -20,7 +20,7 @@ from gatehouse.jose.jws import MAX_TOKEN_INPUT
 from gatehouse.roles import DEFAULT_ROLES
 from gatehouse.storage.sessions import MAX_DEVICE_LENGTH
 from gatehouse.web.bodies import JSON, optional_str, read_body, required_str
-from gatehouse.web.views.common import Gate, json_response, no_content
+from gatehouse.web.views.common import Gate, json_response, no_content, source_of
 
 
 def register_user(gate: Gate) -> Response:
@@ -32,7 +32,9 @@ def register_user(gate: Gate) -> Response:
     email = required_str(body, "email", max_length=MAX_EMAIL_INPUT) if "email" in body else None
     if gate.settings.require_email and email is None:
         raise InvalidRequest("email is required.")
-    user = signup.create_user(gate.services(), username, password, DEFAULT_ROLES, email)
+    user = signup.create_user(
+        gate.services(), username, password, DEFAULT_ROLES, email, source=source_of(gate)
+    )
     return json_response({"username": user.username}, 201)
 
 
@@ -54,6 +56,7 @@ def forgot_password(gate: Gate) -> Response:
         gate.services(),
         required_str(body, "username", max_length=MAX_USERNAME_INPUT) if "username" in body else None,
         required_str(body, "email", max_length=MAX_EMAIL_INPUT) if "email" in body else None,
+        source=source_of(gate),
     )
     return json_response({}, 202)
 
