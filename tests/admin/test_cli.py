@@ -324,11 +324,11 @@ def test_retire_is_refused_while_tokens_may_live_and_allowed_after(
     [old] = json.loads(run("list-keys", "--json")[1])
     run("rotate-signing-key", "--activate-in", "600")
     clock.advance(600 + 900 + 30 - 1)  # one second short of activation + TTL + leeway
-    code, output = run("retire-key", "--yes", old["kid"])
+    code, output = run("retire-key", "--yes", "--", old["kid"])
     assert code == 1
     assert "1 more seconds" in output
     clock.advance(1)
-    code, output = run("retire-key", "--yes", old["kid"])
+    code, output = run("retire-key", "--yes", "--", old["kid"])
     assert code == 0, output
     published = json.loads(_ssm().get_parameter(Name=JWKS_PARAM)["Parameter"]["Value"])
     assert old["kid"] not in {k["kid"] for k in published["keys"]}
@@ -339,14 +339,15 @@ def test_retiring_the_signing_key_needs_force_and_the_last_key_never_goes(
 ) -> None:
     run("create-signing-key")
     [only] = json.loads(run("list-keys", "--json")[1])
-    code, output = run("retire-key", "--yes", only["kid"], "--force")
+    # A kid is base64url and may begin with "-": after "--" it is never read as an option.
+    code, output = run("retire-key", "--yes", "--force", "--", only["kid"])
     assert code == 1
     assert "only key" in output
     run("rotate-signing-key", "--activate-in", "0")
-    code, output = run("retire-key", "--yes", only["kid"])
+    code, output = run("retire-key", "--yes", "--", only["kid"])
     assert code == 1
     assert "--force" in output
-    assert run("retire-key", "--yes", only["kid"], "--force")[0] == 0
+    assert run("retire-key", "--yes", "--force", "--", only["kid"])[0] == 0
 
 
 def test_jwks_parameter_defaults_to_a_sibling_of_the_signing_key_parameter() -> None:

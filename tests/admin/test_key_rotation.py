@@ -141,10 +141,10 @@ def test_rotation_keeps_old_tokens_valid_signs_new_ones_with_the_new_key_and_ret
     assert _me(client, old_token) == 200
 
     # Retiring too early would break the old key's last tokens: refused.
-    refused = admin("retire-key", "--yes", old_kid, expect=1)
+    refused = admin("retire-key", "--yes", "--", old_kid, expect=1)
     assert "more seconds" in refused
     clock.advance(rt.settings.access_token_ttl + rt.settings.leeway)
-    admin("retire-key", "--yes", old_kid)
+    admin("retire-key", "--yes", "--", old_kid)
     assert _kids(admin) == [new_kid]
 
     # Phase 2 deployed: the retired key's tokens are refused, however fresh.
