@@ -114,6 +114,19 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def free_port_pair() -> int:
+    """A free port whose next one is free too: the embedded AWS's stable port is the API's plus one."""
+    for _ in range(50):
+        port = free_port()
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind(("127.0.0.1", port + 1))
+            except OSError:
+                continue
+        return port
+    raise RuntimeError("no two consecutive free ports on loopback")
+
+
 def _stop(process: subprocess.Popen[str]) -> None:
     # Its own process group: `chalice local` runs its server in a child process.
     # Ctrl-C first (what a developer does), then SIGTERM (which `make run` also turns
@@ -178,7 +191,8 @@ def live_stack(
             "AWS_PORT": "0",
         }
         env = stack_environment({**seeded, **isolated, **(settings or {})}, base=env)
-        port = free_port()
+        # A stack that keeps the stable AWS port (AWS_PORT empty) needs the next port free too.
+        port = free_port() if env.get("AWS_PORT") else free_port_pair()
         argv = [*(command or [sys.executable, "-m", "gatehouse.dev.run"])]
         if port_in_environment:
             env["PORT"] = str(port)
