@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 
 from gatehouse import __version__
+from tests.adopt import BUILD_WHEEL
 from tests.docs import markdown
 from tests.live_stack import ADMIN_PASSWORD, CHALICE_READY_LINE, DEMO_PASSWORD, LiveStack, live_stack
 
@@ -76,18 +77,7 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, s
     env = _environment(scratch)
     wheels = scratch / "dist"
     subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "wheel",
-            "--quiet",
-            "--no-deps",
-            "--no-build-isolation",
-            "-w",
-            wheels,
-            ROOT,
-        ],
+        [*BUILD_WHEEL, wheels, ROOT],
         check=True,
         capture_output=True,
         timeout=300,

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.adopt import BUILD_WHEEL
 from tests.live_stack import DEMO_PASSWORD, live_stack
 
 pytestmark = pytest.mark.adopt
@@ -80,18 +81,7 @@ def copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
             test.unlink()
             marks.add(".".join(test.relative_to(target).with_suffix("").parts))
     (target / "dist").mkdir()
-    wheel = [
-        sys.executable,
-        "-m",
-        "pip",
-        "wheel",
-        "--quiet",
-        "--no-deps",
-        "--no-build-isolation",
-        "-w",
-        "dist",
-    ]
-    _run([*wheel, "."], target)
+    _run([*BUILD_WHEEL, "dist", "."], target)
     # The chalice-deploy policy follows the app's tables: init (which wrote it) updates it.
     assert "updated   .chalice/policy-prod-api-handler.json" in _run(
         [sys.executable, "-m", "gatehouse", "init"], target
