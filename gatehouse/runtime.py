@@ -22,6 +22,7 @@ from gatehouse.settings import Settings, get_settings
 from gatehouse.storage import aws
 from gatehouse.storage.account_email import AccountEmailRepository
 from gatehouse.storage.attempts import AttemptRepository
+from gatehouse.storage.events import EventRepository
 from gatehouse.storage.sessions import SID_PATTERN, Session, SessionRepository, read_session
 from gatehouse.storage.users import UserRepository
 from gatehouse.verify.keys import (
@@ -163,6 +164,10 @@ class Runtime:
     @cached_property
     def attempts(self) -> AttemptRepository:
         return AttemptRepository(self.table(self.settings.attempts_table))
+
+    @cached_property
+    def events(self) -> EventRepository:
+        return EventRepository(self.table(self.settings.events_table))
 
     @cached_property
     def lockout(self) -> LockoutRules:

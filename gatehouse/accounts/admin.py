@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from gatehouse.accounts import sessions
+from gatehouse.accounts import activity, sessions
 from gatehouse.accounts.usernames import USERNAME_PATTERN, normalize_username
 from gatehouse.errors import LastAdmin, NoSuchUser
 from gatehouse.roles import ADMIN
@@ -35,15 +35,17 @@ def account_name(raw_username: str) -> str:
     return username
 
 
-def set_disabled(rt: Runtime, raw_username: str, disabled: bool) -> int:
+def set_disabled(rt: Runtime, raw_username: str, disabled: bool, *, actor: str = activity.ADMIN_CLI) -> int:
     """Disable (or re-enable) an account; disabling ends all its sessions.
 
     Enabling never brings an ended session back: those rows are gone.
+    ``actor`` (the admin's name, else the CLI) goes into the account's event.
     """
     username = account_name(raw_username)
     if not disabled:
         if not rt.users.set_disabled(username, False):
             raise NoSuchUser()
+        _record(rt, username, activity.ACCOUNT_ENABLED, actor)
         return 0
     user = rt.users.get(username)
     if user is None:
@@ -56,14 +58,32 @@ def set_disabled(rt: Runtime, raw_username: str, disabled: bool) -> int:
     )
     if not changed:
         raise NoSuchUser()
-    return sessions.end_all_sessions(rt, username, bump=False)  # the disable bumped it
+    ended = sessions.end_all_sessions(rt, username, bump=False)  # the disable bumped it
+    _record(rt, username, activity.ACCOUNT_DISABLED, actor, f"{ended} sessions ended")
+    return ended
 
 
-def set_roles(rt: Runtime, username: str, roles: tuple[str, ...], *, was_active_admin: bool) -> bool:
+def set_roles(
+    rt: Runtime,
+    username: str,
+    roles: tuple[str, ...],
+    *,
+    was_active_admin: bool,
+    actor: str = activity.ADMIN_CLI,
+) -> bool:
     """Replace ``username``'s roles; False when there is no such user."""
     demoting = was_active_admin and ADMIN not in roles
-    return _keeping_an_admin(
+    changed = _keeping_an_admin(
         rt, username, demoting, lambda witness: rt.users.set_roles(username, roles, witness=witness)
+    )
+    if changed:
+        _record(rt, username, activity.ROLES_CHANGED, actor, ",".join(sorted(roles)) or "none")
+    return changed
+
+
+def _record(rt: Runtime, username: str, kind: str, actor: str, detail: str = "") -> None:
+    activity.record(
+        rt, activity.Who(activity.account_key(username), username), kind, actor=actor, detail=detail
     )
 
 
@@ -83,10 +103,12 @@ def _keeping_an_admin(
     raise LastAdmin()
 
 
-def unlock(rt: Runtime, raw_username: str) -> int:
+def unlock(rt: Runtime, raw_username: str, *, actor: str = activity.ADMIN_CLI) -> int:
     """Clear every lockout counter of an existing account (the name's, its devices', its
     password change's); returns how many there were."""
     username = account_name(raw_username)
     if rt.users.get(username) is None:
         raise NoSuchUser()
-    return rt.attempts.clear(username)
+    cleared = rt.attempts.clear(username)
+    _record(rt, username, activity.ACCOUNT_UNLOCKED, actor, f"{cleared} counters cleared")
+    return cleared

@@ -1,5 +1,11 @@
 """Deleting an account: its identity rows, its sessions, then the application's own data.
 
+Its security events stay, under the account id only, until their retention
+ends (``GATEHOUSE_EVENT_RETENTION_DAYS``): the last is ``account_deleted``,
+and the owner is mailed a notice at the verified address.  No later account
+of the same name can read them (a new account gets a new id); an operator
+can, by the id the ``account_deleted`` log line names.
+
 The user item, its email claim and its attempt row go in one transaction;
 then every session ends (refresh tokens at once, access tokens at the
 authorizer within the documented bound).  Last, the application's hooks
@@ -19,7 +25,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from gatehouse import logs
-from gatehouse.accounts import login, sessions
+from gatehouse.accounts import activity, login, sessions
 from gatehouse.accounts.usernames import USERNAME_PATTERN, normalize_username
 from gatehouse.errors import LastAdmin, NoSuchUser
 from gatehouse.roles import ADMIN
@@ -43,16 +49,18 @@ def delete_own_account(
 ) -> Deleted:
     """The caller's own account, once its current password is confirmed (under the lockout)."""
     user = login.confirm_password(rt, identity.username, current_password)
-    return _delete(rt, user, hooks)
+    return _delete(rt, user, hooks, actor="", session=identity.session_id)
 
 
-def delete_user(rt: Runtime, raw_username: str, hooks: Sequence[Hook]) -> Deleted:
+def delete_user(
+    rt: Runtime, raw_username: str, hooks: Sequence[Hook], *, actor: str = activity.ADMIN_CLI
+) -> Deleted:
     """Any account (the admin CLI), the last active admin excepted."""
     username = normalize_username(raw_username)
     user = rt.users.get(username) if USERNAME_PATTERN.fullmatch(username) else None
     if user is None:
         raise NoSuchUser()
-    return _delete(rt, user, hooks)
+    return _delete(rt, user, hooks, actor=actor)
 
 
 def ensure_not_last_admin(rt: Runtime, user: User) -> None:
@@ -66,7 +74,7 @@ def ensure_not_last_admin(rt: Runtime, user: User) -> None:
         raise LastAdmin()
 
 
-def _delete(rt: Runtime, user: User, hooks: Sequence[Hook]) -> Deleted:
+def _delete(rt: Runtime, user: User, hooks: Sequence[Hook], *, actor: str, session: str = "") -> Deleted:
     ensure_not_last_admin(rt, user)
     contact = rt.account_email.contact(user.username)
     # The user item first: a login or refresh that read it before now fails
@@ -74,7 +82,14 @@ def _delete(rt: Runtime, user: User, hooks: Sequence[Hook]) -> Deleted:
     rt.account_email.delete_account(user.username, contact.email if contact else None)
     ended = sessions.end_all_sessions(rt, user.username)
     rt.attempts.clear(user.username)  # its lockout counters: nothing of the account stays
-    logs.event("account_deleted", user=user.username)
+    who = activity.Who(
+        activity.account_key(user.username),
+        user.username,
+        contact.email if contact is not None and contact.verified else "",
+    )
+    # The account's events stay under its id until they expire (the last one is this).
+    activity.record(rt, who, activity.ACCOUNT_DELETED, actor=actor, session=session, notice=True)
+    logs.event("account_deleted", user=user.username, account=who.account)
     failed = sum(not run_hook(hook, user.username) for hook in hooks)
     return Deleted(user.username, ended, failed)
 

@@ -7,7 +7,7 @@ what proves the mailbox belongs to the account's owner.
 from __future__ import annotations
 
 from gatehouse import logs
-from gatehouse.accounts import login
+from gatehouse.accounts import activity, login
 from gatehouse.accounts.codes import (
     EMAIL_CODE_LENGTH,
     code_digest,
@@ -25,7 +25,6 @@ from gatehouse.storage.users import User, user_item
 from gatehouse.verify.identity import Identity
 
 SUBJECT = "Confirm your email address"
-CHANGED_SUBJECT = "Your email address was changed"
 
 
 def _purpose(email: str) -> str:
@@ -65,10 +64,13 @@ def change_email(rt: Runtime, identity: Identity, current_password: str, raw_ema
     )
     logs.event("email_changed", user=identity.username)
     _mail_code(rt, identity.username, address, code)
+    who = activity.Who(activity.account_key(identity.username), identity.username)
+    event = activity.record(rt, who, activity.EMAIL_CHANGED, session=identity.session_id)
     if current is not None and current.verified and current.email != address:
         # The owner hears of it at the address that was proven theirs.
-        values = {"username": identity.username, "new_address": address}
-        rt.mailer.send(render("email_changed", current.email, CHANGED_SUBJECT, values))
+        activity.send_notice(
+            rt, who, activity.EMAIL_CHANGED, event, to=current.email, more={"new_address": address}
+        )
 
 
 def verify_email(rt: Runtime, raw_username: str, raw_code: str) -> None:
@@ -88,6 +90,7 @@ def verify_email(rt: Runtime, raw_username: str, raw_code: str) -> None:
     if not rt.account_email.mark_verified(username, stored):
         raise InvalidCode()
     logs.event("email_verification", user=username, outcome="verified")
+    activity.record(rt, activity.Who(activity.account_key(username), username), activity.EMAIL_VERIFIED)
 
 
 def _mail_code(rt: Runtime, username: str, email: str, code: str) -> None:

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from urllib.parse import urlencode
 
 from gatehouse import logs
-from gatehouse.accounts import sessions
+from gatehouse.accounts import activity, sessions
 from gatehouse.accounts.codes import (
     RESET_CODE_LENGTH,
     code_digest,
@@ -35,7 +35,6 @@ from gatehouse.runtime import Runtime
 from gatehouse.storage.account_email import RESET, ResetState
 
 SUBJECT = "Your password reset code"
-CHANGED_SUBJECT = "Your password was reset"
 RATE_WINDOW = 3600
 # The key read and written for a username that cannot exist: no item has it.
 NO_ACCOUNT = "unknown#"
@@ -132,10 +131,9 @@ def reset_password(rt: Runtime, raw_username: str, raw_code: str, new_password: 
     # The owner proved control of the mailbox: the name's lockout counters go.
     rt.attempts.clear(username)
     logs.event("password_reset", user=username, outcome="password_set")
-    contact = rt.account_email.contact(username)
-    if contact is not None and contact.verified:
-        message = render("password_changed", contact.email, CHANGED_SUBJECT, {"username": username})
-        rt.mailer.send(message)
+    activity.record(
+        rt, activity.who(rt, username), activity.PASSWORD_RESET, detail=f"{ended} sessions ended", notice=True
+    )
     return ended
 
 

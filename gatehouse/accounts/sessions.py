@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import hmac
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from gatehouse import logs
+from gatehouse.accounts import activity
 from gatehouse.accounts.refresh_tokens import (
     MalformedRefreshToken,
     RefreshToken,
@@ -67,6 +68,7 @@ def open_session(
     together_with: Sequence[dict[str, Any]] = (),
     *,
     new_hash: str | None = None,
+    event: Callable[[str], dict[str, Any]] | None = None,
 ) -> TokenGrant:
     """Open a session for ``user`` as read (fresh) from the users table.
 
@@ -74,7 +76,9 @@ def open_session(
     and still has the credential version it was read with (else
     ``InvalidGrant``: a password change, a disable or an "end all sessions"
     came in between, and this login is refused rather than missed), ends the
-    oldest sessions past the per-user cap, and carries ``together_with``.
+    oldest sessions past the per-user cap, and carries ``together_with`` and
+    ``event`` (the transaction item of the login's security event, made from
+    the new session's id).
     """
     now = rt.now()
     sid = new_sid(int(rt.clock() * 1000))
@@ -85,6 +89,8 @@ def open_session(
     excess = live[: max(0, len(live) - rt.settings.max_sessions_per_user + 1)][:MAX_ENDED_PER_LOGIN]
     items = [rt.users.unchanged_since(user, new_hash), *together_with]
     items += [rt.sessions.delete_item(k) for k in excess]
+    if event is not None:
+        items.append(event(sid))
     try:
         rt.sessions.create(
             Session(
@@ -143,7 +149,13 @@ def refresh(rt: Runtime, value: str) -> TokenGrant:
                 return TokenGrant.from_body(sealed)
         if _same(digest, session.prev_hash) or any(_same(digest, h) for h in session.history):
             rt.sessions.delete(session.username, session.sid)
-            logs.event("refresh_reuse", user=session.username, outcome="session_ended")
+            logs.event(
+                "refresh_reuse",
+                user=session.username,
+                outcome="session_ended",
+                metrics={logs.REFRESH_REUSE: 1},
+            )
+            activity.record(rt, _who(session.username), activity.REFRESH_REUSE, session=session.sid)
             raise InvalidGrant("The refresh token was already used; the session has ended.")
         break
     raise InvalidGrant("The refresh token is not valid.")
@@ -159,14 +171,24 @@ def revoke(rt: Runtime, value: str) -> None:
             return
         # Only a token this session really issued may end it (not just its sid).
         if any(_same(digest, h) for h in (session.refresh_hash, session.prev_hash, *session.history)):
-            rt.sessions.delete(session.username, session.sid)
+            _ended(rt, session.username, session.sid, rt.sessions.delete(session.username, session.sid))
         return
     try:
         claims = verify_access_token(value, rt.keyset, rt.rules, now=rt.now())
     except TokenError:
         return
     if SID_PATTERN.fullmatch(claims.sid):
-        rt.sessions.delete(claims.sub, claims.sid)
+        _ended(rt, claims.sub, claims.sid, rt.sessions.delete(claims.sub, claims.sid))
+
+
+def _ended(rt: Runtime, username: str, sid: str, deleted: bool) -> None:
+    """A session its own token signed out (RFC 7009 revocation): the account's event."""
+    if deleted:
+        activity.record(rt, _who(username), activity.SESSION_ENDED, session=sid, detail="revoked")
+
+
+def _who(username: str) -> activity.Who:
+    return activity.Who(activity.account_key(username), username)
 
 
 def list_sessions(
@@ -184,6 +206,21 @@ def end_session(rt: Runtime, identity: Identity, sid: str) -> None:
     # Another user's session id is "not found", exactly like one that never existed.
     if not SID_PATTERN.fullmatch(sid) or not rt.sessions.delete(identity.username, sid):
         raise NoSuchSession()
+    detail = "signed_out" if sid == identity.session_id else f"ended_from_session {identity.session_id}"
+    activity.record(rt, _who(identity.username), activity.SESSION_ENDED, session=sid, detail=detail)
+
+
+def sign_out_everywhere(rt: Runtime, identity: Identity) -> int:
+    """``DELETE /auth/sessions``: end every session of the caller, theirs included; how many ended."""
+    ended = end_all_sessions(rt, identity.username)
+    activity.record(
+        rt,
+        _who(identity.username),
+        activity.SESSION_ENDED,
+        session=identity.session_id,
+        detail=f"all {ended} sessions ended",
+    )
+    return ended
 
 
 def end_all_sessions(rt: Runtime, username: str, keep: str | None = None, *, bump: bool = True) -> int:

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from chalice.app import Response
 
 from gatehouse import runtime
-from gatehouse.accounts import admin, deletion, email_address, login, recovery, signup
+from gatehouse.accounts import activity, admin, deletion, email_address, login, recovery, signup
 from gatehouse.accounts import sessions as lifecycle
 from gatehouse.accounts.codes import MAX_CODE_INPUT
 from gatehouse.accounts.devices import MAX_DEVICE_TOKEN_INPUT
@@ -150,13 +150,19 @@ def register(gate: Gatehouse, *, admin_routes: bool) -> None:
 
     @protected("/auth/sessions", methods=["DELETE"])
     def end_all_sessions(identity: Identity) -> Response:
-        lifecycle.end_all_sessions(runtime.current(), identity.username)
+        lifecycle.sign_out_everywhere(runtime.current(), identity)
         return no_content()
 
     @protected("/auth/sessions/{session_id}", methods=["DELETE"])
     def end_session(identity: Identity, session_id: str) -> Response:
         lifecycle.end_session(runtime.current(), identity, session_id)
         return no_content()
+
+    @protected("/auth/events", methods=["GET"])
+    def list_events(identity: Identity) -> Response:
+        limit, cursor = _paging(gate)
+        page, following = activity.own_events(runtime.current(), identity, limit, cursor)
+        return json_response(page, headers=_next_link(gate, "/auth/events", limit, following))
 
     @protected("/auth/password", methods=["POST"])
     def change_password(identity: Identity) -> Response:
@@ -203,19 +209,26 @@ def register(gate: Gatehouse, *, admin_routes: bool) -> None:
                 [u.public() for u in page], headers=_next_link(gate, "/admin/users", limit, following)
             )
 
+        @protected("/admin/users/{username}/events", methods=["GET"], role=ADMIN)
+        def admin_user_events(identity: Identity, username: str) -> Response:
+            limit, cursor = _paging(gate)
+            page, following = activity.events_of(runtime.current(), username, limit, cursor)
+            path = f"/admin/users/{quote(username, safe='')}/events"
+            return json_response(page, headers=_next_link(gate, path, limit, following))
+
         @protected("/admin/users/{username}/unlock", methods=["POST"], role=ADMIN)
         def admin_unlock_user(identity: Identity, username: str) -> Response:
-            admin.unlock(runtime.current(), username)
+            admin.unlock(runtime.current(), username, actor=identity.username)
             return no_content()
 
         @protected("/admin/users/{username}/disable", methods=["POST"], role=ADMIN)
         def admin_disable_user(identity: Identity, username: str) -> Response:
-            admin.set_disabled(runtime.current(), username, True)
+            admin.set_disabled(runtime.current(), username, True, actor=identity.username)
             return no_content()
 
         @protected("/admin/users/{username}/enable", methods=["POST"], role=ADMIN)
         def admin_enable_user(identity: Identity, username: str) -> Response:
-            admin.set_disabled(runtime.current(), username, False)
+            admin.set_disabled(runtime.current(), username, False, actor=identity.username)
             return no_content()
 
     # The dev demo page: 404 unless it is turned on (GATEHOUSE_DEMO_PAGE, the dev stage).
