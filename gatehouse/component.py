@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from chalice.app import AuthRequest, AuthResponse, Blueprint, Chalice, ChaliceAuthorizer, Request, Response
 
-from gatehouse import handlers, runtime
+from gatehouse import handlers, mail, runtime
 from gatehouse.errors import ConfigError, Forbidden, NotFound
 from gatehouse.settings import authorizer_ttl, load_settings
 from gatehouse.storage.failures import store_call
@@ -199,6 +199,16 @@ class Gatehouse:
         """
         self.account_deleted_hooks.append(hook)
         return hook
+
+    def mail_templates(self, directory: str | os.PathLike[str]) -> None:
+        """Use the mail templates in ``directory`` instead of the package's English ones.
+
+        A file there replaces the package's file of the same name
+        (``notice_new_device.txt`` and ``.html``, ``verify_email.txt``, ...;
+        the list and the placeholders each gets are in docs/API.md); the
+        others stay.  The first line of a ``.txt`` may be ``Subject: ...``.
+        """
+        mail.use_templates(directory)
 
     def map_error(self, error: type[Exception], status: int, code: str) -> None:
         """Answer ``status`` with ``{"error": code, "message": str(error)}`` when a view raises ``error``."""

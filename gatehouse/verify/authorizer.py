@@ -7,9 +7,10 @@ session check reads DynamoDB only when its cache cannot answer.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 
-from chalice.app import AuthResponse
+from chalice.app import AuthResponse, AuthRoute
 
 from gatehouse import logs
 from gatehouse.runtime import Runtime
@@ -41,18 +42,53 @@ def authorize(
         if rt.settings.check_sessions and not _session_is_live(rt, claims, now):
             raise Unauthorized("session_ended")
     except Unauthorized as denied:
-        logs.event("authorizer", outcome="deny", reason=denied.reason, route=where)
+        logs.event("authorizer", outcome="deny", reason=denied.reason, route=where, metrics=DENIED)
         raise
     except TokenError as invalid:
-        logs.event("authorizer", outcome="deny", reason=invalid.reason, route=where)
+        logs.event("authorizer", outcome="deny", reason=invalid.reason, route=where, metrics=DENIED)
         raise Unauthorized(invalid.reason) from None
     except Exception as failure:  # fail closed, whatever went wrong
         logs.event(
-            "authorizer", outcome="deny", reason="authorizer_error", error=type(failure).__name__, route=where
+            "authorizer",
+            outcome="deny",
+            reason="authorizer_error",
+            error=type(failure).__name__,
+            route=where,
+            metrics=FAILED,
         )
         raise Unauthorized("authorizer_error") from None
-    logs.event("authorizer", outcome="allow", user=claims.sub, route=where)
-    return auth_response(claims, routes())
+    answer = auth_response(claims, routes())
+    # The policy is cached per token and reused on every route: the line says which routes
+    # it opens and whether the one asked for is among them (if not, the gateway answers 403).
+    opened = [r for r in answer.routes if isinstance(r, AuthRoute)]
+    covers = [f"{','.join(r.methods)} {r.path}" for r in opened]
+    logs.event(
+        "authorizer",
+        outcome="allow",
+        user=claims.sub,
+        route=where,
+        route_allowed=int(where is not None and covered(where, opened)),
+        policy_covers="; ".join(covers),
+        metrics=ALLOWED,
+    )
+    return answer
+
+
+ALLOWED = {logs.AUTHORIZER_ALLOW: 1}
+DENIED = {logs.AUTHORIZER_DENY: 1}
+FAILED = {logs.AUTHORIZER_DENY: 1, logs.AUTHORIZER_ERRORS: 1}
+
+
+def covered(where: str, routes: Iterable[AuthRoute]) -> bool:
+    """Whether ``GET /notes/abc`` is among the policy's routes (``*`` matches any characters,
+    as it does in the policy's resource ARNs)."""
+    method, _, path = where.partition(" ")
+    for route in routes:
+        if method in route.methods or "*" in route.methods:
+            pattern = ".*".join(re.escape(part) for part in route.path.split("*"))
+            if re.fullmatch(pattern, path):
+                return True
+    return False
 
 
 def _session_is_live(rt: Runtime, claims: AccessClaims, now: int) -> bool:

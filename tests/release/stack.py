@@ -20,8 +20,9 @@ TABLES = {
     "SessionsTable": ("GATEHOUSE_SESSIONS_TABLE", "gatehouse-sessions"),
     "NotesTable": ("NOTES_TABLE", "gatehouse-notes"),
     "AttemptsTable": ("GATEHOUSE_ATTEMPTS_TABLE", "gatehouse-attempts"),
+    "EventsTable": ("GATEHOUSE_EVENTS_TABLE", "gatehouse-events"),
 }
-IDENTITY_TABLES = ("UsersTable", "SessionsTable", "AttemptsTable")
+IDENTITY_TABLES = ("UsersTable", "SessionsTable", "AttemptsTable", "EventsTable")
 LOG_ACTIONS = {"logs:CreateLogStream", "logs:PutLogEvents"}
 # Everything the mail settings can be, so the statement they add is in view.
 MAIL = {
