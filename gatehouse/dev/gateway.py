@@ -115,8 +115,8 @@ def _refused(
         outcome="refused",
         status=error.CODE,
         error=str(kind[1].get("error")),
-        route=f"{lambda_event.get('httpMethod')} {context.get('resourcePath') or lambda_event.get('path')}",
-        path=str(lambda_event.get("path"))[:256],
+        route=f"{context.get('httpMethod')} {context.get('resourcePath')}",
+        path=str(context.get("path"))[:256],
     )
     return _answer(error, original, kind)
 
