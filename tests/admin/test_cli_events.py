@@ -1,5 +1,8 @@
 """The admin CLI's ``events``: a user's security events, or a deleted account's by its id."""
 
+# The CLI's `run` fixture is imported from its own tests; the tests take it as a parameter.
+# ruff: noqa: F811
+
 from __future__ import annotations
 
 import json
@@ -9,7 +12,7 @@ from chalice.test import Client
 
 from gatehouse.accounts import activity
 from gatehouse.runtime import Runtime
-from tests.admin.test_cli import _login, run  # noqa: F401 (the fixture)
+from tests.admin.test_cli import _login, run  # noqa: F401
 from tests.conftest import Credentials, FakeClock
 
 Run = Callable[..., tuple[int, str]]
@@ -19,7 +22,7 @@ def test_events_lists_a_users_events_newest_first(
     run: Run,
     client: Client,
     make_user: Callable[..., Credentials],
-    clock: FakeClock,  # noqa: F811
+    clock: FakeClock,
 ) -> None:
     creds = make_user()
     assert _login(client, creds.username, "Not-the-password-9").status_code == 400
@@ -34,7 +37,7 @@ def test_events_lists_a_users_events_newest_first(
     assert "source_ip='127.0.0.1'" in oldest
 
 
-def test_events_as_json_with_a_limit(run: Run, rt: Runtime, make_user, clock: FakeClock) -> None:  # noqa: F811
+def test_events_as_json_with_a_limit(run: Run, rt: Runtime, make_user, clock: FakeClock) -> None:
     creds = make_user()
     who = activity.Who(activity.account_key(creds.username), creds.username)
     for kind in ("one", "two", "three"):
@@ -49,7 +52,7 @@ def test_a_deleted_accounts_events_are_read_by_its_account_id(
     run: Run,
     rt: Runtime,
     make_user,
-    clock: FakeClock,  # noqa: F811
+    clock: FakeClock,
 ) -> None:
     creds = make_user()
     account = activity.account_key(creds.username)
@@ -60,7 +63,7 @@ def test_a_deleted_accounts_events_are_read_by_its_account_id(
     assert "account_deleted" in output
 
 
-def test_events_needs_exactly_one_of_a_name_and_an_id(run: Run) -> None:  # noqa: F811
+def test_events_needs_exactly_one_of_a_name_and_an_id(run: Run) -> None:
     assert run("events") == (1, "error: Name a user, or give --account-id ID (not both).\n")
     assert run("events", "someone", "--account-id", "x")[0] == 1
     assert run("events", "someone", "--limit", "0") == (1, "error: --limit must be from 1 to 1000.\n")
