@@ -1,7 +1,9 @@
-"""The deploy template's alarms watch the metrics the code really writes, on the functions that write them."""
+"""What the deploy template gives an operator: alarms on the metrics the code really writes (on the
+functions that write them), the events table, the gateway's optional access log."""
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -90,3 +92,22 @@ def test_the_events_table_keeps_each_accounts_events_for_their_retention_only(pa
         {"AttributeName": "event_id", "KeyType": "RANGE"},
     ]
     assert properties["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
+
+
+def test_the_gateways_access_log_is_off_unless_asked_for_and_then_has_each_refusals_route(
+    package: Package,
+) -> None:
+    resources = deployed(package.template, {})["Resources"]
+    assert "AccessLogSetting" not in resources["RestAPI"]["Properties"]
+    assert package.resources["ApiAccessLogGroup"]["Condition"] == "ApiAccessLogsOn"
+    assert package.template["Conditions"]["ApiAccessLogsOn"] == {
+        "Fn::Equals": [{"Ref": "ApiAccessLogs"}, "true"]
+    }
+    resources = deployed(package.template, {"ApiAccessLogs": "true"})["Resources"]
+    setting = resources["RestAPI"]["Properties"]["AccessLogSetting"]
+    assert setting["DestinationArn"] == {"Fn::GetAtt": ["ApiAccessLogGroup", "Arn"]}
+    line = json.loads(setting["Format"])
+    assert line["route"] == "$context.httpMethod $context.resourcePath"
+    assert (line["status"], line["error"]) == ("$context.status", "$context.error.responseType")
+    group = resources["ApiAccessLogGroup"]["Properties"]
+    assert group["RetentionInDays"] == "30"  # LogRetentionInDays, as for the functions' logs
