@@ -23,7 +23,7 @@ import jwt
 from chalice.app import AuthRequest
 
 from bench.fake_dynamodb import FakeDynamoDB
-from bench.fixtures import USERNAME, Fixture, event_log_to_devnull
+from bench.fixtures import ACCOUNT_ID, USERNAME, Fixture, event_log_to_devnull
 from bench.report import Result
 from bench.timing import Samples, interleaved_loops, median, paired_ratio, summary
 
@@ -42,6 +42,7 @@ def _runtime(fixture: Fixture, db: FakeDynamoDB) -> Any:
     rt.sessions.create(
         Session(
             sid=fixture.session_id,
+            account_id=ACCOUNT_ID,
             username=USERNAME,
             device="bench",
             created_at=fixture.now,

@@ -189,7 +189,10 @@ class Gatehouse:
         return decorate
 
     def on_account_deleted(self, hook: Hook) -> Hook:
-        """Call ``hook(username)`` after an account is deleted, to remove the app's own data of it.
+        """Call ``hook(account_id)`` after an account is deleted, to remove the app's own data of it.
+
+        Key the app's data by :attr:`Identity.account_id`, never by the username:
+        a deleted name can be taken again, by somebody else.
 
         Usable as a decorator.  The hook runs after the account's identity
         rows and sessions are gone, at least once: while it raises it is

@@ -116,6 +116,18 @@ class InvalidGrant(GatehouseError):
     default_message = "The username or password is wrong."
 
 
+class AccountGone(GatehouseError):
+    """The caller's account no longer exists (its name may belong to a later account now).
+
+    A token of a deleted account can still pass the authorizer within the
+    revocation bound; the views that read the account answer it like an
+    invalid token, and never act on whoever holds the name now.
+    """
+
+    code = "invalid_token"
+    default_message = "The access token is missing, malformed, expired or revoked."
+
+
 class UnsupportedGrantType(GatehouseError):
     code = "unsupported_grant_type"
     default_message = "grant_type must be password or refresh_token."

@@ -147,14 +147,14 @@ class Runtime:
     def session_check(self) -> SessionCheck:
         return SessionCheck(self._session_of, self.settings.session_cache_seconds)
 
-    def _session_of(self, username: str, sid: str) -> Session | None:
+    def _session_of(self, account_id: str, sid: str) -> Session | None:
         # Only a sid of ours can name a row; anything else (a forged token's) is no session,
         # and is never sent to DynamoDB as a key it might refuse.
         if not SID_PATTERN.fullmatch(sid):
             return None
         if self._table_factory is not None:  # tables given (in-memory fakes): read through them
-            return self.sessions.get(username, sid)
-        return read_session(self.session_client, self.settings.sessions_table, username, sid)
+            return self.sessions.get(account_id, sid)
+        return read_session(self.session_client, self.settings.sessions_table, account_id, sid)
 
     @cached_property
     def session_client(self) -> DynamoDBClient:

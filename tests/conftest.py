@@ -57,6 +57,8 @@ hypothesis.settings.load_profile("gatehouse")
 START = 1_800_000_000.0
 DEFAULT_PASSWORD = "tulip-Marble-9-sunset"
 NOTES_TABLE = "gatehouse-notes"
+# An account id shaped like a real one, for tokens of no real account.
+ACCOUNT_ID = "0123456789abcdef0123456789abcdef"
 
 gateway.install()
 
@@ -78,6 +80,7 @@ class FakeClock:
 class Credentials:
     username: str
     password: str
+    account_id: str = ""  # the incarnation made by the factory (empty for a name never created)
 
 
 @dataclass(frozen=True)
@@ -229,8 +232,8 @@ def make_user(rt: Runtime) -> Callable[..., Credentials]:
         username: str | None = None, password: str = DEFAULT_PASSWORD, roles: tuple[str, ...] = ("user",)
     ) -> Credentials:
         username = username or f"user-{secrets.token_hex(4)}"
-        signup.create_user(rt, username, password, roles)
-        return Credentials(username, password)
+        user = signup.create_user(rt, username, password, roles)
+        return Credentials(username, password, user.account_id)
 
     return make
 
@@ -306,7 +309,8 @@ def make_token(rt: Runtime, clock: FakeClock, signing_jwk: dict[str, str]) -> Ca
         payload: dict[str, Any] = {
             "iss": rt.settings.issuer,
             "aud": rt.settings.audience,
-            "sub": "alice",
+            "sub": ACCOUNT_ID,
+            "username": "alice",
             "iat": now,
             "exp": now + rt.settings.access_token_ttl,
             "jti": secrets.token_hex(8),

@@ -98,7 +98,9 @@ def test_registered_user_can_log_in_and_manage_own_notes_over_http(stack: Stack)
 
     me = stack.request("GET", "/me", token=token)
     assert me.status == 200
-    assert me.json() == {"username": username, "roles": ["user"]}
+    answer = me.json()
+    assert len(answer.pop("account_id")) == 32
+    assert answer == {"username": username, "roles": ["user"]}
 
     created = stack.request("POST", "/notes", body={"text": "first"}, token=token)
     assert created.status == 201, created.raw

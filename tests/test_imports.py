@@ -62,6 +62,7 @@ def test_import_and_first_authorizer_call_load_no_pyjwt_sdk_or_password_library(
         load_signing_key(json.dumps(signing_jwk)),
         token_rules(load_settings(env)),
         subject="alice",
+        username="someone",
         session_id="session-1",
         roles=["user"],
         now=int(time.time()),
@@ -104,7 +105,13 @@ def _api_event(path: str, resource: str, params: dict[str, str]) -> dict[str, An
             "stage": "api",
             "requestId": "request-1",
             "identity": {"sourceIp": "192.0.2.1"},
-            "authorizer": {"username": "alice", "roles": "user", "sid": "session-1", "jti": "token-1"},
+            "authorizer": {
+                "account_id": "0123456789abcdef0123456789abcdef",
+                "username": "alice",
+                "roles": "user",
+                "sid": "session-1",
+                "jti": "token-1",
+            },
         },
     }
 

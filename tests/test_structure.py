@@ -62,6 +62,7 @@ def _signed_event(env: dict[str, str], signing_jwk: dict[str, str]) -> dict[str,
         load_signing_key(json.dumps(signing_jwk)),
         rules,
         subject="alice",
+        username="someone",
         session_id="018d2a9c3b00" + "A" * 22,  # shaped like a sid, so the check reads it
         roles=["user"],
         now=int(time.time()),
@@ -211,9 +212,9 @@ def test_authorizer_lambda_context_carries_identity_as_strings(
     creds = make_user()
     policy = _authorize(client, login(creds))
     context = policy["context"]
-    assert set(context) == {"username", "roles", "sid", "jti"}
+    assert set(context) == {"account_id", "username", "roles", "sid", "jti"}
     assert all(isinstance(value, str) and value for value in context.values())
-    assert context["username"] == creds.username
+    assert (context["account_id"], context["username"]) == (creds.account_id, creds.username)
     assert context["roles"] == "user"
     assert policy["principalId"] == creds.username
 

@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Protocol
 
 from gatehouse import logs
 from gatehouse.accounts.usernames import USERNAME_PATTERN, normalize_username
@@ -118,6 +118,16 @@ def from_client(seen: Client) -> Iterator[None]:
         client.reset(token)
 
 
+class Account(Protocol):
+    """One incarnation of an account: a user as read, a caller's identity, a session."""
+
+    @property
+    def username(self) -> str: ...
+
+    @property
+    def account_id(self) -> str: ...
+
+
 @dataclass(frozen=True)
 class Who:
     """The account an event belongs to: its id (the key) and its name at the time."""
@@ -128,20 +138,17 @@ class Who:
     verified_email: str = ""
 
     @classmethod
-    def of_user(cls, user: User) -> Who:
-        return cls(account_key(user.username), user.username, user.email if user.email_verified else "")
+    def of(cls, account: Account) -> Who:
+        """``account``'s events; a :class:`User` as read also brings its verified address."""
+        verified = account.email if isinstance(account, User) and account.email_verified else ""
+        return cls(account.account_id, account.username, verified)
 
 
-def who(rt: Runtime, username: str) -> Who:
-    """``username``'s account, with its verified address read (for an event with a notice)."""
-    contact = rt.account_email.contact(username)
+def who(rt: Runtime, account: Account) -> Who:
+    """``account``, with its verified address read (for an event with a notice)."""
+    contact = rt.account_email.contact(account.username, account.account_id)
     verified = contact.email if contact is not None and contact.verified else ""
-    return Who(account_key(username), username, verified)
-
-
-def account_key(username: str) -> str:
-    """The key an account's events are stored under."""
-    return username
+    return Who(account.account_id, account.username, verified)
 
 
 def new_event(
@@ -228,7 +235,7 @@ def failed_login(rt: Runtime, user: User | None, device: str, failures: int) -> 
         rt.events.put_nothing()
     else:
         kind = LOCKED_OUT if locked else LOGIN_FAILED
-        rt.events.put(new_event(rt, Who.of_user(user), kind, device=device))
+        rt.events.put(new_event(rt, Who.of(user), kind, device=device))
     logs.event(
         "login",
         outcome="failed",
@@ -298,7 +305,7 @@ def own_events(
     rt: Runtime, identity: Identity, limit: int, cursor: str | None
 ) -> tuple[list[dict[str, Any]], str | None]:
     """One page of the caller's own events, newest first, and the cursor of the next page."""
-    return _page(rt, account_key(identity.username), limit, cursor)
+    return _page(rt, identity.account_id, limit, cursor)
 
 
 def events_of(
@@ -309,7 +316,7 @@ def events_of(
     user = rt.users.get(username) if USERNAME_PATTERN.fullmatch(username) else None
     if user is None:
         raise NoSuchUser()
-    return _page(rt, account_key(user.username), limit, cursor)
+    return _page(rt, user.account_id, limit, cursor)
 
 
 def events_of_account(

@@ -10,6 +10,7 @@ from gatehouse import logs
 from gatehouse.accounts import activity, login
 from gatehouse.accounts.codes import (
     EMAIL_CODE_LENGTH,
+    MAX_CODE_FAILURES,
     code_digest,
     new_code,
     normalize_code,
@@ -20,7 +21,7 @@ from gatehouse.accounts.usernames import USERNAME_PATTERN, normalize_username
 from gatehouse.errors import InvalidCode
 from gatehouse.mail import render
 from gatehouse.runtime import Runtime
-from gatehouse.storage.account_email import EMAIL_CODE
+from gatehouse.storage.account_email import EMAIL_CODE, ClaimOwner
 from gatehouse.storage.users import User, user_item
 from gatehouse.verify.identity import Identity
 
@@ -37,7 +38,7 @@ def create_with_email(rt: Runtime, user: User, email: str) -> None:
     rt.account_email.create_user_with_email(
         user_item(user),
         email,
-        code_digest(_purpose(email), user.username, code),
+        code_digest(_purpose(email), user.account_id, code),
         rt.now() + rt.settings.email_code_ttl,
     )
     _mail_code(rt, user.username, email, code)
@@ -50,21 +51,21 @@ def change_email(rt: Runtime, identity: Identity, current_password: str, raw_ema
     address already verified changes nothing.
     """
     address = normalize_email(raw_email)
-    login.confirm_password(rt, identity.username, current_password)
-    current = rt.account_email.contact(identity.username)
+    user = login.confirm_password(rt, identity, current_password)
+    current = rt.account_email.contact(user.username, user.account_id)
     if current is not None and current.email == address and current.verified:
         return
     code = new_code(EMAIL_CODE_LENGTH)
     rt.account_email.change_email(
-        identity.username,
+        ClaimOwner(user.account_id, user.username),
         current.email if current else None,
         address,
-        code_digest(_purpose(address), identity.username, code),
+        code_digest(_purpose(address), user.account_id, code),
         rt.now() + rt.settings.email_code_ttl,
     )
     logs.event("email_changed", user=identity.username)
     _mail_code(rt, identity.username, address, code)
-    who = activity.Who(activity.account_key(identity.username), identity.username)
+    who = activity.Who.of(user)
     event = activity.record(rt, who, activity.EMAIL_CHANGED, session=identity.session_id)
     if current is not None and current.verified and current.email != address:
         # The owner hears of it at the address that was proven theirs.
@@ -79,18 +80,19 @@ def verify_email(rt: Runtime, raw_username: str, raw_code: str) -> None:
     if not USERNAME_PATTERN.fullmatch(username):
         raise InvalidCode()
     # The guess is counted before it is compared (the fifth wrong one kills the code).
-    item = rt.account_email.reserve_guess(username, EMAIL_CODE, rt.now())
+    item = rt.account_email.reserve_guess(username, EMAIL_CODE, rt.now(), MAX_CODE_FAILURES)
     code = normalize_code(raw_code)
     if item is None or code is None:
         raise InvalidCode()
     stored = str(item.get("email_code_hash", ""))
-    if not same_digest(code_digest(_purpose(str(item.get("email", ""))), username, code), stored):
+    account_id = str(item.get("account_id", ""))
+    if not same_digest(code_digest(_purpose(str(item.get("email", ""))), account_id, code), stored):
         logs.event("email_verification", user=username, outcome="wrong_code")
         raise InvalidCode()
     if not rt.account_email.mark_verified(username, stored):
         raise InvalidCode()
     logs.event("email_verification", user=username, outcome="verified")
-    activity.record(rt, activity.Who(activity.account_key(username), username), activity.EMAIL_VERIFIED)
+    activity.record(rt, activity.Who(account_id, username), activity.EMAIL_VERIFIED)
 
 
 def _mail_code(rt: Runtime, username: str, email: str, code: str) -> None:

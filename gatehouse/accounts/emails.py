@@ -39,11 +39,3 @@ def normalize_email(raw: str) -> str:
     ):
         raise InvalidRequest(INVALID)
     return f"{local}@{domain}"
-
-
-def claim_key(email: str) -> str:
-    """The users-table key that reserves ``email`` for one account.
-
-    Usernames are ``[a-z0-9_.-]`` only, so a key with ``#`` can never be a user.
-    """
-    return "email#" + email.lower()

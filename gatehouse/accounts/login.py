@@ -59,7 +59,7 @@ def password_login(
         activity.failed_login(rt, user, device, failures)
         raise InvalidGrant()
     new_hash = rt.hasher.hash(password) if check.rehash else None
-    who = activity.Who.of_user(user)
+    who = activity.Who.of(user)
     event, event_item = activity.login_item(rt, who, device, new_device=known_device is None)
     # The session, the check that the credentials did not change since they
     # were read, the counter reset, the login's event and any hash upgrade are
@@ -68,7 +68,7 @@ def password_login(
         rt,
         user,
         device,
-        [rt.attempts.reset_item(username, counter, rt.now(), rt.lockout)],
+        {"counter": rt.attempts.reset_item(username, counter, rt.now(), rt.lockout)},
         new_hash=new_hash,
         event=event_item,
     )
@@ -85,28 +85,25 @@ def _count(rt: Runtime, username: str, counter: str) -> int:
     return admitted
 
 
-def _admit(rt: Runtime, username: str, counter: str) -> User | None:
-    """Count this attempt on ``counter`` before any password check, then read the user."""
-    _count(rt, username, counter)
-    return rt.users.get(username)
+def _admit(rt: Runtime, identity: Identity) -> User | None:
+    """Count this attempt on the password-change counter before any password check, then read
+    the caller's account (None when that incarnation is gone, whoever holds its name now)."""
+    _count(rt, identity.username, PASSWORD_CHANGE)
+    return rt.users.get_account(identity.username, identity.account_id)
 
 
 def change_password(rt: Runtime, identity: Identity, current: str, new: str) -> int:
     """Set a new password and end every session but the caller's; returns how many ended."""
     # Policy first: a rejected new password must not count as a failed attempt.
     check_password_policy(new, identity.username)
-    # A stolen access token must not open an unlimited password-guessing oracle.
-    user = _admit(rt, identity.username, PASSWORD_CHANGE)
-    if user is None or not rt.hasher.verify(user.password_hash, current):
-        raise WrongPassword()
-    _confirmed(rt, user.username)
+    user = confirm_password(rt, identity, current)
     # The new hash and a new credential version in one write: a login that
     # read the old password cannot open a session after this.
-    rt.users.set_password_hash(user.username, rt.hasher.hash(new))
-    ended = sessions.end_all_sessions(rt, user.username, keep=identity.session_id, bump=False)
+    rt.users.set_password_hash(user.username, user.account_id, rt.hasher.hash(new))
+    ended = sessions.end_all_sessions(rt, user, keep=identity.session_id, bump=False)
     activity.record(
         rt,
-        activity.who(rt, user.username),
+        activity.Who.of(user),
         activity.PASSWORD_CHANGED,
         session=identity.session_id,
         detail=f"{ended} other sessions ended",
@@ -115,13 +112,14 @@ def change_password(rt: Runtime, identity: Identity, current: str, new: str) -> 
     return ended
 
 
-def confirm_password(rt: Runtime, username: str, password: str) -> User:
+def confirm_password(rt: Runtime, identity: Identity, password: str) -> User:
     """The signed-in user, once ``password`` is confirmed as theirs: before a sensitive change.
 
     Checked under the same counter as a password change, so a stolen access
     token opens no unlimited password-guessing oracle.
     """
-    user = _admit(rt, username, PASSWORD_CHANGE)
+    # A stolen access token must not open an unlimited password-guessing oracle.
+    user = _admit(rt, identity)
     if user is None or not rt.hasher.verify(user.password_hash, password):
         raise WrongPassword()
     _confirmed(rt, user.username)

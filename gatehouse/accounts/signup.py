@@ -8,7 +8,7 @@ from gatehouse.accounts.passwords import check_password_policy
 from gatehouse.accounts.usernames import check_username
 from gatehouse.errors import SignupDisabled
 from gatehouse.runtime import Runtime
-from gatehouse.storage.users import User
+from gatehouse.storage.users import User, new_account_id
 
 
 def ensure_signup_open(allowed: bool) -> None:
@@ -25,6 +25,7 @@ def create_user(
     address = normalize_email(email) if email is not None else None
     user = User(
         username=username,
+        account_id=new_account_id(),
         password_hash=rt.hasher.hash(password),
         roles=tuple(sorted(set(roles))),
         created_at=rt.now(),

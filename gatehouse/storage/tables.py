@@ -23,15 +23,15 @@ def table_definitions(settings: Settings) -> list[dict[str, Any]]:
             **on_demand,
         },
         {
-            # Keyed by user, so that one strongly consistent query finds all of
-            # a user's sessions (storage/sessions.py); no index to lag behind.
+            # Keyed by account id, so that one strongly consistent query finds all
+            # of an account's sessions (storage/sessions.py); no index to lag behind.
             "TableName": settings.sessions_table,
             "KeySchema": [
-                {"AttributeName": "username", "KeyType": "HASH"},
+                {"AttributeName": "account_id", "KeyType": "HASH"},
                 {"AttributeName": "sid", "KeyType": "RANGE"},
             ],
             "AttributeDefinitions": [
-                {"AttributeName": "username", "AttributeType": "S"},
+                {"AttributeName": "account_id", "AttributeType": "S"},
                 {"AttributeName": "sid", "AttributeType": "S"},
             ],
             **on_demand,

@@ -61,14 +61,14 @@ def authorize(
     # The policy is cached per token and reused on every route: the line says which routes
     # it opens and whether the one asked for is among them (if not, the gateway answers 403).
     opened = [r for r in answer.routes if isinstance(r, AuthRoute)]
-    covers = [f"{','.join(r.methods)} {r.path}" for r in opened]
     logs.event(
         "authorizer",
         outcome="allow",
-        user=claims.sub,
+        account=claims.sub,
+        user=claims.username,
         route=where,
         route_allowed=int(where is not None and covered(where, opened)),
-        policy_covers="; ".join(covers),
+        policy_covers="; ".join(f"{','.join(r.methods)} {r.path}" for r in opened),
         metrics=ALLOWED,
     )
     return answer

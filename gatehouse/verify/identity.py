@@ -11,10 +11,13 @@ from typing import Any
 class Identity:
     """The caller of a protected route: what a view receives first.
 
+    ``account_id`` is the account's immutable id: key the app's data by it,
+    never by ``username``, which a deleted account frees for somebody else.
     ``session_id`` names the login (see ``GET /auth/sessions``); ``token_id``
     is the access token's ``jti``.
     """
 
+    account_id: str
     username: str
     roles: tuple[str, ...]
     session_id: str
@@ -25,6 +28,7 @@ class Identity:
         """From the authorizer's context (API Gateway passes its values as strings)."""
         roles = str(context.get("roles", ""))
         return cls(
+            account_id=str(context["account_id"]),
             username=str(context["username"]),
             roles=tuple(r for r in roles.split(",") if r),
             session_id=str(context["sid"]),

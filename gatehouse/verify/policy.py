@@ -39,7 +39,8 @@ def allowed_routes(roles: Iterable[str], table: Iterable[ProtectedRoute]) -> lis
 def auth_response(claims: AccessClaims, table: Iterable[ProtectedRoute]) -> AuthResponse:
     # Context values must be strings, numbers or booleans behind real API Gateway.
     context = {
-        "username": claims.sub,
+        "account_id": claims.sub,
+        "username": claims.username,
         "roles": ",".join(claims.roles),
         "sid": claims.sid,
         "jti": claims.jti,

@@ -51,7 +51,8 @@ from gatehouse.verify import signatures
 from gatehouse.verify.keys import SUPPORTED_ALGORITHMS, KeySet, PublicKey, SigningKey
 
 TOKEN_TYPE = "at+jwt"  # noqa: S105 (a media type, not a secret)
-REQUIRED_CLAIMS = ("iss", "aud", "sub", "iat", "exp", "jti", "sid", "roles")
+# ``sub`` is the account's immutable id; ``username`` its (reusable) name.
+REQUIRED_CLAIMS = ("iss", "aud", "sub", "username", "iat", "exp", "jti", "sid", "roles")
 # Timestamps beyond this (year ~36812) are nonsense and risk overflow downstream.
 MAX_TIMESTAMP = 2**40
 MAX_JSON_DEPTH = 4
@@ -139,7 +140,8 @@ class TokenRules:
 
 @dataclass(frozen=True)
 class AccessClaims:
-    sub: str
+    sub: str  # the account id
+    username: str
     sid: str
     jti: str
     roles: tuple[str, ...]
@@ -152,6 +154,7 @@ def issue_access_token(
     rules: TokenRules,
     *,
     subject: str,
+    username: str,
     session_id: str,
     roles: Sequence[str],
     now: int,
@@ -159,6 +162,7 @@ def issue_access_token(
 ) -> tuple[str, AccessClaims]:
     claims = AccessClaims(
         sub=subject,
+        username=username,
         sid=session_id,
         jti=jti or secrets.token_hex(16),  # not uuid: it pulls platform into every cold start
         roles=tuple(roles),
@@ -169,6 +173,7 @@ def issue_access_token(
         "iss": rules.issuer,
         "aud": rules.audience,
         "sub": claims.sub,
+        "username": claims.username,
         "iat": claims.iat,
         "exp": claims.exp,
         "jti": claims.jti,
@@ -370,6 +375,7 @@ def _check_claims(payload: dict[str, Any], now: int, rules: TokenRules) -> Acces
     _check_expiry(exp, now, rules)
     return AccessClaims(
         sub=_check_string(payload, "sub", 64),
+        username=_check_string(payload, "username", 64),
         sid=_check_string(payload, "sid"),
         jti=_check_string(payload, "jti"),
         roles=_check_roles(payload),

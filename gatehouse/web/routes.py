@@ -14,7 +14,7 @@ from urllib.parse import quote, urlencode
 from chalice.app import Response
 
 from gatehouse import runtime
-from gatehouse.accounts import activity, admin, deletion, email_address, login, recovery, signup
+from gatehouse.accounts import activity, admin, deletion, email_address, login, profile, recovery, signup
 from gatehouse.accounts import sessions as lifecycle
 from gatehouse.accounts.codes import MAX_CODE_INPUT
 from gatehouse.accounts.devices import MAX_DEVICE_TOKEN_INPUT
@@ -136,11 +136,7 @@ def register(gate: Gatehouse, *, admin_routes: bool) -> None:
 
     @protected("/me", methods=["GET"])
     def me(identity: Identity) -> Response:
-        answer: dict[str, Any] = {"username": identity.username, "roles": list(identity.roles)}
-        contact = runtime.current().account_email.contact(identity.username)
-        if contact is not None:
-            answer.update(email=contact.email, email_verified=contact.verified)
-        return json_response(answer)
+        return json_response(profile.me(runtime.current(), identity))
 
     @protected("/auth/sessions", methods=["GET"])
     def list_sessions(identity: Identity) -> Response:

@@ -127,7 +127,7 @@ def test_list_users_shows_roles_and_disabled_and_never_a_hash(
 ) -> None:
     boss = make_user("boss", roles=("admin", "user"))
     gone = make_user("gone")
-    rt.users.set_disabled(gone.username, True)
+    rt.users.set_disabled(rt.users.get(gone.username), True)
     code, output = run("list-users", "--json")
     assert code == 0, output
     rows = {row["username"]: row for row in json.loads(output)}

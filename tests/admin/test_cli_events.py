@@ -39,7 +39,9 @@ def test_events_lists_a_users_events_newest_first(
 
 def test_events_as_json_with_a_limit(run: Run, rt: Runtime, make_user, clock: FakeClock) -> None:
     creds = make_user()
-    who = activity.Who(activity.account_key(creds.username), creds.username)
+    user = rt.users.get(creds.username)
+    assert user is not None
+    who = activity.Who.of(user)
     for kind in ("one", "two", "three"):
         activity.record(rt, who, kind)
         clock.advance(1)
@@ -55,7 +57,9 @@ def test_a_deleted_accounts_events_are_read_by_its_account_id(
     clock: FakeClock,
 ) -> None:
     creds = make_user()
-    account = activity.account_key(creds.username)
+    user = rt.users.get(creds.username)
+    assert user is not None
+    account = user.account_id
     assert run("delete-user", creds.username)[0] == 0
     assert run("events", creds.username) == (1, "error: No such user.\n")
     code, output = run("events", "--account-id", account)

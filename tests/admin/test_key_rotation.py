@@ -83,15 +83,16 @@ def _me(client: Client, token: str) -> int:
     return int(client.http.get("/me", headers=bearer(token)).status_code)
 
 
-def _forge(private_jwk: dict[str, Any], rt: Runtime, sub: str) -> str:
-    """A well-formed token signed with ``private_jwk`` for a live session of ``sub``."""
+def _forge(private_jwk: dict[str, Any], rt: Runtime, creds: Credentials) -> str:
+    """A well-formed token signed with ``private_jwk`` for a live session of ``creds``' account."""
     key = load_signing_key(json.dumps(private_jwk))
     now = rt.now()
-    sessions = rt.sessions.keys_for(sub)
+    sessions = rt.sessions.keys_for(creds.account_id)
     claims = {
         "iss": rt.settings.issuer,
         "aud": rt.settings.audience,
-        "sub": sub,
+        "sub": creds.account_id,
+        "username": creds.username,
         "iat": now,
         "exp": now + rt.settings.access_token_ttl,
         "jti": secrets.token_hex(8),
@@ -146,7 +147,7 @@ def test_rotation_keeps_old_tokens_valid_signs_new_ones_with_the_new_key_and_ret
 
     # Phase 2 deployed: the retired key's tokens are refused, however fresh.
     rt = deploy()
-    assert _me(client, _forge(old_private, rt, creds.username)) == 401
+    assert _me(client, _forge(old_private, rt, creds)) == 401
     assert _me(client, login(creds)) == 200
 
 

@@ -143,7 +143,7 @@ def test_default_page_is_100_notes(client, alice, rt):
     for i in range(101):
         rt.table(NOTES_TABLE).put_item(
             Item={
-                "owner": "alice",
+                "owner": rt.users.get("alice").account_id,  # notes are keyed by the account id
                 "note_id": f"{i:012x}{'0' * 16}",
                 "text": "x",
                 "created_at": i,

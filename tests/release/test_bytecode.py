@@ -142,6 +142,7 @@ def _authorizer_event() -> tuple[str, str]:
         load_signing_key(json.dumps(jwk)),
         rules,
         subject="bytecode-test",
+        username="someone",
         session_id="bytecode-session",
         roles=["user"],
         now=int(time.time()),

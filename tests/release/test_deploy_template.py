@@ -100,10 +100,10 @@ def test_ttl_is_on_exactly_the_tables_and_attribute_the_local_stack_sets(
     assert sessions_ttl == {"AttributeName": "expires_at", "Enabled": True}
 
 
-def test_sessions_are_keyed_by_user_so_one_consistent_query_finds_them_all(package: Package) -> None:
+def test_sessions_are_keyed_by_account_so_one_consistent_query_finds_them_all(package: Package) -> None:
     properties = package.resources["SessionsTable"]["Properties"]
     assert properties["KeySchema"] == [
-        {"AttributeName": "username", "KeyType": "HASH"},
+        {"AttributeName": "account_id", "KeyType": "HASH"},
         {"AttributeName": "sid", "KeyType": "RANGE"},
     ]
     assert "GlobalSecondaryIndexes" not in properties  # nothing eventually consistent to rely on

@@ -190,7 +190,7 @@ def test_the_last_active_admin_cannot_be_disabled(client, make_user, login):
 def test_a_disabled_admin_does_not_count_as_the_other_admin(client, make_user, login, rt):
     boss = make_user(roles=("admin", "user"))
     other = make_user(roles=("admin",))
-    rt.users.set_disabled(other.username, True)
+    rt.users.set_disabled(rt.users.get(other.username), True)
     response = client.http.post(f"/admin/users/{boss.username}/disable", headers=bearer(login(boss)))
     assert response.status_code == 409
 
@@ -200,7 +200,7 @@ def test_two_admins_disabling_each_other_at_once_leave_one_active(rt, make_user,
         a, b = make_user(roles=("admin",)), make_user(roles=("admin",))
         for name in rt.users.active_admins():
             if name not in (a.username, b.username):
-                rt.users.set_disabled(name, True)  # earlier rounds' admins: out of the way
+                rt.users.set_disabled(rt.users.get(name), True)  # earlier rounds' admins: out of the way
         outcomes: list[str] = []
         barrier = threading.Barrier(2)
 

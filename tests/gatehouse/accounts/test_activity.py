@@ -22,9 +22,15 @@ def grant(client: Client, creds: Credentials, password: str | None = None, **ext
     return post_json(client, "/auth/token", {**body, **extra}, {"User-Agent": AGENT})
 
 
+def account_of(rt: Runtime, username: str) -> str:
+    user = rt.users.get(username)
+    assert user is not None
+    return user.account_id
+
+
 def kinds(rt: Runtime, username: str) -> list[str]:
     """The account's event kinds, newest first."""
-    events, _ = rt.events.page(activity.account_key(username), 100, rt.now())
+    events, _ = rt.events.page(account_of(rt, username), 100, rt.now())
     return [e.kind for e in events]
 
 
@@ -36,8 +42,8 @@ def test_a_login_is_recorded_with_device_agent_address_and_its_session(client: C
     creds = make_user()
     answer = grant(client, creds, device="laptop")
     assert answer.status_code == 200
-    [event] = rt.events.page(activity.account_key(creds.username), 10, rt.now())[0]
-    [session] = rt.sessions.keys_for(creds.username)
+    [event] = rt.events.page(account_of(rt, creds.username), 10, rt.now())[0]
+    [session] = rt.sessions.keys_for(account_of(rt, creds.username))
     assert (event.kind, event.device, event.user_agent) == ("login_succeeded", "laptop", AGENT)
     assert event.session == session.sid
     assert event.source_ip == "127.0.0.1"  # what chalice's test gateway says
@@ -68,7 +74,7 @@ def test_a_wrong_password_and_an_unknown_name_make_the_same_requests(
     assert grant(client, Credentials("nobody-here", WRONG)).status_code == 400
     assert dynamodb_calls == known == ["GetItem", "UpdateItem", "PutItem"]
     assert kinds(rt, creds.username) == ["login_failed"]
-    assert [i["account"] for i in stored_items(rt)] == [activity.account_key(creds.username)]
+    assert [i["account"] for i in stored_items(rt)] == [account_of(rt, creds.username)]
 
 
 def test_the_failure_that_starts_the_lockout_is_recorded_as_such_and_refusals_are_not(
@@ -102,7 +108,7 @@ def test_signing_out_one_and_every_session_is_recorded_with_how(
     assert post_json(client, "/auth/revoke", {"token": other}).status_code == 200
     clock.advance(1)
     assert client.http.delete("/auth/sessions", headers=bearer(token)).status_code == 204
-    events = rt.events.page(activity.account_key(creds.username), 10, rt.now())[0]
+    events = rt.events.page(account_of(rt, creds.username), 10, rt.now())[0]
     assert [(e.kind, e.detail) for e in events[:2]] == [
         ("session_ended", "all 1 sessions ended"),
         ("session_ended", "revoked"),
@@ -117,8 +123,8 @@ def test_admin_actions_name_the_admin(rt: Runtime, make_user, clock) -> None:
     clock.advance(1)
     admin.unlock(rt, creds.username)
     clock.advance(1)
-    admin.set_roles(rt, creds.username, ("user", "editor"), was_active_admin=False, actor="root-admin")
-    events = rt.events.page(activity.account_key(creds.username), 10, rt.now())[0]
+    admin.set_roles(rt, creds.username, ["user", "editor"], actor="root-admin")
+    events = rt.events.page(account_of(rt, creds.username), 10, rt.now())[0]
     assert [(e.kind, e.actor) for e in events] == [
         ("roles_changed", "root-admin"),
         ("account_unlocked", activity.ADMIN_CLI),
@@ -130,7 +136,7 @@ def test_admin_actions_name_the_admin(rt: Runtime, make_user, clock) -> None:
 
 def test_a_deleted_accounts_events_stay_under_its_id_only_until_they_expire(rt: Runtime, make_user) -> None:
     creds = make_user()
-    account = activity.account_key(creds.username)
+    account = account_of(rt, creds.username)
     activity.record(rt, activity.Who(account, creds.username), activity.PASSWORD_CHANGED)
     rt.clock.advance(1)  # type: ignore[attr-defined]
     deletion.delete_user(rt, creds.username, [])
@@ -169,9 +175,28 @@ def test_no_event_holds_a_password_token_or_hash(client: Client, make_user, rt) 
     }
 
 
+def test_a_new_account_of_a_deleted_name_inherits_none_of_its_events(
+    client: Client, make_user, login: Callable[..., str], rt, clock
+) -> None:
+    creds = make_user("reused-name")
+    assert grant(client, creds, WRONG).status_code == 400
+    old = account_of(rt, creds.username)
+    clock.advance(1)
+    deletion.delete_user(rt, creds.username, [])
+    clock.advance(1)
+    again = make_user("reused-name")
+    assert account_of(rt, again.username) != old
+    events = json_body(client.http.get("/auth/events", headers=bearer(login(again))))
+    assert [e["kind"] for e in events] == ["login_succeeded"]
+    assert [e["kind"] for e in activity.events_of_account(rt, old, 10, None)[0]] == [
+        "account_deleted",
+        "login_failed",
+    ]
+
+
 @pytest.mark.parametrize("days", [1, 365])
 def test_the_retention_setting_is_the_events_ttl(make_runtime, make_user, days: int) -> None:
     rt = make_runtime(event_retention_days=days)
     creds = make_user()
-    event = activity.record(rt, activity.Who(activity.account_key(creds.username), creds.username), "x")
+    event = activity.record(rt, activity.Who(account_of(rt, creds.username), creds.username), "x")
     assert event.expires_at - event.at == days * 86400

@@ -111,8 +111,10 @@ def test_a_deletion_is_noticed_at_the_address_the_account_had(
 def test_a_factor_notice_goes_through_the_same_api_other_components_call(
     rt: Runtime, owner: str, mailbox: Mailbox
 ) -> None:
+    user = rt.users.get(owner)
+    assert user is not None
     for kind in (activity.FACTOR_ADDED, activity.RECOVERY_CODE_USED, activity.FACTOR_REMOVED):
-        activity.record(rt, activity.who(rt, owner), kind, notice=True)
+        activity.record(rt, activity.who(rt, user), kind, notice=True)
     assert [m.subject for m in mailbox.to(ADDRESS)[-3:]] == [
         "A second factor was added to your account",
         "A recovery code was used on your account",
