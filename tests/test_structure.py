@@ -216,7 +216,7 @@ def test_authorizer_lambda_context_carries_identity_as_strings(
     assert all(isinstance(value, str) and value for value in context.values())
     assert (context["account_id"], context["username"]) == (creds.account_id, creds.username)
     assert context["roles"] == "user"
-    assert policy["principalId"] == creds.username
+    assert policy["principalId"] == creds.account_id  # sub: the account id
 
 
 def test_authorizer_lambda_rejects_a_bad_token_with_exactly_unauthorized(client: Client) -> None:
