@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from chalice.app import AuthRequest, Blueprint, Chalice, ChaliceAuthorizer, Request, Response
 
-from gatehouse import app_tables, logs
+from gatehouse import app_tables, logs, mail
 from gatehouse.app_tables import DEFAULT_ACTIONS, AppTable
 from gatehouse.authorizer import handler
 from gatehouse.authorizer.decision import Verifier, authorize
@@ -85,6 +85,7 @@ class Gatehouse:
         self._env = env
         self._services: Services | None = None
         self._services_lock = threading.Lock()
+        self._mail_templates: tuple[str, ...] = ()
         self._app_errors = responses.AppErrors()
         self._allow_signup = allow_signup
         self._demo_page = demo_page
@@ -230,6 +231,20 @@ class Gatehouse:
         self.account_deleted_hooks.append(hook)
         return hook
 
+    def mail_templates(self, directory: str | os.PathLike[str]) -> None:
+        """Use the mail templates in ``directory`` instead of the package's English ones.
+
+        A file there replaces the package's file of the same name
+        (``notice_new_device.txt`` and ``.html``, ``verify_email.txt``, ...;
+        the list and the placeholders each gets are in docs/API.md); the
+        others stay.  The first line of a ``.txt`` may be ``Subject: ...``.
+        """
+        path = mail.template_directory(directory)
+        with self._services_lock:
+            self._mail_templates = (path, *(d for d in self._mail_templates if d != path))
+            if self._services is not None:
+                self._services.mail_templates = self._mail_templates
+
     def map_error(self, error: type[Exception], status: int, code: str) -> None:
         """Answer ``status`` with ``{"error": code, "message": str(error)}`` when a view raises ``error``.
 
@@ -244,12 +259,15 @@ class Gatehouse:
         with self._services_lock:
             if self._services is None:
                 self._services = Services(load_settings(self._env))
+                self._services.mail_templates = self._mail_templates
             return self._services
 
     def use_services(self, services: Services | None) -> None:
         """Run on ``services`` (tests: a fake clock, moto tables); None: from ``env`` again."""
         with self._services_lock:
             self._services = services
+            if services is not None:
+                services.mail_templates = self._mail_templates
 
     @property
     def settings(self) -> Settings:

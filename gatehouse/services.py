@@ -30,6 +30,7 @@ from gatehouse.settings import Settings, token_rules
 from gatehouse.storage import aws
 from gatehouse.storage.account_email import AccountEmailRepository
 from gatehouse.storage.attempts import AttemptRepository
+from gatehouse.storage.events import EventRepository
 from gatehouse.storage.mail_quota import MailQuotaRepository
 from gatehouse.storage.sessions import SID_PATTERN, Session, SessionRepository, read_session
 from gatehouse.storage.users import UserRepository
@@ -69,6 +70,9 @@ class Services:
         self._table_factory = table
         self._signing_key_source = signing_key_source
         self._tables: dict[str, Table] = {}
+        # The app's own mail template directories, searched before the package's
+        # (``gate.mail_templates``): this Gatehouse's, never another's in the process.
+        self.mail_templates: tuple[str, ...] = ()
 
     def now(self) -> int:
         return int(self.clock())
@@ -157,6 +161,10 @@ class Services:
     def mail_quota(self) -> MailQuotaRepository:
         """Mail counters per address, account and source (on the attempts table)."""
         return MailQuotaRepository(self.table(self.settings.attempts_table))
+
+    @cached_property
+    def events(self) -> EventRepository:
+        return EventRepository(self.table(self.settings.events_table))
 
     @cached_property
     def lockout(self) -> LockoutRules:

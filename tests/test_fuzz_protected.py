@@ -57,6 +57,7 @@ PROTECTED: list[tuple[str, str, Fields]] = [
     ("GET", "/auth/sessions", {}),
     ("DELETE", "/auth/sessions", {}),
     ("DELETE", "/auth/sessions/{session_id}", {}),
+    ("GET", "/auth/events", {}),
     ("POST", "/auth/password", {"current_password": password_texts, "new_password": password_texts}),
     ("POST", "/auth/email", {"current_password": password_texts, "email": st.emails() | texts}),
     ("POST", "/auth/email/resend", {}),
@@ -66,9 +67,12 @@ PROTECTED: list[tuple[str, str, Fields]] = [
     ("POST", "/admin/users/{username}/disable", {}),
     ("POST", "/admin/users/{username}/enable", {}),
     ("POST", "/admin/users/{username}/unlock", {}),
+    ("GET", "/admin/users/{username}/events", {}),
 ]
 # Routes that page their answer: they also get fuzzed ``limit`` and ``cursor`` parameters.
-PAGED = frozenset({"/notes", "/auth/sessions", "/admin/users"})
+PAGED = frozenset(
+    {"/notes", "/auth/sessions", "/admin/users", "/auth/events", "/admin/users/{username}/events"}
+)
 PATH_PARAMS = st.one_of(
     texts,
     st.text(alphabet="0123456789abcdef", min_size=28, max_size=28),

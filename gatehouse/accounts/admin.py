@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from gatehouse.accounts import sessions
+from gatehouse.accounts import activity, sessions
 from gatehouse.accounts.ports import AccountServices
 from gatehouse.accounts.usernames import USERNAME_PATTERN, account_name
 from gatehouse.errors import InvalidRequest, LastAdmin, NoSuchUser
@@ -71,19 +71,26 @@ def _existing(rt: AccountServices, raw_username: str) -> User:
     return user
 
 
-def set_disabled(rt: AccountServices, raw_username: str, disabled: bool) -> int:
+def set_disabled(
+    rt: AccountServices, raw_username: str, disabled: bool, *, actor: str = activity.ADMIN_CLI
+) -> int:
     """Disable (or re-enable) an account; disabling ends all its sessions.
 
     Enabling never brings an ended session back: those rows are gone.
+    ``actor`` (the admin's name, else the CLI) goes into the account's event.
     """
     user = _existing(rt, raw_username)
     if not disabled:
         if not rt.users.set_disabled(user, False):
             raise NoSuchUser()
+        activity.record(rt, activity.Who.of(user), activity.ACCOUNT_ENABLED, actor=actor)
         return 0
     if not keeping_an_admin(rt, user, lambda witness: rt.users.set_disabled(user, True, witness=witness)):
         raise NoSuchUser()
-    return sessions.end_all_sessions(rt, user, bump=False)  # the disable bumped it
+    ended = sessions.end_all_sessions(rt, user, bump=False)  # the disable bumped it
+    detail = f"{ended} sessions ended"
+    activity.record(rt, activity.Who.of(user), activity.ACCOUNT_DISABLED, actor=actor, detail=detail)
+    return ended
 
 
 def check_roles(raw: list[str]) -> tuple[str, ...]:
@@ -102,7 +109,9 @@ class RolesChanged:
     sessions_ended: int
 
 
-def set_roles(rt: AccountServices, raw_username: str, raw_roles: list[str]) -> RolesChanged:
+def set_roles(
+    rt: AccountServices, raw_username: str, raw_roles: list[str], *, actor: str = activity.ADMIN_CLI
+) -> RolesChanged:
     """Replace a user's roles; taking a role away also ends the user's sessions.
 
     An access token carries the roles it was issued with, so a removed role
@@ -124,14 +133,19 @@ def set_roles(rt: AccountServices, raw_username: str, raw_roles: list[str]) -> R
     ended = 0
     if set(user.roles) - set(wanted):
         ended = sessions.end_all_sessions(rt, user)
+    detail = ",".join(wanted) or "none"
+    activity.record(rt, activity.Who.of(user), activity.ROLES_CHANGED, actor=actor, detail=detail)
     return RolesChanged(user.roles, wanted, ended)
 
 
-def unlock(rt: AccountServices, raw_username: str) -> int:
+def unlock(rt: AccountServices, raw_username: str, *, actor: str = activity.ADMIN_CLI) -> int:
     """Clear every lockout counter of an existing account (the name's, its devices', its
     password change's); returns how many there were."""
     user = _existing(rt, raw_username)
-    return rt.attempts.clear(user.username)
+    cleared = rt.attempts.clear(user.username)
+    detail = f"{cleared} counters cleared"
+    activity.record(rt, activity.Who.of(user), activity.ACCOUNT_UNLOCKED, actor=actor, detail=detail)
+    return cleared
 
 
 def list_users(

@@ -13,6 +13,12 @@ idempotent.  A hook that still fails is logged (``account_deleted_hook``,
 with the hook's name and the error's type) and the deletion still succeeds:
 the account is gone and cannot be brought back for a retry, so the operator
 re-runs the cleanup from the log line.
+
+Its security events stay, under the account id only, until their retention
+ends (``GATEHOUSE_EVENT_RETENTION_DAYS``): the last is ``account_deleted``,
+and the owner is mailed a notice at the verified address.  No later account
+of the same name can read them (a new account gets a new id); an operator
+can, by the id the ``account_deleted`` log line names.
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from gatehouse import logs
-from gatehouse.accounts import admin, login, sessions
+from gatehouse.accounts import activity, admin, login, sessions
 from gatehouse.accounts.ports import AccountServices
 from gatehouse.authorizer.identity import Identity
 from gatehouse.errors import Conflict, NoSuchUser
@@ -44,18 +50,22 @@ def delete_own_account(
 ) -> Deleted:
     """The caller's own account, once its current password is confirmed (under the lockout)."""
     user = login.confirm_password(rt, identity, current_password)
-    return _delete(rt, user, hooks)
+    return _delete(rt, user, hooks, actor="", session=identity.session_id)
 
 
-def delete_user(rt: AccountServices, raw_username: str, hooks: Sequence[Hook]) -> Deleted:
+def delete_user(
+    rt: AccountServices, raw_username: str, hooks: Sequence[Hook], *, actor: str = activity.ADMIN_CLI
+) -> Deleted:
     """Any account (the admin CLI), the last active admin excepted."""
     user = rt.users.get(admin.account_name(raw_username))
     if user is None:
         raise NoSuchUser()
-    return _delete(rt, user, hooks)
+    return _delete(rt, user, hooks, actor=actor)
 
 
-def _delete(rt: AccountServices, user: User, hooks: Sequence[Hook]) -> Deleted:
+def _delete(
+    rt: AccountServices, user: User, hooks: Sequence[Hook], *, actor: str, session: str = ""
+) -> Deleted:
     contact = rt.account_email.contact(user.username, user.account_id)
     email = contact.email if contact else None
     claim = rt.account_email.claim_removal(email, user.account_id) if email else None
@@ -76,6 +86,11 @@ def _delete(rt: AccountServices, user: User, hooks: Sequence[Hook]) -> Deleted:
         raise NoSuchUser()
     ended = sessions.end_all_sessions(rt, user, bump=False)  # the row is gone: nothing to bump
     rt.attempts.clear(user.username)  # the name's lockout counters: nothing of the account stays
+    # The account's events stay under its id until they expire (the last one is this), and
+    # the owner hears of it at the address the account had, if it was verified.
+    verified = contact.email if contact is not None and contact.verified else ""
+    who = activity.Who(user.account_id, user.username, verified)
+    activity.record(rt, who, activity.ACCOUNT_DELETED, actor=actor, session=session, notice=True)
     logs.event("account_deleted", user=user.username, account=user.account_id)
     failed = sum(not run_hook(hook, user.account_id) for hook in hooks)
     return Deleted(user.username, user.account_id, ended, failed)

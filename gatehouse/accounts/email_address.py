@@ -7,7 +7,7 @@ what proves the mailbox belongs to the account's owner.
 from __future__ import annotations
 
 from gatehouse import logs
-from gatehouse.accounts import login, outbox
+from gatehouse.accounts import activity, login, outbox
 from gatehouse.accounts.codes import (
     EMAIL_CODE_LENGTH,
     MAX_CODE_FAILURES,
@@ -26,7 +26,6 @@ from gatehouse.storage.account_email import EMAIL_CODE, ClaimOwner
 from gatehouse.storage.users import User, user_item
 
 SUBJECT = "Confirm your email address"
-CHANGED_SUBJECT = "Your email address was changed"
 
 
 def _purpose(email: str) -> str:
@@ -68,11 +67,13 @@ def change_email(
     )
     logs.event("email_changed", user=identity.username)
     _mail_code(rt, user.account_id, address, code, source)
+    who = activity.Who.of(user)
+    event = activity.record(rt, who, activity.EMAIL_CHANGED, session=identity.session_id)
     if current is not None and current.verified and current.email != address:
         # The owner hears of it at the address that was proven theirs.
-        values = {"username": identity.username, "new_address": address}
-        message = compose("email_changed", current.email, CHANGED_SUBJECT, values)
-        outbox.deliver(rt, message, account_id=user.account_id, source=source)
+        activity.send_notice(
+            rt, who, activity.EMAIL_CHANGED, event, to=current.email, more={"new_address": address}
+        )
 
 
 def resend_verification(rt: AccountServices, identity: Identity, source: str | None = None) -> None:
@@ -113,11 +114,14 @@ def verify_email(rt: AccountServices, raw_username: str, raw_code: str) -> None:
     if not rt.account_email.mark_verified(username, stored):
         raise InvalidCode()
     logs.event("email_verification", user=username, outcome="verified")
+    activity.record(rt, activity.Who(account_id, username), activity.EMAIL_VERIFIED)
 
 
 def _mail_code(rt: AccountServices, account_id: str, email: str, code: str, source: str | None) -> None:
     """The verification mail. It goes to an address nobody has proven yet, so it carries no text
     the requester chose (not even the username): only the code and its lifetime."""
     hours = str(max(1, rt.settings.email_code_ttl // 3600))
-    message = compose("verify_email", email, SUBJECT, {"code": code, "hours": hours})
+    message = compose(
+        "verify_email", email, SUBJECT, {"code": code, "hours": hours}, templates=rt.mail_templates
+    )
     outbox.deliver(rt, message, account_id=account_id, source=source)

@@ -22,7 +22,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from gatehouse.accounts import devices, sessions
+from gatehouse.accounts import activity, devices, sessions
+from gatehouse.accounts.lockout import Refused
 from gatehouse.accounts.passwords import check_password_policy
 from gatehouse.accounts.ports import AccountServices
 from gatehouse.accounts.usernames import USERNAME_PATTERN, normalize_username
@@ -46,33 +47,43 @@ def password_login(
     user = None
     known_device: str | None = None
     counter = LOGIN
+    failures = 0
     if USERNAME_PATTERN.fullmatch(username):
         # Read first: a device token is valid only for the account it was issued to.
         user = rt.users.get(username)
         known_device = devices.device_id(rt, user, device_token) if user and device_token else None
         counter = DEVICE + known_device if known_device else LOGIN
-        _count(rt, username, counter)
+        failures = _count(rt, username, counter)
     check = rt.hasher.check(user.password_hash if user else None, password)
     if user is None or not check.matched or user.disabled:
+        # The account's event (or, for a name without one, the same request writing nothing).
+        activity.failed_login(rt, user, device, failures)
         raise InvalidGrant()
     new_hash = rt.hasher.hash(password) if check.rehash else None
+    who = activity.Who.of(user)
+    event, event_item = activity.login_item(rt, who, device, new_device=known_device is None)
     # The session, the check that the credentials did not change since they
-    # were read, the counter reset and any hash upgrade are one transaction.
+    # were read, the counter reset, the login's event and any hash upgrade are
+    # one transaction.
     grant = sessions.open_session(
         rt,
         user,
         device,
         {"counter": rt.attempts.reset_item(username, counter, rt.now(), rt.lockout)},
         new_hash=new_hash,
+        event=event_item,
     )
+    activity.logged_in(rt, who, event)
     return replace(grant, device_token=device_token if known_device else devices.issue(rt, user))
 
 
-def _count(rt: AccountServices, username: str, counter: str) -> None:
-    """Count this attempt on ``counter`` before any password check, or refuse it in the back-off."""
-    refused = rt.attempts.reserve(username, counter, rt.now(), rt.lockout)
-    if refused is not None:
-        raise TooManyAttempts(refused.retry_after)
+def _count(rt: AccountServices, username: str, counter: str) -> int:
+    """Count this attempt on ``counter`` before any password check, or refuse it in the back-off;
+    how many the window has counted."""
+    admitted = rt.attempts.reserve(username, counter, rt.now(), rt.lockout)
+    if isinstance(admitted, Refused):
+        raise TooManyAttempts(admitted.retry_after)
+    return admitted
 
 
 def _admit(rt: AccountServices, identity: Identity) -> User | None:
@@ -90,7 +101,16 @@ def change_password(rt: AccountServices, identity: Identity, current: str, new: 
     # The new hash and a new credential version in one write: a login that
     # read the old password cannot open a session after this.
     rt.users.set_password_hash(user.username, user.account_id, rt.hasher.hash(new))
-    return sessions.end_all_sessions(rt, user, keep=identity.session_id, bump=False)
+    ended = sessions.end_all_sessions(rt, user, keep=identity.session_id, bump=False)
+    activity.record(
+        rt,
+        activity.Who.of(user),
+        activity.PASSWORD_CHANGED,
+        session=identity.session_id,
+        detail=f"{ended} other sessions ended",
+        notice=True,
+    )
+    return ended
 
 
 def confirm_password(rt: AccountServices, identity: Identity, password: str) -> User:

@@ -49,7 +49,13 @@ def deliver(
 ) -> bool:
     """Send ``message`` unless a cap is reached; True when it went to the mailer and was sent."""
     if not rt.mail_quota.take(caps(message.kind, message.to, account_id, source), rt.now()):
-        logs.event("mail", message=message.kind, outcome="capped", account=account_id)
+        logs.event(
+            "mail",
+            message=message.kind,
+            outcome="capped",
+            account=account_id,
+            metrics={logs.MAILS_SUPPRESSED: 1},
+        )
         return False
     return rt.mailer.send(message)
 

@@ -19,6 +19,7 @@ from gatehouse.mail import Mailer
 from gatehouse.settings import Settings
 from gatehouse.storage.account_email import AccountEmailRepository
 from gatehouse.storage.attempts import AttemptRepository
+from gatehouse.storage.events import EventRepository
 from gatehouse.storage.mail_quota import MailQuotaRepository
 from gatehouse.storage.sessions import SessionRepository
 from gatehouse.storage.users import UserRepository
@@ -56,6 +57,12 @@ class AccountServices(Protocol):
 
     @property
     def mail_quota(self) -> MailQuotaRepository: ...
+
+    @property
+    def mail_templates(self) -> tuple[str, ...]: ...
+
+    @property
+    def events(self) -> EventRepository: ...
 
     @property
     def rules(self) -> TokenRules: ...

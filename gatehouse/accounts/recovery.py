@@ -18,7 +18,7 @@ from collections.abc import Callable
 from urllib.parse import urlencode
 
 from gatehouse import logs
-from gatehouse.accounts import outbox, sessions
+from gatehouse.accounts import activity, outbox, sessions
 from gatehouse.accounts.codes import (
     MAX_CODE_FAILURES,
     RESET_CODE_LENGTH,
@@ -37,7 +37,6 @@ from gatehouse.storage.account_email import RESET, ResetState, claim_key
 from gatehouse.storage.users import AccountKey
 
 SUBJECT = "Your password reset code"
-CHANGED_SUBJECT = "Your password was reset"
 RATE_WINDOW = 3600
 # The key read and written for a username that cannot exist: no item has it.
 NO_ACCOUNT = "unknown#"
@@ -142,10 +141,8 @@ def reset_password(rt: AccountServices, raw_username: str, raw_code: str, new_pa
     # The owner proved control of the mailbox: the name's lockout counters go.
     rt.attempts.clear(username)
     logs.event("password_reset", user=username, outcome="password_set")
-    contact = rt.account_email.contact(username, account.account_id)
-    if contact is not None and contact.verified:
-        message = compose("password_changed", contact.email, CHANGED_SUBJECT, {"username": username})
-        outbox.deliver(rt, message, account_id=account.account_id)
+    detail = f"{ended} sessions ended"
+    activity.record(rt, activity.who(rt, account), activity.PASSWORD_RESET, detail=detail, notice=True)
     return ended
 
 
@@ -162,6 +159,11 @@ def _mail_code(rt: AccountServices, state: ResetState, code: str, source: str | 
         link_text = f"\nOr open this link: {link}\n"
         link_html = f'<p><a href="{html.escape(link, quote=True)}">Choose a new password</a></p>'
     message = compose(
-        "reset_code", email, SUBJECT, {**values, "link_text": link_text}, {"link_html": link_html}
+        "reset_code",
+        email,
+        SUBJECT,
+        {**values, "link_text": link_text},
+        {"link_html": link_html},
+        templates=rt.mail_templates,
     )
     outbox.deliver(rt, message, account_id=state.account_id, source=source)

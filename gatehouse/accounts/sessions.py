@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import hmac
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from gatehouse import logs
+from gatehouse.accounts import activity
 from gatehouse.accounts.ports import AccountServices
 from gatehouse.accounts.refresh_tokens import (
     MalformedRefreshToken,
@@ -20,7 +21,7 @@ from gatehouse.accounts.refresh_tokens import (
 )
 from gatehouse.authorizer.identity import Identity
 from gatehouse.errors import InvalidGrant, InvalidRequest, NoSuchSession, StoreError
-from gatehouse.jose.access_tokens import issue_access_token, verify_access_token
+from gatehouse.jose.access_tokens import AccessClaims, issue_access_token, verify_access_token
 from gatehouse.jose.errors import TokenError
 from gatehouse.storage.sessions import SID_PATTERN, Session, new_sid
 from gatehouse.storage.users import User
@@ -83,6 +84,7 @@ def open_session(
     together_with: Mapping[str, dict[str, Any]] | None = None,
     *,
     new_hash: str | None = None,
+    event: Callable[[str], dict[str, Any]] | None = None,
 ) -> TokenGrant:
     """Open a session for ``user`` as read (fresh) from the users table.
 
@@ -103,6 +105,8 @@ def open_session(
     excess = live[: max(0, len(live) - rt.settings.max_sessions_per_user + 1)][:MAX_ENDED_PER_LOGIN]
     items = {"user": rt.users.unchanged_since(user, new_hash), **(together_with or {})}
     items.update({f"ended {k.sid}": rt.sessions.delete_item(k) for k in excess})
+    if event is not None:
+        items["event"] = event(sid)  # the login's security event, made from the new session's id
     failed = rt.sessions.create(
         Session(
             sid=sid,
@@ -159,7 +163,13 @@ def refresh(rt: AccountServices, value: str) -> TokenGrant:
                 return TokenGrant.from_body(sealed)
         if _same(digest, session.prev_hash) or any(_same(digest, h) for h in session.history):
             rt.sessions.delete(session.account_id, session.sid)
-            logs.event("refresh_reuse", account=session.account_id, outcome="session_ended")
+            logs.event(
+                "refresh_reuse",
+                account=session.account_id,
+                outcome="session_ended",
+                metrics={logs.REFRESH_REUSE: 1},
+            )
+            activity.record(rt, activity.Who.of(session), activity.REFRESH_REUSE, session=session.sid)
             raise InvalidGrant("The refresh token was already used; the session has ended.")
         break
     raise InvalidGrant("The refresh token is not valid.")
@@ -175,14 +185,22 @@ def revoke(rt: AccountServices, value: str) -> None:
             return
         # Only a token this session really issued may end it (not just its sid).
         if any(_same(digest, h) for h in (session.refresh_hash, session.prev_hash, *session.history)):
-            rt.sessions.delete(session.account_id, session.sid)
+            _revoked(rt, session, rt.sessions.delete(session.account_id, session.sid))
         return
     try:
         claims = verify_access_token(value, rt.keyset, rt.rules, now=rt.now())
     except TokenError:
         return
     if SID_PATTERN.fullmatch(claims.sid):
-        rt.sessions.delete(claims.sub, claims.sid)
+        _revoked(rt, claims, rt.sessions.delete(claims.sub, claims.sid))
+
+
+def _revoked(rt: AccountServices, session: Session | AccessClaims, deleted: bool) -> None:
+    """A session its own token signed out (RFC 7009 revocation): the account's event."""
+    if deleted:
+        account = session.account_id if isinstance(session, Session) else session.sub
+        who = activity.Who(account, session.username)
+        activity.record(rt, who, activity.SESSION_ENDED, session=session.sid, detail="revoked")
 
 
 def list_sessions(
@@ -200,6 +218,21 @@ def end_session(rt: AccountServices, identity: Identity, sid: str) -> None:
     # Another user's session id is "not found", exactly like one that never existed.
     if not SID_PATTERN.fullmatch(sid) or not rt.sessions.delete(identity.account_id, sid):
         raise NoSuchSession()
+    detail = "signed_out" if sid == identity.session_id else f"ended_from_session {identity.session_id}"
+    activity.record(rt, activity.Who.of(identity), activity.SESSION_ENDED, session=sid, detail=detail)
+
+
+def sign_out_everywhere(rt: AccountServices, identity: Identity) -> int:
+    """``DELETE /auth/sessions``: end every session of the caller, theirs included; how many ended."""
+    ended = end_all_sessions(rt, identity)
+    activity.record(
+        rt,
+        activity.Who.of(identity),
+        activity.SESSION_ENDED,
+        session=identity.session_id,
+        detail=f"all {ended} sessions ended",
+    )
+    return ended
 
 
 def end_all_sessions(

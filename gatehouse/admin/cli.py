@@ -31,6 +31,8 @@ from gatehouse.settings import Settings, load_settings
 from gatehouse.storage import aws, tables
 from gatehouse.storage.aws import error_code
 
+# The most events one `events` command prints.
+EVENTS_MAX = 1000
 # Time for the redeploy that publishes a new key before it starts signing.
 DEFAULT_ACTIVATE_IN = 1800
 Clock = Callable[[], float]
@@ -73,6 +75,16 @@ def _parser() -> argparse.ArgumentParser:
             _confirmable(command)
     unlock = commands.add_parser("unlock", help="clear a user's failed-login counters (lift a lockout)")
     unlock.add_argument("username")
+
+    events = commands.add_parser(
+        "events", help="a user's security events, newest first (logins, changes, admin actions)"
+    )
+    events.add_argument("username", nargs="?", help="the user (omit with --account-id)")
+    events.add_argument(
+        "--account-id", help="read by account id instead: a deleted account's events (its log line names it)"
+    )
+    events.add_argument("--limit", type=int, default=50, help="at most this many (default 50)")
+    events.add_argument("--json", action="store_true")
 
     delete = commands.add_parser(
         "delete-user", help="delete a user, their sessions and email claim; the app's hooks remove its data"
@@ -217,6 +229,27 @@ def set_disabled(ctx: Context, disabled: bool) -> None:
 def unlock_user(ctx: Context) -> None:
     cleared = useradmin.unlock(ctx.services(), ctx.args.username)
     print(f"Unlocked {ctx.args.username!r}; cleared {cleared} counter(s).")
+
+
+def list_events(ctx: Context) -> None:
+    args = ctx.args
+    if (args.username is None) == (args.account_id is None):
+        raise CommandError("Name a user, or give --account-id ID (not both).")
+    if not 1 <= args.limit <= EVENTS_MAX:
+        raise CommandError(f"--limit must be from 1 to {EVENTS_MAX}.")
+    found = useradmin.events(ctx.services(), args.username, args.account_id, args.limit)
+    if args.json:
+        print(json.dumps(found, indent=2))
+        return
+    if not found:
+        print("No events.")
+    for event in found:
+        extra = " ".join(
+            f"{name}={event[name]!r}"
+            for name in ("device", "user_agent", "source_ip", "session", "actor", "detail")
+            if event[name]
+        )
+        print(f"{keyring.iso(event['at'])}  {event['kind']:<20} {extra}".rstrip())
 
 
 def delete_user(ctx: Context) -> None:
@@ -421,6 +454,8 @@ def main(
             set_disabled(ctx, command == "disable-user")
         elif command == "unlock":
             unlock_user(ctx)
+        elif command == "events":
+            list_events(ctx)
         elif command == "delete-user":
             delete_user(ctx)
         elif command == "create-signing-key":

@@ -15,6 +15,8 @@ OUTPUT_SETTINGS = {
     "AttemptsTableName": "GATEHOUSE_ATTEMPTS_TABLE",
     "SigningKeyParameterName": "GATEHOUSE_SIGNING_KEY_PARAM",
 }
+# Outputs a stack deployed by an older version may lack (the setting's default applies then).
+OPTIONAL_OUTPUT_SETTINGS = {"EventsTableName": "GATEHOUSE_EVENTS_TABLE"}
 
 
 class StackError(Exception):
@@ -39,4 +41,6 @@ def settings_from_stack(cloudformation: Any, stack_name: str) -> dict[str, str]:
     missing = sorted(set(OUTPUT_SETTINGS) - set(outputs))
     if missing:
         raise StackError(f"Stack {stack_name!r} has no output {', '.join(missing)}: is it a Gatehouse stack?")
-    return {setting: outputs[output] for output, setting in OUTPUT_SETTINGS.items()}
+    found = {setting: outputs[output] for output, setting in OUTPUT_SETTINGS.items()}
+    found.update({s: outputs[o] for o, s in OPTIONAL_OUTPUT_SETTINGS.items() if o in outputs})
+    return found

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Sequence
+from typing import Any
 
-from gatehouse.accounts import admin, deletion, signup
+from gatehouse.accounts import activity, admin, deletion, signup
 from gatehouse.roles import DEFAULT_ROLES
 from gatehouse.services import Services
 from gatehouse.storage.users import User
@@ -45,3 +46,23 @@ def app_hooks(module: str = "app") -> Sequence[deletion.Hook]:
 def delete_user(rt: Services, username: str, hooks: Sequence[deletion.Hook]) -> deletion.Deleted:
     """What ``POST /auth/account/delete`` does, for any account (the last active admin excepted)."""
     return deletion.delete_user(rt, username, hooks)
+
+
+MAX_EVENTS_PAGE = 100
+
+
+def events(rt: Services, username: str | None, account_id: str | None, limit: int) -> list[dict[str, Any]]:
+    """Up to ``limit`` of an account's events, newest first: by username (an existing account)
+    or by account id (also a deleted one's, until they expire)."""
+    found: list[dict[str, Any]] = []
+    cursor: str | None = None
+    while len(found) < limit:
+        size = min(MAX_EVENTS_PAGE, limit - len(found))
+        if account_id is not None:
+            page, cursor = activity.events_of_account(rt, account_id, size, cursor)
+        else:
+            page, cursor = activity.events_of(rt, username or "", size, cursor)
+        found += page
+        if cursor is None:
+            break
+    return found

@@ -47,6 +47,7 @@ def config(app_name: str) -> str:
                 "GATEHOUSE_USERS_TABLE": "gatehouse-users",
                 "GATEHOUSE_SESSIONS_TABLE": "gatehouse-sessions",
                 "GATEHOUSE_ATTEMPTS_TABLE": "gatehouse-attempts",
+                "GATEHOUSE_EVENTS_TABLE": "gatehouse-events",
                 "GATEHOUSE_AUDIENCE": "gatehouse-api",
             },
             "stages": {
@@ -139,6 +140,13 @@ def api_handler_policy(app_name: str, tables: Sequence[AppTable]) -> str:
             "Effect": "Allow",
             "Action": ["dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query"],
             "Resource": _table_arn("gatehouse-attempts"),
+        },
+        {
+            # Security events: written once each, read a page at a time; never changed.
+            "Sid": "SecurityEvents",
+            "Effect": "Allow",
+            "Action": ["dynamodb:PutItem", "dynamodb:Query"],
+            "Resource": _table_arn("gatehouse-events"),
         },
     ]
     for table in tables:

@@ -10,7 +10,7 @@ from gatehouse.settings import Settings
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
 
-TTL_ATTRIBUTE = "expires_at"  # on sessions and attempts
+TTL_ATTRIBUTE = "expires_at"  # on sessions, attempts and events
 
 
 def table_definitions(settings: Settings) -> list[dict[str, Any]]:
@@ -49,12 +49,26 @@ def table_definitions(settings: Settings) -> list[dict[str, Any]]:
             ],
             **on_demand,
         },
+        {
+            # Security events per account, newest last in the sort key (storage/events.py):
+            # one strongly consistent query pages a user's activity, newest first.
+            "TableName": settings.events_table,
+            "KeySchema": [
+                {"AttributeName": "account", "KeyType": "HASH"},
+                {"AttributeName": "event_id", "KeyType": "RANGE"},
+            ],
+            "AttributeDefinitions": [
+                {"AttributeName": "account", "AttributeType": "S"},
+                {"AttributeName": "event_id", "AttributeType": "S"},
+            ],
+            **on_demand,
+        },
     ]
 
 
 def ttl_tables(settings: Settings) -> tuple[str, ...]:
     """The tables whose rows DynamoDB's TTL removes (attribute ``TTL_ATTRIBUTE``)."""
-    return (settings.sessions_table, settings.attempts_table)
+    return (settings.sessions_table, settings.attempts_table, settings.events_table)
 
 
 def create_tables(

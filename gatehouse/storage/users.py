@@ -53,6 +53,9 @@ class User:
     # Bumped by every change that must end the sessions of logins that read the user before it
     # (and the device tokens issued before it).
     cred_version: int = FIRST_CRED_VERSION
+    # The account's address as read with the user (a login's new-device notice needs no other read).
+    email: str = ""
+    email_verified: bool = False
 
     def public(self) -> dict[str, Any]:
         """What may leave the server: everything but the hash."""
@@ -92,6 +95,8 @@ def _from_item(item: dict[str, Any]) -> User:
         created_at=int(item.get("created_at", 0)),
         disabled=bool(item.get("disabled", False)),
         cred_version=int(item["cred_version"]),
+        email=str(item.get("email", "")),
+        email_verified=bool(item.get("email_verified", False)),
     )
 
 

@@ -24,8 +24,9 @@ TABLES = {
     "SessionsTable": ("GATEHOUSE_SESSIONS_TABLE", "gatehouse-sessions"),
     "AttemptsTable": ("GATEHOUSE_ATTEMPTS_TABLE", "gatehouse-attempts"),
     **{t.logical_id: (t.variable, t.local_name) for t in APP_TABLES},
+    "EventsTable": ("GATEHOUSE_EVENTS_TABLE", "gatehouse-events"),
 }
-IDENTITY_TABLES = ("UsersTable", "SessionsTable", "AttemptsTable")
+IDENTITY_TABLES = ("UsersTable", "SessionsTable", "AttemptsTable", "EventsTable")
 LOG_ACTIONS = {"logs:CreateLogStream", "logs:PutLogEvents"}
 # Everything the mail settings can be, so the statement they add is in view.
 MAIL = {

@@ -40,6 +40,8 @@ GATEHOUSE_ROUTES = {
     "/admin/users/{username}/disable",
     "/admin/users/{username}/enable",
     "/admin/users/{username}/unlock",
+    "/admin/users/{username}/events",
+    "/auth/events",
     "/auth/email",
     "/auth/email/verify",
     "/auth/email/resend",

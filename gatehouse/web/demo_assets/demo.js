@@ -247,6 +247,7 @@ function showLogin(notice = '') {
   $('delete-start').hidden = false;
   $('notes').replaceChildren();
   $('sessions').replaceChildren();
+  $('activity').replaceChildren();
 }
 
 function showApp(username) {
@@ -420,6 +421,56 @@ $('email-change-form').addEventListener('submit', (event) => {
   });
 });
 
+// -- recent activity (the server's security events) --------------------------
+
+const ACTIVITY_PAGE = 10;
+const ACTIVITY_WORDS = {
+  login_succeeded: 'Signed in',
+  login_failed: 'Wrong password',
+  locked_out: 'Locked out after wrong passwords',
+  refresh_reuse: 'A used refresh token came back: session ended',
+  session_ended: 'Session ended',
+  password_changed: 'Password changed',
+  password_reset: 'Password reset by mailed code',
+  email_changed: 'Email address changed',
+  email_verified: 'Email address confirmed',
+  factor_added: 'Second factor added',
+  factor_removed: 'Second factor removed',
+  recovery_code_used: 'Recovery code used',
+  account_disabled: 'Disabled by an administrator',
+  account_enabled: 'Enabled by an administrator',
+  account_unlocked: 'Unlocked by an administrator',
+  roles_changed: 'Roles changed',
+};
+
+function activityRow(event) {
+  const item = document.createElement('li');
+  item.dataset.kind = event.kind;
+  const main = document.createElement('div');
+  const label = document.createElement('span');
+  label.className = 'activity-kind';
+  label.textContent = ACTIVITY_WORDS[event.kind] ?? event.kind;
+  main.append(label);
+  const where = document.createElement('div');
+  where.className = 'hint';
+  const from = [event.device && `"${event.device}"`, event.user_agent, event.source_ip && `from ${event.source_ip}`]
+    .filter(Boolean).join(' ');
+  const by = event.actor ? ` by ${event.actor}` : '';
+  where.textContent = `${moment(new Date(event.at * 1000))}${by}${from ? ` · ${from}` : ''}`;
+  main.append(where);
+  item.append(main);
+  return item;
+}
+
+async function loadActivity() {
+  const response = await client.fetch(`/auth/events?limit=${ACTIVITY_PAGE}`);
+  if (response.status === 401) return;
+  if (!response.ok) throw await errorFromResponse(response);
+  const events = await response.json();
+  $('activity').replaceChildren(...events.map(activityRow));
+  $('more-activity').hidden = !response.headers.get('Link');
+}
+
 // -- client events -----------------------------------------------------------
 
 // What the login form says after the next logout (account deletion says more than "logged out").
@@ -431,7 +482,7 @@ client.addEventListener('login', (event) => guarded(async () => {
   if (me === null) return;
   logEvent(`Logged in as ${me.username ?? event.detail.username}`, 'ok');
   showApp(me.username);
-  await Promise.all([loadNotes(), loadSessions(), loadEmail()]);
+  await Promise.all([loadNotes(), loadSessions(), loadEmail(), loadActivity()]);
 }));
 client.addEventListener('refresh', () => {
   refreshes += 1;
@@ -602,6 +653,7 @@ $('note-form').addEventListener('submit', (event) => {
 
 $('reload-notes').addEventListener('click', () => guarded(loadNotes));
 $('reload-sessions').addEventListener('click', () => guarded(loadSessions));
+$('reload-activity').addEventListener('click', () => guarded(loadActivity));
 $('ping').addEventListener('click', () => guarded(async () => {
   const me = await api('/me');
   if (me !== null) logEvent(`GET /me answered for ${me.username}`);

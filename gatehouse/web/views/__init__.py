@@ -41,6 +41,7 @@ def register(gate: Gate, *, admin_routes: bool) -> None:
     protected("/auth/sessions", ["GET"], account.list_sessions)
     protected("/auth/sessions", ["DELETE"], account.end_all_sessions)
     protected("/auth/sessions/{session_id}", ["DELETE"], account.end_session)
+    protected("/auth/events", ["GET"], account.list_events)
     protected("/auth/password", ["POST"], account.change_password)
     protected("/auth/email", ["POST"], account.change_email)
     protected("/auth/email/resend", ["POST"], account.resend_email_code)
@@ -48,6 +49,7 @@ def register(gate: Gate, *, admin_routes: bool) -> None:
 
     if admin_routes:
         protected("/admin/users", ["GET"], admin.list_users, role=ADMIN)
+        protected("/admin/users/{username}/events", ["GET"], admin.user_events, role=ADMIN)
         protected("/admin/users/{username}/unlock", ["POST"], admin.unlock_user, role=ADMIN)
         protected("/admin/users/{username}/disable", ["POST"], admin.disable_user, role=ADMIN)
         protected("/admin/users/{username}/enable", ["POST"], admin.enable_user, role=ADMIN)

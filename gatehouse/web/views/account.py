@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from chalice.app import Response
 
-from gatehouse.accounts import deletion, email_address, login, profile
+from gatehouse.accounts import activity, deletion, email_address, login, profile
 from gatehouse.accounts import sessions as lifecycle
 from gatehouse.accounts.emails import MAX_EMAIL_INPUT
 from gatehouse.accounts.passwords import MAX_PASSWORD_LENGTH
@@ -28,13 +28,19 @@ def list_sessions(gate: Gate, identity: Identity) -> Response:
 
 
 def end_all_sessions(gate: Gate, identity: Identity) -> Response:
-    lifecycle.end_all_sessions(gate.services(), identity)
+    lifecycle.sign_out_everywhere(gate.services(), identity)
     return no_content()
 
 
 def end_session(gate: Gate, identity: Identity, session_id: str) -> Response:
     lifecycle.end_session(gate.services(), identity, session_id)
     return no_content()
+
+
+def list_events(gate: Gate, identity: Identity) -> Response:
+    limit, cursor = paging(gate)
+    page, following = activity.own_events(gate.services(), identity, limit, cursor)
+    return json_response(page, headers=next_link(gate, "/auth/events", limit, following))
 
 
 def change_password(gate: Gate, identity: Identity) -> Response:

@@ -384,7 +384,7 @@ def test_the_owner_is_told_at_the_verified_address_once_the_password_is_reset(
     code = mailbox.last_code(ADDRESS)
     assert reset(client, code).status_code == 204
     notice = mailbox.to(ADDRESS)[-1]
-    assert notice.subject == recovery.CHANGED_SUBJECT
+    assert notice.subject == "Your password was reset"
     assert code not in notice.body
 
 

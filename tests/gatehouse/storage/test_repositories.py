@@ -6,6 +6,7 @@ from dataclasses import replace
 
 import pytest
 
+from gatehouse.accounts.lockout import Refused
 from gatehouse.errors import NoSuchUser, StoreError, UsernameTaken
 from gatehouse.services import Services
 from gatehouse.storage.attempts import LOGIN, PASSWORD_CHANGE
@@ -134,12 +135,12 @@ def test_a_rotation_that_lost_the_race_says_so_and_changes_nothing(rt: Services)
 
 def test_attempts_count_per_counter_until_the_threshold_then_refuse(rt: Services) -> None:
     rules = rt.lockout
-    for _ in range(rules.threshold):
-        assert rt.attempts.reserve("alice", LOGIN, NOW, rules) is None
+    for count in range(1, rules.threshold + 1):
+        assert rt.attempts.reserve("alice", LOGIN, NOW, rules) == count  # counted, with its count
     refused = rt.attempts.reserve("alice", LOGIN, NOW, rules)
-    assert refused is not None
+    assert isinstance(refused, Refused)
     assert refused.retry_after > 0
-    assert rt.attempts.reserve("alice", PASSWORD_CHANGE, NOW, rules) is None  # its own counter
+    assert rt.attempts.reserve("alice", PASSWORD_CHANGE, NOW, rules) == 1  # its own counter
 
 
 def test_clearing_a_names_counters_lets_it_in_again(rt: Services) -> None:
@@ -147,4 +148,4 @@ def test_clearing_a_names_counters_lets_it_in_again(rt: Services) -> None:
     for _ in range(rules.threshold + 1):
         rt.attempts.reserve("alice", LOGIN, NOW, rules)
     assert rt.attempts.clear("alice") == 1
-    assert rt.attempts.reserve("alice", LOGIN, NOW, rules) is None
+    assert rt.attempts.reserve("alice", LOGIN, NOW, rules) == 1
