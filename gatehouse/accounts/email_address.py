@@ -16,7 +16,7 @@ from gatehouse.accounts.codes import (
     normalize_code,
     same_digest,
 )
-from gatehouse.accounts.emails import normalize_email
+from gatehouse.accounts.email_syntax import normalize_email
 from gatehouse.accounts.ports import AccountServices
 from gatehouse.accounts.usernames import USERNAME_PATTERN, normalize_username
 from gatehouse.authorizer.identity import Identity

@@ -27,7 +27,7 @@ from gatehouse.accounts.codes import (
     normalize_code,
     same_digest,
 )
-from gatehouse.accounts.emails import normalize_email
+from gatehouse.accounts.email_syntax import normalize_email
 from gatehouse.accounts.passwords import check_password_policy
 from gatehouse.accounts.ports import AccountServices
 from gatehouse.accounts.usernames import USERNAME_PATTERN, normalize_username

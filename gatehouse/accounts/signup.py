@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from gatehouse.accounts import email_address
-from gatehouse.accounts.emails import normalize_email
+from gatehouse.accounts.email_syntax import normalize_email
 from gatehouse.accounts.passwords import check_password_policy
 from gatehouse.accounts.ports import AccountServices
 from gatehouse.accounts.usernames import check_username

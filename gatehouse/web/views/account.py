@@ -10,7 +10,7 @@ from chalice.app import Response
 
 from gatehouse.accounts import activity, deletion, email_address, login, profile
 from gatehouse.accounts import sessions as lifecycle
-from gatehouse.accounts.emails import MAX_EMAIL_INPUT
+from gatehouse.accounts.email_syntax import MAX_EMAIL_INPUT
 from gatehouse.accounts.passwords import MAX_PASSWORD_LENGTH
 from gatehouse.authorizer.identity import Identity
 from gatehouse.web.bodies import read_body, required_str

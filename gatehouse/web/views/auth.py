@@ -12,7 +12,7 @@ from gatehouse.accounts import email_address, login, recovery, signup
 from gatehouse.accounts import sessions as lifecycle
 from gatehouse.accounts.codes import MAX_CODE_INPUT
 from gatehouse.accounts.devices import MAX_DEVICE_TOKEN_INPUT
-from gatehouse.accounts.emails import MAX_EMAIL_INPUT
+from gatehouse.accounts.email_syntax import MAX_EMAIL_INPUT
 from gatehouse.accounts.passwords import MAX_PASSWORD_LENGTH
 from gatehouse.accounts.usernames import MAX_USERNAME_INPUT
 from gatehouse.errors import InvalidRequest, UnsupportedGrantType

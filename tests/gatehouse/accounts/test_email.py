@@ -11,7 +11,7 @@ import pytest
 from chalice.test import Client
 
 from gatehouse.accounts.codes import ALPHABET, EMAIL_CODE_LENGTH
-from gatehouse.accounts.emails import normalize_email
+from gatehouse.accounts.email_syntax import normalize_email
 from gatehouse.errors import InvalidRequest
 from gatehouse.services import Services
 from tests.conftest import DEFAULT_PASSWORD, FakeClock, Mailbox, bearer, json_body, post_json
