@@ -3,11 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-# `chalice package` needs a region even though it calls no AWS API.
-PACKAGE_REGION ?= us-east-1
-STAGE ?= prod
 
-.PHONY: run test lint typecheck check package deploy-check admin clean
+.PHONY: test lint typecheck check rehearse admin clean
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Gatehouse needs Python 3.11 or newer")'
@@ -29,13 +26,26 @@ dist: $(STAMP)
 	rm -rf dist
 	$(PY) -m build --no-isolation --outdir dist .
 
-# The embedded AWS + chalice local (stage dev); `make run PORT=8001` for another port.
-# Plain `.venv/bin/chalice local` starts the same stack.
-run: $(STAMP)
-	@$(PY) -m gatehouse.dev.run
+# `make run` (in gatehouse.mk): the embedded AWS + chalice local (stage dev); `make run
+# PORT=9000` for another port (the embedded AWS takes the next one, or AWS_PORT). Data is
+# kept in .gatehouse/ between runs: `make run FRESH=1` (or `make reset`) starts empty.
+# `make run HOST=0.0.0.0` listens on the local network (a phone), with a warning. PORT,
+# AWS_PORT, HOST and FRESH reach the command through the environment (make exports
+# command-line variables). Plain `.venv/bin/chalice local` starts the same stack.
+
+# Forget the local stack's saved data (users, sessions, notes, the dev signing key).
+.PHONY: reset
+reset:
+	rm -rf .gatehouse
 
 test: $(STAMP) $(WHEEL)
 	$(PY) -m pytest -n 2 --dist loadfile
+
+# A quick check for newcomers and before a commit (well under a minute): README's
+# examples against a fresh local stack and one end-to-end login (tests marked smoke).
+.PHONY: smoke
+smoke: $(STAMP) $(WHEEL)
+	$(PY) -m pytest -p no:randomly -m smoke tests/test_docs_examples.py tests/test_e2e.py
 
 lint: $(STAMP)
 	$(PY) -m ruff check .
@@ -47,28 +57,24 @@ typecheck: $(STAMP)
 
 check: lint typecheck test
 
-# The deployable stack, in build/: first the merge template (build/merge.json:
-# deploy/resources.json plus the auth function and every route's integration and
-# CORS preflight, computed from the app's routes), then Chalice's SAM template merged
-# with it and the Lambda zip (Linux wheels fetched by pip).
-# Then unchecked-hash .pyc for the Lambda runtime go into build/deployment.zip,
-# in place (docs/DEPLOY.md); `make package BYTECODE=0` ships the zip as Chalice built it.
-BYTECODE ?= 1
-package: $(STAMP) $(WHEEL)
-	rm -rf build
-	# Chalice reuses its vendored dependencies while requirements.txt is unchanged,
-	# and it names the same wheel file whatever the package inside holds.
-	rm -rf .chalice/deployments
-	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-$(PACKAGE_REGION)} $(PY) -m gatehouse.release.template \
-		--stage $(STAGE) build/merge.json
-	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-$(PACKAGE_REGION)} $(VENV)/bin/chalice package \
-		--stage $(STAGE) --merge-template build/merge.json build/
-ifneq ($(BYTECODE),0)
-	$(PY) -m gatehouse.release.bytecode build
-endif
+# run, package, deploy-check: what `gatehouse init` generates for every project
+# (gatehouse.mk; `.venv/bin/gatehouse init --check` says whether it is current).
+# `make run` is the embedded AWS + chalice local (stage dev), `make run PORT=8001` for
+# another port; plain `.venv/bin/chalice local` starts the same stack.  `make package`
+# writes the deployable stack into build/: the merge template (Gatehouse's resources, the
+# app's declared tables and grants, the routes' integrations and CORS preflights), then
+# Chalice's SAM template merged with it and the Lambda zip, then unchecked-hash .pyc for
+# the Lambda runtime in the zip (docs/DEPLOY.md; `make package BYTECODE=0` leaves them out).
+GATEHOUSE_PY := $(PY)
+GATEHOUSE_DEPS := $(STAMP) $(WHEEL)
+include gatehouse.mk
 
-deploy-check: package
-	$(VENV)/bin/cfn-lint build/sam.json
+# The packaged stack run locally as it will be deployed (docs/DEPLOY.md, "Rehearse before
+# deploying"): build/sam.json and build/deployment.zip alone, each function in its own
+# process with only its role's permissions, behind a gateway that follows the template's
+# API definition, and an end-to-end scenario over HTTP. Under a minute here.
+rehearse: package
+	$(PY) -m gatehouse.release.rehearsal build
 
 # make admin ARGS='list-users'  (see docs/DEPLOY.md): acts on the stack `make run`
 # started, else on AWS (credentials, region, --stack NAME or GATEHOUSE_* names).
@@ -104,6 +110,13 @@ openapi: $(STAMP)
 
 test-api: $(STAMP)
 	$(PY) -m pytest -m api tests/api
+
+# A project made by `chalice new-project` adopts the wheel as the README says, in its own
+# fresh virtualenv: local run, login, its own table, package and cfn-lint (tests/adopt,
+# a minute or two, most of it pip); and this repository without its notes example.
+.PHONY: test-adopt
+test-adopt: $(STAMP)
+	$(PY) -m pytest -n 2 --dist loadfile -m adopt tests/adopt
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build dist

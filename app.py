@@ -16,6 +16,14 @@ from gatehouse import Gatehouse, Identity
 
 app = Chalice(app_name="gatehouse")
 gate = Gatehouse(app)
+# Each user's notes, keyed so that a user can only address their own.  The account-deleted
+# hook runs in the auth function and removes a user's notes with Query + BatchWriteItem.
+notes_table = gate.table(
+    "notes",
+    partition_key="owner",
+    sort_key="note_id",
+    account_deleted_actions=["Query", "BatchWriteItem"],
+)
 
 MAX_PAGE = 100
 MAX_NOTE_LENGTH = int(os.environ.get("NOTES_MAX_LENGTH", "10000"))
@@ -30,13 +38,13 @@ gate.map_error(InvalidNote, 400, "invalid_request")
 
 
 def notes() -> NoteRepository:
-    return NoteRepository(gate.table(os.environ.get("NOTES_TABLE", "gatehouse-notes")))
+    return NoteRepository(notes_table.table())
 
 
 @gate.on_account_deleted
-def delete_notes_of(username: str) -> None:
+def delete_notes_of(account_id: str) -> None:
     """A deleted account's notes go with it (Gatehouse may call this again: it is idempotent)."""
-    notes().delete_all_for(username)
+    notes().delete_all_for(account_id)
 
 
 @gate.route("/notes", methods=["GET"])
@@ -47,7 +55,7 @@ def list_notes(identity: Identity) -> Response:
     cursor = params.get("cursor")
     if cursor is not None and not NOTE_ID_PATTERN.fullmatch(cursor):
         raise InvalidNote("cursor is not valid: use the one from the Link header.")
-    page, following = notes().list_page(identity.username, limit, cursor)
+    page, following = notes().list_page(identity.account_id, limit, cursor)
     headers: dict[str, str | list[str]] = {}
     if following is not None:
         headers["Link"] = f'<{gate.url_for("/notes")}?limit={limit}&cursor={following}>; rel="next"'
@@ -58,7 +66,7 @@ def list_notes(identity: Identity) -> Response:
 def create_note(identity: Identity) -> Response:
     now = gate.now()
     note = Note(
-        owner=identity.username,
+        owner=identity.account_id,
         note_id=new_note_id(int(now * 1000)),
         text=_note_text(),
         created_at=int(now),
@@ -71,20 +79,20 @@ def create_note(identity: Identity) -> Response:
 @gate.route("/notes/{note_id}", methods=["GET"])
 def get_note(identity: Identity, note_id: str) -> Response:
     note_id = _note_id(note_id)  # before the table: a malformed id never touches storage
-    return Response(body=notes().get(identity.username, note_id).public(), status_code=200)
+    return Response(body=notes().get(identity.account_id, note_id).public(), status_code=200)
 
 
 @gate.route("/notes/{note_id}", methods=["PUT"])
 def update_note(identity: Identity, note_id: str) -> Response:
     note_id, text = _note_id(note_id), _note_text()
-    note = notes().update(identity.username, note_id, text, int(gate.now()))
+    note = notes().update(identity.account_id, note_id, text, int(gate.now()))
     return Response(body=note.public(), status_code=200)
 
 
 @gate.route("/notes/{note_id}", methods=["DELETE"])
 def delete_note(identity: Identity, note_id: str) -> Response:
     note_id = _note_id(note_id)
-    notes().delete(identity.username, note_id)
+    notes().delete(identity.account_id, note_id)
     return Response(body="", status_code=204)
 
 

@@ -155,9 +155,10 @@ def _populate(fixture: Fixture, url: str) -> None:
     """Tables, the token's session, a user and the signing key, written by Gatehouse's own code."""
     import boto3
 
-    from chalicelib.notes.repository import table_definition as notes_table
+    import app
     from gatehouse import roles
     from gatehouse.accounts import signup
+    from gatehouse.component import declared_tables
     from gatehouse.services import Services
     from gatehouse.storage import aws
     from gatehouse.storage.sessions import Session
@@ -169,8 +170,9 @@ def _populate(fixture: Fixture, url: str) -> None:
         aws.use_session(session)
         try:
             settings = fixture.settings
-            # The example app's notes table too: the API handler's first call reads it.
-            create_tables(session.client("dynamodb"), settings, extra=[notes_table("gatehouse-notes")])
+            # The app's own tables too: the API handler's first call reads them.
+            app_tables = [t.create_table_arguments(os.environ) for t in declared_tables(app.app)]
+            create_tables(session.client("dynamodb"), settings, extra=app_tables)
             session.client("ssm").put_parameter(
                 Name=settings.signing_key_param, Value=json.dumps(fixture.signing_jwk), Type="SecureString"
             )

@@ -11,7 +11,7 @@ What is covered is what Gatehouse calls today: ``get_item``, ``put_item``,
 which boto3 serializes on a resource's client); ``SET`` / ``ADD`` /
 ``REMOVE`` / ``DELETE`` updates; ``AND`` / ``OR`` / ``NOT``, comparisons,
 ``attribute_exists``, ``attribute_not_exists`` and ``begins_with`` in
-conditions; ``ReturnValues`` ``NONE`` / ``ALL_NEW`` / ``ALL_OLD`` and
+conditions; ``ReturnValues`` ``NONE`` / ``ALL_NEW`` / ``ALL_OLD`` / ``UPDATED_NEW`` and
 ``ReturnValuesOnConditionCheckFailure``.  Anything else raises
 ``NotImplementedError`` naming the construct: to extend, add a method to
 :class:`FakeTable` (or a branch to the small parsers below) and, for a new
@@ -341,12 +341,12 @@ class FakeTable:
 
     def update(
         self, key: Mapping[str, Any], expression: str, names: Mapping[str, str], values: Mapping[str, Any]
-    ) -> tuple[Item, Item]:
+    ) -> tuple[Item, Item, set[str]]:
         old = self.items.get(self._key(key))
         new = copy.deepcopy(old) if old is not None else dict(key)
-        apply_update(expression, _Context(new, names, values))
+        touched = apply_update(expression, _Context(new, names, values))
         self.items[self._key(key)] = new
-        return old or {}, new
+        return old or {}, new, touched
 
     def remove(self, key: Mapping[str, Any]) -> Item | None:
         return self.items.pop(self._key(key), None)
@@ -390,7 +390,9 @@ class FakeTable:
             kwargs.get("ExpressionAttributeNames", {}),
             kwargs.get("ExpressionAttributeValues", {}),
         )
-        old, new = self.update(Key, UpdateExpression, names, values)
+        old, new, touched = self.update(Key, UpdateExpression, names, values)
+        if kwargs.get("ReturnValues") == "UPDATED_NEW":
+            return {"Attributes": {k: copy.deepcopy(v) for k, v in new.items() if k in touched}}
         return self._returned(kwargs.get("ReturnValues", "NONE"), old, new)
 
     def delete_item(self, Key: Mapping[str, Any], **kwargs: Any) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 METHOD_ARN = "arn:aws:execute-api:us-east-1:123456789012:abc123/api/GET/me"
 USERNAME = "bench-user"
+ACCOUNT_ID = "0123456789abcdef0123456789abcdef"  # shaped like a real one
 PASSWORD = "tulip-Marble-9-sunset"  # noqa: S105 (a fixture, not a secret)
 
 if str(ROOT) not in sys.path:
@@ -64,7 +65,8 @@ def make_fixture(now: int, **overrides: Any) -> Fixture:
     token, _ = issue_access_token(
         load_signing_key(json.dumps(jwk)),
         token_rules(settings),
-        subject=USERNAME,
+        subject=ACCOUNT_ID,
+        username=USERNAME,
         session_id=session_id,
         roles=["user"],
         now=now,

@@ -25,7 +25,7 @@ from typing import Any
 import jwt
 
 from bench.fake_dynamodb import FakeDynamoDB
-from bench.fixtures import METHOD_ARN, USERNAME, Fixture, event_log_to_devnull, route_table_json
+from bench.fixtures import ACCOUNT_ID, METHOD_ARN, USERNAME, Fixture, event_log_to_devnull, route_table_json
 from bench.report import Result
 from bench.timing import Samples, interleaved_loops, median, paired_ratio, summary
 
@@ -46,6 +46,7 @@ def _runtime(fixture: Fixture, db: FakeDynamoDB) -> Any:
     rt.sessions.create(
         Session(
             sid=fixture.session_id,
+            account_id=ACCOUNT_ID,
             username=USERNAME,
             device="bench",
             created_at=fixture.now,
@@ -99,7 +100,7 @@ def _candidates(fixture: Fixture, rt: Any) -> dict[str, Callable[[], object]]:
 
 def _check_allowed(policy: dict[str, Any]) -> None:
     effect = policy["policyDocument"]["Statement"][0]["Effect"]
-    if effect != "Allow" or policy["principalId"] != USERNAME:
+    if effect != "Allow" or policy["principalId"] != ACCOUNT_ID:
         raise RuntimeError(f"the bench token was not allowed: {policy}")
 
 

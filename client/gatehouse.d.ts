@@ -179,6 +179,8 @@ export class Gatehouse extends EventTarget {
   forgotPassword(who: ForgotPasswordRequest): Promise<void>;
   /** Set a new password with the mailed code; the server ends every session of the account. */
   resetPassword(username: string, code: string, newPassword: string): Promise<void>;
+  /** Mail a new code to the logged-in account's unverified address; the old code stops working. */
+  resendEmailCode(): Promise<void>;
   /** Delete the logged-in account, then forget every token (the device token too). */
   deleteAccount(currentPassword: string): Promise<void>;
 

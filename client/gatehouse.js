@@ -293,6 +293,17 @@ export class Gatehouse extends EventTarget {
   }
 
   /**
+   * Mail a new verification code to the logged-in account's unverified
+   * address (POST /auth/email/resend, bearer); the previous code stops
+   * working.  Rejects with code `nothing_to_verify` when the account has no
+   * address waiting for verification.
+   */
+  async resendEmailCode() {
+    const response = await this.fetch('/auth/email/resend', { method: 'POST', cache: 'no-store' });
+    if (!response.ok) throw await errorFromResponse(response);
+  }
+
+  /**
    * Delete the logged-in account for good (POST /auth/account/delete, bearer).
    * Then forgets every token, the device token included (the server deleted
    * it with the account), and fires `logout` with detail.accountDeleted.

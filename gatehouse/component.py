@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from chalice.app import AuthRequest, Blueprint, Chalice, ChaliceAuthorizer, Request, Response
 
-from gatehouse import logs
+from gatehouse import app_tables, logs, mail
+from gatehouse.app_tables import DEFAULT_ACTIONS, AppTable
 from gatehouse.authorizer import handler
 from gatehouse.authorizer.decision import Verifier, authorize
 from gatehouse.authorizer.identity import Identity
@@ -32,7 +33,6 @@ from gatehouse.web.request_log import request_log
 
 if TYPE_CHECKING:
     from chalice.app import RouteEntry
-    from mypy_boto3_dynamodb.service_resource import Table
 
 AUTHORIZER_NAME = handler.ENTRY_POINT
 # Methods whose requests carry a body: their routes take JSON, the others any type.
@@ -41,8 +41,8 @@ BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 View = TypeVar("View", bound=Callable[..., Response])
 Hook = TypeVar("Hook", bound=Callable[[str], object])
 
-# The attribute of the Chalice app that holds its Gatehouse: the app carries its
-# own component, so that no registry outlives or mixes apps in one process.
+# The app carries its own component (policy.COMPONENT_ATTRIBUTE), so that no
+# registry outlives or mixes apps in one process.
 
 
 def component_of(app: Chalice) -> Gatehouse:
@@ -51,6 +51,12 @@ def component_of(app: Chalice) -> Gatehouse:
     if not isinstance(component, Gatehouse):
         raise RuntimeError("this Chalice app has no Gatehouse(app)")
     return component
+
+
+def declared_tables(app: Chalice) -> tuple[AppTable, ...]:
+    """The tables ``app`` declared with ``gate.table(...)`` (none for an app without Gatehouse)."""
+    component = getattr(app, COMPONENT_ATTRIBUTE, None)
+    return component.tables if isinstance(component, Gatehouse) else ()
 
 
 class Gatehouse:
@@ -79,6 +85,7 @@ class Gatehouse:
         self._env = env
         self._services: Services | None = None
         self._services_lock = threading.Lock()
+        self._mail_templates: tuple[str, ...] = ()
         self._app_errors = responses.AppErrors()
         self._allow_signup = allow_signup
         self._demo_page = demo_page
@@ -87,6 +94,7 @@ class Gatehouse:
         self._own_paths: set[str] = set()
         self._registering_own = False
         self.account_deleted_hooks: list[Callable[[str], object]] = []
+        self._tables: dict[str, AppTable] = {}
 
         # CORS first: middleware registered first runs outermost, and CORS must
         # see the final response, error responses included.
@@ -170,7 +178,7 @@ class Gatehouse:
                 if identity.aal < 2 and (mfa or (mfa is None and self.settings.admin_requires_mfa)):
                     raise InsufficientUserAuthentication()
                 _check_parameters(params, self.request().query_params)
-                with store_call(f"view {view.__name__}"):
+                with app_tables.reaching() as reached, store_call(f"view {view.__name__}", tables=reached):
                     answer = view(identity, **params)
                 # A view may return a body (as Chalice's views may) or a Response.
                 response = answer if isinstance(answer, Response) else Response(body=answer)
@@ -221,7 +229,10 @@ class Gatehouse:
         return decorate
 
     def on_account_deleted(self, hook: Hook) -> Hook:
-        """Call ``hook(username)`` after an account is deleted, to remove the app's own data of it.
+        """Call ``hook(account_id)`` after an account is deleted, to remove the app's own data of it.
+
+        Key the app's data by :attr:`Identity.account_id`, never by the username:
+        a deleted name can be taken again, by somebody else.
 
         Usable as a decorator.  The hook runs after the account's identity
         rows and sessions are gone, at least once: while it raises it is
@@ -231,6 +242,20 @@ class Gatehouse:
         """
         self.account_deleted_hooks.append(hook)
         return hook
+
+    def mail_templates(self, directory: str | os.PathLike[str]) -> None:
+        """Use the mail templates in ``directory`` instead of the package's English ones.
+
+        A file there replaces the package's file of the same name
+        (``notice_new_device.txt`` and ``.html``, ``verify_email.txt``, ...;
+        the list and the placeholders each gets are in docs/API.md); the
+        others stay.  The first line of a ``.txt`` may be ``Subject: ...``.
+        """
+        path = mail.template_directory(directory)
+        with self._services_lock:
+            self._mail_templates = (path, *(d for d in self._mail_templates if d != path))
+            if self._services is not None:
+                self._services.mail_templates = self._mail_templates
 
     def map_error(self, error: type[Exception], status: int, code: str) -> None:
         """Answer ``status`` with ``{"error": code, "message": str(error)}`` when a view raises ``error``.
@@ -246,12 +271,15 @@ class Gatehouse:
         with self._services_lock:
             if self._services is None:
                 self._services = Services(load_settings(self._env))
+                self._services.mail_templates = self._mail_templates
             return self._services
 
     def use_services(self, services: Services | None) -> None:
         """Run on ``services`` (tests: a fake clock, moto tables); None: from ``env`` again."""
         with self._services_lock:
             self._services = services
+            if services is not None:
+                services.mail_templates = self._mail_templates
 
     @property
     def settings(self) -> Settings:
@@ -273,9 +301,41 @@ class Gatehouse:
         """The time, from the clock Gatehouse runs on (tests control it)."""
         return self.services().clock()
 
-    def table(self, name: str) -> Table:
-        """A DynamoDB table, through Gatehouse's one lazily created boto3 session."""
-        return self.services().table(name)
+    def table(
+        self,
+        name: str,
+        *,
+        partition_key: str,
+        sort_key: str | None = None,
+        actions: Iterable[str] = DEFAULT_ACTIONS,
+        account_deleted_actions: Iterable[str] = (),
+    ) -> AppTable:
+        """Declare one of the app's own DynamoDB tables; views reach it with ``.table()``.
+
+        From this one declaration the local stack and the tests create the table, and
+        the merge template creates it (point-in-time recovery, kept when the stack
+        goes), tells the functions its name (``<NAME>_TABLE``) and grants the API
+        handler ``actions`` on it (default: get, put, update, delete item and Query)
+        and the auth function, where :meth:`on_account_deleted` hooks run,
+        ``account_deleted_actions`` (default: none).
+        """
+        declared = app_tables.declare(
+            self.app.app_name,
+            name,
+            partition_key=partition_key,
+            sort_key=sort_key,
+            actions=actions,
+            account_deleted_actions=account_deleted_actions,
+            declared=self._tables,
+            reach=lambda physical: self.services().table(physical),
+        )
+        self._tables[name] = declared
+        return declared
+
+    @property
+    def tables(self) -> tuple[AppTable, ...]:
+        """The app's declared tables, in declaration order."""
+        return tuple(self._tables.values())
 
     def url_for(self, path: str) -> str:
         """``path`` as the client must request it: behind API Gateway, with the stage prefix."""

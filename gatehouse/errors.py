@@ -94,6 +94,13 @@ class EmailTaken(Conflict):
     default_message = "That email address belongs to another account."
 
 
+class NothingToVerify(Conflict):
+    """A new verification code was asked for, but the account has no address waiting for one."""
+
+    code = "nothing_to_verify"
+    default_message = "This account has no unverified email address; set one with POST /auth/email."
+
+
 class LastAdmin(Conflict):
     """The change would leave no active administrator (nobody could manage users any more)."""
 
@@ -146,6 +153,18 @@ class InsufficientUserAuthentication(GatehouseError):
 class InvalidGrant(GatehouseError):
     code = "invalid_grant"
     default_message = "The username or password is wrong."
+
+
+class AccountGone(GatehouseError):
+    """The caller's account no longer exists (its name may belong to a later account now).
+
+    A token of a deleted account can still pass the authorizer within the
+    revocation bound; the views that read the account answer it like an
+    invalid token, and never act on whoever holds the name now.
+    """
+
+    code = "invalid_token"
+    default_message = "The access token is missing, malformed, expired or revoked."
 
 
 class UnsupportedGrantType(GatehouseError):

@@ -13,9 +13,11 @@ ANY_ORIGIN = "*"
 # Web pages (http/https) and the WebView origins of mobile apps: Capacitor
 # and Ionic on iOS (capacitor://, ionic://), Electron/Tauri style app://.
 SCHEMES = ("http", "https", "capacitor", "ionic", "app")
-# The development default: local dev servers on any port, and the iOS
-# WebViews of Capacitor/Ionic apps.  Port wildcards exist only here; a
-# configured list names exact origins.
+# The development default: local dev servers on any port (which covers the
+# Android WebViews of Capacitor and Cordova, https://localhost and
+# http://localhost), and the iOS WebViews of Capacitor, Ionic and Cordova:
+# every app origin docs/CLIENTS.md tells users to configure.  Port wildcards
+# exist only here; a configured list names exact origins.
 DEV_ORIGINS = (
     "http://localhost:*",
     "https://localhost:*",
@@ -23,6 +25,7 @@ DEV_ORIGINS = (
     "https://127.0.0.1:*",
     "capacitor://localhost",
     "ionic://localhost",
+    "app://localhost",
 )
 
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"

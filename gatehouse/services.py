@@ -31,7 +31,9 @@ from gatehouse.storage import aws
 from gatehouse.storage.account_email import AccountEmailRepository
 from gatehouse.storage.attempts import AttemptRepository
 from gatehouse.storage.challenges import ChallengeRepository
+from gatehouse.storage.events import EventRepository
 from gatehouse.storage.factors import FactorRepository
+from gatehouse.storage.mail_quota import MailQuotaRepository
 from gatehouse.storage.sessions import SID_PATTERN, Session, SessionRepository, read_session
 from gatehouse.storage.users import UserRepository
 
@@ -88,6 +90,9 @@ class Services:
         self._signing_key_source = signing_key_source
         self._mfa_key_source = mfa_key_source
         self._tables: dict[str, Table] = {}
+        # The app's own mail template directories, searched before the package's
+        # (``gate.mail_templates``): this Gatehouse's, never another's in the process.
+        self.mail_templates: tuple[str, ...] = ()
 
     def now(self) -> int:
         return int(self.clock())
@@ -171,14 +176,14 @@ class Services:
     def session_check(self) -> SessionCheck:
         return SessionCheck(self._session_of, self.settings.session_cache_seconds)
 
-    def _session_of(self, username: str, sid: str) -> Session | None:
+    def _session_of(self, account_id: str, sid: str) -> Session | None:
         # Only a sid of ours can name a row; anything else (a forged token's) is no session,
         # and is never sent to DynamoDB as a key it might refuse.
         if not SID_PATTERN.fullmatch(sid):
             return None
         if self._table_factory is not None:  # tables given (in-memory fakes): read through them
-            return self.sessions.get(username, sid)
-        return read_session(self.session_client, self.settings.sessions_table, username, sid)
+            return self.sessions.get(account_id, sid)
+        return read_session(self.session_client, self.settings.sessions_table, account_id, sid)
 
     @cached_property
     def session_client(self) -> DynamoDBClient:
@@ -188,6 +193,15 @@ class Services:
     @cached_property
     def attempts(self) -> AttemptRepository:
         return AttemptRepository(self.table(self.settings.attempts_table))
+
+    @cached_property
+    def mail_quota(self) -> MailQuotaRepository:
+        """Mail counters per address, account and source (on the attempts table)."""
+        return MailQuotaRepository(self.table(self.settings.attempts_table))
+
+    @cached_property
+    def events(self) -> EventRepository:
+        return EventRepository(self.table(self.settings.events_table))
 
     @cached_property
     def lockout(self) -> LockoutRules:

@@ -46,6 +46,11 @@ class Settings:
     users_table: str = "gatehouse-users"
     sessions_table: str = "gatehouse-sessions"
     attempts_table: str = "gatehouse-attempts"
+    # Each account's security events (logins, changes, admin actions), kept this many days.
+    events_table: str = "gatehouse-events"
+    event_retention_days: int = 90
+    # Mail the owner when their account signs in from a device that shows no device token.
+    new_device_notice: bool = True
     signing_key_param: str = "/gatehouse/signing-key"
     jwks: str = ""
     allow_signup: bool = True
@@ -153,6 +158,9 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         users_table=_str(env, "USERS_TABLE", d.users_table),
         sessions_table=_str(env, "SESSIONS_TABLE", d.sessions_table),
         attempts_table=_str(env, "ATTEMPTS_TABLE", d.attempts_table),
+        events_table=_str(env, "EVENTS_TABLE", d.events_table),
+        event_retention_days=_int(env, "EVENT_RETENTION_DAYS", d.event_retention_days, 1, 3650),
+        new_device_notice=_bool(env, "NEW_DEVICE_NOTICE", d.new_device_notice),
         signing_key_param=_str(env, "SIGNING_KEY_PARAM", d.signing_key_param),
         jwks=_str(env, "JWKS", d.jwks),
         allow_signup=_bool(env, "ALLOW_SIGNUP", d.allow_signup),

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import atexit
 import fcntl
+import hashlib
 import json
 import logging
 import os
@@ -11,6 +13,7 @@ import secrets
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -20,6 +23,14 @@ from typing import Any
 # leftover endpoint that would send in-process tests to a server that is not there.
 for _name in [k for k in os.environ if k.startswith("AWS_ENDPOINT_URL")] + ["AWS_PROFILE"]:
     os.environ.pop(_name, None)
+# Never the developer's running `make run` of this checkout: its state file (how the
+# admin CLI finds it) and its saved data are looked for in places of the test run's own,
+# by this process and by every process it starts (tests/test_dev_isolation.py).
+_SCRATCH = Path(tempfile.mkdtemp(prefix="gatehouse-tests-"))
+atexit.register(shutil.rmtree, _SCRATCH, ignore_errors=True)
+os.environ["GATEHOUSE_LOCAL_STACK_FILE"] = str(_SCRATCH / "no-local-stack.json")
+os.environ["GATEHOUSE_DEV_DATA"] = "off"
+os.environ.pop("AWS_PORT", None)
 os.environ.update(
     {
         "AWS_ACCESS_KEY_ID": "testing",
@@ -37,9 +48,9 @@ from chalice.test import Client  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
 import app as gatehouse_app  # noqa: E402
-from chalicelib.notes.repository import table_definition as notes_table  # noqa: E402
 from gatehouse import logs  # noqa: E402
 from gatehouse.accounts import signup  # noqa: E402
+from gatehouse.component import component_of  # noqa: E402
 from gatehouse.dev import gateway  # noqa: E402
 from gatehouse.dev.atomic import serialize_item_operations  # noqa: E402
 from gatehouse.jose.keys import generate_signing_jwk, load_signing_key, public_jwks  # noqa: E402
@@ -58,7 +69,8 @@ hypothesis.settings.register_profile("gatehouse", database=None)
 hypothesis.settings.load_profile("gatehouse")
 START = 1_800_000_000.0
 DEFAULT_PASSWORD = "tulip-Marble-9-sunset"
-NOTES_TABLE = "gatehouse-notes"
+# An account id shaped like a real one, for tokens of no real account.
+ACCOUNT_ID = "0123456789abcdef0123456789abcdef"
 
 gateway.install()
 # Gatehouse's event lines at INFO, as the entry points configure them (the library itself
@@ -83,6 +95,7 @@ class FakeClock:
 class Credentials:
     username: str
     password: str
+    account_id: str = ""  # the incarnation made by the factory (empty for a name never created)
 
 
 @dataclass(frozen=True)
@@ -114,6 +127,18 @@ class Package:
         return dict(self.resources["RestAPI"]["Properties"]["DefinitionBody"])
 
 
+def _project_copy(target: Path) -> Path:
+    """What `chalice package` reads of this project, copied to ``target``."""
+    shutil.rmtree(target, ignore_errors=True)
+    target.mkdir(parents=True)
+    for name in ("app.py", "requirements.txt"):
+        shutil.copy(ROOT / name, target / name)
+    skip = shutil.ignore_patterns("__pycache__", "deployments", "venv")
+    for name in ("chalicelib", ".chalice", "dist"):
+        shutil.copytree(ROOT / name, target / name, ignore=skip)
+    return target
+
+
 @pytest.fixture(scope="session")
 def package(tmp_path_factory: pytest.TempPathFactory) -> Package:
     """The deployable stack, packaged once per session as `make package` does (about 5 s).
@@ -128,16 +153,24 @@ def package(tmp_path_factory: pytest.TempPathFactory) -> Package:
     env["AWS_DEFAULT_REGION"] = "us-east-1"  # chalice package needs one, calls no AWS API
     # One build for every test worker (`make test` runs two): `chalice package`
     # keeps a cache under .chalice/ that two concurrent runs would corrupt.
-    shared = tmp_path_factory.getbasetemp().parent
-    out = shared / "package" / "build"
+    # The workers' base temps share their run's directory; a run without workers has its own
+    # (its parent is shared by every run and checkout on the machine: never reuse a build there).
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    # Keyed by checkout as well: a run of a copy's tests inside this run's worker (tests/adopt)
+    # shares the base directory but not the app.
+    checkout = hashlib.sha256(str(ROOT).encode()).hexdigest()[:12]
+    out = shared / f"package-{checkout}" / "build"
     merge = out / "merge.json"
-    with (shared / "package.lock").open("w") as lock:
+    with (shared / f"package-{checkout}.lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not (out / "sam.json").exists():
             out.mkdir(parents=True, exist_ok=True)
-            # Chalice reuses its vendored dependencies while requirements.txt is unchanged:
-            # the wheel it names would be the one of an older tree.
-            shutil.rmtree(ROOT / ".chalice" / "deployments", ignore_errors=True)
+            # Packaged from a copy of the project: `chalice package` writes its dependency cache
+            # under .chalice/, and a `chalice local` of another test serving this checkout would
+            # reload on that write.  A fresh copy also has no cache that could hold an old wheel
+            # (Chalice keys it by requirements.txt's text, and the wheel keeps its file name).
+            project = _project_copy(shared / f"package-{checkout}" / "project")
             chalice = [sys.executable, "-c", "import sys; from chalice.cli import main; sys.exit(main())"]
             steps = [
                 [sys.executable, "-m", "gatehouse.release.template", "--stage", "prod", str(merge)],
@@ -145,7 +178,7 @@ def package(tmp_path_factory: pytest.TempPathFactory) -> Package:
             ]
             for command in steps:
                 result = subprocess.run(
-                    command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False
+                    command, cwd=project, env=env, capture_output=True, text=True, timeout=300, check=False
                 )
                 assert result.returncode == 0, result.stdout + result.stderr
     text = (out / "sam.json").read_text()
@@ -212,14 +245,16 @@ def atomic_conditional_writes(monkeypatch: pytest.MonkeyPatch) -> None:
 def make_runtime(
     aws_mock: None, base_settings: Settings, clock: FakeClock, signing_jwk: dict[str, str], mfa_key: str
 ) -> Iterator[Callable[..., Services]]:
-    """Build Services with some settings changed and run the notes app on them; tables are created once."""
+    """Build Services with some settings changed and run the app on them; tables are created once."""
     created = False
 
     def build(**overrides: Any) -> Services:
         nonlocal created
         settings = replace(base_settings, **overrides)
         if not created:
-            create_tables(aws.session().client("dynamodb"), settings, extra=[notes_table(NOTES_TABLE)])
+            # The app's own tables, from its gate.table(...) declarations (whatever app.py has).
+            app_tables = [t.create_table_arguments() for t in component_of(gatehouse_app.app).tables]
+            create_tables(aws.session().client("dynamodb"), settings, extra=app_tables)
             created = True
         rt = Services(
             settings,
@@ -250,8 +285,8 @@ def make_user(rt: Services) -> Callable[..., Credentials]:
         username: str | None = None, password: str = DEFAULT_PASSWORD, roles: tuple[str, ...] = ("user",)
     ) -> Credentials:
         username = username or f"user-{secrets.token_hex(4)}"
-        signup.create_user(rt, username, password, roles)
-        return Credentials(username, password)
+        user = signup.create_user(rt, username, password, roles)
+        return Credentials(username, password, user.account_id)
 
     return make
 
@@ -327,7 +362,8 @@ def make_token(rt: Services, clock: FakeClock, signing_jwk: dict[str, str]) -> C
         payload: dict[str, Any] = {
             "iss": rt.settings.issuer,
             "aud": rt.settings.audience,
-            "sub": "alice",
+            "sub": ACCOUNT_ID,
+            "username": "alice",
             "iat": now,
             "exp": now + rt.settings.access_token_ttl,
             "jti": secrets.token_hex(8),

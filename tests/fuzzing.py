@@ -20,6 +20,7 @@ from urllib.parse import urlencode
 from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
 
+from app import notes_table
 from chalicelib.notes.repository import Note, NoteRepository, new_note_id
 from gatehouse.accounts import sessions as lifecycle
 from gatehouse.dev import gateway
@@ -27,7 +28,7 @@ from gatehouse.errors import GatehouseError, TooManyAttempts
 from gatehouse.services import Services
 from gatehouse.storage.users import User
 from gatehouse.web.responses import rendering_of
-from tests.conftest import DEFAULT_PASSWORD, NOTES_TABLE
+from tests.conftest import DEFAULT_PASSWORD
 
 JSON = "application/json"
 FORM = "application/x-www-form-urlencoded"
@@ -103,7 +104,7 @@ class World:
         if self.note is None:
             self.note = new_note_id(int(self.rt.clock() * 1000))
             now = self.rt.now()
-            NoteRepository(self.rt.table(NOTES_TABLE)).create(
+            NoteRepository(notes_table.table()).create(
                 Note(self.user.username, self.note, "a note", now, now)
             )
         return self.note

@@ -114,6 +114,19 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def free_port_pair() -> int:
+    """A free port whose next one is free too: the embedded AWS's stable port is the API's plus one."""
+    for _ in range(50):
+        port = free_port()
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind(("127.0.0.1", port + 1))
+            except OSError:
+                continue
+        return port
+    raise RuntimeError("no two consecutive free ports on loopback")
+
+
 def _stop(process: subprocess.Popen[str]) -> None:
     # Its own process group: `chalice local` runs its server in a child process.
     # Ctrl-C first (what a developer does), then SIGTERM (which `make run` also turns
@@ -130,14 +143,19 @@ def _stop(process: subprocess.Popen[str]) -> None:
             continue
 
 
-def stack_environment(settings: Mapping[str, str] | None = None) -> dict[str, str]:
-    """This environment without endpoints, Gatehouse settings or a port, plus ``settings``."""
+def stack_environment(
+    settings: Mapping[str, str] | None = None, base: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """This environment (or ``base``) without endpoints, Gatehouse settings or a port, plus ``settings``."""
     env = {
         k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("AWS_ENDPOINT_URL", "GATEHOUSE_")) and k != "PORT"
+        for k, v in (os.environ if base is None else base).items()
+        if not k.startswith(("AWS_ENDPOINT_URL", "GATEHOUSE_"))
+        and k not in ("PORT", "AWS_PORT", "HOST", "FRESH")
     }
-    env.update(PYTHONUNBUFFERED="1", **(settings or {}))
+    # A stack started from it keeps no data and takes any free port for its embedded AWS:
+    # never the project's .gatehouse/ of the developer, never a port another test holds.
+    env.update({"PYTHONUNBUFFERED": "1", "GATEHOUSE_DEV_DATA": "off", "AWS_PORT": "0", **(settings or {})})
     return env
 
 
@@ -152,15 +170,37 @@ def live_stack(
     ready_line: str = READY_LINE,
     seeded: Mapping[str, str] = SEEDED,
     state_file: Path | None = None,
+    cwd: Path = ROOT,
+    env: Mapping[str, str] | None = None,
+    data: Path | None = None,
+    port_in_environment: bool = False,
 ) -> Iterator[LiveStack]:
-    """The stack on a free port; ``command`` gets ``--port N`` appended (default: make run's)."""
+    """The stack on a free port; ``command`` gets ``--port N`` appended (default: make run's).
+
+    ``cwd``: the project it serves; ``env``: the environment to start from (default: this one);
+    ``data``: the folder of its saved data (default: none kept);
+    ``port_in_environment``: the port as ``PORT`` instead (``make run``).
+    """
     with tempfile.TemporaryDirectory(prefix="gatehouse-stack-") as scratch:
         state_file = state_file or Path(scratch) / "local-stack.json"
-        env = stack_environment({**seeded, "GATEHOUSE_LOCAL_STACK_FILE": str(state_file), **(settings or {})})
-        port = free_port()
+        isolated = {
+            "GATEHOUSE_LOCAL_STACK_FILE": str(state_file),
+            # Its own data folder and a free port for its embedded AWS: never the
+            # developer's `make run` data, nor another test stack's.
+            "GATEHOUSE_DEV_DATA": str(data) if data else "off",
+            "AWS_PORT": "0",
+        }
+        env = stack_environment({**seeded, **isolated, **(settings or {})}, base=env)
+        # A stack that keeps the stable AWS port (AWS_PORT empty) needs the next port free too.
+        port = free_port() if env.get("AWS_PORT") else free_port_pair()
+        argv = [*(command or [sys.executable, "-m", "gatehouse.dev.run"])]
+        if port_in_environment:
+            env["PORT"] = str(port)
+        else:
+            argv += ["--port", str(port)]
         process = subprocess.Popen(
-            [*(command or [sys.executable, "-m", "gatehouse.dev.run"]), "--port", str(port)],
-            cwd=ROOT,
+            argv,
+            cwd=cwd,
             env=env,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,

@@ -177,7 +177,15 @@ def test_lockout_retry_after_is_readable(stack: LiveStack) -> None:
 
 @pytest.mark.parametrize(
     "origin",
-    ["http://localhost:3000", "http://localhost:8100", "http://127.0.0.1:5173", IOS, "ionic://localhost"],
+    [
+        "http://localhost:3000",
+        "http://localhost:8100",
+        "http://127.0.0.1:5173",
+        IOS,
+        "ionic://localhost",
+        "app://localhost",  # Cordova iOS (docs/CLIENTS.md)
+        "https://localhost",  # Capacitor and Cordova on Android
+    ],
 )
 def test_dev_stage_allows_local_dev_servers_and_ios_webviews_by_default(
     dev_stack: LiveStack, origin: str
@@ -190,7 +198,7 @@ def test_dev_stage_allows_local_dev_servers_and_ios_webviews_by_default(
     _assert_readable(headers, origin)
 
 
-@pytest.mark.parametrize("origin", [WEB, "http://localhost.evil.example:3000", "app://localhost"])
+@pytest.mark.parametrize("origin", [WEB, "http://localhost.evil.example:3000", "app://evil.example"])
 def test_dev_stage_default_allows_nothing_else(dev_stack: LiveStack, origin: str) -> None:
     status, headers = _preflight(dev_stack, origin)
     assert status == 204

@@ -96,8 +96,9 @@ def test_no_session_opened_with_the_old_password_survives_a_password_change(stac
     grants = _storm(stack, "racer-one", change_password)
     assert grants, "the storm opened no session at all: nothing was tested"
     assert [works for grant in grants if (works := _usable(stack, grant))] == []
-    # The storm's failures after the change locked the name; the owner's own device is not locked.
-    assert _login(stack, "racer-one", NEW, owner["device_token"]) is not None
+    # The storm's failures after the change locked the name, and every device token issued before
+    # the change died with the old password (the storm's and the owner's alike): none exempts now.
+    assert _login(stack, "racer-one", NEW, owner["device_token"]) is None
 
 
 def test_no_session_opened_before_a_disable_survives_it_nor_comes_back_on_enable(stack: LiveStack) -> None:

@@ -29,6 +29,7 @@ pytestmark = pytest.mark.e2e
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+DOCUMENTED_AWS = "http://127.0.0.1:8001"  # make run's embedded AWS: the API's port plus one
 _SEEDED = re.compile(r"^Seeded user '(?P<user>[a-z0-9_.-]+)', password: (?P<password>\S+)$", re.MULTILINE)
 
 
@@ -57,6 +58,8 @@ class Stack:
         lines = self.running.output().splitlines(keepends=True)
         ready = next(i for i, line in enumerate(lines) if READY_LINE in line)
         text = "".join(lines[: ready + 1]).replace(self.running.base_url, DOCUMENTED_URL)
+        # This stack's embedded AWS is on a free port; a reader's is on the API's plus one.
+        text = re.sub(r"(Embedded AWS \(moto\) on )http://127\.0\.0\.1:\d+", rf"\g<1>{DOCUMENTED_AWS}", text)
         for user, password in self.shows_supplied.items():
             text = re.sub(rf"(Seeded user '{user}', password: )\(from [^)]*\)", rf"\g<1>{password}", text)
         return text
@@ -108,6 +111,7 @@ def test_every_fence_says_what_it_holds_and_every_skipped_example_says_why() -> 
     assert not problems, "\n".join(problems)
 
 
+@pytest.mark.smoke
 def test_make_run_prints_what_the_readme_shows(stack: Stack) -> None:
     block = _stack_block()
     assert block.output is not None
@@ -117,7 +121,12 @@ def test_make_run_prints_what_the_readme_shows(stack: Stack) -> None:
 
 @pytest.mark.parametrize(
     "document",
-    [d for d in DOCUMENTS if any(b.runs for b in _parsed(d))],
+    [
+        # README's examples are what a newcomer runs first: part of `make smoke`.
+        pytest.param(d, marks=[pytest.mark.smoke] if d.name == "README.md" else [])
+        for d in DOCUMENTS
+        if any(b.runs for b in _parsed(d))
+    ],
     ids=lambda d: d.name,
 )
 def test_examples_run_and_print_what_the_document_shows(document: Path, stack: Stack, tmp_path: Path) -> None:

@@ -93,12 +93,15 @@ def stack() -> Iterator[Stack]:
         yield Stack(running)
 
 
+@pytest.mark.smoke  # the one end-to-end login of `make smoke`
 def test_registered_user_can_log_in_and_manage_own_notes_over_http(stack: Stack) -> None:
     username, token = stack.new_user()
 
     me = stack.request("GET", "/me", token=token)
     assert me.status == 200
-    assert me.json() == {"username": username, "roles": ["user"]}
+    answer = me.json()
+    assert len(answer.pop("account_id")) == 32
+    assert answer == {"username": username, "roles": ["user"]}
 
     created = stack.request("POST", "/notes", body={"text": "first"}, token=token)
     assert created.status == 201, created.raw

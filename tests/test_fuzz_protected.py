@@ -57,8 +57,10 @@ PROTECTED: list[tuple[str, str, Fields]] = [
     ("GET", "/auth/sessions", {}),
     ("DELETE", "/auth/sessions", {}),
     ("DELETE", "/auth/sessions/{session_id}", {}),
+    ("GET", "/auth/events", {}),
     ("POST", "/auth/password", {"current_password": password_texts, "new_password": password_texts}),
     ("POST", "/auth/email", {"current_password": password_texts, "email": st.emails() | texts}),
+    ("POST", "/auth/email/resend", {}),
     # Never the fuzz user's real password: deleting it would leave nothing to fuzz.
     ("POST", "/auth/account/delete", {"current_password": texts.filter(lambda p: p != DEFAULT_PASSWORD)}),
     ("GET", "/admin/users", {}),
@@ -70,9 +72,12 @@ PROTECTED: list[tuple[str, str, Fields]] = [
     ("POST", "/auth/mfa/totp/confirm", {"code": texts}),
     ("POST", "/auth/mfa/recovery-codes", {"code": texts}),
     ("POST", "/auth/mfa/totp/remove", {"code": texts, "recovery_code": texts}),
+    ("GET", "/admin/users/{username}/events", {}),
 ]
 # Routes that page their answer: they also get fuzzed ``limit`` and ``cursor`` parameters.
-PAGED = frozenset({"/notes", "/auth/sessions", "/admin/users"})
+PAGED = frozenset(
+    {"/notes", "/auth/sessions", "/admin/users", "/auth/events", "/admin/users/{username}/events"}
+)
 PATH_PARAMS = st.one_of(
     texts,
     st.text(alphabet="0123456789abcdef", min_size=28, max_size=28),

@@ -89,6 +89,7 @@ def _token(env: dict[str, str], signing_jwk: dict[str, str], session_id: str = "
         load_signing_key(json.dumps(signing_jwk)),
         token_rules(load_settings(env)),
         subject="alice",
+        username="someone",
         session_id=session_id,
         roles=["user"],
         now=int(time.time()),
@@ -160,7 +161,13 @@ def _api_event(path: str, resource: str, params: dict[str, str]) -> dict[str, An
             "stage": "api",
             "requestId": "request-1",
             "identity": {"sourceIp": "192.0.2.1"},
-            "authorizer": {"username": "alice", "roles": "user", "sid": "session-1", "jti": "token-1"},
+            "authorizer": {
+                "account_id": "0123456789abcdef0123456789abcdef",
+                "username": "alice",
+                "roles": "user",
+                "sid": "session-1",
+                "jti": "token-1",
+            },
         },
     }
 

@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from gatehouse.admin import target
 from gatehouse.dev.stack import SEED_USERS
 from tests.live_stack import CHALICE_READY_LINE, ROOT, LiveStack, live_stack, stack_environment
 from tests.processes import run_python
@@ -64,7 +65,8 @@ def test_token_me_bad_token_unknown_path_and_jwks_answer_like_api_gateway(stack:
     status, answer = _login(stack, "demo", DEFAULT_PASSWORDS["demo"])
     assert status == 200, answer
     bearer = {"Authorization": f"Bearer {answer['access_token']}"}
-    assert stack.call("GET", "/me", headers=bearer)[::2] == (200, {"username": "demo", "roles": ["user"]})
+    status, _, me = stack.call("GET", "/me", headers=bearer)
+    assert (status, me.pop("account_id") != "", me) == (200, True, {"username": "demo", "roles": ["user"]})
 
     status, headers, body = stack.call("GET", "/me", headers={"Authorization": "Bearer not-a-jwt"})
     assert (status, body["error"]) == (401, "invalid_token")
@@ -98,12 +100,16 @@ def test_every_admin_command_acts_on_the_running_stack(stack: LiveStack) -> None
     username = f"roles-{os.getpid()}"
     created = admin_cli(stack.state_file, "create-user", username, GATEHOUSE_NEW_PASSWORD=NEW_PASSWORD)
     assert created.returncode == 0, created.stderr
+    endpoint = json.loads(stack.state_file.read_text())["endpoint"]
+    assert created.stderr.splitlines()[0] == (
+        f"Target: the local stack of this checkout (embedded AWS {endpoint}, API {stack.base_url})"
+    )
     assert admin_cli(stack.state_file, "set-roles", username, "admin", "user").returncode == 0
     _, answer = _login(stack, username, NEW_PASSWORD)
     token = {"Authorization": f"Bearer {answer['access_token']}"}
     assert stack.call("GET", "/admin/users", headers=token)[0] == 200
 
-    assert admin_cli(stack.state_file, "disable-user", username).returncode == 0
+    assert admin_cli(stack.state_file, "disable-user", "--yes", username).returncode == 0
     assert _login(stack, username, NEW_PASSWORD)[0] == 400
     assert admin_cli(stack.state_file, "enable-user", username).returncode == 0
     assert _login(stack, username, NEW_PASSWORD)[0] == 200
@@ -131,10 +137,7 @@ def test_stopping_chalice_local_removes_its_state_file_and_the_cli_then_says_wha
     assert not state_file.exists()
     missing = admin_cli(state_file, "list-users")
     assert missing.returncode == 1
-    assert missing.stderr.splitlines() == [
-        "error: No Gatehouse stack found: start `make run`, "
-        "or set AWS credentials and GATEHOUSE_* (or --stack NAME) for a deployed stack."
-    ]
+    assert missing.stderr.splitlines() == ["error: " + target.NO_TARGET]
 
 
 def _import_app(**env: str) -> subprocess.CompletedProcess[str]:

@@ -17,14 +17,12 @@ from pathlib import Path
 
 import pytest
 
+from gatehouse.admin import target
 from gatehouse.dev.stack import LocalAws
 from tests.live_stack import ROOT, free_port, stack_environment
 
 CHALICE = str(Path(sys.executable).parent / "chalice")
-NO_STACK = (
-    "error: No Gatehouse stack found: start `make run`, "
-    "or set AWS credentials and GATEHOUSE_* (or --stack NAME) for a deployed stack."
-)
+NO_STACK = "error: " + target.NO_TARGET
 WEAK = "error: GATEHOUSE_DEMO_PASSWORD is refused: That password is too common; choose another."
 
 
@@ -56,7 +54,9 @@ def taken_port() -> Iterator[int]:
 
 def _one_line(result: subprocess.CompletedProcess[str]) -> str:
     assert "Traceback" not in result.stdout + result.stderr
-    [line] = result.stderr.splitlines()
+    # The admin CLI names its target before it acts: then the failure is the one line after it.
+    lines = result.stderr.splitlines()
+    [line] = lines[1:] if lines and lines[0].startswith("Target: ") else lines
     return line
 
 
@@ -94,7 +94,7 @@ def test_a_port_in_use_stops_start_up_in_one_line(
 ) -> None:
     result = _run([*STARTS[start], "--port", str(taken_port)], bare_env)
     assert _one_line(result) == (
-        f"error: port {taken_port} is in use: stop what holds it, or use another (make run PORT=8001)."
+        f"error: port {taken_port} is in use: stop what holds it, or use another (make run PORT=9000)."
     )
     if start != "chalice local":
         assert result.returncode == 1
@@ -151,7 +151,7 @@ def test_admin_relays_what_aws_refused_in_one_line(bare_env: dict[str, str]) -> 
     try:
         env = {**bare_env, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
         env.update(AWS_DEFAULT_REGION="us-east-1", AWS_ENDPOINT_URL=endpoint)
-        result = _admin(env, "disable-user", "someone")
+        result = _admin(env, "disable-user", "--yes", "someone")
     finally:
         aws.stop()
     assert result.returncode == 1

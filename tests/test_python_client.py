@@ -61,7 +61,9 @@ def test_login_then_notes_round_trip(stack: LiveStack) -> None:
     assert client.logged_in
     assert recorder.calls == [client.tokens]
 
-    assert client.get("/me").json() == {"username": username, "roles": ["user"]}
+    me = client.get("/me").json()
+    assert len(me.pop("account_id")) == 32
+    assert me == {"username": username, "roles": ["user"]}
     created = client.post("/notes", json={"text": "from python"})
     assert created.status == 201, created.body
     note_id = created.json()["id"]

@@ -61,6 +61,7 @@ def test_register_verify_forgot_reset_and_delete_over_http(stack: LiveStack) -> 
     assert status == 200, tokens
     auth = {"Authorization": f"Bearer {tokens['access_token']}"}
     status, _, me = stack.call("GET", "/me", headers=auth)
+    assert len(me.pop("account_id")) == 32
     assert me == {"username": username, "roles": ["user"], "email": address, "email_verified": True}
 
     status, _, body = stack.call("POST", "/auth/account/delete", {"current_password": NEW_PASSWORD}, auth)
@@ -109,7 +110,9 @@ def test_python_client_change_email_mails_the_new_address(stack: LiveStack) -> N
     client.login(username, USER_PASSWORD)
     address = f"{username}@example.org"
     client.change_email(USER_PASSWORD, address)
-    assert client.get("/me").json() == {
+    me = client.get("/me").json()
+    assert len(me.pop("account_id")) == 32
+    assert me == {
         "username": username,
         "roles": ["user"],
         "email": address,

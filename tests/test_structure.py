@@ -68,6 +68,7 @@ def _signed_event(env: dict[str, str], signing_jwk: dict[str, str]) -> dict[str,
         load_signing_key(json.dumps(signing_jwk)),
         rules,
         subject="alice",
+        username="someone",
         session_id="018d2a9c3b00" + "A" * 22,  # shaped like a sid, so the check reads it
         roles=["user"],
         now=int(time.time()),
@@ -148,24 +149,26 @@ def test_successful_login_makes_exactly_four_dynamodb_requests(
     assert dynamodb_calls == ["GetItem", "UpdateItem", "Query", "TransactWriteItems"]
 
 
-def test_failed_login_makes_exactly_two_dynamodb_requests(
+def test_failed_login_makes_exactly_three_dynamodb_requests(
     client: Client, make_user: Callable[..., Credentials], dynamodb_calls: list[str]
 ) -> None:
     creds = make_user()
     dynamodb_calls.clear()
     response = post_json(client, "/auth/token", _password_grant(creds, "Wrong-password-42"))
     assert response.status_code == 400
-    assert dynamodb_calls == ["GetItem", "UpdateItem"]  # read the user, count the attempt
+    # Read the user, count the attempt, record the account's security event.
+    assert dynamodb_calls == ["GetItem", "UpdateItem", "PutItem"]
 
 
-def test_unknown_user_login_makes_the_same_two_dynamodb_requests(
+def test_unknown_user_login_makes_the_same_three_dynamodb_requests(
     client: Client, dynamodb_calls: list[str]
 ) -> None:
     response = post_json(
         client, "/auth/token", _password_grant(Credentials("no-such-user", "Wrong-password-42"))
     )
     assert response.status_code == 400
-    assert dynamodb_calls == ["GetItem", "UpdateItem"]  # the very same: no user, then the counter
+    # The very same: no user, the counter, a put whose condition never holds (nothing is written).
+    assert dynamodb_calls == ["GetItem", "UpdateItem", "PutItem"]
 
 
 def test_login_with_a_device_token_makes_the_same_requests(
@@ -176,7 +179,7 @@ def test_login_with_a_device_token_makes_the_same_requests(
     dynamodb_calls.clear()
     with_device = {**_password_grant(creds, "Wrong-password-42"), "device_token": first["device_token"]}
     assert post_json(client, "/auth/token", with_device).status_code == 400
-    assert dynamodb_calls == ["GetItem", "UpdateItem"]  # the device's counter instead of the name's
+    assert dynamodb_calls == ["GetItem", "UpdateItem", "PutItem"]  # the device's counter, not the name's
 
 
 # -- the authorizer as a Lambda ---------------------------------------------------------
@@ -215,12 +218,12 @@ def test_authorizer_lambda_context_carries_identity_as_strings(
     creds = make_user()
     policy = _authorize(client, login(creds))
     context = policy["context"]
-    assert set(context) == {"username", "roles", "sid", "jti", "aal", "amr"}
+    assert set(context) == {"account_id", "username", "roles", "sid", "jti", "aal", "amr"}
     assert all(isinstance(value, str) and value for value in context.values())
-    assert context["username"] == creds.username
+    assert (context["account_id"], context["username"]) == (creds.account_id, creds.username)
     assert context["roles"] == "user"
     assert (context["aal"], context["amr"]) == ("1", "pwd")
-    assert policy["principalId"] == creds.username
+    assert policy["principalId"] == creds.account_id  # sub: the account id
 
 
 def test_authorizer_lambda_rejects_a_bad_token_with_exactly_unauthorized(client: Client) -> None:

@@ -24,22 +24,6 @@ class NoSuchNote(Exception):
         super().__init__(message)
 
 
-def table_definition(name: str) -> dict[str, Any]:
-    """The notes table as ``create_table`` arguments (the local stack and the tests create it)."""
-    return {
-        "TableName": name,
-        "KeySchema": [
-            {"AttributeName": "owner", "KeyType": "HASH"},
-            {"AttributeName": "note_id", "KeyType": "RANGE"},
-        ],
-        "AttributeDefinitions": [
-            {"AttributeName": "owner", "AttributeType": "S"},
-            {"AttributeName": "note_id", "AttributeType": "S"},
-        ],
-        "BillingMode": "PAY_PER_REQUEST",
-    }
-
-
 def _condition_failed(error: Exception) -> bool:
     response = getattr(error, "response", None)
     return (

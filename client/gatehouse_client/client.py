@@ -310,6 +310,13 @@ class GatehouseClient:
         """Change this user's address (it must be verified again: a code is mailed to it)."""
         self._post_bearer("/auth/email", {"current_password": current_password, "email": email})
 
+    def resend_email_code(self) -> None:
+        """Mail a new code to this user's unverified address (the previous one stops working).
+
+        An account with no address waiting for verification raises ``nothing_to_verify``.
+        """
+        self._post_bearer("/auth/email/resend", {})
+
     def forgot_password(self, username: str | None = None, email: str | None = None) -> None:
         """Ask for a reset code by name or by address (exactly one).
 

@@ -120,6 +120,28 @@ describe('resetPassword', () => {
   });
 });
 
+describe('resendEmailCode', () => {
+  test('posts with the bearer token and no body', async () => {
+    const { api, auth } = await loggedIn();
+
+    assert.equal(await auth.resendEmailCode(), undefined);
+
+    const [call] = api.calls.filter((c) => c.path === '/auth/email/resend');
+    assert.equal(call.authorization, 'Bearer at-1');
+    assert.equal(api.resent, 1);
+  });
+
+  test('nothing to verify rejects with the server\'s code and keeps the session', async () => {
+    const { api, auth } = await loggedIn();
+    api.emailVerified = true;
+
+    await rejectsWith(auth.resendEmailCode(), {
+      status: 409, code: 'nothing_to_verify', message: 'This account has no unverified email address.',
+    });
+    assert.equal(auth.loggedIn, true);
+  });
+});
+
 describe('deleteAccount', () => {
   test('posts current_password with the bearer token, then forgets every token and says so', async () => {
     const storage = asyncMapStorage();

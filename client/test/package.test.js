@@ -43,8 +43,8 @@ describe('npm package', () => {
 
   after(() => rmSync(work, { recursive: true, force: true }));
 
-  test('the tarball holds the module, its types and package.json, nothing else', () => {
-    assert.deepEqual(packed.files.map((f) => f.path).sort(), ['gatehouse.d.ts', 'gatehouse.js', 'package.json']);
+  test('the tarball holds the module, its types, its licence and package.json, nothing else', () => {
+    assert.deepEqual(packed.files.map((f) => f.path).sort(), ['LICENSE', 'gatehouse.d.ts', 'gatehouse.js', 'package.json']);
     const manifest = JSON.parse(readFileSync(join(app, 'node_modules', 'gatehouse-client', 'package.json'), 'utf8'));
     assert.equal(manifest.dependencies, undefined, 'no runtime dependencies');
   });

@@ -1,80 +1,60 @@
 """What an administrator may do to an account: disable it (ending its sessions), enable it,
-change its roles, clear its lockout counters.
+change its roles (removing one ends its sessions), clear its lockout counters.
 
-The last active admin can be neither disabled nor demoted (``LastAdmin``):
-nobody could then administer the service except through the AWS account.
-The rule holds under concurrency: each such change is one transaction that
-also checks that another active admin (the "witness") still is one, so two
-admins disabling each other at the same moment cannot both succeed.
+The HTTP admin routes and the admin CLI both call these functions, so each
+rule has this one home.
+
+The last active admin can be neither deleted, disabled nor demoted
+(``LastAdmin``): nobody could then administer the service except through the
+AWS account.  The rule holds under concurrency, in DynamoDB itself: each such
+change is one transaction that also checks that another active admin (the
+"witness") still is one, so two admins removing each other at the same
+moment cannot both succeed (see :func:`keeping_an_admin`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
-from gatehouse.accounts import sessions
+from gatehouse.accounts import activity, sessions
 from gatehouse.accounts.ports import AccountServices
-from gatehouse.accounts.usernames import USERNAME_PATTERN, normalize_username
+from gatehouse.accounts.usernames import USERNAME_PATTERN, account_name
 from gatehouse.errors import InvalidRequest, LastAdmin, NoSuchUser
-from gatehouse.roles import ADMIN
-from gatehouse.storage.users import UserRepository, WitnessGone
+from gatehouse.roles import ADMIN, is_valid_role
+from gatehouse.storage.users import User, UserRepository, WitnessGone
 
-# Witnesses tried before giving up: each retry means another admin was demoted meanwhile.
+# Witnesses tried before giving up: each retry means another admin was removed meanwhile.
 MAX_WITNESSES = 3
 
-
-def account_name(raw_username: str) -> str:
-    """The canonical name of an account ``raw_username`` may name, else ``NoSuchUser``.
-
-    A name no account can have is never sent to DynamoDB (an empty or an
-    overlong key is the store's error, and would be a 500).
-    """
-    username = normalize_username(raw_username)
-    if not USERNAME_PATTERN.fullmatch(username):
-        raise NoSuchUser()
-    return username
+__all__ = ["account_name", "keeping_an_admin", "list_users", "set_disabled", "set_roles", "unlock"]
 
 
-def set_disabled(rt: AccountServices, raw_username: str, disabled: bool) -> int:
-    """Disable (or re-enable) an account; disabling ends all its sessions.
-
-    Enabling never brings an ended session back: those rows are gone.
-    """
-    username = account_name(raw_username)
-    if not disabled:
-        if not rt.users.set_disabled(username, False):
-            raise NoSuchUser()
-        return 0
-    user = rt.users.get(username)
-    if user is None:
-        raise NoSuchUser()
-    changed = _keeping_an_admin(
-        rt,
-        username,
-        ADMIN in user.roles and not user.disabled,
-        lambda witness: rt.users.set_disabled(username, True, witness=witness),
-    )
-    if not changed:
-        raise NoSuchUser()
-    return sessions.end_all_sessions(rt, username, bump=False)  # the disable bumped it
+def is_active_admin(user: User) -> bool:
+    return ADMIN in user.roles and not user.disabled
 
 
-def set_roles(rt: AccountServices, username: str, roles: tuple[str, ...], *, was_active_admin: bool) -> bool:
-    """Replace ``username``'s roles; False when there is no such user."""
-    demoting = was_active_admin and ADMIN not in roles
-    return _keeping_an_admin(
-        rt, username, demoting, lambda witness: rt.users.set_roles(username, roles, witness=witness)
-    )
-
-
-def _keeping_an_admin(
-    rt: AccountServices, username: str, removes_an_admin: bool, change: Callable[[str | None], bool]
+def keeping_an_admin(
+    rt: AccountServices,
+    user: User,
+    change: Callable[[str | None], bool],
+    *,
+    removes_an_admin: bool | None = None,
 ) -> bool:
+    """Apply ``change`` (which takes a witness, or None) unless it would leave no active admin.
+
+    ``change`` must make its write and the check that the witness is still an
+    active admin one transaction, raising :class:`WitnessGone` when that check
+    fails; it returns False when the user itself is gone.  ``removes_an_admin``
+    defaults to "the user is an active admin" (a deletion or a disable).
+    """
+    if removes_an_admin is None:
+        removes_an_admin = is_active_admin(user)
     if not removes_an_admin:
         return change(None)
     for _ in range(MAX_WITNESSES):
-        others = [name for name in rt.users.active_admins() if name != username]
+        others = [name for name in rt.users.active_admins() if name != user.username]
         if not others:
             break
         try:
@@ -84,13 +64,88 @@ def _keeping_an_admin(
     raise LastAdmin()
 
 
-def unlock(rt: AccountServices, raw_username: str) -> int:
+def _existing(rt: AccountServices, raw_username: str) -> User:
+    user = rt.users.get(account_name(raw_username))
+    if user is None:
+        raise NoSuchUser()
+    return user
+
+
+def set_disabled(
+    rt: AccountServices, raw_username: str, disabled: bool, *, actor: str = activity.ADMIN_CLI
+) -> int:
+    """Disable (or re-enable) an account; disabling ends all its sessions.
+
+    Enabling never brings an ended session back: those rows are gone.
+    ``actor`` (the admin's name, else the CLI) goes into the account's event.
+    """
+    user = _existing(rt, raw_username)
+    if not disabled:
+        if not rt.users.set_disabled(user, False):
+            raise NoSuchUser()
+        activity.record(rt, activity.Who.of(user), activity.ACCOUNT_ENABLED, actor=actor)
+        return 0
+    if not keeping_an_admin(rt, user, lambda witness: rt.users.set_disabled(user, True, witness=witness)):
+        raise NoSuchUser()
+    ended = sessions.end_all_sessions(rt, user, bump=False)  # the disable bumped it
+    detail = f"{ended} sessions ended"
+    activity.record(rt, activity.Who.of(user), activity.ACCOUNT_DISABLED, actor=actor, detail=detail)
+    return ended
+
+
+def check_roles(raw: list[str]) -> tuple[str, ...]:
+    """Roles travel in the token and, comma-joined, in the authorizer context."""
+    roles = tuple(sorted({r.strip() for r in raw if r.strip()}))
+    for role in roles:
+        if not is_valid_role(role):
+            raise InvalidRequest(f"Role {role!r} is not valid: at most 64 printable characters, no comma.")
+    return roles
+
+
+@dataclass(frozen=True)
+class RolesChanged:
+    before: tuple[str, ...]
+    after: tuple[str, ...]
+    sessions_ended: int
+
+
+def set_roles(
+    rt: AccountServices, raw_username: str, raw_roles: list[str], *, actor: str = activity.ADMIN_CLI
+) -> RolesChanged:
+    """Replace a user's roles; taking a role away also ends the user's sessions.
+
+    An access token carries the roles it was issued with, so a removed role
+    would keep working until the token expires.  Ending the sessions makes
+    the authorizer's session check refuse those tokens now.  An added role
+    arrives with the next token (refresh reads the user again).
+    """
+    wanted = check_roles(raw_roles)
+    user = _existing(rt, raw_username)
+    demoting = is_active_admin(user) and ADMIN not in wanted
+    changed = keeping_an_admin(
+        rt,
+        user,
+        lambda witness: rt.users.set_roles(user, wanted, witness=witness),
+        removes_an_admin=demoting,
+    )
+    if not changed:
+        raise NoSuchUser()
+    ended = 0
+    if set(user.roles) - set(wanted):
+        ended = sessions.end_all_sessions(rt, user)
+    detail = ",".join(wanted) or "none"
+    activity.record(rt, activity.Who.of(user), activity.ROLES_CHANGED, actor=actor, detail=detail)
+    return RolesChanged(user.roles, wanted, ended)
+
+
+def unlock(rt: AccountServices, raw_username: str, *, actor: str = activity.ADMIN_CLI) -> int:
     """Clear every lockout counter of an existing account (the name's, its devices', its
     password change's); returns how many there were."""
-    username = account_name(raw_username)
-    if rt.users.get(username) is None:
-        raise NoSuchUser()
-    return rt.attempts.clear(username)
+    user = _existing(rt, raw_username)
+    cleared = rt.attempts.clear(user.username)
+    detail = f"{cleared} counters cleared"
+    activity.record(rt, activity.Who.of(user), activity.ACCOUNT_UNLOCKED, actor=actor, detail=detail)
+    return cleared
 
 
 def list_users(

@@ -39,9 +39,10 @@ def normalize_code(raw: str) -> str | None:
     return code
 
 
-def code_digest(purpose: str, username: str, code: str) -> str:
-    """What the table keeps: bound to the purpose and the account, so no digest works elsewhere."""
-    return hashlib.sha256(f"gatehouse {purpose}\0{username}\0{code}".encode()).hexdigest()
+def code_digest(purpose: str, account_id: str, code: str) -> str:
+    """What the table keeps: bound to the purpose and the account's id (not its reusable name),
+    so no digest works for another purpose or another account."""
+    return hashlib.sha256(f"gatehouse {purpose}\0{account_id}\0{code}".encode()).hexdigest()
 
 
 def same_digest(a: str, b: str) -> bool:

@@ -7,9 +7,10 @@ attacker hammering a name (who cannot have a device token for it) locks the
 name for new devices, never the owner's own.
 
 The token is ``base64url(id || MAC)``: 128 random bits and a 128-bit
-HMAC-SHA-256 tag over the username, the account's creation time and the id,
-so a token dies with its account (a new account of the same name gets none
-of the old ones), under a key derived (HKDF)
+HMAC-SHA-256 tag over the account's id, its credential version and the id,
+so a token dies with its account (a new account of the same name has
+another id) and with its credentials (a password change or reset, a
+disable, "end every session" all bump the version), under a key derived (HKDF)
 from the service's private signing key.  Nothing is stored: the server
 checks a token by recomputing its tag, with each stored signing key, so a
 token outlives a key rotation until the old key is retired; then it is
@@ -47,7 +48,7 @@ def _mac_key(signing_key: SigningKey) -> bytes:
 
 
 def _tag(key: bytes, user: User, device_id: bytes) -> bytes:
-    account = f"{user.username}\x00{user.created_at}".encode()
+    account = f"{user.account_id}\x00{user.cred_version}".encode()
     message = b"gatehouse-device\x00" + account + b"\x00" + device_id
     return hmac.new(key, message, hashlib.sha256).digest()[:TAG_BYTES]
 

@@ -7,25 +7,25 @@ what proves the mailbox belongs to the account's owner.
 from __future__ import annotations
 
 from gatehouse import logs
-from gatehouse.accounts import login
+from gatehouse.accounts import activity, login, outbox
 from gatehouse.accounts.codes import (
     EMAIL_CODE_LENGTH,
+    MAX_CODE_FAILURES,
     code_digest,
     new_code,
     normalize_code,
     same_digest,
 )
-from gatehouse.accounts.emails import normalize_email
+from gatehouse.accounts.email_syntax import normalize_email
 from gatehouse.accounts.ports import AccountServices
 from gatehouse.accounts.usernames import USERNAME_PATTERN, normalize_username
 from gatehouse.authorizer.identity import Identity
-from gatehouse.errors import InvalidCode
+from gatehouse.errors import InvalidCode, NothingToVerify
 from gatehouse.mail import compose
-from gatehouse.storage.account_email import EMAIL_CODE
+from gatehouse.storage.account_email import EMAIL_CODE, ClaimOwner
 from gatehouse.storage.users import User, user_item
 
 SUBJECT = "Confirm your email address"
-CHANGED_SUBJECT = "Your email address was changed"
 
 
 def _purpose(email: str) -> str:
@@ -33,42 +33,67 @@ def _purpose(email: str) -> str:
     return f"verify-email {email.lower()}"
 
 
-def create_with_email(rt: AccountServices, user: User, email: str) -> None:
+def create_with_email(rt: AccountServices, user: User, email: str, source: str | None = None) -> None:
     code = new_code(EMAIL_CODE_LENGTH)
     rt.account_email.create_user_with_email(
         user_item(user),
         email,
-        code_digest(_purpose(email), user.username, code),
+        code_digest(_purpose(email), user.account_id, code),
         rt.now() + rt.settings.email_code_ttl,
     )
-    _mail_code(rt, user.username, email, code)
+    _mail_code(rt, user.account_id, email, code, source)
 
 
-def change_email(rt: AccountServices, identity: Identity, current_password: str, raw_email: str) -> None:
+def change_email(
+    rt: AccountServices, identity: Identity, current_password: str, raw_email: str, source: str | None = None
+) -> None:
     """A new address for the caller's account (its current password confirms): unverified, code mailed.
 
     The same address again, not yet verified, mails a fresh code; the same
     address already verified changes nothing.
     """
     address = normalize_email(raw_email)
-    login.confirm_password(rt, identity.username, current_password)
-    current = rt.account_email.contact(identity.username)
+    user = login.confirm_password(rt, identity, current_password)
+    current = rt.account_email.contact(user.username, user.account_id)
     if current is not None and current.email == address and current.verified:
         return
     code = new_code(EMAIL_CODE_LENGTH)
     rt.account_email.change_email(
-        identity.username,
+        ClaimOwner(user.account_id, user.username),
         current.email if current else None,
         address,
-        code_digest(_purpose(address), identity.username, code),
+        code_digest(_purpose(address), user.account_id, code),
         rt.now() + rt.settings.email_code_ttl,
     )
     logs.event("email_changed", user=identity.username)
-    _mail_code(rt, identity.username, address, code)
+    _mail_code(rt, user.account_id, address, code, source)
+    who = activity.Who.of(user)
+    event = activity.record(rt, who, activity.EMAIL_CHANGED, session=identity.session_id)
     if current is not None and current.verified and current.email != address:
         # The owner hears of it at the address that was proven theirs.
-        values = {"username": identity.username, "new_address": address}
-        rt.mailer.send(compose("email_changed", current.email, CHANGED_SUBJECT, values))
+        activity.send_notice(
+            rt, who, activity.EMAIL_CHANGED, event, to=current.email, more={"new_address": address}
+        )
+
+
+def resend_verification(rt: AccountServices, identity: Identity, source: str | None = None) -> None:
+    """A new code for the caller's unverified address, mailed there; the previous code stops working.
+
+    The caller is the account (a bearer token), and the code goes only to the
+    address already on it, so this cannot mail anyone new.  How often it may
+    mail is decided where every mail is sent (the mail caps of :mod:`outbox`).
+    """
+    current = rt.account_email.contact(identity.username, identity.account_id)
+    if current is None or current.verified:
+        raise NothingToVerify()
+    code = new_code(EMAIL_CODE_LENGTH)
+    digest = code_digest(_purpose(current.email), identity.account_id, code)
+    expires = rt.now() + rt.settings.email_code_ttl
+    owner = ClaimOwner(identity.account_id, identity.username)
+    if not rt.account_email.renew_email_code(owner, current.email, digest, expires):
+        raise NothingToVerify()  # changed or verified meanwhile: this code would be for nothing
+    logs.event("email_code_resent", user=identity.username)
+    _mail_code(rt, identity.account_id, current.email, code, source)
 
 
 def verify_email(rt: AccountServices, raw_username: str, raw_code: str) -> None:
@@ -77,21 +102,26 @@ def verify_email(rt: AccountServices, raw_username: str, raw_code: str) -> None:
     if not USERNAME_PATTERN.fullmatch(username):
         raise InvalidCode()
     # The guess is counted before it is compared (the fifth wrong one kills the code).
-    item = rt.account_email.reserve_guess(username, EMAIL_CODE, rt.now())
+    item = rt.account_email.reserve_guess(username, EMAIL_CODE, rt.now(), MAX_CODE_FAILURES)
     code = normalize_code(raw_code)
     if item is None or code is None:
         raise InvalidCode()
     stored = str(item.get("email_code_hash", ""))
-    if not same_digest(code_digest(_purpose(str(item.get("email", ""))), username, code), stored):
+    account_id = str(item.get("account_id", ""))
+    if not same_digest(code_digest(_purpose(str(item.get("email", ""))), account_id, code), stored):
         logs.event("email_verification", user=username, outcome="wrong_code")
         raise InvalidCode()
     if not rt.account_email.mark_verified(username, stored):
         raise InvalidCode()
     logs.event("email_verification", user=username, outcome="verified")
+    activity.record(rt, activity.Who(account_id, username), activity.EMAIL_VERIFIED)
 
 
-def _mail_code(rt: AccountServices, username: str, email: str, code: str) -> None:
+def _mail_code(rt: AccountServices, account_id: str, email: str, code: str, source: str | None) -> None:
+    """The verification mail. It goes to an address nobody has proven yet, so it carries no text
+    the requester chose (not even the username): only the code and its lifetime."""
     hours = str(max(1, rt.settings.email_code_ttl // 3600))
-    rt.mailer.send(
-        compose("verify_email", email, SUBJECT, {"username": username, "code": code, "hours": hours})
+    message = compose(
+        "verify_email", email, SUBJECT, {"code": code, "hours": hours}, templates=rt.mail_templates
     )
+    outbox.deliver(rt, message, account_id=account_id, source=source)

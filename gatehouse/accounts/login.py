@@ -22,7 +22,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from gatehouse.accounts import devices, mfa_login, sessions
+from gatehouse.accounts import activity, devices, mfa_login, sessions
+from gatehouse.accounts.lockout import Refused
 from gatehouse.accounts.mfa_login import MfaRequired
 from gatehouse.accounts.passwords import check_password_policy
 from gatehouse.accounts.ports import AccountServices
@@ -51,65 +52,87 @@ def password_login(
     user = None
     known_device: str | None = None
     counter = LOGIN
+    failures = 0
     if USERNAME_PATTERN.fullmatch(username):
         # Read first: a device token is valid only for the account it was issued to.
         user = rt.users.get(username)
         known_device = devices.device_id(rt, user, device_token) if user and device_token else None
         counter = DEVICE + known_device if known_device else LOGIN
-        count_attempt(rt, username, counter)
+        failures = _count(rt, username, counter)
     check = rt.hasher.check(user.password_hash if user else None, password)
     if user is None or not check.matched or user.disabled:
+        # The account's event (or, for a name without one, the same request writing nothing).
+        activity.failed_login(rt, user, device, failures)
         raise InvalidGrant()
     if user.has_factor:
         return mfa_login.after_password(rt, user, device, counter, known_device, device_token)
     new_hash = rt.hasher.hash(password) if check.rehash else None
+    who = activity.Who.of(user)
+    event, event_item = activity.login_item(rt, who, device, new_device=known_device is None)
     # The session, the check that the credentials did not change since they
-    # were read, the counter reset and any hash upgrade are one transaction.
+    # were read, the counter reset, the login's event and any hash upgrade are
+    # one transaction.
     grant = sessions.open_session(
         rt,
         user,
         device,
-        [rt.attempts.reset_item(username, counter, rt.now(), rt.lockout)],
+        {"counter": rt.attempts.reset_item(username, counter, rt.now(), rt.lockout)},
         new_hash=new_hash,
+        event=event_item,
     )
+    activity.logged_in(rt, who, event)
     return replace(grant, device_token=device_token if known_device else devices.issue(rt, user))
 
 
-def count_attempt(rt: AccountServices, username: str, counter: str) -> None:
-    """Count this attempt on ``counter`` before any password check, or refuse it in the back-off."""
-    refused = rt.attempts.reserve(username, counter, rt.now(), rt.lockout)
-    if refused is not None:
-        raise TooManyAttempts(refused.retry_after)
+def _count(rt: AccountServices, username: str, counter: str) -> int:
+    """Count this attempt on ``counter`` before any password check, or refuse it in the back-off;
+    how many the window has counted."""
+    admitted = rt.attempts.reserve(username, counter, rt.now(), rt.lockout)
+    if isinstance(admitted, Refused):
+        raise TooManyAttempts(admitted.retry_after)
+    return admitted
 
 
-def _admit(rt: AccountServices, username: str, counter: str) -> User | None:
-    """Count this attempt on ``counter`` before any password check, then read the user."""
-    count_attempt(rt, username, counter)
-    return rt.users.get(username)
+def _admit(rt: AccountServices, identity: Identity) -> User | None:
+    """Count this attempt on the password-change counter before any password check, then read
+    the caller's account (None when that incarnation is gone, whoever holds its name now)."""
+    _count(rt, identity.username, PASSWORD_CHANGE)
+    return rt.users.get_account(identity.username, identity.account_id)
+
+
+def count_attempt(rt: AccountServices, username: str, counter: str) -> int:
+    """:func:`_count` for the second factor's codes, which share the password's budgets."""
+    return _count(rt, username, counter)
 
 
 def change_password(rt: AccountServices, identity: Identity, current: str, new: str) -> int:
     """Set a new password and end every session but the caller's; returns how many ended."""
     # Policy first: a rejected new password must not count as a failed attempt.
     check_password_policy(new, identity.username)
-    # A stolen access token must not open an unlimited password-guessing oracle.
-    user = _admit(rt, identity.username, PASSWORD_CHANGE)
-    if user is None or not rt.hasher.verify(user.password_hash, current):
-        raise WrongPassword()
-    _confirmed(rt, user.username)
+    user = confirm_password(rt, identity, current)
     # The new hash and a new credential version in one write: a login that
     # read the old password cannot open a session after this.
-    rt.users.set_password_hash(user.username, rt.hasher.hash(new))
-    return sessions.end_all_sessions(rt, user.username, keep=identity.session_id, bump=False)
+    rt.users.set_password_hash(user.username, user.account_id, rt.hasher.hash(new))
+    ended = sessions.end_all_sessions(rt, user, keep=identity.session_id, bump=False)
+    activity.record(
+        rt,
+        activity.Who.of(user),
+        activity.PASSWORD_CHANGED,
+        session=identity.session_id,
+        detail=f"{ended} other sessions ended",
+        notice=True,
+    )
+    return ended
 
 
-def confirm_password(rt: AccountServices, username: str, password: str) -> User:
+def confirm_password(rt: AccountServices, identity: Identity, password: str) -> User:
     """The signed-in user, once ``password`` is confirmed as theirs: before a sensitive change.
 
     Checked under the same counter as a password change, so a stolen access
     token opens no unlimited password-guessing oracle.
     """
-    user = _admit(rt, username, PASSWORD_CHANGE)
+    # A stolen access token must not open an unlimited password-guessing oracle.
+    user = _admit(rt, identity)
     if user is None or not rt.hasher.verify(user.password_hash, password):
         raise WrongPassword()
     _confirmed(rt, user.username)

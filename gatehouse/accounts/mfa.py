@@ -6,7 +6,14 @@ shown a code from it (a secret scanned wrongly never locks anyone out):
 and ``confirm`` (a code from the app; the factor is on, ten recovery codes
 are shown this once, every other session ends).  Removing the factor takes a
 code or a recovery code and also ends every other session.  Each change, and
-each recovery code used, mails a notice to the account's verified address.
+each recovery code used, is a security event of the account
+(:mod:`gatehouse.accounts.activity`) whose notice is mailed to its verified
+address through the one capped mail path.
+
+Everything here acts on one account incarnation (its ``account_id``): the
+sealed secret is bound to it, and every write of the factor's state is
+conditioned on it, so nothing of a deleted account's factor works for a
+later account of the same name.
 
 Codes typed on these routes are counted, like a password confirmation, on
 the account's confirmation counter (:data:`PASSWORD_CHANGE`): a stolen
@@ -21,7 +28,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from gatehouse import logs
-from gatehouse.accounts import admin, login, recovery_codes, totp
+from gatehouse.accounts import activity, admin, login, recovery_codes, totp
 from gatehouse.accounts import sessions as lifecycle
 from gatehouse.accounts.ports import AccountServices
 from gatehouse.authorizer.identity import Identity
@@ -33,23 +40,12 @@ from gatehouse.errors import (
     NoSuchUser,
     WrongSecondFactor,
 )
-from gatehouse.mail import compose
 from gatehouse.storage.attempts import PASSWORD_CHANGE
 from gatehouse.storage.factors import FactorState
 from gatehouse.storage.users import User
 
 # How long a new secret waits for its first code.
 PENDING_SECONDS = 15 * 60
-ADDED_SUBJECT = "A second factor was added to your account"
-REMOVED_SUBJECT = "The second factor of your account was removed"
-RESET_SUBJECT = "An administrator removed your second factor"
-CODE_USED_SUBJECT = "A recovery code of your account was used"
-
-
-def account_of(user: User) -> str:
-    """The account incarnation a sealed secret is bound to (a new account of the same name
-    cannot open the old one's)."""
-    return f"{user.username}\x00{user.created_at}"
 
 
 @dataclass(frozen=True)
@@ -64,10 +60,10 @@ class Enrolment:
 
 def enrol(rt: AccountServices, identity: Identity, current_password: str) -> Enrolment:
     """A new secret for the caller's authenticator app; the factor is not active until confirmed."""
-    user = login.confirm_password(rt, identity.username, current_password)
+    user = login.confirm_password(rt, identity, current_password)
     secret = totp.new_secret()
-    sealed = rt.mfa_keys.seal(secret, account_of(user))
-    if not rt.factors.start_enrolment(user.username, sealed, rt.now() + PENDING_SECONDS):
+    sealed = rt.mfa_keys.seal(secret, user.account_id)
+    if not rt.factors.start_enrolment(user, sealed, rt.now() + PENDING_SECONDS):
         raise FactorExists()
     uri = totp.provisioning_uri(secret, user.username, rt.settings.mfa_issuer_name)
     logs.event("mfa", action="enrolment_started", user=user.username)
@@ -76,34 +72,40 @@ def enrol(rt: AccountServices, identity: Identity, current_password: str) -> Enr
 
 def confirm(rt: AccountServices, identity: Identity, code: str) -> list[str]:
     """Turn the enrolment on with a code from the app; the recovery codes, shown only now."""
-    user, state = _read(rt, identity.username)
+    user, state = _read(rt, identity)
     if state.active:
         raise FactorExists()
     if state.pending is None or state.pending_until <= rt.now():
         raise NoPendingEnrolment()
     login.count_attempt(rt, user.username, PASSWORD_CHANGE)
-    secret = rt.mfa_keys.open(state.pending, account_of(user))
+    secret = rt.mfa_keys.open(state.pending, user.account_id)
     step = totp.matching_step(secret, code, rt.clock(), None)
     if step is None:
         raise WrongSecondFactor()
     _confirmed(rt, user.username)
     codes = recovery_codes.new_codes()
-    if not rt.factors.confirm(user.username, state.pending, step, _digests(codes), rt.now()):
+    if not rt.factors.confirm(user, state.pending, step, _digests(codes), rt.now()):
         raise NoPendingEnrolment()  # another enrolment replaced this one meanwhile
     # The confirmation bumped the credential version: logins in flight are refused.
-    lifecycle.end_all_sessions(rt, user.username, keep=identity.session_id, bump=False)
-    logs.event("mfa", action="factor_added", user=user.username)
-    notify(rt, user.username, "mfa_added", ADDED_SUBJECT)
+    ended = lifecycle.end_all_sessions(rt, user, keep=identity.session_id, bump=False)
+    activity.record(
+        rt,
+        activity.Who.of(user),
+        activity.FACTOR_ADDED,
+        session=identity.session_id,
+        detail=f"{ended} other sessions ended",
+        notice=True,
+    )
     return codes
 
 
 def replace_recovery_codes(rt: AccountServices, identity: Identity, code: str) -> list[str]:
     """Ten new recovery codes (the old ones stop working), for a code from the app."""
-    user, state = _read(rt, identity.username)
+    user, state = _read(rt, identity)
     sealed = _active(state)
     check_code(rt, user, state, code, counter=PASSWORD_CHANGE)
     codes = recovery_codes.new_codes()
-    if not rt.factors.replace_recovery_codes(user.username, sealed, _digests(codes)):
+    if not rt.factors.replace_recovery_codes(user, sealed, _digests(codes)):
         raise NoFactor()
     logs.event("mfa", action="recovery_codes_replaced", user=user.username)
     return codes
@@ -113,33 +115,48 @@ def remove(rt: AccountServices, identity: Identity, code: str | None, recovery_c
     """Remove the caller's factor, proven by a code from the app or a recovery code."""
     if (code is None) == (recovery_code is None):
         raise InvalidRequest("Send either code or recovery_code.")
-    user, state = _read(rt, identity.username)
+    user, state = _read(rt, identity)
     _active(state)
     if code is not None:
         check_code(rt, user, state, code, counter=PASSWORD_CHANGE)
     else:
-        spend_recovery_code(rt, user, state, recovery_code or "", counter=PASSWORD_CHANGE, purpose="remove")
-    if not rt.factors.remove(user.username):
+        spend_recovery_code(
+            rt, user, state, recovery_code or "", counter=PASSWORD_CHANGE, session=identity.session_id
+        )
+    if not rt.factors.remove(user):
         raise NoFactor()
-    lifecycle.end_all_sessions(rt, user.username, keep=identity.session_id, bump=False)
-    logs.event("mfa", action="factor_removed", user=user.username)
-    notify(rt, user.username, "mfa_removed", REMOVED_SUBJECT)
+    ended = lifecycle.end_all_sessions(rt, user, keep=identity.session_id, bump=False)
+    activity.record(
+        rt,
+        activity.Who.of(user),
+        activity.FACTOR_REMOVED,
+        session=identity.session_id,
+        detail=f"{ended} other sessions ended",
+        notice=True,
+    )
 
 
-def admin_reset(rt: AccountServices, raw_username: str) -> bool:
+def admin_reset(rt: AccountServices, raw_username: str, *, actor: str = activity.ADMIN_CLI) -> bool:
     """An administrator removes a user's factor (a lost phone and no recovery code left).
 
     Every session of the user ends (the factor's logins are no longer what
-    they claimed); the owner is mailed.  False when the user had no factor.
+    they claimed); the owner is mailed.  ``actor`` (the admin's name, else the
+    CLI) goes into the account's event.  False when the user had no factor.
     """
-    username = admin.account_name(raw_username)
-    if rt.users.get(username) is None:
+    user = rt.users.get(admin.account_name(raw_username))
+    if user is None:
         raise NoSuchUser()
-    if not rt.factors.remove(username):
+    if not rt.factors.remove(user):
         return False
-    lifecycle.end_all_sessions(rt, username, bump=False)
-    logs.event("mfa", action="factor_reset_by_admin", user=username)
-    notify(rt, username, "mfa_reset", RESET_SUBJECT)
+    lifecycle.end_all_sessions(rt, user, bump=False)
+    activity.record(
+        rt,
+        activity.Who.of(user),
+        activity.FACTOR_REMOVED,
+        actor=actor,
+        detail="reset by an administrator",
+        notice=True,
+    )
     return True
 
 
@@ -150,44 +167,49 @@ def check_code(rt: AccountServices, user: User, state: FactorState, code: str, *
     """Accept one TOTP code of the account, once: counted on ``counter`` before it is looked at."""
     sealed = _active(state)
     login.count_attempt(rt, user.username, counter)
-    secret = rt.mfa_keys.open(sealed, account_of(user))
+    secret = rt.mfa_keys.open(sealed, user.account_id)
     step = totp.matching_step(secret, code, rt.clock(), state.last_step)
     # The conditional write is what makes a code single-use: of two requests with
     # the same code, in parallel or not, one moves the step and the other fails here.
-    if step is None or not rt.factors.accept_step(user.username, sealed, step):
+    if step is None or not rt.factors.accept_step(user, sealed, step):
         raise WrongSecondFactor()
     if counter == PASSWORD_CHANGE:
         _confirmed(rt, user.username)
 
 
 def spend_recovery_code(
-    rt: AccountServices, user: User, state: FactorState, raw: str, *, counter: str, purpose: str
+    rt: AccountServices,
+    user: User,
+    state: FactorState,
+    raw: str,
+    *,
+    counter: str,
+    device: str = "",
+    session: str = "",
 ) -> None:
-    """Use up one recovery code (counted on ``counter``); the owner is mailed either way it is used."""
+    """Use up one recovery code (counted on ``counter``); its event mails the owner a notice."""
     login.count_attempt(rt, user.username, counter)
     digest = recovery_codes.digest(raw)
-    if digest is None or not rt.factors.spend_recovery_code(user.username, digest):
+    if digest is None or not rt.factors.spend_recovery_code(user, digest):
         raise WrongSecondFactor()
     if counter == PASSWORD_CHANGE:
         _confirmed(rt, user.username)
     remaining = len(state.recovery - {digest})
-    logs.event("mfa", action="recovery_code_used", user=user.username, remaining=remaining)
-    doing = "sign in" if purpose == "login" else "remove the second factor"
-    notify(
-        rt, user.username, "recovery_code_used", CODE_USED_SUBJECT, purpose=doing, remaining=str(remaining)
+    activity.record(
+        rt,
+        activity.Who.of(user),
+        activity.RECOVERY_CODE_USED,
+        device=device,
+        session=session,
+        detail=f"{remaining} left",
+        notice=True,
     )
 
 
-def notify(rt: AccountServices, username: str, kind: str, subject: str, **values: str) -> None:
-    """A notice to the account's verified address (none without one), through the one mail path."""
-    contact = rt.account_email.contact(username)
-    if contact is not None and contact.verified:
-        rt.mailer.send(compose(kind, contact.email, subject, {"username": username, **values}))
-
-
-def _read(rt: AccountServices, username: str) -> tuple[User, FactorState]:
-    user = rt.users.get(username)
-    state = rt.factors.get(username)
+def _read(rt: AccountServices, identity: Identity) -> tuple[User, FactorState]:
+    """The caller's account and its factor state (``NoSuchUser`` once that incarnation is gone)."""
+    user = rt.users.get_account(identity.username, identity.account_id)
+    state = rt.factors.get(user) if user is not None else None
     if user is None or state is None:
         raise NoSuchUser()
     return user, state

@@ -27,7 +27,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
-from gatehouse.accounts import devices, mfa
+from gatehouse.accounts import activity, devices, mfa
 from gatehouse.accounts import sessions as lifecycle
 from gatehouse.accounts.ports import AccountServices
 from gatehouse.errors import InvalidGrant, WrongSecondFactor
@@ -64,14 +64,15 @@ def after_password(
 ) -> lifecycle.TokenGrant | MfaRequired:
     """A right password, an account with a factor: a remembered device's session, else the challenge."""
     if known_device is not None and rt.settings.mfa_remember_days > 0:
-        state = rt.factors.get(user.username)
+        state = rt.factors.get(user)
         if state is not None and _remembered(state, known_device, rt.now()):
-            grant = lifecycle.open_session(
+            grant = _open(
                 rt,
                 user,
                 device,
-                [rt.attempts.reset_item(user.username, counter, rt.now(), rt.lockout)],
-                amr=REMEMBERED_AMR,
+                {"counter": rt.attempts.reset_item(user.username, counter, rt.now(), rt.lockout)},
+                REMEMBERED_AMR,
+                new_device=False,
             )
             return replace(grant, device_token=device_token)
     token = new_token()
@@ -79,7 +80,7 @@ def after_password(
         token,
         Challenge(
             username=user.username,
-            account=mfa.account_of(user),
+            account_id=user.account_id,
             device=device,
             counter=counter,
             device_id=known_device or "",
@@ -107,7 +108,9 @@ def recovery_code_login(
     """Finish a login with a recovery code (it is spent; the owner is mailed)."""
     challenge, user, state = _challenge(rt, mfa_token)
     try:
-        mfa.spend_recovery_code(rt, user, state, recovery_code, counter=challenge.counter, purpose="login")
+        mfa.spend_recovery_code(
+            rt, user, state, recovery_code, counter=challenge.counter, device=challenge.device
+        )
     except WrongSecondFactor:
         raise InvalidGrant("The recovery code is wrong or was already used.") from None
     return _finish(rt, mfa_token, challenge, user, state, RECOVERY_CODE_AMR, device_token, remember)
@@ -117,16 +120,11 @@ def _challenge(rt: AccountServices, mfa_token: str) -> tuple[Challenge, User, Fa
     challenge = rt.challenges.get(mfa_token, rt.now())
     if challenge is None:
         raise InvalidGrant("The mfa_token is not valid (used, expired or unknown): sign in again.")
-    user = rt.users.get(challenge.username)
-    state = rt.factors.get(challenge.username)
-    # The same account incarnation, still enabled, still with its factor.
-    if (
-        user is None
-        or state is None
-        or user.disabled
-        or mfa.account_of(user) != challenge.account
-        or not state.active
-    ):
+    # The same account incarnation (a later account of the name is not it), still enabled,
+    # still with its factor.
+    user = rt.users.get_account(challenge.username, challenge.account_id)
+    state = rt.factors.get(user) if user is not None else None
+    if user is None or state is None or user.disabled or not state.active:
         raise InvalidGrant("The mfa_token is not valid (used, expired or unknown): sign in again.")
     return challenge, user, state
 
@@ -144,15 +142,16 @@ def _finish(
     now = rt.now()
     # One transaction: the session, the challenge used up (a second request with the
     # same mfa_token fails here), the failure counter reset.
-    grant = lifecycle.open_session(
+    grant = _open(
         rt,
         user,
         challenge.device,
-        [
-            rt.challenges.consume_item(mfa_token, now),
-            rt.attempts.reset_item(user.username, challenge.counter, now, rt.lockout),
-        ],
-        amr=amr,
+        {
+            "challenge": rt.challenges.consume_item(mfa_token, now),
+            "counter": rt.attempts.reset_item(user.username, challenge.counter, now, rt.lockout),
+        },
+        amr,
+        new_device=not challenge.device_id,
     )
     # A device that showed a valid device token keeps it (the client holds it); any other
     # gets a new one, as after a password login.
@@ -167,10 +166,27 @@ def _finish(
         device_id = devices.device_id(rt, user, token)
     days = rt.settings.mfa_remember_days
     if remember and days > 0 and device_id is not None:
-        fresh = rt.factors.get(user.username)
+        fresh = rt.factors.get(user)
         if fresh is not None and fresh.active:
-            rt.factors.remember(user.username, fresh, device_id, now + days * DAY, now)
+            rt.factors.remember(user, fresh, device_id, now + days * DAY, now)
     return replace(grant, device_token=token)
+
+
+def _open(
+    rt: AccountServices,
+    user: User,
+    device: str,
+    together_with: dict[str, dict[str, Any]],
+    amr: tuple[str, ...],
+    *,
+    new_device: bool,
+) -> lifecycle.TokenGrant:
+    """A session, with its login's security event in the same transaction (as a password login's)."""
+    who = activity.Who.of(user)
+    event, event_item = activity.login_item(rt, who, device, new_device=new_device)
+    grant = lifecycle.open_session(rt, user, device, together_with, amr=amr, event=event_item)
+    activity.logged_in(rt, who, event)
+    return grant
 
 
 def _remembered(state: FactorState, device_id: str, now: int) -> bool:

@@ -20,7 +20,9 @@ from gatehouse.settings import Settings
 from gatehouse.storage.account_email import AccountEmailRepository
 from gatehouse.storage.attempts import AttemptRepository
 from gatehouse.storage.challenges import ChallengeRepository
+from gatehouse.storage.events import EventRepository
 from gatehouse.storage.factors import FactorRepository
+from gatehouse.storage.mail_quota import MailQuotaRepository
 from gatehouse.storage.sessions import SessionRepository
 from gatehouse.storage.users import UserRepository
 
@@ -57,6 +59,15 @@ class AccountServices(Protocol):
 
     @property
     def mailer(self) -> Mailer: ...
+
+    @property
+    def mail_quota(self) -> MailQuotaRepository: ...
+
+    @property
+    def mail_templates(self) -> tuple[str, ...]: ...
+
+    @property
+    def events(self) -> EventRepository: ...
 
     @property
     def rules(self) -> TokenRules: ...

@@ -18,24 +18,25 @@ from collections.abc import Callable
 from urllib.parse import urlencode
 
 from gatehouse import logs
-from gatehouse.accounts import sessions
+from gatehouse.accounts import activity, outbox, sessions
 from gatehouse.accounts.codes import (
+    MAX_CODE_FAILURES,
     RESET_CODE_LENGTH,
     code_digest,
     new_code,
     normalize_code,
     same_digest,
 )
-from gatehouse.accounts.emails import claim_key, normalize_email
+from gatehouse.accounts.email_syntax import normalize_email
 from gatehouse.accounts.passwords import check_password_policy
 from gatehouse.accounts.ports import AccountServices
 from gatehouse.accounts.usernames import USERNAME_PATTERN, normalize_username
 from gatehouse.errors import InvalidCode, InvalidRequest
 from gatehouse.mail import compose
-from gatehouse.storage.account_email import RESET, ResetState
+from gatehouse.storage.account_email import RESET, ResetState, claim_key
+from gatehouse.storage.users import AccountKey
 
 SUBJECT = "Your password reset code"
-CHANGED_SUBJECT = "Your password was reset"
 RATE_WINDOW = 3600
 # The key read and written for a username that cannot exist: no item has it.
 NO_ACCOUNT = "unknown#"
@@ -47,6 +48,7 @@ def forgot_password(
     raw_username: str | None,
     raw_email: str | None,
     *,
+    source: str | None = None,
     sleep: Callable[[float], None] = time.sleep,
 ) -> None:
     """Mail a reset code if the account exists and has a verified address; answer alike either way."""
@@ -56,26 +58,32 @@ def forgot_password(
         raise InvalidRequest("username must not be empty.")
     started = time.monotonic()
     try:
-        _forgot(rt, raw_username, raw_email)
+        _forgot(rt, raw_username, raw_email, source)
     finally:
         left = rt.settings.forgot_min_ms / 1000 - (time.monotonic() - started)
         if left > 0:
             sleep(left)
 
 
-def _forgot(rt: AccountServices, raw_username: str | None, raw_email: str | None) -> None:
+def _forgot(rt: AccountServices, raw_username: str | None, raw_email: str | None, source: str | None) -> None:
     address: str | None = None
+    owner_id: str | None = None
     if raw_email is not None:
         address = normalize_email(raw_email)  # a malformed address says nothing about accounts: 400
-        key = rt.account_email.owner_of(address) or claim_key(address)
+        owner = rt.account_email.owner_of(address)
+        key = owner.username if owner else claim_key(address)
+        owner_id = owner.account_id if owner else None
     else:
         username = normalize_username(raw_username or "")
         key = username if USERNAME_PATTERN.fullmatch(username) else NO_ACCOUNT
     state = rt.account_email.reset_state(key)
+    if state is not None and owner_id is not None and state.account_id != owner_id:
+        state = None  # the claim's account is gone; the name belongs to another one now
     now = rt.now()
     why_not = _refusal(rt, state, address, now)
     if state is None or why_not:
         rt.account_email.store_nothing(key)
+        outbox.count_no_mail(rt, "reset_code", address or key, source)
         logs.event(
             "password_reset_request", user=state.username if state else None, outcome=why_not or "no_account"
         )
@@ -83,13 +91,13 @@ def _forgot(rt: AccountServices, raw_username: str | None, raw_email: str | None
     recent = [t for t in state.requested if t > now - RATE_WINDOW]
     code = new_code(RESET_CODE_LENGTH)
     stored = rt.account_email.store_reset_code(
-        state, [*recent, now], code_digest(PURPOSE, state.username, code), now + rt.settings.reset_code_ttl
+        state, [*recent, now], code_digest(PURPOSE, state.account_id, code), now + rt.settings.reset_code_ttl
     )
     if not stored:  # a concurrent request won: it mails its own code
         logs.event("password_reset_request", user=state.username, outcome="concurrent_request")
         return
     logs.event("password_reset_request", user=state.username, outcome="code_mailed")
-    _mail_code(rt, state.username, state.email, code)
+    _mail_code(rt, state, code, source)
 
 
 def _refusal(rt: AccountServices, state: ResetState | None, address: str | None, now: int) -> str | None:
@@ -114,28 +122,27 @@ def reset_password(rt: AccountServices, raw_username: str, raw_code: str, new_pa
         raise InvalidCode()
     # Policy first: a refused new password must not spend one of the code's guesses.
     check_password_policy(new_password, username)
-    item = rt.account_email.reserve_guess(username, RESET, rt.now())
+    item = rt.account_email.reserve_guess(username, RESET, rt.now(), MAX_CODE_FAILURES)
     code = normalize_code(raw_code)
     if item is None or code is None:
         raise InvalidCode()
     stored = str(item.get("reset_hash", ""))
-    if not same_digest(code_digest(PURPOSE, username, code), stored):
+    account = AccountKey(username, str(item.get("account_id", "")))
+    if not same_digest(code_digest(PURPOSE, account.account_id, code), stored):
         logs.event("password_reset", user=username, outcome="wrong_code")
         raise InvalidCode()
     new_hash = rt.hasher.hash(new_password)
-    if not rt.account_email.spend_reset_code(username, stored):
-        raise InvalidCode()  # spent by a concurrent reset, or the account was disabled
-    # The same two calls as a password change, so every guarantee it gets
-    # about concurrent logins holds here too.
-    rt.users.set_password_hash(username, new_hash)
-    ended = sessions.end_all_sessions(rt, username, bump=False)  # set_password_hash bumped it
+    # One write spends the code and sets the hash (bumping the credential version), only on the
+    # account the code was mailed for: a concurrent reset, a disable or a deletion wins whole.
+    if not rt.account_email.spend_reset_code(username, account.account_id, stored, new_hash):
+        raise InvalidCode()
+    # As a password change does: every guarantee it gets about concurrent logins holds here too.
+    ended = sessions.end_all_sessions(rt, account, bump=False)  # the write above bumped it
     # The owner proved control of the mailbox: the name's lockout counters go.
     rt.attempts.clear(username)
     logs.event("password_reset", user=username, outcome="password_set")
-    contact = rt.account_email.contact(username)
-    if contact is not None and contact.verified:
-        message = compose("password_changed", contact.email, CHANGED_SUBJECT, {"username": username})
-        rt.mailer.send(message)
+    detail = f"{ended} sessions ended"
+    activity.record(rt, activity.who(rt, account), activity.PASSWORD_RESET, detail=detail, notice=True)
     return ended
 
 
@@ -143,7 +150,8 @@ def reset_link(base: str, username: str, code: str) -> str:
     return f"{base}?{urlencode({'code': code, 'username': username})}"
 
 
-def _mail_code(rt: AccountServices, username: str, email: str, code: str) -> None:
+def _mail_code(rt: AccountServices, state: ResetState, code: str, source: str | None) -> None:
+    username, email = state.username, state.email
     values = {"username": username, "code": code, "minutes": str(max(1, rt.settings.reset_code_ttl // 60))}
     link_text, link_html = "", ""
     if rt.settings.reset_url:
@@ -151,6 +159,11 @@ def _mail_code(rt: AccountServices, username: str, email: str, code: str) -> Non
         link_text = f"\nOr open this link: {link}\n"
         link_html = f'<p><a href="{html.escape(link, quote=True)}">Choose a new password</a></p>'
     message = compose(
-        "reset_code", email, SUBJECT, {**values, "link_text": link_text}, {"link_html": link_html}
+        "reset_code",
+        email,
+        SUBJECT,
+        {**values, "link_text": link_text},
+        {"link_html": link_html},
+        templates=rt.mail_templates,
     )
-    rt.mailer.send(message)
+    outbox.deliver(rt, message, account_id=state.account_id, source=source)

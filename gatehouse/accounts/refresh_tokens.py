@@ -1,10 +1,11 @@
 """Refresh tokens: opaque, 256 random bits, stored only as a hash.
 
-A refresh token reads ``<username>~<sid>.<secret>``: the username and
-session id say which row to read (sessions are keyed by user, so that one
-strongly consistent query finds all of a user's sessions), the secret proves
-possession.  ``~`` cannot occur in a username or a JWT, so a refresh token is
-never mistaken for an access token.  The table keeps SHA-256 of the whole
+A refresh token reads ``<account id>~<sid>.<secret>``: the account id and
+session id say which row to read (sessions are keyed by account, so that one
+strongly consistent query finds all of an account's sessions, and a later
+account of the same name has none of them), the secret proves possession.
+``~`` cannot occur in a JWT, so a refresh token is never mistaken for an
+access token.  The table keeps SHA-256 of the whole
 token, never the token.
 
 A retry within the grace window must get back the *same* new pair, yet the
@@ -23,7 +24,7 @@ import secrets
 from dataclasses import dataclass
 
 SECRET_BYTES = 32
-_FORMAT = re.compile(r"^([a-z0-9][a-z0-9_.-]{2,63})~([A-Za-z0-9_-]{16,64})\.([A-Za-z0-9_-]{43})$")
+_FORMAT = re.compile(r"^([0-9a-f]{32})~([A-Za-z0-9_-]{16,64})\.([A-Za-z0-9_-]{43})$")
 _NONCE_BYTES = 12
 
 
@@ -37,7 +38,7 @@ class MalformedRefreshToken(ValueError):
 
 @dataclass(frozen=True)
 class RefreshToken:
-    username: str
+    account_id: str
     sid: str
     value: str
 
@@ -52,16 +53,16 @@ def token_digest(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()
 
 
-def new_refresh_token(username: str, sid: str) -> RefreshToken:
-    value = f"{username}~{sid}.{secrets.token_urlsafe(SECRET_BYTES)}"
-    return RefreshToken(username=username, sid=sid, value=value)
+def new_refresh_token(account_id: str, sid: str) -> RefreshToken:
+    value = f"{account_id}~{sid}.{secrets.token_urlsafe(SECRET_BYTES)}"
+    return RefreshToken(account_id=account_id, sid=sid, value=value)
 
 
 def parse_refresh_token(value: str) -> RefreshToken:
     match = _FORMAT.fullmatch(value)
     if match is None:
         raise MalformedRefreshToken()
-    return RefreshToken(username=match.group(1), sid=match.group(2), value=value)
+    return RefreshToken(account_id=match.group(1), sid=match.group(2), value=value)
 
 
 def looks_like_refresh_token(value: str) -> bool:

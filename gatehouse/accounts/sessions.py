@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import hmac
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from gatehouse import logs
+from gatehouse.accounts import activity
 from gatehouse.accounts.ports import AccountServices
 from gatehouse.accounts.refresh_tokens import (
     MalformedRefreshToken,
@@ -20,15 +21,24 @@ from gatehouse.accounts.refresh_tokens import (
 )
 from gatehouse.authorizer.identity import Identity
 from gatehouse.errors import InvalidGrant, InvalidRequest, NoSuchSession, StoreError
-from gatehouse.jose.access_tokens import PASSWORD_ONLY, issue_access_token, verify_access_token
+from gatehouse.jose.access_tokens import PASSWORD_ONLY, AccessClaims, issue_access_token, verify_access_token
 from gatehouse.jose.errors import TokenError
-from gatehouse.storage.failures import failed_conditions
 from gatehouse.storage.sessions import SID_PATTERN, Session, new_sid
 from gatehouse.storage.users import User
 
 MAX_REFRESH_ATTEMPTS = 3
 # A transaction holds at most 100 items; a login needs a few of its own.
 MAX_ENDED_PER_LOGIN = 90
+
+
+class Account(Protocol):
+    """One incarnation of an account: a :class:`User` as read, or a caller's :class:`Identity`."""
+
+    @property
+    def username(self) -> str: ...
+
+    @property
+    def account_id(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -60,7 +70,8 @@ def _grant(
     access, _ = issue_access_token(
         rt.signing_key,
         rt.rules,
-        subject=user.username,
+        subject=user.account_id,
+        username=user.username,
         session_id=sid,
         roles=user.roles,
         now=now,
@@ -73,10 +84,11 @@ def open_session(
     rt: AccountServices,
     user: User,
     device: str,
-    together_with: Sequence[dict[str, Any]] = (),
+    together_with: Mapping[str, dict[str, Any]] | None = None,
     *,
     new_hash: str | None = None,
     amr: Sequence[str] = (),
+    event: Callable[[str], dict[str, Any]] | None = None,
 ) -> TokenGrant:
     """Open a session for ``user`` as read (fresh) from the users table.
 
@@ -84,43 +96,41 @@ def open_session(
     and still has the credential version it was read with (else
     ``InvalidGrant``: a password change, a disable or an "end all sessions"
     came in between, and this login is refused rather than missed), ends the
-    oldest sessions past the per-user cap, and carries ``together_with``
-    (whose failed conditions are ``InvalidGrant`` too: a second-factor
-    challenge used up by another request).  ``amr`` says how the login was
-    made; the session keeps it for every token it issues.
+    oldest sessions past the per-user cap, and carries ``together_with``.
+    The check names the account's id too: a login that read an account which
+    was deleted meanwhile never opens a session in a later account of the name.
     """
     now = rt.now()
     sid = new_sid(int(rt.clock() * 1000))
-    refresh = new_refresh_token(user.username, sid)
+    refresh = new_refresh_token(user.account_id, sid)
     # Sign first: if the key cannot be loaded no orphan session is written.
     grant = _grant(rt, user, sid, refresh, now, amr)
-    live = [k for k in rt.sessions.keys_for(user.username) if k.expires_at > now]
+    live = [k for k in rt.sessions.keys_for(user.account_id) if k.expires_at > now]
     excess = live[: max(0, len(live) - rt.settings.max_sessions_per_user + 1)][:MAX_ENDED_PER_LOGIN]
-    items = [rt.users.unchanged_since(user, new_hash), *together_with]
-    items += [rt.sessions.delete_item(k) for k in excess]
-    try:
-        rt.sessions.create(
-            Session(
-                sid=sid,
-                username=user.username,
-                device=device,
-                created_at=now,
-                last_used_at=now,
-                expires_at=now + rt.settings.session_ttl,
-                refresh_hash=refresh.digest,
-                amr=tuple(amr),
-            ),
-            items,
-        )
-    except Exception as exc:
-        failed = failed_conditions(exc)
-        if failed is None:
-            raise
-        # The user's item (credentials changed, or disabled, since it was read) or one
-        # the caller added (a challenge used up): this login is refused.
-        if failed - {0}:
-            raise InvalidGrant() from None
-        raise StoreError("Session id collision.") from None
+    items = {"user": rt.users.unchanged_since(user, new_hash), **(together_with or {})}
+    items.update({f"ended {k.sid}": rt.sessions.delete_item(k) for k in excess})
+    if event is not None:
+        items["event"] = event(sid)  # the login's security event, made from the new session's id
+    failed = rt.sessions.create(
+        Session(
+            sid=sid,
+            account_id=user.account_id,
+            username=user.username,
+            device=device,
+            created_at=now,
+            last_used_at=now,
+            expires_at=now + rt.settings.session_ttl,
+            refresh_hash=refresh.digest,
+            amr=tuple(amr),
+        ),
+        items,
+    )
+    # The user's item (credentials changed, disabled or deleted since it was read) or one the
+    # caller added (a second-factor challenge used up by another request): refused.
+    if failed & {"user", *(together_with or {})}:
+        raise InvalidGrant()
+    if failed:
+        raise StoreError("A login's transaction failed a condition it does not set.")
     return grant
 
 
@@ -137,16 +147,17 @@ def refresh(rt: AccountServices, value: str) -> TokenGrant:
     digest = presented.digest
     for _ in range(MAX_REFRESH_ATTEMPTS):
         now = rt.now()
-        session = rt.sessions.get(presented.username, presented.sid)
+        session = rt.sessions.get(presented.account_id, presented.sid)
         # The TTL sweep runs late (up to days): expiry is checked here, not left to it.
         if session is None or session.expires_at <= now:
             break
         if _same(digest, session.refresh_hash):
-            user = rt.users.get(session.username)
+            # The account the session was opened in, not whoever holds its name now.
+            user = rt.users.get_account(session.username, session.account_id)
             if user is None or user.disabled:
-                rt.sessions.delete(session.username, session.sid)
+                rt.sessions.delete(session.account_id, session.sid)
                 break
-            replacement = new_refresh_token(session.username, session.sid)
+            replacement = new_refresh_token(session.account_id, session.sid)
             grant = _grant(rt, user, session.sid, replacement, now, session.amr)
             # Conditional on the row still holding the presented hash: a session
             # ended meanwhile (deleted) is never written back.
@@ -158,8 +169,14 @@ def refresh(rt: AccountServices, value: str) -> TokenGrant:
             if sealed is not None:
                 return TokenGrant.from_body(sealed)
         if _same(digest, session.prev_hash) or any(_same(digest, h) for h in session.history):
-            rt.sessions.delete(session.username, session.sid)
-            logs.event("refresh_reuse", user=session.username, outcome="session_ended")
+            rt.sessions.delete(session.account_id, session.sid)
+            logs.event(
+                "refresh_reuse",
+                account=session.account_id,
+                outcome="session_ended",
+                metrics={logs.REFRESH_REUSE: 1},
+            )
+            activity.record(rt, activity.Who.of(session), activity.REFRESH_REUSE, session=session.sid)
             raise InvalidGrant("The refresh token was already used; the session has ended.")
         break
     raise InvalidGrant("The refresh token is not valid.")
@@ -169,20 +186,28 @@ def revoke(rt: AccountServices, value: str) -> None:
     """RFC 7009: end the session a refresh or access token belongs to; unknown tokens are no error."""
     if looks_like_refresh_token(value):
         presented = parse_refresh_token(value)
-        session = rt.sessions.get(presented.username, presented.sid)
+        session = rt.sessions.get(presented.account_id, presented.sid)
         digest = presented.digest
         if session is None:
             return
         # Only a token this session really issued may end it (not just its sid).
         if any(_same(digest, h) for h in (session.refresh_hash, session.prev_hash, *session.history)):
-            rt.sessions.delete(session.username, session.sid)
+            _revoked(rt, session, rt.sessions.delete(session.account_id, session.sid))
         return
     try:
         claims = verify_access_token(value, rt.keyset, rt.rules, now=rt.now())
     except TokenError:
         return
     if SID_PATTERN.fullmatch(claims.sid):
-        rt.sessions.delete(claims.sub, claims.sid)
+        _revoked(rt, claims, rt.sessions.delete(claims.sub, claims.sid))
+
+
+def _revoked(rt: AccountServices, session: Session | AccessClaims, deleted: bool) -> None:
+    """A session its own token signed out (RFC 7009 revocation): the account's event."""
+    if deleted:
+        account = session.account_id if isinstance(session, Session) else session.sub
+        who = activity.Who(account, session.username)
+        activity.record(rt, who, activity.SESSION_ENDED, session=session.sid, detail="revoked")
 
 
 def list_sessions(
@@ -192,20 +217,35 @@ def list_sessions(
     if cursor is not None and not SID_PATTERN.fullmatch(cursor):
         raise InvalidRequest("cursor is not valid: use the one from the Link header.")
     now = rt.now()
-    page, following = rt.sessions.list_page(identity.username, limit, cursor)
+    page, following = rt.sessions.list_page(identity.account_id, limit, cursor)
     return [s.public(identity.session_id) for s in page if s.expires_at > now], following
 
 
 def end_session(rt: AccountServices, identity: Identity, sid: str) -> None:
     # Another user's session id is "not found", exactly like one that never existed.
-    if not SID_PATTERN.fullmatch(sid) or not rt.sessions.delete(identity.username, sid):
+    if not SID_PATTERN.fullmatch(sid) or not rt.sessions.delete(identity.account_id, sid):
         raise NoSuchSession()
+    detail = "signed_out" if sid == identity.session_id else f"ended_from_session {identity.session_id}"
+    activity.record(rt, activity.Who.of(identity), activity.SESSION_ENDED, session=sid, detail=detail)
+
+
+def sign_out_everywhere(rt: AccountServices, identity: Identity) -> int:
+    """``DELETE /auth/sessions``: end every session of the caller, theirs included; how many ended."""
+    ended = end_all_sessions(rt, identity)
+    activity.record(
+        rt,
+        activity.Who.of(identity),
+        activity.SESSION_ENDED,
+        session=identity.session_id,
+        detail=f"all {ended} sessions ended",
+    )
+    return ended
 
 
 def end_all_sessions(
-    rt: AccountServices, username: str, keep: str | None = None, *, bump: bool = True
+    rt: AccountServices, account: Account, keep: str | None = None, *, bump: bool = True
 ) -> int:
-    """End every session of ``username`` (but ``keep``), final for every login that began before.
+    """End every session of ``account`` (but ``keep``), final for every login that began before.
 
     First the user's credential version is bumped: a login that read the user
     before that cannot write its session any more (its transaction checks the
@@ -217,9 +257,9 @@ def end_all_sessions(
     login that already read the new state.  Returns how many sessions ended.
     """
     if bump:
-        rt.users.bump_cred_version(username)
+        rt.users.bump_cred_version(account.username, account.account_id)
     ended = 0
-    for key in rt.sessions.keys_for(username):
-        if key.sid != keep and rt.sessions.delete(key.username, key.sid):
+    for key in rt.sessions.keys_for(account.account_id):
+        if key.sid != keep and rt.sessions.delete(key.account_id, key.sid):
             ended += 1
     return ended

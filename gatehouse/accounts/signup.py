@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from gatehouse.accounts import email_address
-from gatehouse.accounts.emails import normalize_email
+from gatehouse.accounts.email_syntax import normalize_email
 from gatehouse.accounts.passwords import check_password_policy
 from gatehouse.accounts.ports import AccountServices
 from gatehouse.accounts.usernames import check_username
 from gatehouse.errors import SignupDisabled
-from gatehouse.storage.users import User
+from gatehouse.storage.users import User, new_account_id
 
 
 def ensure_signup_open(allowed: bool) -> None:
@@ -17,7 +17,13 @@ def ensure_signup_open(allowed: bool) -> None:
 
 
 def create_user(
-    rt: AccountServices, raw_username: str, password: str, roles: tuple[str, ...], email: str | None = None
+    rt: AccountServices,
+    raw_username: str,
+    password: str,
+    roles: tuple[str, ...],
+    email: str | None = None,
+    *,
+    source: str | None = None,
 ) -> User:
     """A new account; with ``email``, the address is claimed with it and a verification code mailed."""
     username = check_username(raw_username)
@@ -25,6 +31,7 @@ def create_user(
     address = normalize_email(email) if email is not None else None
     user = User(
         username=username,
+        account_id=new_account_id(),
         password_hash=rt.hasher.hash(password),
         roles=tuple(sorted(set(roles))),
         created_at=rt.now(),
@@ -32,5 +39,5 @@ def create_user(
     if address is None:
         rt.users.create(user)
     else:
-        email_address.create_with_email(rt, user, address)
+        email_address.create_with_email(rt, user, address, source)
     return user

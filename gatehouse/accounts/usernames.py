@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from gatehouse.errors import InvalidRequest
+from gatehouse.errors import InvalidRequest, NoSuchUser
 
 # Any name an account may have (accounts made before the rule below included).
 USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_.-]{2,63}$")
@@ -30,3 +30,21 @@ def check_username(raw: str) -> str:
             "starting and ending with a letter or digit."
         )
     return username
+
+
+def account_name(raw: str) -> str:
+    """The canonical name of an account ``raw`` may name, else ``NoSuchUser``.
+
+    A name no account can have is never sent to DynamoDB (an empty or an
+    overlong key is the store's error, and would be a 500).
+    """
+    username = normalize_username(raw)
+    if not USERNAME_PATTERN.fullmatch(username):
+        raise NoSuchUser()
+    return username
+
+
+def lookup_name(raw: str) -> str | None:
+    """The canonical name ``raw`` may be of an account, or None when no account can have it."""
+    username = normalize_username(raw)
+    return username if USERNAME_PATTERN.fullmatch(username) else None

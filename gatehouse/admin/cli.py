@@ -20,16 +20,20 @@ import time
 from collections.abc import Callable, Mapping
 from typing import TextIO
 
+from gatehouse.accounts import admin as admin_accounts
 from gatehouse.admin import keyring, prompt, stackinfo, target, useradmin
 from gatehouse.admin.keystore import KeyStore, KeyStoreError, jwks_parameter_for
 from gatehouse.admin.mfakeys import MfaKeyStore
 from gatehouse.errors import GatehouseError, StoreError
 from gatehouse.jose.keys import DEFAULT_ALGORITHM, SUPPORTED_ALGORITHMS, generate_signing_jwk
+from gatehouse.roles import ADMIN
 from gatehouse.services import Services
 from gatehouse.settings import Settings, load_settings
 from gatehouse.storage import aws, tables
 from gatehouse.storage.aws import error_code
 
+# The most events one `events` command prints.
+EVENTS_MAX = 1000
 # Time for the redeploy that publishes a new key before it starts signing.
 DEFAULT_ACTIVATE_IN = 1800
 Clock = Callable[[], float]
@@ -63,17 +67,31 @@ def _parser() -> argparse.ArgumentParser:
     roles = commands.add_parser("set-roles", help="replace a user's roles (removing one ends sessions)")
     roles.add_argument("username")
     roles.add_argument("roles", nargs="*", metavar="ROLE")
+    _confirmable(roles, "when the admin role is removed")
 
     for name, text in (("disable-user", "disable a user and end all their sessions"), ("enable-user", None)):
         command = commands.add_parser(name, help=text or "enable a disabled user")
         command.add_argument("username")
+        if name == "disable-user":
+            _confirmable(command)
     unlock = commands.add_parser("unlock", help="clear a user's failed-login counters (lift a lockout)")
     unlock.add_argument("username")
+
+    events = commands.add_parser(
+        "events", help="a user's security events, newest first (logins, changes, admin actions)"
+    )
+    events.add_argument("username", nargs="?", help="the user (omit with --account-id)")
+    events.add_argument(
+        "--account-id", help="read by account id instead: a deleted account's events (its log line names it)"
+    )
+    events.add_argument("--limit", type=int, default=50, help="at most this many (default 50)")
+    events.add_argument("--json", action="store_true")
 
     delete = commands.add_parser(
         "delete-user", help="delete a user, their sessions and email claim; the app's hooks remove its data"
     )
     delete.add_argument("username")
+    _confirmable(delete)
 
     first = commands.add_parser("create-signing-key", help="make the first signing key and the JWKS")
     first.add_argument("--alg", choices=sorted(SUPPORTED_ALGORITHMS), default=DEFAULT_ALGORITHM)
@@ -83,6 +101,7 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="replace existing keys: breaks every token, and logins until redeployed",
     )
+    _confirmable(first, "with --force")
 
     rotate = commands.add_parser("rotate-signing-key", help="add a new key; it signs after a redeploy")
     rotate.add_argument("--alg", choices=sorted(SUPPORTED_ALGORITHMS), default=DEFAULT_ALGORITHM)
@@ -98,6 +117,7 @@ def _parser() -> argparse.ArgumentParser:
     retire = commands.add_parser("retire-key", help="remove a key whose tokens have all expired")
     retire.add_argument("kid")
     retire.add_argument("--force", action="store_true", help="even if tokens signed with it may be valid")
+    _confirmable(retire)
 
     listing = commands.add_parser("list-keys", help="the stored keys and what each is doing")
     listing.add_argument("--json", action="store_true")
@@ -118,14 +138,36 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _confirmable(command: argparse.ArgumentParser, when: str = "") -> None:
+    text = "do not ask for confirmation" + (f" ({when})" if when else "")
+    command.add_argument("--yes", "-y", action="store_true", help=text)
+
+
+def confirm(args: argparse.Namespace, stdin: TextIO, question: str) -> None:
+    """Go on only with ``--yes`` or a ``y`` typed on a terminal; else :class:`CommandError`."""
+    if getattr(args, "yes", False):
+        return
+    if not stdin.isatty():
+        raise CommandError(f"{args.command} asks for confirmation: run it on a terminal, or pass --yes.")
+    print(f"{question} [y/N] ", end="", file=sys.stderr, flush=True)
+    if stdin.readline().strip().lower() not in ("y", "yes"):
+        raise CommandError("Not confirmed; nothing was changed.")
+
+
 class Context:
     """What a command needs, built on first use (a user command never touches SSM)."""
 
     def __init__(
-        self, args: argparse.Namespace, env: Mapping[str, str], clock: Clock, chosen: target.Target
+        self,
+        args: argparse.Namespace,
+        env: Mapping[str, str],
+        clock: Clock,
+        chosen: target.Target,
+        stdin: TextIO,
     ) -> None:
         self.args = args
         self.clock = clock
+        self.stdin = stdin
         overrides = dict(chosen.settings)
         if args.stack:
             overrides = stackinfo.settings_from_stack(aws.session().client("cloudformation"), args.stack)
@@ -133,6 +175,9 @@ class Context:
 
     def now(self) -> int:
         return int(self.clock())
+
+    def confirm(self, question: str) -> None:
+        confirm(self.args, self.stdin, question)
 
     def services(self) -> Services:
         return Services(self.settings, clock=self.clock)
@@ -177,13 +222,19 @@ def create_user(ctx: Context, stdin: TextIO, env: Mapping[str, str]) -> None:
 
 
 def set_roles(ctx: Context) -> None:
-    changed = useradmin.set_roles(ctx.services(), ctx.args.username, ctx.args.roles)
+    rt = ctx.services()
+    current = rt.users.get(admin_accounts.account_name(ctx.args.username))
+    if current is not None and ADMIN in current.roles and ADMIN not in ctx.args.roles:
+        ctx.confirm(f"Remove the {ADMIN} role from {current.username!r} (ends their sessions)?")
+    changed = useradmin.set_roles(rt, ctx.args.username, ctx.args.roles)
     print(f"Roles: {', '.join(changed.before) or '(none)'} -> {', '.join(changed.after) or '(none)'}.")
     if changed.sessions_ended:
         print(f"A role was removed: ended {changed.sessions_ended} session(s).")
 
 
 def set_disabled(ctx: Context, disabled: bool) -> None:
+    if disabled:
+        ctx.confirm(f"Disable {ctx.args.username!r} and end all their sessions?")
     ended = useradmin.set_disabled(ctx.services(), ctx.args.username, disabled)
     if disabled:
         print(f"Disabled {ctx.args.username!r}; ended {ended} session(s).")
@@ -196,7 +247,29 @@ def unlock_user(ctx: Context) -> None:
     print(f"Unlocked {ctx.args.username!r}; cleared {cleared} counter(s).")
 
 
+def list_events(ctx: Context) -> None:
+    args = ctx.args
+    if (args.username is None) == (args.account_id is None):
+        raise CommandError("Name a user, or give --account-id ID (not both).")
+    if not 1 <= args.limit <= EVENTS_MAX:
+        raise CommandError(f"--limit must be from 1 to {EVENTS_MAX}.")
+    found = useradmin.events(ctx.services(), args.username, args.account_id, args.limit)
+    if args.json:
+        print(json.dumps(found, indent=2))
+        return
+    if not found:
+        print("No events.")
+    for event in found:
+        extra = " ".join(
+            f"{name}={event[name]!r}"
+            for name in ("device", "user_agent", "source_ip", "session", "actor", "detail")
+            if event[name]
+        )
+        print(f"{keyring.iso(event['at'])}  {event['kind']:<20} {extra}".rstrip())
+
+
 def delete_user(ctx: Context) -> None:
+    ctx.confirm(f"Delete {ctx.args.username!r}, their sessions and their data, for good?")
     hooks = useradmin.app_hooks()
     deleted = useradmin.delete_user(ctx.services(), ctx.args.username, hooks)
     print(f"Deleted {deleted.username!r}; ended {deleted.sessions_ended} session(s); ", end="")
@@ -247,11 +320,13 @@ def rotate_mfa_key(ctx: Context) -> None:
 
 def create_signing_key(ctx: Context) -> None:
     store = ctx.keystore()
-    if store.exists() and not ctx.args.force:
-        raise KeyStoreError(
-            f"{store.signing_key_param!r} already holds keys: use rotate-signing-key "
-            "(or --force to replace them all, which breaks every token)."
-        )
+    if store.exists():
+        if not ctx.args.force:
+            raise KeyStoreError(
+                f"{store.signing_key_param!r} already holds keys: use rotate-signing-key "
+                "(or --force to replace them all, which breaks every token)."
+            )
+        ctx.confirm(f"Replace every key in {store.signing_key_param!r} (every token stops working)?")
     now = ctx.now()
     key = keyring.stamped(generate_signing_jwk(ctx.args.alg), now=now, activate_at=now)
     store.save([key])
@@ -278,6 +353,7 @@ def rotate_signing_key(ctx: Context) -> None:
 
 
 def retire_key(ctx: Context) -> None:
+    ctx.confirm(f"Retire key {ctx.args.kid} (tokens it signed stop working after the redeploy)?")
     store = ctx.keystore()
     remaining = keyring.retire(
         store.load(), ctx.args.kid, token_lifetime=ctx.token_lifetime(), now=ctx.now(), force=ctx.args.force
@@ -323,6 +399,18 @@ def _retirable(when: int | None, now: int) -> str:
 
 
 # -- entry point ---------------------------------------------------------------------
+
+
+def _account() -> tuple[str, str]:
+    """The AWS account the credentials reach, and the region: one STS call."""
+    from botocore.exceptions import NoRegionError
+
+    session = aws.session()
+    if not session.region_name:  # STS itself would answer from its global endpoint
+        raise NoRegionError()
+    identity = session.client("sts").get_caller_identity()
+    return str(identity["Account"]), session.region_name
+
 
 KNOWN_ERRORS = (
     CommandError,
@@ -385,7 +473,12 @@ def main(
     try:
         chosen = target.choose(env, stack_name=args.stack)
         os.environ.update(chosen.aws_environment)  # what boto3 reads: the local stack's endpoint
-        ctx = Context(args, env, clock, chosen)
+        ctx = Context(args, env, clock, chosen, stdin)
+        # Where it acts, before it acts (on stderr: --json output stays parseable).
+        said = target.describe(
+            chosen, env, stack_name=args.stack, users_table=ctx.settings.users_table, account=_account
+        )
+        print(said, file=sys.stderr, flush=True)
         command = args.command
         if command == "list-users":
             list_users(ctx)
@@ -397,6 +490,8 @@ def main(
             set_disabled(ctx, command == "disable-user")
         elif command == "unlock":
             unlock_user(ctx)
+        elif command == "events":
+            list_events(ctx)
         elif command == "delete-user":
             delete_user(ctx)
         elif command == "create-signing-key":

@@ -26,7 +26,6 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-PROJECT_DIR = Path(__file__).resolve().parents[2]
 FILE_VARIABLE = "GATEHOUSE_LOCAL_STACK_FILE"
 _PROBE_TIMEOUT = 0.5
 
@@ -67,11 +66,21 @@ class LocalStack:
 
 
 def state_file(env: Mapping[str, str]) -> Path:
-    if env.get(FILE_VARIABLE):
-        return Path(env[FILE_VARIABLE])
+    # The process's own setting also counts when a caller passes a made-up ``env``:
+    # a test run names its own file there, so nothing in it can reach the developer's stack.
+    named = env.get(FILE_VARIABLE) or os.environ.get(FILE_VARIABLE)
+    if named:
+        return Path(named)
+    return default_state_file(env)
+
+
+def default_state_file(env: Mapping[str, str]) -> Path:
+    """Where this checkout's stack records itself unless told otherwise."""
     runtime_dir = env.get("XDG_RUNTIME_DIR")
     base = Path(runtime_dir) if runtime_dir else Path.home() / ".cache"
-    digest = hashlib.sha256(str(PROJECT_DIR).encode()).hexdigest()[:16]
+    from gatehouse.project import find_or_here
+
+    digest = hashlib.sha256(str(find_or_here()).encode()).hexdigest()[:16]
     return base / "gatehouse" / f"local-stack-{digest}.json"
 
 

@@ -1,7 +1,7 @@
 """Settings from a deployed stack's outputs, so the CLI needs only ``--stack NAME``.
 
 The merge template lets CloudFormation name the tables; its outputs say
-which names it chose (deploy/resources.json, ``Outputs``).
+which names it chose (gatehouse/release/resources.json, ``Outputs``).
 """
 
 from __future__ import annotations
@@ -12,11 +12,12 @@ from typing import Any
 OUTPUT_SETTINGS = {
     "UsersTableName": "GATEHOUSE_USERS_TABLE",
     "SessionsTableName": "GATEHOUSE_SESSIONS_TABLE",
-    "NotesTableName": "GATEHOUSE_NOTES_TABLE",
     "AttemptsTableName": "GATEHOUSE_ATTEMPTS_TABLE",
     "SigningKeyParameterName": "GATEHOUSE_SIGNING_KEY_PARAM",
     "MfaKeyParameterName": "GATEHOUSE_MFA_KEY_PARAM",
 }
+# Outputs a stack deployed by an older version may lack (the setting's default applies then).
+OPTIONAL_OUTPUT_SETTINGS = {"EventsTableName": "GATEHOUSE_EVENTS_TABLE"}
 
 
 class StackError(Exception):
@@ -41,4 +42,6 @@ def settings_from_stack(cloudformation: Any, stack_name: str) -> dict[str, str]:
     missing = sorted(set(OUTPUT_SETTINGS) - set(outputs))
     if missing:
         raise StackError(f"Stack {stack_name!r} has no output {', '.join(missing)}: is it a Gatehouse stack?")
-    return {setting: outputs[output] for output, setting in OUTPUT_SETTINGS.items()}
+    found = {setting: outputs[output] for output, setting in OUTPUT_SETTINGS.items()}
+    found.update({s: outputs[o] for o, s in OPTIONAL_OUTPUT_SETTINGS.items() if o in outputs})
+    return found

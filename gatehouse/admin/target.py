@@ -7,9 +7,12 @@ In this order:
    configured, with ``GATEHOUSE_*`` names (or the stack's outputs);
 2. otherwise the local stack ``make run`` (or ``chalice local``) is running
    in this checkout, found through its state file (gatehouse.admin.localstate);
-3. otherwise AWS, if the default credential chain finds credentials
-   (``~/.aws``, an instance role);
-4. otherwise nothing: :class:`NoTarget`, whose message says what to do.
+3. otherwise nothing: :class:`NoTarget`, whose message says what to do.
+
+Credentials that merely happen to be there (a default profile in ``~/.aws``,
+an instance role) are never a target by themselves: a developer who forgot
+to start ``make run`` must not end up deleting users in production.  The
+command prints the target it chose (:func:`describe`) before it acts.
 """
 
 from __future__ import annotations
@@ -21,8 +24,8 @@ from gatehouse.admin import localstate
 
 EXPLICIT_AWS = ("AWS_ENDPOINT_URL", "AWS_PROFILE", "AWS_ACCESS_KEY_ID")
 NO_TARGET = (
-    "No Gatehouse stack found: start `make run`, "
-    "or set AWS credentials and GATEHOUSE_* (or --stack NAME) for a deployed stack."
+    "No Gatehouse stack found: start `make run` for the local one, or name a deployed one "
+    "(--stack NAME, with AWS_PROFILE or AWS credentials); the default profile is never used unasked."
 )
 
 
@@ -46,23 +49,33 @@ class Target:
     settings: dict[str, str] = field(default_factory=dict)
 
 
-def _default_chain_has_credentials() -> bool:
-    import boto3
-
-    return boto3.Session().get_credentials() is not None
-
-
-def choose(
-    env: Mapping[str, str],
-    *,
-    stack_name: str | None,
-    has_credentials: Callable[[], bool] = _default_chain_has_credentials,
-) -> Target:
+def choose(env: Mapping[str, str], *, stack_name: str | None) -> Target:
     if stack_name or any(env.get(name) for name in EXPLICIT_AWS):
         return Target()
     running = localstate.find(env)
     if running is not None:
         return Target(running, running.aws_environment(), dict(running.settings))
-    if has_credentials():
-        return Target()
     raise NoTarget()
+
+
+def describe(
+    chosen: Target,
+    env: Mapping[str, str],
+    *,
+    stack_name: str | None,
+    users_table: str,
+    account: Callable[[], tuple[str, str]],
+) -> str:
+    """One line saying where the command is about to act.
+
+    ``account``: the AWS account id and region the credentials reach (one STS
+    call), asked only for a deployed stack.
+    """
+    if chosen.local is not None:
+        local = chosen.local
+        return f"Target: the local stack of this checkout (embedded AWS {local.endpoint}, API {local.api})"
+    where = f"stack {stack_name}" if stack_name else f"users table {users_table} (GATEHOUSE_* names)"
+    account_id, region = account()
+    endpoint = env.get("AWS_ENDPOINT_URL")
+    through = f", endpoint {endpoint}" if endpoint else ""
+    return f"Target: AWS account {account_id}, region {region}{through}, {where}"

@@ -8,54 +8,21 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import Any
 
-from gatehouse.accounts import admin, deletion, sessions, signup
-from gatehouse.errors import InvalidRequest, NoSuchUser
-from gatehouse.roles import ADMIN, DEFAULT_ROLES, is_valid_role
+from gatehouse.accounts import activity, admin, deletion, signup
+from gatehouse.roles import DEFAULT_ROLES
 from gatehouse.services import Services
 from gatehouse.storage.users import User
 
 
-def check_roles(raw: list[str]) -> tuple[str, ...]:
-    """Roles travel in the token and, comma-joined, in the authorizer context."""
-    roles = tuple(sorted({r.strip() for r in raw if r.strip()}))
-    for role in roles:
-        if not is_valid_role(role):
-            raise InvalidRequest(f"Role {role!r} is not valid: at most 64 printable characters, no comma.")
-    return roles
-
-
 def create_user(rt: Services, username: str, password: str, roles: list[str]) -> User:
-    return signup.create_user(rt, username, password, check_roles(roles) or DEFAULT_ROLES)
+    return signup.create_user(rt, username, password, admin.check_roles(roles) or DEFAULT_ROLES)
 
 
-@dataclass(frozen=True)
-class RolesChanged:
-    before: tuple[str, ...]
-    after: tuple[str, ...]
-    sessions_ended: int
-
-
-def set_roles(rt: Services, raw_username: str, roles: list[str]) -> RolesChanged:
-    """Replace a user's roles; taking a role away also ends the user's sessions.
-
-    An access token carries the roles it was issued with, so a removed role
-    would keep working until the token expires.  Ending the sessions makes
-    the authorizer's session check refuse those tokens now.  An added role
-    arrives with the next token (refresh reads the user again).
-    """
-    username = admin.account_name(raw_username)
-    wanted = check_roles(roles)
-    user = rt.users.get(username)
-    if user is None:
-        raise NoSuchUser()
-    if not admin.set_roles(rt, username, wanted, was_active_admin=ADMIN in user.roles and not user.disabled):
-        raise NoSuchUser()
-    ended = 0
-    if set(user.roles) - set(wanted):
-        ended = sessions.end_all_sessions(rt, username)
-    return RolesChanged(user.roles, wanted, ended)
+def set_roles(rt: Services, username: str, roles: list[str]) -> admin.RolesChanged:
+    """Replace a user's roles; taking a role away also ends the user's sessions."""
+    return admin.set_roles(rt, username, roles)
 
 
 def unlock(rt: Services, username: str) -> int:
@@ -79,3 +46,23 @@ def app_hooks(module: str = "app") -> Sequence[deletion.Hook]:
 def delete_user(rt: Services, username: str, hooks: Sequence[deletion.Hook]) -> deletion.Deleted:
     """What ``POST /auth/account/delete`` does, for any account (the last active admin excepted)."""
     return deletion.delete_user(rt, username, hooks)
+
+
+MAX_EVENTS_PAGE = 100
+
+
+def events(rt: Services, username: str | None, account_id: str | None, limit: int) -> list[dict[str, Any]]:
+    """Up to ``limit`` of an account's events, newest first: by username (an existing account)
+    or by account id (also a deleted one's, until they expire)."""
+    found: list[dict[str, Any]] = []
+    cursor: str | None = None
+    while len(found) < limit:
+        size = min(MAX_EVENTS_PAGE, limit - len(found))
+        if account_id is not None:
+            page, cursor = activity.events_of_account(rt, account_id, size, cursor)
+        else:
+            page, cursor = activity.events_of(rt, username or "", size, cursor)
+        found += page
+        if cursor is None:
+            break
+    return found

@@ -9,7 +9,8 @@ them from its runtime); only where the parts come from differs.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,6 +44,7 @@ def route_of(method_arn: str) -> str | None:
 
 def authorize(header: str | None, method_arn: str, verifier: Callable[[], Verifier]) -> dict[str, Any]:
     """The TOKEN authorizer's answer for an ``Authorization`` value, or :class:`Unauthorized`."""
+    where = route_of(method_arn)
     try:
         token = bearer_token(header)
         parts = verifier()
@@ -51,11 +53,12 @@ def authorize(header: str | None, method_arn: str, verifier: Callable[[], Verifi
         if parts.session_check is not None and not _session_is_live(parts.session_check, claims, now):
             raise Unauthorized("session_ended")
         granted = answer(claims, parts.routes, method_arn)
+        opened = parts.routes.allowed(claims.roles)
     except Unauthorized as denied:
-        logs.event("authorizer", outcome="deny", reason=denied.reason, route=route_of(method_arn))
+        logs.event("authorizer", outcome="deny", reason=denied.reason, route=where, metrics=DENIED)
         raise
     except TokenError as invalid:
-        logs.event("authorizer", outcome="deny", reason=invalid.reason, route=route_of(method_arn))
+        logs.event("authorizer", outcome="deny", reason=invalid.reason, route=where, metrics=DENIED)
         raise Unauthorized(invalid.reason) from None
     except Exception as failure:  # fail closed, whatever went wrong
         logs.event(
@@ -63,11 +66,40 @@ def authorize(header: str | None, method_arn: str, verifier: Callable[[], Verifi
             outcome="deny",
             reason="authorizer_error",
             error=type(failure).__name__,
-            route=route_of(method_arn),
+            route=where,
+            metrics=FAILED,
         )
         raise Unauthorized("authorizer_error") from None
-    logs.event("authorizer", outcome="allow", user=claims.sub, route=route_of(method_arn))
+    # The policy is cached per token and reused on every route: the line says which routes
+    # it opens and whether the one asked for is among them (if not, the gateway answers 403).
+    logs.event(
+        "authorizer",
+        outcome="allow",
+        account=claims.sub,
+        user=claims.username,
+        route=where,
+        route_allowed=int(where is not None and covered(where, opened)),
+        policy_covers="; ".join(f"{','.join(methods)} {glob}" for glob, methods in opened),
+        metrics=ALLOWED,
+    )
     return granted
+
+
+ALLOWED = {logs.AUTHORIZER_ALLOW: 1}
+DENIED = {logs.AUTHORIZER_DENY: 1}
+FAILED = {logs.AUTHORIZER_DENY: 1, logs.AUTHORIZER_ERRORS: 1}
+
+
+def covered(where: str, opened: Iterable[tuple[str, list[str]]]) -> bool:
+    """Whether ``GET /notes/abc`` is among the policy's ``(glob, methods)`` (``*`` matches any
+    characters, as it does in the policy's resource ARNs)."""
+    method, _, path = where.partition(" ")
+    for glob, methods in opened:
+        if method in methods or "*" in methods:
+            pattern = ".*".join(re.escape(part) for part in glob.split("*"))
+            if re.fullmatch(pattern, path):
+                return True
+    return False
 
 
 def _session_is_live(check: SessionCheck, claims: AccessClaims, now: int) -> bool:

@@ -11,12 +11,15 @@ from typing import Any
 class Identity:
     """The caller of a protected route: what a view receives first.
 
+    ``account_id`` is the account's immutable id: key the app's data by it,
+    never by ``username``, which a deleted account frees for somebody else.
     ``session_id`` names the login (see ``GET /auth/sessions``); ``token_id``
     is the access token's ``jti``; ``amr`` how the login was made (RFC 8176:
     ``pwd``, ``otp``, ``mfa``) and ``aal`` its assurance level (2 after a
     second factor, else 1).
     """
 
+    account_id: str
     username: str
     roles: tuple[str, ...]
     session_id: str
@@ -29,6 +32,7 @@ class Identity:
         """From the authorizer's context (API Gateway passes its values as strings)."""
         roles = str(context.get("roles", ""))
         return cls(
+            account_id=str(context["account_id"]),
             username=str(context["username"]),
             roles=tuple(r for r in roles.split(",") if r),
             session_id=str(context["sid"]),

@@ -150,10 +150,9 @@ def context_of(claims: AccessClaims) -> dict[str, str]:
 
     Context values must be strings, numbers or booleans behind real API Gateway.
     """
-    # aal and amr: the view wrapper of an mfa=True route answers a token without aal 2
-    # (RFC 9470); a Deny here could only ever become the gateway's plain 403.
     return {
-        "username": claims.sub,
+        "account_id": claims.sub,
+        "username": claims.username,
         "roles": ",".join(claims.roles),
         "sid": claims.sid,
         "jti": claims.jti,

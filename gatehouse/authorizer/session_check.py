@@ -2,10 +2,12 @@
 
 One strongly consistent read of the session per (``sub``, ``sid``) per
 cache window (``SessionRepository.get`` reads the row keyed by both, with
-``ConsistentRead``).  What is cached
-is the session's owner and absolute expiry, not a yes/no answer, so every
-token is compared with them on every call: a cached session never vouches
-for a token of another ``sub``, nor past its own ``expires_at``.  A session
+``ConsistentRead``; ``sub`` is the account id, so a later account of the
+same name never owns a session of the old one).  What is cached
+is the session's owner (account id and username) and absolute expiry, not a
+yes/no answer, so every token is compared with them on every call: a cached
+session never vouches for a token of another ``sub`` or ``username``, nor
+past its own ``expires_at``.  A session
 is re-read after ``ttl`` seconds, so an ended (deleted) one is noticed
 within that bound.  Two answers are final and never re-read: a missing
 session (ids are random and created only if absent, so it never comes
@@ -32,12 +34,18 @@ MAX_ENTRIES = 10_000
 
 @dataclass(frozen=True)
 class _Seen:
-    owner: str | None  # None: no such session
+    owner: str | None  # the account id; None: no such session
+    username: str
     expires_at: int
     checked_at: int
 
     def vouches_for(self, claims: AccessClaims, now: int) -> bool:
-        return self.owner is not None and self.owner == claims.sub and now < self.expires_at
+        return (
+            self.owner is not None
+            and self.owner == claims.sub
+            and self.username == claims.username
+            and now < self.expires_at
+        )
 
     def is_final(self, now: int) -> bool:
         return self.owner is None or now >= self.expires_at
@@ -62,9 +70,14 @@ class SessionCheck:
             return seen.vouches_for(claims, now)
         session = self._load(claims.sub, claims.sid)
         if session is None:
-            seen = _Seen(owner=None, expires_at=0, checked_at=now)
+            seen = _Seen(owner=None, username="", expires_at=0, checked_at=now)
         else:
-            seen = _Seen(owner=session.username, expires_at=session.expires_at, checked_at=now)
+            seen = _Seen(
+                owner=session.account_id,
+                username=session.username,
+                expires_at=session.expires_at,
+                checked_at=now,
+            )
         with self._lock:
             self._cache[key] = seen
             self._cache.move_to_end(key)

@@ -14,7 +14,7 @@ second into the same 401, and gives all three the bodies and
 It changes only the local emulation: the deployed code path is untouched.
 
 The 401 and 403 headers and bodies are read from the gateway responses of
-the deployment template (deploy/resources.json), so local runs and the real
+the deployment template (gatehouse/release/resources.json), so local runs and the real
 API answer alike by construction.  One difference is kept on purpose: real
 API Gateway cannot tell a missing token from a bad one (both are its
 ``UNAUTHORIZED`` response), locally a missing token gets the bare
@@ -31,11 +31,12 @@ from typing import Any
 from chalice import local
 from chalice.app import Chalice
 
+from gatehouse import logs
 from gatehouse.component import component_of
 from gatehouse.web import cors
 
 LISTEN_BACKLOG = 512
-TEMPLATE = Path(__file__).resolve().parents[2] / "deploy" / "resources.json"
+TEMPLATE = Path(__file__).resolve().parents[1] / "release" / "resources.json"
 _HEADER = "gatewayresponse.header."
 
 Answer = tuple[dict[str, str], dict[str, str]]
@@ -86,17 +87,39 @@ def _answer(
 
 
 class GatewayLikeAuthorizer(local.LocalGatewayAuthorizer):
+    """Also logs each refusal, with its route: the authorizer's own line may say ``allow``
+    (its policy is for the token) for a request the gateway then refuses with 403."""
+
     def authorize(self, raw_path: str, lambda_event: Any, lambda_context: Any) -> Any:
         try:
             return super().authorize(raw_path, lambda_event, lambda_context)
         except local.NotAuthorizedError as missing:
-            raise _answer(local.NotAuthorizedError, missing, MISSING_TOKEN) from None
+            raise _refused(lambda_event, local.NotAuthorizedError, missing, MISSING_TOKEN) from None
         except local.ForbiddenError as denied:
-            raise _answer(local.ForbiddenError, denied, INSUFFICIENT_SCOPE) from None
+            raise _refused(lambda_event, local.ForbiddenError, denied, INSUFFICIENT_SCOPE) from None
         except Exception as failure:
             if str(failure) != "Unauthorized":
                 raise  # API Gateway would answer 500 here too
-            raise _answer(local.NotAuthorizedError, None, INVALID_TOKEN) from None
+            raise _refused(lambda_event, local.NotAuthorizedError, None, INVALID_TOKEN) from None
+
+
+def _refused(
+    lambda_event: Any,
+    error: type[local.LocalGatewayException],
+    original: local.LocalGatewayException | None,
+    kind: Answer,
+) -> local.LocalGatewayException:
+    """The gateway's answer, after its log line: status, error code and the route it was for."""
+    context = lambda_event.get("requestContext") or {}
+    logs.event(
+        "gateway",
+        outcome="refused",
+        status=error.CODE,
+        error=str(kind[1].get("error")),
+        route=f"{context.get('httpMethod')} {context.get('resourcePath')}",
+        path=str(context.get("path"))[:256],
+    )
+    return _answer(error, original, kind)
 
 
 class CorsGatewayAuthorizer(GatewayLikeAuthorizer):

@@ -17,12 +17,15 @@ import yaml
 
 from gatehouse.web.openapi import PATH as TARGET
 
-PROJECT_DIR = Path(__file__).resolve().parents[2]
-SOURCE = PROJECT_DIR / "openapi.yaml"
+SOURCE_NAME = "openapi.yaml"  # at the root of Gatehouse's own repository
 
 
-def load(source: Path = SOURCE) -> Any:
+def load(source: Path | None = None) -> Any:
     """The description as plain JSON data (YAML's extra types would fail ``render``)."""
+    if source is None:
+        from gatehouse.project import find_or_here
+
+        source = find_or_here() / SOURCE_NAME
     return yaml.safe_load(source.read_text(encoding="utf-8"))
 
 
@@ -38,12 +41,12 @@ def main(argv: list[str] | None = None) -> int:
     current = TARGET.read_text(encoding="utf-8") if TARGET.exists() else None
     if args.check:
         if current != expected:
-            print(f"{TARGET.relative_to(PROJECT_DIR)} is stale: run `make openapi`.", file=sys.stderr)
+            print(f"gatehouse/web/{TARGET.name} is stale: run `make openapi`.", file=sys.stderr)
             return 1
         return 0
     if current != expected:
         TARGET.write_text(expected, encoding="utf-8")
-        print(f"wrote {TARGET.relative_to(PROJECT_DIR)}")
+        print(f"wrote gatehouse/web/{TARGET.name}")
     return 0
 
 

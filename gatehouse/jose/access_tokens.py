@@ -39,7 +39,8 @@ from gatehouse.jose.keys import KeySet, SigningKey
 from gatehouse.roles import MAX_ROLES, is_valid_role
 
 TOKEN_TYPE = "at+jwt"  # noqa: S105 (a media type, not a secret)
-REQUIRED_CLAIMS = ("iss", "aud", "sub", "iat", "exp", "jti", "sid", "roles")
+# ``sub`` is the account's immutable id; ``username`` its (reusable) name.
+REQUIRED_CLAIMS = ("iss", "aud", "sub", "username", "iat", "exp", "jti", "sid", "roles")
 # Timestamps beyond this (year ~36812) are nonsense and risk overflow downstream.
 MAX_TIMESTAMP = 2**40
 
@@ -65,7 +66,8 @@ def aal_of(amr: Sequence[str]) -> int:
 
 @dataclass(frozen=True)
 class AccessClaims:
-    sub: str
+    sub: str  # the account id
+    username: str
     sid: str
     jti: str
     roles: tuple[str, ...]
@@ -82,6 +84,7 @@ def issue_access_token(
     rules: TokenRules,
     *,
     subject: str,
+    username: str,
     session_id: str,
     roles: Sequence[str],
     now: int,
@@ -92,6 +95,7 @@ def issue_access_token(
 
     claims = AccessClaims(
         sub=subject,
+        username=username,
         sid=session_id,
         jti=jti or secrets.token_hex(16),  # not uuid: it pulls platform into every cold start
         roles=tuple(roles),
@@ -104,6 +108,7 @@ def issue_access_token(
         "iss": rules.issuer,
         "aud": rules.audience,
         "sub": claims.sub,
+        "username": claims.username,
         "iat": claims.iat,
         "exp": claims.exp,
         "jti": claims.jti,
@@ -207,6 +212,7 @@ def _check_claims(payload: dict[str, Any], now: int, rules: TokenRules) -> Acces
     amr, aal = _check_amr(payload)
     return AccessClaims(
         sub=_check_string(payload, "sub", 64),
+        username=_check_string(payload, "username", 64),
         sid=_check_string(payload, "sid"),
         jti=_check_string(payload, "jti"),
         roles=_check_roles(payload),

@@ -1,7 +1,11 @@
 """Outgoing mail: one message per call, through Amazon SES v2 ``SendEmail``.
 
-Bodies come from ``string.Template`` files beside this module (plain text and
-HTML; every value is HTML-escaped in the HTML body).  A failure to send is
+Bodies come from ``string.Template`` files (plain text and HTML; every value
+is HTML-escaped in the HTML body): the app's own directory first, if it gave
+one (``gate.mail_templates(directory)``, each Gatehouse its own, passed to :func:`compose`), then
+the English ones beside this module.  A plain-text template whose first line
+is ``Subject: ...`` sets the message's subject too, so an app can replace
+the wording of a mail entirely.  A failure to send is
 logged and reported as ``False``, never raised: a reply such as
 ``POST /auth/password/forgot`` must look the same whether or not mail went
 out.  Log lines name the message kind and the AWS error code only, never the
@@ -24,11 +28,13 @@ from string import Template
 from typing import Any, TextIO
 
 from gatehouse import logs
+from gatehouse.logs import MAILS_FAILED, MAILS_SENT, MAILS_SUPPRESSED
 from gatehouse.settings import Settings
 from gatehouse.storage import aws
 from gatehouse.storage.aws import error_code
 
 TEMPLATES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "templates")
+_SUBJECT = "Subject:"
 
 
 @dataclass(frozen=True)
@@ -40,10 +46,29 @@ class Message:
     html: str
 
 
+def template_directory(directory: str | os.PathLike[str]) -> str:
+    """``directory`` as an absolute path, once it is known to exist: a directory of the app's
+    own mail templates, where a file of the same name (``notice_new_device.txt``, say) replaces
+    the package's.
+
+    Placeholders are ``string.Template``'s (``$username``); a template that
+    names one the message does not have fails at once, in the test that
+    renders it, not in production.
+    """
+    path = os.path.abspath(os.fspath(directory))
+    if not os.path.isdir(path):
+        raise ValueError(f"mail template directory {path!r} does not exist")
+    return path
+
+
 @cache
-def _template(name: str) -> Template:
-    with open(os.path.join(TEMPLATES, name), encoding="utf-8") as template:
-        return Template(template.read())
+def _template(name: str, directories: tuple[str, ...] = ()) -> Template:
+    for directory in (*directories, TEMPLATES):
+        candidate = os.path.join(directory, name)
+        if os.path.exists(candidate):
+            with open(candidate, encoding="utf-8") as template:
+                return Template(template.read())
+    raise FileNotFoundError(f"no mail template {name!r}")
 
 
 def compose(
@@ -52,15 +77,21 @@ def compose(
     subject: str,
     values: Mapping[str, str],
     html_values: Mapping[str, str] | None = None,
+    *,
+    templates: tuple[str, ...] = (),
 ) -> Message:
     """``kind``.txt and ``kind``.html filled with ``values``.
 
     ``values`` are escaped for the HTML body; ``html_values`` are fragments
     already built from escaped parts (a link, say) and go in as they are.
+    ``templates``: the app's directories, searched before the package's.
     """
-    text = _template(f"{kind}.txt").substitute(values)
+    text = _template(f"{kind}.txt", templates).substitute(values)
+    first, _, rest = text.partition("\n")
+    if first.startswith(_SUBJECT):
+        subject, text = first[len(_SUBJECT) :].strip(), rest.lstrip("\n")
     escaped = {name: html.escape(value, quote=True) for name, value in values.items()}
-    body = _template(f"{kind}.html").substitute({**escaped, **(html_values or {})})
+    body = _template(f"{kind}.html", templates).substitute({**escaped, **(html_values or {})})
     return Message(kind, to, subject, text, body)
 
 
@@ -88,7 +119,11 @@ class Mailer:
         sender = self.settings.mail_from
         if not sender:
             logs.event(
-                "mail", message=message.kind, outcome="not_sent", reason="GATEHOUSE_MAIL_FROM is not set"
+                "mail",
+                message=message.kind,
+                outcome="not_sent",
+                reason="GATEHOUSE_MAIL_FROM is not set",
+                metrics={MAILS_SUPPRESSED: 1},
             )
             return False
         request: dict[str, Any] = {
@@ -110,10 +145,14 @@ class Mailer:
             self._ses().send_email(**request)
         except Exception as exc:  # any failure: logged, never the caller's answer
             logs.event(
-                "mail", message=message.kind, outcome="failed", reason=error_code(exc) or type(exc).__name__
+                "mail",
+                message=message.kind,
+                outcome="failed",
+                reason=error_code(exc) or type(exc).__name__,
+                metrics={MAILS_FAILED: 1},
             )
             return False
-        logs.event("mail", message=message.kind, outcome="sent")
+        logs.event("mail", message=message.kind, outcome="sent", metrics={MAILS_SENT: 1})
         return True
 
     def _echo(self, message: Message) -> None:

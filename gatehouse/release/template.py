@@ -1,10 +1,17 @@
 """The merge template for ``chalice package``, computed from the app's route table.
 
 ``make package`` runs ``python -m gatehouse.release.template build/merge.json``
-and then ``chalice package --merge-template build/merge.json``.  The output is
-``deploy/resources.json`` (tables, roles, log groups, gateway responses,
-parameters: everything that does not depend on the routes) plus what a static
-file cannot know:
+in the project directory and then ``chalice package --merge-template build/merge.json``.
+The output is ``resources.json`` next to this module (Gatehouse's tables, roles,
+log groups, gateway responses, parameters: everything that depends neither on the
+app's routes nor on its tables) plus what a static file cannot know:
+
+* **the app's own tables**, from its ``gate.table(...)`` declarations: each one a
+  table with point-in-time recovery that outlives the stack (``DeletionPolicy``
+  and ``UpdateReplacePolicy`` ``Retain``), its CloudFormation name given to the
+  API handler and the auth function as ``<NAME>_TABLE``, the API handler's role
+  granted exactly the declared ``actions`` on it, and the auth function's role
+  (the account-deleted hooks run there) exactly its ``account_deleted_actions``.
 
 * **which function serves each route.**  Chalice generates one API handler
   for every route.  Gatehouse's routes (``gatehouse_paths``) are re-pointed at
@@ -16,7 +23,7 @@ file cannot know:
   Chalice's API handler, with the variables, memory and timeout that
   ``.chalice/config.json`` gives ``lambda_functions.auth_function`` of the
   stage, and the table names, keys, CORS list and mail settings of the
-  template (``deploy/resources.json`` wins over ``config.json`` there, as it
+  template (``resources.json`` wins over ``config.json`` there, as it
   does for Chalice's own functions).
 * **the authorizer function's route table**: every route behind Gatehouse's
   authorizer and the role it needs (:func:`protected_routes`), as the
@@ -48,12 +55,17 @@ from chalice.app import Chalice, ChaliceUnhandledError
 from chalice.config import Config
 from chalice.constants import DEFAULT_LAMBDA_MEMORY_SIZE, DEFAULT_LAMBDA_TIMEOUT
 
+from gatehouse.app_tables import AppTable
 from gatehouse.authorizer import handler
 from gatehouse.authorizer.policy import ROUTES_VARIABLE
-from gatehouse.component import protected_routes
+from gatehouse.component import declared_tables, protected_routes
+from gatehouse.project import ProjectNotFound, find
 
-PROJECT_DIR = Path(__file__).resolve().parents[2]
-BASE_TEMPLATE = PROJECT_DIR / "deploy" / "resources.json"
+# Package data: the base is found next to this module, wherever Gatehouse is installed.
+BASE_TEMPLATE = Path(__file__).resolve().parent / "resources.json"
+API_HANDLER = "APIHandler"
+API_HANDLER_ROLE = "ApiHandlerRole"
+AUTH_FUNCTION_ROLE = "AuthFunctionRole"
 
 AUTH_FUNCTION = "AuthFunction"
 # Chalice's logical id for the function of the authorizer named gatehouse_auth.
@@ -229,9 +241,76 @@ def deep_merge(base: Any, overrides: Any) -> Any:
     return copy.deepcopy(overrides)
 
 
+def _statements(base: Mapping[str, Any], role: str) -> list[Any]:
+    try:
+        statements: list[Any] = base["Resources"][role]["Properties"]["Policies"][0]["PolicyDocument"][
+            "Statement"
+        ]
+    except (KeyError, IndexError, TypeError):
+        raise ReleaseError(f"the base template has no policy on {role} to grant the app's tables") from None
+    return statements
+
+
+def with_app_tables(base: Mapping[str, Any], tables: Sequence[AppTable]) -> dict[str, Any]:
+    """``base`` plus each declared table, its name for the two functions, and exactly its grants."""
+    document: dict[str, Any] = copy.deepcopy(dict(base))
+    resources = document.setdefault("Resources", {})
+    outputs = document.setdefault("Outputs", {})
+    api_statements = _statements(document, API_HANDLER_ROLE)
+    auth_statements = _statements(document, AUTH_FUNCTION_ROLE)
+    for table in tables:
+        logical = table.logical_id
+        if logical in resources:
+            raise ReleaseError(f"table {table.name!r}: the template already has a resource {logical}")
+        arguments = table.create_table_arguments({})
+        resources[logical] = {
+            "Type": "AWS::DynamoDB::Table",
+            # The app's data outlives the stack: deleting or replacing the stack keeps it.
+            "DeletionPolicy": "Retain",
+            "UpdateReplacePolicy": "Retain",
+            "Properties": {
+                "BillingMode": arguments["BillingMode"],
+                "KeySchema": arguments["KeySchema"],
+                "AttributeDefinitions": arguments["AttributeDefinitions"],
+                "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
+                "SSESpecification": {"SSEEnabled": True},
+            },
+        }
+        outputs[f"{logical}Name"] = {"Value": {"Ref": logical}}
+        arn = {"Fn::GetAtt": [logical, "Arn"]}
+        # Before the log statements, which every role ends with.
+        api_statements.insert(
+            len(api_statements) - 1,
+            {"Sid": f"App{logical}", "Effect": "Allow", "Action": table.iam_actions(), "Resource": [arn]},
+        )
+        if table.account_deleted_actions:
+            actions = [f"dynamodb:{action}" for action in table.account_deleted_actions]
+            auth_statements.insert(
+                len(auth_statements) - 1,
+                {
+                    "Sid": f"AccountDeletedHook{logical}",
+                    "Effect": "Allow",
+                    "Action": actions,
+                    "Resource": [arn],
+                },
+            )
+        # The API handler's views and the auth function's account-deleted hooks look it up by name.
+        for function in (API_HANDLER, AUTH_FUNCTION):
+            variables = (
+                resources.setdefault(function, {})
+                .setdefault("Properties", {})
+                .setdefault("Environment", {})
+                .setdefault("Variables", {})
+            )
+            variables[table.variable] = {"Ref": logical}
+    return document
+
+
 def merge_document(app: Chalice, base: Mapping[str, Any], auth: FunctionSettings) -> dict[str, Any]:
-    """``base`` (deploy/resources.json) plus the auth function's settings and every path's integrations."""
+    """``base`` (resources.json) plus the app's tables, the auth function's settings and every
+    path's integrations."""
     _no_chalice_cors(app)
+    base = with_app_tables(base, declared_tables(app))
     resources = base.get("Resources", {})
     if AUTH_FUNCTION not in resources or REST_API not in resources or AUTHORIZER_FUNCTION not in resources:
         raise ReleaseError(
@@ -272,7 +351,7 @@ def merge_document(app: Chalice, base: Mapping[str, Any], auth: FunctionSettings
     return merged
 
 
-def load(stage: str, project_dir: Path = PROJECT_DIR) -> tuple[Chalice, FunctionSettings]:
+def load(stage: str, project_dir: Path | None = None) -> tuple[Chalice, FunctionSettings]:
     """The app and the auth function's settings, loaded as ``chalice package --stage STAGE`` loads them.
 
     Chalice imports ``app.py`` with the stage's variables in the environment,
@@ -280,7 +359,7 @@ def load(stage: str, project_dir: Path = PROJECT_DIR) -> tuple[Chalice, Function
     """
     from chalice.cli.factory import CLIFactory  # the CLI's imports, only when packaging
 
-    factory = CLIFactory(str(project_dir), environ=os.environ)
+    factory = CLIFactory(str(project_dir or find()), environ=os.environ)
     config = factory.create_config_obj(chalice_stage_name=stage)
     if stage not in config.config_from_disk.get("stages", {}):
         raise ReleaseError(f"no stage {stage!r} in .chalice/config.json")
@@ -294,15 +373,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("output", type=Path, help="where to write it, e.g. build/merge.json")
     parser.add_argument("--stage", default="prod", help="the Chalice stage to package (default: prod)")
-    parser.add_argument("--base", type=Path, default=BASE_TEMPLATE, help="default: deploy/resources.json")
+    parser.add_argument(
+        "--base",
+        type=Path,
+        default=BASE_TEMPLATE,
+        help="default: Gatehouse's own (gatehouse/release/resources.json)",
+    )
+    parser.add_argument("--project-dir", type=Path, help="the Chalice project (default: found from here)")
     args = parser.parse_args(argv)
     try:
         base = json.loads(args.base.read_text())
-        app, auth = load(args.stage)
+        app, auth = load(args.stage, find(args.project_dir))
         document = merge_document(app, base, auth)
     # Chalice reports a bad config.json as RuntimeError; Gatehouse's settings errors raised
     # while importing app.py are ChaliceUnhandledError.
-    except (OSError, ValueError, RuntimeError, ChaliceUnhandledError, ReleaseError) as error:
+    except (OSError, ValueError, RuntimeError, ChaliceUnhandledError, ReleaseError, ProjectNotFound) as error:
         print(f"gatehouse.release.template: cannot build the merge template: {error}", file=sys.stderr)
         return 2
     args.output.parent.mkdir(parents=True, exist_ok=True)

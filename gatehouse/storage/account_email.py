@@ -1,7 +1,8 @@
 """Email addresses, mailed codes and account removal, on the users table.
 
 Besides one item per user, the table holds one *claim* item per email
-address in use (key ``email#<address, lower-cased>``, attribute ``owner``).
+address in use (key ``email#<address, lower-cased>``; attribute ``owner``, the
+owning account's id, and ``owner_name``, its username, to find its row).
 A claim is written, moved and deleted in the same transaction as the user
 item that names the address, with conditions on both, so two accounts can
 never hold one address, however their requests interleave.
@@ -19,19 +20,25 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from gatehouse.accounts.codes import MAX_CODE_FAILURES
-from gatehouse.accounts.emails import claim_key
-from gatehouse.errors import Conflict, EmailTaken, NoSuchUser, StoreError, UsernameTaken
-from gatehouse.storage.failures import CONDITION_FAILED, store_call, transact
+from gatehouse.errors import Conflict, EmailTaken, StoreError, UsernameTaken
+from gatehouse.storage.failures import store_call, transact
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
 
-FAILED = CONDITION_FAILED.removesuffix("Exception")
 EMAIL_CODE = "email_code"
 RESET = "reset"
 # A value no item ever holds: the condition of a write meant to change nothing.
 _NEVER = -1
+
+
+def claim_key(email: str) -> str:
+    """The users-table key that reserves ``email`` for one account.
+
+    Usernames are ``[a-z0-9_.-]`` only, so a key with ``#`` can never be a user.
+    Uniqueness is decided on the fully lower-cased address.
+    """
+    return "email#" + email.lower()
 
 
 @dataclass(frozen=True)
@@ -41,10 +48,19 @@ class Contact:
 
 
 @dataclass(frozen=True)
+class ClaimOwner:
+    """Who holds an address: the account's id, and its username (the key of its row)."""
+
+    account_id: str
+    username: str
+
+
+@dataclass(frozen=True)
 class ResetState:
     """What ``POST /auth/password/forgot`` needs to know about an account."""
 
     username: str
+    account_id: str
     email: str
     verified: bool
     disabled: bool
@@ -72,42 +88,50 @@ class AccountEmailRepository:
             "email_verified": False,
             **_code_fields(EMAIL_CODE, code_hash, expires),
         }
-        reasons = transact(
+        failed = transact(
             self._table.meta.client,
             "users.create_with_email",
-            [
-                self._put(item, "attribute_not_exists(username)"),
-                self._put(
-                    {"username": claim_key(email), "owner": item["username"]},
-                    "attribute_not_exists(username)",
-                ),
-            ],
+            {
+                "user": self._put(item, "attribute_not_exists(username)"),
+                "claim": self._put(_claim(email, item), "attribute_not_exists(username)"),
+            },
         )
-        if reasons:
-            raise UsernameTaken() if reasons[0] == FAILED else EmailTaken()
+        if "user" in failed:
+            raise UsernameTaken()
+        if failed:
+            raise EmailTaken()
 
-    def contact(self, username: str) -> Contact | None:
+    def contact(self, username: str, account_id: str) -> Contact | None:
+        """The address of the incarnation ``account_id`` of ``username`` (None: none, or gone)."""
         with store_call("users.contact"):
             item = self._table.get_item(
                 Key={"username": username},
                 ConsistentRead=True,
-                ProjectionExpression="email, email_verified",
+                ProjectionExpression="account_id, email, email_verified",
             ).get("Item")
-        if not item or "email" not in item:
+        if not item or "email" not in item or item.get("account_id") != account_id:
             return None
         return Contact(str(item["email"]), bool(item.get("email_verified", False)))
 
-    def change_email(self, username: str, old: str | None, new: str, code_hash: str, expires: int) -> None:
+    def change_email(
+        self, owner: ClaimOwner, old: str | None, new: str, code_hash: str, expires: int
+    ) -> None:
         """Set a new, unverified address; its claim moves from the old one in the same transaction."""
-        values: dict[str, Any] = {":e": new, ":f": False, **_code_values(code_hash, expires)}
-        condition = "attribute_exists(password_hash) AND "
+        username = owner.username
+        values: dict[str, Any] = {
+            ":e": new,
+            ":f": False,
+            ":aid": owner.account_id,
+            **_code_values(code_hash, expires),
+        }
+        condition = "attribute_exists(password_hash) AND account_id = :aid AND "
         if old is None:
             condition += "attribute_not_exists(email)"
         else:
             condition += "email = :old"
             values[":old"] = old
-        items = [
-            self._update(
+        items = {
+            "user": self._update(
                 username,
                 "SET email = :e, email_verified = :f, "
                 "email_code_hash = :ch, email_code_expires = :cx, email_code_failures = :c0 "
@@ -116,28 +140,17 @@ class AccountEmailRepository:
                 condition,
                 values,
             )
-        ]
+        }
         moved = old is None or claim_key(old) != claim_key(new)
         if moved:
-            items.append(
-                self._put({"username": claim_key(new), "owner": username}, "attribute_not_exists(username)")
-            )
+            new_claim = _claim(new, {"username": username, "account_id": owner.account_id})
+            items["claim"] = self._put(new_claim, "attribute_not_exists(username)")
         if moved and old is not None:
-            items.append(
-                {
-                    "Delete": {
-                        "TableName": self._table.name,
-                        "Key": {"username": claim_key(old)},
-                        "ConditionExpression": "#o = :u",
-                        "ExpressionAttributeNames": {"#o": "owner"},
-                        "ExpressionAttributeValues": {":u": username},
-                    }
-                }
-            )
-        reasons = transact(self._table.meta.client, "users.change_email", items)
-        if reasons:
-            if reasons[0] == FAILED:
-                raise Conflict("The account changed meanwhile; try again.")
+            items["old_claim"] = self.claim_removal(old, owner.account_id)
+        failed = transact(self._table.meta.client, "users.change_email", items)
+        if "user" in failed or "old_claim" in failed:
+            raise Conflict("The account changed meanwhile; try again.")
+        if failed:
             raise EmailTaken()
 
     def mark_verified(self, username: str, code_hash: str) -> bool:
@@ -150,9 +163,21 @@ class AccountEmailRepository:
             {":t": True, ":h": code_hash},
         )
 
+    def renew_email_code(self, owner: ClaimOwner, email: str, code_hash: str, expires: int) -> bool:
+        """A new verification code for ``email``, the old one gone; False if the address is
+        no longer this one, unverified, of this account (changed, verified or deleted meanwhile:
+        nothing is written)."""
+        return self._conditional(
+            "users.renew_email_code",
+            owner.username,
+            "SET email_code_hash = :ch, email_code_expires = :cx, email_code_failures = :c0",
+            "account_id = :aid AND email = :e AND email_verified = :f",
+            {":aid": owner.account_id, ":e": email, ":f": False, **_code_values(code_hash, expires)},
+        )
+
     # -- mailed codes -----------------------------------------------------------------
 
-    def reserve_guess(self, username: str, kind: str, now: int) -> dict[str, Any] | None:
+    def reserve_guess(self, username: str, kind: str, now: int, max_failures: int) -> dict[str, Any] | None:
         """Count one guess at the ``kind`` code and return the item; None if it may not be guessed.
 
         None covers no such user, no code, an expired code and a code that
@@ -171,7 +196,7 @@ class AccountEmailRepository:
                         "#x": f"{kind}_expires",
                         "#n": f"{kind}_failures",
                     },
-                    ExpressionAttributeValues={":one": 1, ":now": now, ":max": MAX_CODE_FAILURES},
+                    ExpressionAttributeValues={":one": 1, ":now": now, ":max": max_failures},
                     ReturnValues="ALL_NEW",
                 )
         except _Lost:
@@ -180,10 +205,12 @@ class AccountEmailRepository:
 
     # -- password reset -----------------------------------------------------------------
 
-    def owner_of(self, email: str) -> str | None:
+    def owner_of(self, email: str) -> ClaimOwner | None:
         with store_call("users.owner_of"):
             item = self._table.get_item(Key={"username": claim_key(email)}, ConsistentRead=True).get("Item")
-        return str(item["owner"]) if item and "owner" in item else None
+        if not item or "owner" not in item or "owner_name" not in item:
+            return None
+        return ClaimOwner(str(item["owner"]), str(item["owner_name"]))
 
     def reset_state(self, username: str) -> ResetState | None:
         with store_call("users.reset_state"):
@@ -191,13 +218,14 @@ class AccountEmailRepository:
                 Key={"username": username},
                 ConsistentRead=True,
                 # Never the password hash: created_at alone tells a user from an email claim.
-                ProjectionExpression="username, created_at, email, email_verified, disabled, "
+                ProjectionExpression="username, account_id, created_at, email, email_verified, disabled, "
                 "reset_requested, reset_version",
             ).get("Item")
-        if not item or "created_at" not in item:
+        if not item or "created_at" not in item or "account_id" not in item:
             return None
         return ResetState(
             username=str(item["username"]),
+            account_id=str(item["account_id"]),
             email=str(item.get("email", "")),
             verified=bool(item.get("email_verified", False)),
             disabled=bool(item.get("disabled", False)),
@@ -214,9 +242,10 @@ class AccountEmailRepository:
             state.username,
             "SET reset_hash = :h, reset_expires = :x, reset_failures = :zero, "
             "reset_requested = :r, reset_version = :next",
-            "email = :e AND email_verified = :t "
+            "account_id = :aid AND email = :e AND email_verified = :t "
             "AND (attribute_not_exists(reset_version) OR reset_version = :v)",
             {
+                ":aid": state.account_id,
                 ":h": code_hash,
                 ":x": expires,
                 ":zero": 0,
@@ -242,50 +271,31 @@ class AccountEmailRepository:
             {":never": _NEVER},
         )
 
-    def spend_reset_code(self, username: str, code_hash: str) -> bool:
-        """Remove the reset code if it is still ``code_hash``: exactly one caller can spend it."""
+    def spend_reset_code(self, username: str, account_id: str, code_hash: str, password_hash: str) -> bool:
+        """Spend the reset code if it is still ``code_hash`` on the incarnation ``account_id`` and
+        set ``password_hash`` (bumping the credential version) in the same write: exactly one
+        caller can spend a code, and only on the account it was mailed for."""
         return self._conditional(
             "users.spend_reset_code",
             username,
-            "REMOVE reset_hash, reset_expires, reset_failures",
-            "reset_hash = :h AND (attribute_not_exists(disabled) OR disabled = :f)",
-            {":h": code_hash, ":f": False},
+            "SET password_hash = :ph ADD cred_version :one REMOVE reset_hash, reset_expires, reset_failures",
+            "account_id = :aid AND reset_hash = :h AND (attribute_not_exists(disabled) OR disabled = :f)",
+            {":h": code_hash, ":f": False, ":aid": account_id, ":ph": password_hash, ":one": 1},
         )
 
     # -- removal -------------------------------------------------------------------------
 
-    def delete_account(self, username: str, email: str | None) -> None:
-        """The user item and its email claim, in one transaction."""
-        items: list[dict[str, Any]] = [
-            {
-                "Delete": {
-                    "TableName": self._table.name,
-                    "Key": {"username": username},
-                    "ConditionExpression": "attribute_exists(password_hash)"
-                    + (" AND email = :e" if email else " AND attribute_not_exists(email)"),
-                    **({"ExpressionAttributeValues": {":e": email}} if email else {}),
-                }
-            },
-        ]
-        if email:
-            items.append(
-                {
-                    "Delete": {
-                        "TableName": self._table.name,
-                        "Key": {"username": claim_key(email)},
-                        "ConditionExpression": "attribute_not_exists(#o) OR #o = :u",
-                        "ExpressionAttributeNames": {"#o": "owner"},
-                        "ExpressionAttributeValues": {":u": username},
-                    }
-                }
-            )
-        reasons = transact(self._table.meta.client, "users.delete_account", items)
-        if reasons:
-            raise (
-                NoSuchUser()
-                if reasons[0] == FAILED
-                else Conflict("The account changed meanwhile; try again.")
-            )
+    def claim_removal(self, email: str, account_id: str) -> dict[str, Any]:
+        """A transaction item that removes ``email``'s claim, if it is still ``account_id``'s."""
+        return {
+            "Delete": {
+                "TableName": self._table.name,
+                "Key": {"username": claim_key(email)},
+                "ConditionExpression": "attribute_not_exists(#o) OR #o = :aid",
+                "ExpressionAttributeNames": {"#o": "owner"},
+                "ExpressionAttributeValues": {":aid": account_id},
+            }
+        }
 
     # -- helpers ------------------------------------------------------------------------
 
@@ -317,6 +327,10 @@ class AccountEmailRepository:
         except _Lost:
             return False
         return True
+
+
+def _claim(email: str, user: dict[str, Any]) -> dict[str, Any]:
+    return {"username": claim_key(email), "owner": user["account_id"], "owner_name": user["username"]}
 
 
 def _code_values(code_hash: str, expires: int) -> dict[str, Any]:

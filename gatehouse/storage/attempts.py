@@ -34,12 +34,17 @@ class AttemptRepository:
     def __init__(self, table: Table) -> None:
         self._table = table
 
-    def reserve(self, username: str, counter: str, now: int, rules: LockoutRules) -> Refused | None:
-        """Count one attempt on ``counter`` in the current window, or refuse it during the back-off."""
+    def reserve(self, username: str, counter: str, now: int, rules: LockoutRules) -> Refused | int:
+        """Count one attempt on ``counter`` in the current window, or refuse it during the back-off.
+
+        Admitted, the answer is how many attempts the window has counted, this
+        one included (from the same write): the one that reaches the threshold
+        is the one that starts a lockout.
+        """
         condition, values = admission(rules, now)
         try:
             with store_call("attempts.reserve", reraise_conditions=True):
-                self._table.update_item(
+                answer = self._table.update_item(
                     Key=_key(username, counter, rules.window(now)),
                     UpdateExpression="ADD failures :one SET last_attempt_at = :now, expires_at = :exp",
                     ConditionExpression=condition,
@@ -49,11 +54,13 @@ class AttemptRepository:
                         ":now": now,
                         ":exp": rules.window_end(now) + KEEP_AFTER_WINDOW,
                     },
+                    ReturnValues="UPDATED_NEW",
                     ReturnValuesOnConditionCheckFailure="ALL_OLD",
                 )
         except Exception as exc:
             return refusal(exc, rules, now)
-        return None
+        counted: Any = answer.get("Attributes", {}).get("failures", 1)
+        return int(counted)
 
     def reset_item(self, username: str, counter: str, now: int, rules: LockoutRules) -> dict[str, Any]:
         """A transaction item that clears ``counter``'s current window (a successful login)."""

@@ -2,7 +2,7 @@
 
 A challenge is a login half done: the password was right, the second factor
 is still owed.  Its row lives in the sessions table (whose TTL sweeps the ones
-nobody finished) under a partition no user can have, ``mfa-token#<digest>``:
+nobody finished) under a partition no account id can be, ``mfa-token#<digest>``:
 only the SHA-256 of the token is stored, so a copy of the table opens no
 login.  Finishing the login deletes the row in the same transaction that
 opens the session, on the condition that it still exists and has not
@@ -31,7 +31,7 @@ _TOKEN = re.compile(r"[A-Za-z0-9_-]{43}")
 @dataclass(frozen=True)
 class Challenge:
     username: str
-    account: str  # the account incarnation the password was checked for
+    account_id: str  # the account incarnation the password was checked for
     device: str
     counter: str  # the failure counter the password attempt was charged to
     device_id: str  # the valid device token's id, or ""
@@ -43,7 +43,7 @@ def new_token() -> str:
 
 
 def _key(token: str) -> dict[str, str]:
-    return {"username": PREFIX + hashlib.sha256(token.encode("ascii")).hexdigest(), "sid": SORT}
+    return {"account_id": PREFIX + hashlib.sha256(token.encode("ascii")).hexdigest(), "sid": SORT}
 
 
 class ChallengeRepository:
@@ -56,7 +56,7 @@ class ChallengeRepository:
                 Item={
                     **_key(token),
                     "owner": challenge.username,
-                    "account": challenge.account,
+                    "account": challenge.account_id,
                     "device": challenge.device,
                     "counter": challenge.counter,
                     "device_id": challenge.device_id,
@@ -76,7 +76,7 @@ class ChallengeRepository:
             return None
         return Challenge(
             username=str(item["owner"]),
-            account=str(item["account"]),
+            account_id=str(item["account"]),
             device=str(item.get("device", "")),
             counter=str(item["counter"]),
             device_id=str(item.get("device_id", "")),

@@ -1,5 +1,11 @@
 """A user's second factor, kept on the user's own row: it lives and dies with the account.
 
+Every read and write names the account incarnation (its ``account_id``): a
+read of a row that a later account of the same name now holds is "no such
+account", and every write is conditioned on the id, so a factor, a step, a
+recovery code or a remembered device of a deleted account can never land on,
+or be spent against, a later account of the name.
+
 Attributes (all absent for an account without a factor):
 
 * ``mfa_pending`` / ``mfa_pending_until``: the sealed secret of an enrolment
@@ -23,10 +29,11 @@ login that read the user before cannot open a session after it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from gatehouse.errors import StoreError
 from gatehouse.storage.failures import store_call
+from gatehouse.storage.users import same_account
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
@@ -42,6 +49,16 @@ MFA_ATTRIBUTES = (
 )
 # Remembered devices one account keeps (the oldest go first).
 MAX_REMEMBERED = 20
+
+
+class AccountKey(Protocol):
+    """One incarnation of an account (a user as read, a caller's identity): its row and its id."""
+
+    @property
+    def username(self) -> str: ...
+
+    @property
+    def account_id(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -71,7 +88,7 @@ def _state(item: dict[str, Any]) -> FactorState:
         last_step=int(step) if step is not None else None,
         recovery=frozenset(str(d) for d in item.get("mfa_recovery", ())),
         remembered=remembered,
-        cred_version=int(item.get("cred_version", 0)),
+        cred_version=int(item["cred_version"]),
     )
 
 
@@ -83,109 +100,115 @@ class FactorRepository:
     def __init__(self, table: Table) -> None:
         self._table = table
 
-    def get(self, username: str) -> FactorState | None:
-        """The factor state of ``username`` (None: no such user), strongly consistent."""
+    def get(self, account: AccountKey) -> FactorState | None:
+        """The factor state of the incarnation ``account`` (None: gone), strongly consistent."""
         with store_call("factors.get"):
             item = self._table.get_item(
-                Key={"username": username},
+                Key={"username": account.username},
                 ConsistentRead=True,
-                ProjectionExpression=", ".join(("username", "cred_version", *MFA_ATTRIBUTES)),
+                ProjectionExpression=", ".join(("username", "account_id", "cred_version", *MFA_ATTRIBUTES)),
             ).get("Item")
-        return _state(item) if item else None
+        if not item or item.get("account_id") != account.account_id:
+            return None
+        return _state(item)
 
-    def _update(self, operation: str, **update: Any) -> bool:
+    def _update(
+        self, operation: str, account: AccountKey, condition: str, values: dict[str, Any], **update: Any
+    ) -> bool:
+        """One conditional update of ``account``'s row, also conditioned on its incarnation."""
+        same, ids = same_account(account.account_id)
         try:
             with store_call(operation, _Refused()):
-                self._table.update_item(**update)
+                self._table.update_item(
+                    Key={"username": account.username},
+                    ConditionExpression=f"{same} AND {condition}",
+                    ExpressionAttributeValues={**values, **ids},
+                    **update,
+                )
         except _Refused:
             return False
         return True
 
-    def start_enrolment(self, username: str, sealed: str, until: int) -> bool:
+    def start_enrolment(self, account: AccountKey, sealed: str, until: int) -> bool:
         """Keep a new secret awaiting confirmation (replacing an earlier unconfirmed one);
         False when the account has an active factor (remove it first) or is gone."""
         return self._update(
             "factors.start_enrolment",
-            Key={"username": username},
+            account,
+            "attribute_exists(password_hash) AND attribute_not_exists(mfa_totp)",
+            {":p": sealed, ":u": until},
             UpdateExpression="SET mfa_pending = :p, mfa_pending_until = :u",
-            ConditionExpression="attribute_exists(password_hash) AND attribute_not_exists(mfa_totp)",
-            ExpressionAttributeValues={":p": sealed, ":u": until},
         )
 
-    def confirm(self, username: str, pending: str, step: int, digests: list[str], now: int) -> bool:
+    def confirm(self, account: AccountKey, pending: str, step: int, digests: list[str], now: int) -> bool:
         """The pending secret becomes the factor (its first code's step spent, the codes stored),
         and the credential version moves on; False if the pending secret changed meanwhile."""
         return self._update(
             "factors.confirm",
-            Key={"username": username},
+            account,
+            "mfa_pending = :p AND attribute_not_exists(mfa_totp)",
+            {":p": pending, ":s": step, ":r": set(digests), ":now": now, ":one": 1},
             UpdateExpression=(
                 "SET mfa_totp = :p, mfa_step = :s, mfa_recovery = :r, mfa_since = :now "
                 "ADD cred_version :one REMOVE mfa_pending, mfa_pending_until, mfa_remembered"
             ),
-            ConditionExpression="mfa_pending = :p AND attribute_not_exists(mfa_totp)",
-            ExpressionAttributeValues={":p": pending, ":s": step, ":r": set(digests), ":now": now, ":one": 1},
         )
 
-    def accept_step(self, username: str, sealed: str, step: int) -> bool:
+    def accept_step(self, account: AccountKey, sealed: str, step: int) -> bool:
         """Spend the code of ``step``: True for exactly one caller, only if no later or equal
         step was accepted before and the factor is still the one that was read."""
         return self._update(
             "factors.accept_step",
-            Key={"username": username},
+            account,
+            "mfa_totp = :t AND (attribute_not_exists(mfa_step) OR mfa_step < :s)",
+            {":s": step, ":t": sealed},
             UpdateExpression="SET mfa_step = :s",
-            ConditionExpression="mfa_totp = :t AND (attribute_not_exists(mfa_step) OR mfa_step < :s)",
-            ExpressionAttributeValues={":s": step, ":t": sealed},
         )
 
-    def spend_recovery_code(self, username: str, digest: str) -> bool:
+    def spend_recovery_code(self, account: AccountKey, digest: str) -> bool:
         """Remove one recovery code: True for exactly one caller, if the account had it."""
         return self._update(
             "factors.spend_recovery_code",
-            Key={"username": username},
+            account,
+            "attribute_exists(mfa_totp) AND contains(mfa_recovery, :c)",
+            {":d": {digest}, ":c": digest},
             UpdateExpression="DELETE mfa_recovery :d",
-            ConditionExpression="attribute_exists(mfa_totp) AND contains(mfa_recovery, :c)",
-            ExpressionAttributeValues={":d": {digest}, ":c": digest},
         )
 
-    def replace_recovery_codes(self, username: str, sealed: str, digests: list[str]) -> bool:
+    def replace_recovery_codes(self, account: AccountKey, sealed: str, digests: list[str]) -> bool:
         return self._update(
             "factors.replace_recovery_codes",
-            Key={"username": username},
+            account,
+            "mfa_totp = :t",
+            {":r": set(digests), ":t": sealed},
             UpdateExpression="SET mfa_recovery = :r",
-            ConditionExpression="mfa_totp = :t",
-            ExpressionAttributeValues={":r": set(digests), ":t": sealed},
         )
 
-    def remove(self, username: str) -> bool:
+    def remove(self, account: AccountKey) -> bool:
         """Remove the factor (and everything about it), ending remembered devices and the
         logins in flight; False if there was none."""
         return self._update(
             "factors.remove",
-            Key={"username": username},
+            account,
+            "attribute_exists(mfa_totp)",
+            {":one": 1},
             UpdateExpression="ADD cred_version :one REMOVE " + ", ".join(MFA_ATTRIBUTES),
-            ConditionExpression="attribute_exists(mfa_totp)",
-            ExpressionAttributeValues={":one": 1},
         )
 
-    def remember(self, username: str, state: FactorState, device_id: str, until: int, now: int) -> bool:
+    def remember(self, account: AccountKey, state: FactorState, device_id: str, until: int, now: int) -> bool:
         """Let ``device_id`` skip the second factor until ``until`` (while the credential version
         stays ``state.cred_version``); False if the credentials or the factor changed meanwhile."""
         live = {d: v for d, v in state.remembered.items() if v[0] > now and v[1] == state.cred_version}
         live[device_id] = (until, state.cred_version)
         newest = sorted(live.items(), key=lambda kv: kv[1][0])[-MAX_REMEMBERED:]
-        version = (
-            "cred_version = :cv"
-            if state.cred_version
-            else "(attribute_not_exists(cred_version) OR cred_version = :cv)"
-        )
         return self._update(
             "factors.remember",
-            Key={"username": username},
-            UpdateExpression="SET mfa_remembered = :m",
-            ConditionExpression=f"mfa_totp = :t AND {version}",
-            ExpressionAttributeValues={
+            account,
+            "mfa_totp = :t AND cred_version = :cv",
+            {
                 ":m": {d: [u, cv] for d, (u, cv) in newest},
                 ":t": state.sealed_secret,
                 ":cv": state.cred_version,
             },
+            UpdateExpression="SET mfa_remembered = :m",
         )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -40,13 +40,20 @@ def _is_connection_error(exc: BaseException) -> bool:
 
 @contextmanager
 def store_call(
-    operation: str, on_condition_failed: GatehouseError | None = None, *, reraise_conditions: bool = False
+    operation: str,
+    on_condition_failed: GatehouseError | None = None,
+    *,
+    reraise_conditions: bool = False,
+    tables: Sequence[str] = (),
 ) -> Iterator[None]:
     """Run one DynamoDB call; a failed condition becomes ``on_condition_failed``.
 
-    With ``reraise_conditions`` a failed condition (or a transaction cancelled
-    by one) propagates as it is, for callers that read the item it returns
-    (ReturnValuesOnConditionCheckFailure) or which item's condition failed.
+    ``tables``: the tables the call reached, named in the failure's log line (AWS's
+    ``ResourceNotFoundException`` does not say which table is missing).
+
+    With ``reraise_conditions`` a failed condition propagates as it is, for a
+    caller that reads the item it returns (ReturnValuesOnConditionCheckFailure).
+    Transactions go through :func:`transact`, which names what failed.
     """
     try:
         yield
@@ -54,31 +61,22 @@ def store_call(
         raise
     except Exception as exc:
         code = error_code(exc)
-        if reraise_conditions and (code == CONDITION_FAILED or failed_conditions(exc) is not None):
+        if reraise_conditions and code == CONDITION_FAILED:
             raise
         if code == CONDITION_FAILED and on_condition_failed is not None:
             raise on_condition_failed from None
         unreachable = code is None and _is_connection_error(exc)
         if code is None and not unreachable:
             raise  # not a storage failure: the caller's own error, or a bug
-        log.warning("dynamodb %s failed: %s", operation, code or type(exc).__name__)
+        if tables:
+            log.warning(
+                "dynamodb %s failed: %s (tables %s)", operation, code or type(exc).__name__, ", ".join(tables)
+            )
+        else:
+            log.warning("dynamodb %s failed: %s", operation, code or type(exc).__name__)
         if code in TRANSIENT_CODES or unreachable:
             raise StoreUnavailable() from None
         raise StoreError() from None
-
-
-def failed_conditions(exc: BaseException) -> set[int] | None:
-    """The positions of the items whose condition failed in a cancelled transaction.
-
-    None when ``exc`` is not a cancelled transaction at all, or was cancelled
-    for another reason only (a conflict, throttling): the caller re-raises it,
-    and :func:`store_call` makes it a 503.
-    """
-    if error_code(exc) != "TransactionCanceledException":
-        return None
-    reasons = getattr(exc, "response", {}).get("CancellationReasons") or []
-    failed = {i for i, reason in enumerate(reasons) if reason.get("Code") == "ConditionalCheckFailed"}
-    return failed or None
 
 
 def all_items(operation: str, call: Callable[..., Any], **kwargs: Any) -> Iterator[dict[str, Any]]:
@@ -95,26 +93,32 @@ def all_items(operation: str, call: Callable[..., Any], **kwargs: Any) -> Iterat
 TRANSACTION_CANCELED = "TransactionCanceledException"
 
 
-def transact(client: Any, operation: str, items: list[dict[str, Any]]) -> list[str]:
-    """One DynamoDB transaction: ``[]`` when it committed.
+def transact(client: Any, operation: str, items: Mapping[str, dict[str, Any]]) -> frozenset[str]:
+    """One DynamoDB transaction of named items: the empty set when it committed.
 
-    When a condition failed, nothing was written and the answer is each
-    item's cancellation reason in order (``"ConditionalCheckFailed"`` or
-    ``"None"``), for the caller to say which one.  ``client`` is a table
-    resource's client, which takes plain Python values as the Table does.
+    When a condition failed, nothing was written and the answer names the
+    items whose condition failed, for the caller to say what that means (a
+    named outcome, never a position in a list).  A transaction cancelled
+    for another reason (a conflict with another one, throttling) is
+    ``StoreUnavailable``.  ``client`` is a table resource's client, which
+    takes plain Python values as the Table does.
     """
+    names = list(items)
     try:
-        client.transact_write_items(TransactItems=items)
+        client.transact_write_items(TransactItems=[items[name] for name in names])
     except Exception as exc:
         response = getattr(exc, "response", None)
         cancelled = response.get("CancellationReasons", []) if isinstance(response, dict) else []
         reasons = [str(reason.get("Code") or "None") for reason in cancelled]
         if error_code(exc) == TRANSACTION_CANCELED:
-            if CONDITION_FAILED.removesuffix("Exception") in reasons:
-                return reasons
+            failed = frozenset(
+                n for n, r in zip(names, reasons, strict=False) if r == "ConditionalCheckFailed"
+            )
+            if failed:
+                return failed
             if "TransactionConflict" in reasons:
                 log.warning("dynamodb %s failed: TransactionConflict", operation)
                 raise StoreUnavailable() from None
         with store_call(operation):
             raise
-    return []
+    return frozenset()

@@ -1,10 +1,11 @@
-"""The sessions table: one item per login, keyed by (``username``, ``sid``).
+"""The sessions table: one item per login, keyed by (``account_id``, ``sid``).
 
-Keying sessions by their user is what makes "end every session" final: one
-strongly consistent Query of the base table returns every session a user
+Keying sessions by their account is what makes "end every session" final: one
+strongly consistent Query of the base table returns every session an account
 has, including one written a millisecond ago (an index would be eventually
-consistent and could miss it).  The authorizer still reads one session with
-one GetItem, by the token's (``sub``, ``sid``).
+consistent and could miss it).  The key is the account's id, never its name:
+a later account of the same name has none of these rows.  The authorizer
+reads one session with one GetItem, by the token's (``sub``, ``sid``).
 
 A ``sid`` starts with its creation time in milliseconds (fixed-width hex), so
 a user's sessions come back oldest first: the cap on sessions per user ends
@@ -20,13 +21,13 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from gatehouse.errors import StoreError
-from gatehouse.storage.failures import all_items, store_call
+from gatehouse.storage.failures import all_items, store_call, transact
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
@@ -46,7 +47,8 @@ def new_sid(now_ms: int) -> str:
 @dataclass(frozen=True)
 class Session:
     sid: str
-    username: str
+    account_id: str
+    username: str  # the key of the account's row in the users table
     device: str
     created_at: int
     last_used_at: int
@@ -74,7 +76,7 @@ class Session:
 class SessionKey:
     """Just enough of a session to count it and end it."""
 
-    username: str
+    account_id: str
     sid: str
     expires_at: int
 
@@ -82,7 +84,8 @@ class SessionKey:
 def _from_item(item: dict[str, Any]) -> Session:
     return Session(
         sid=str(item["sid"]),
-        username=str(item["username"]),
+        account_id=str(item["account_id"]),
+        username=str(item.get("username", "")),
         device=str(item.get("device", "")),
         created_at=int(item["created_at"]),
         last_used_at=int(item.get("last_used_at", item["created_at"])),
@@ -104,13 +107,16 @@ class SessionRepository:
     def table_name(self) -> str:
         return self._table.name
 
-    def create(self, session: Session, together_with: Sequence[dict[str, Any]] = ()) -> None:
-        """Write a new session, atomically with ``together_with`` (transaction items) if any.
+    def create(
+        self, session: Session, together_with: Mapping[str, dict[str, Any]] | None = None
+    ) -> frozenset[str]:
+        """Write a new session, atomically with the named transaction items ``together_with``.
 
-        A failed condition of any item propagates as the store's own error, for
-        the caller to read (see :func:`cancelled_by_condition`).
+        Returns the names of the items whose condition failed (nothing was
+        then written); empty when the session was written.
         """
         item: dict[str, Any] = {
+            "account_id": session.account_id,
             "username": session.username,
             "sid": session.sid,
             "device": session.device,
@@ -126,7 +132,7 @@ class SessionRepository:
         if not together_with:
             with store_call("sessions.create", StoreError("Session id collision.")):
                 self._table.put_item(Item=item, ConditionExpression="attribute_not_exists(sid)")
-            return
+            return frozenset()
         # A resource's client converts plain Python values to DynamoDB's typed
         # form itself, as the Table methods do.
         put = {
@@ -136,12 +142,14 @@ class SessionRepository:
                 "ConditionExpression": "attribute_not_exists(sid)",
             }
         }
-        with store_call("sessions.create", reraise_conditions=True):
-            self._table.meta.client.transact_write_items(TransactItems=[put, *together_with])  # type: ignore[list-item]
+        failed = transact(self._table.meta.client, "sessions.create", {"session": put, **together_with})
+        if "session" in failed:
+            raise StoreError("Session id collision.")
+        return failed
 
-    def get(self, username: str, sid: str) -> Session | None:
+    def get(self, account_id: str, sid: str) -> Session | None:
         with store_call("sessions.get"):
-            item = self._table.get_item(Key={"username": username, "sid": sid}, ConsistentRead=True).get(
+            item = self._table.get_item(Key={"account_id": account_id, "sid": sid}, ConsistentRead=True).get(
                 "Item"
             )
         return _from_item(item) if item else None
@@ -152,7 +160,7 @@ class SessionRepository:
         try:
             with store_call("sessions.rotate", _Lost()):
                 self._table.update_item(
-                    Key={"username": session.username, "sid": session.sid},
+                    Key={"account_id": session.account_id, "sid": session.sid},
                     UpdateExpression=(
                         "SET refresh_hash = :new, prev_hash = :old, rotated_at = :now, "
                         "last_used_at = :now, grace_box = :box, history = :history"
@@ -170,12 +178,12 @@ class SessionRepository:
             return False
         return True
 
-    def delete(self, username: str, sid: str) -> bool:
-        """End one of ``username``'s sessions; False if there was none."""
+    def delete(self, account_id: str, sid: str) -> bool:
+        """End one of the account's sessions; False if there was none."""
         try:
             with store_call("sessions.delete", _Lost()):
                 self._table.delete_item(
-                    Key={"username": username, "sid": sid}, ConditionExpression="attribute_exists(sid)"
+                    Key={"account_id": account_id, "sid": sid}, ConditionExpression="attribute_exists(sid)"
                 )
         except _Lost:
             return False
@@ -183,32 +191,34 @@ class SessionRepository:
 
     def delete_item(self, key: SessionKey) -> dict[str, Any]:
         """A transaction item that ends one session (no error if it already ended)."""
-        return {"Delete": {"TableName": self._table.name, "Key": {"username": key.username, "sid": key.sid}}}
+        return {
+            "Delete": {"TableName": self._table.name, "Key": {"account_id": key.account_id, "sid": key.sid}}
+        }
 
-    def keys_for(self, username: str) -> list[SessionKey]:
-        """Every session row of ``username``, oldest first, from one strongly consistent read."""
+    def keys_for(self, account_id: str) -> list[SessionKey]:
+        """Every session row of the account, oldest first, from one strongly consistent read."""
         items = all_items(
             "sessions.keys",
             self._table.query,
-            KeyConditionExpression="username = :u",
-            ExpressionAttributeValues={":u": username},
-            ProjectionExpression="username, sid, expires_at",
+            KeyConditionExpression="account_id = :a",
+            ExpressionAttributeValues={":a": account_id},
+            ProjectionExpression="account_id, sid, expires_at",
             ConsistentRead=True,
         )
-        return [SessionKey(str(i["username"]), str(i["sid"]), int(i["expires_at"])) for i in items]
+        return [SessionKey(str(i["account_id"]), str(i["sid"]), int(i["expires_at"])) for i in items]
 
     def list_page(
-        self, username: str, limit: int, after: str | None = None
+        self, account_id: str, limit: int, after: str | None = None
     ) -> tuple[list[Session], str | None]:
         """Up to ``limit`` sessions after the sid ``after``, oldest first, and the sid to continue from."""
         kwargs: dict[str, Any] = {
-            "KeyConditionExpression": "username = :u",
-            "ExpressionAttributeValues": {":u": username},
+            "KeyConditionExpression": "account_id = :a",
+            "ExpressionAttributeValues": {":a": account_id},
             "ConsistentRead": True,
             "Limit": limit,
         }
         if after is not None:
-            kwargs["ExclusiveStartKey"] = {"username": username, "sid": after}
+            kwargs["ExclusiveStartKey"] = {"account_id": account_id, "sid": after}
         with store_call("sessions.list"):
             page = self._table.query(**kwargs)
         last = page.get("LastEvaluatedKey")
@@ -219,7 +229,7 @@ class _Lost(StoreError):
     """A conditional write lost to another writer (internal signal, never rendered)."""
 
 
-def read_session(client: DynamoDBClient, table_name: str, username: str, sid: str) -> Session | None:
+def read_session(client: DynamoDBClient, table_name: str, account_id: str, sid: str) -> Session | None:
     """``SessionRepository.get`` through a low-level client: the authorizer's one read.
 
     The same strongly consistent ``GetItem``, without boto3's resource layer
@@ -228,7 +238,9 @@ def read_session(client: DynamoDBClient, table_name: str, username: str, sid: st
     """
     with store_call("sessions.get"):
         answer = client.get_item(
-            TableName=table_name, Key={"username": {"S": username}, "sid": {"S": sid}}, ConsistentRead=True
+            TableName=table_name,
+            Key={"account_id": {"S": account_id}, "sid": {"S": sid}},
+            ConsistentRead=True,
         )
     item = answer.get("Item")
     return _from_item({name: _plain(value) for name, value in item.items()}) if item else None

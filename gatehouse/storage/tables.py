@@ -10,7 +10,7 @@ from gatehouse.settings import Settings
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
 
-TTL_ATTRIBUTE = "expires_at"  # on sessions and attempts
+TTL_ATTRIBUTE = "expires_at"  # on sessions, attempts and events
 
 
 def table_definitions(settings: Settings) -> list[dict[str, Any]]:
@@ -23,15 +23,15 @@ def table_definitions(settings: Settings) -> list[dict[str, Any]]:
             **on_demand,
         },
         {
-            # Keyed by user, so that one strongly consistent query finds all of
-            # a user's sessions (storage/sessions.py); no index to lag behind.
+            # Keyed by account id, so that one strongly consistent query finds all
+            # of an account's sessions (storage/sessions.py); no index to lag behind.
             "TableName": settings.sessions_table,
             "KeySchema": [
-                {"AttributeName": "username", "KeyType": "HASH"},
+                {"AttributeName": "account_id", "KeyType": "HASH"},
                 {"AttributeName": "sid", "KeyType": "RANGE"},
             ],
             "AttributeDefinitions": [
-                {"AttributeName": "username", "AttributeType": "S"},
+                {"AttributeName": "account_id", "AttributeType": "S"},
                 {"AttributeName": "sid", "AttributeType": "S"},
             ],
             **on_demand,
@@ -49,12 +49,26 @@ def table_definitions(settings: Settings) -> list[dict[str, Any]]:
             ],
             **on_demand,
         },
+        {
+            # Security events per account, newest last in the sort key (storage/events.py):
+            # one strongly consistent query pages a user's activity, newest first.
+            "TableName": settings.events_table,
+            "KeySchema": [
+                {"AttributeName": "account", "KeyType": "HASH"},
+                {"AttributeName": "event_id", "KeyType": "RANGE"},
+            ],
+            "AttributeDefinitions": [
+                {"AttributeName": "account", "AttributeType": "S"},
+                {"AttributeName": "event_id", "AttributeType": "S"},
+            ],
+            **on_demand,
+        },
     ]
 
 
 def ttl_tables(settings: Settings) -> tuple[str, ...]:
     """The tables whose rows DynamoDB's TTL removes (attribute ``TTL_ATTRIBUTE``)."""
-    return (settings.sessions_table, settings.attempts_table)
+    return (settings.sessions_table, settings.attempts_table, settings.events_table)
 
 
 def create_tables(

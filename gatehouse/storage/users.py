@@ -1,27 +1,66 @@
-"""The users table: one item per username."""
+"""The users table: one item per canonical username.
+
+Each item also holds the account's ``account_id``: 128 random bits drawn when
+the account is created and never changed.  A name can be deleted and taken
+again; the id cannot, so everything that must belong to one incarnation of
+an account (sessions, refresh and device tokens, codes, email claims, the
+app's data) is keyed or bound by the id, and every write here that acts for
+such a thing is conditioned on it.  A row without an id or a credential
+version is an error, never read as a default.
+"""
 
 from __future__ import annotations
 
+import re
+import secrets
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from gatehouse.errors import NoSuchUser, StoreError, UsernameTaken
 from gatehouse.roles import ADMIN
-from gatehouse.storage.failures import all_items, failed_conditions, store_call
+from gatehouse.storage.failures import all_items, store_call, transact
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
 
 
+# 32 lower-case hex digits: 128 random bits, never reused.
+ACCOUNT_ID_PATTERN = re.compile(r"[0-9a-f]{32}")
+# The credential version of a new account (a missing one is an error, never 0).
+FIRST_CRED_VERSION = 1
+
+
+# What a listing reads of a user: never the hash, never a sealed secret (``mfa_since`` only
+# says that a factor is on).
+LISTED = "username, account_id, cred_version, #r, created_at, disabled, mfa_since"
+
+
+def new_account_id() -> str:
+    return secrets.token_hex(16)
+
+
+@dataclass(frozen=True)
+class AccountKey:
+    """One incarnation of an account: its row's key and its id."""
+
+    username: str
+    account_id: str
+
+
 @dataclass(frozen=True)
 class User:
     username: str
+    account_id: str
     password_hash: str
     roles: tuple[str, ...]
     created_at: int
     disabled: bool = False
-    # Bumped by every change that must end the sessions of logins that read the user before it.
-    cred_version: int = 0
+    # Bumped by every change that must end the sessions of logins that read the user before it
+    # (and the device tokens issued before it).
+    cred_version: int = FIRST_CRED_VERSION
+    # The account's address as read with the user (a login's new-device notice needs no other read).
+    email: str = ""
+    email_verified: bool = False
     # A confirmed second factor (storage/factors.py keeps its state on this row).
     has_factor: bool = False
 
@@ -29,6 +68,7 @@ class User:
         """What may leave the server: everything but the hash."""
         return {
             "username": self.username,
+            "account_id": self.account_id,
             "roles": list(self.roles),
             "created_at": self.created_at,
             "disabled": self.disabled,
@@ -40,6 +80,8 @@ def user_item(user: User) -> dict[str, Any]:
     """The table item of a new user."""
     item: dict[str, Any] = {
         "username": user.username,
+        "account_id": user.account_id,
+        "cred_version": user.cred_version,
         "password_hash": user.password_hash,
         "created_at": user.created_at,
         "disabled": user.disabled,
@@ -50,20 +92,35 @@ def user_item(user: User) -> dict[str, Any]:
 
 
 def _from_item(item: dict[str, Any]) -> User:
+    if "account_id" not in item or "cred_version" not in item:
+        # Never a default: a version read as 0 would match a row written without one.
+        raise StoreError("A user item has no account_id or cred_version.")
     return User(
         username=str(item["username"]),
+        account_id=str(item["account_id"]),
         password_hash=str(item.get("password_hash", "")),
         roles=tuple(sorted(str(r) for r in item.get("roles", ()))),
         created_at=int(item.get("created_at", 0)),
         disabled=bool(item.get("disabled", False)),
-        cred_version=int(item.get("cred_version", 0)),
+        cred_version=int(item["cred_version"]),
+        email=str(item.get("email", "")),
+        email_verified=bool(item.get("email_verified", False)),
         has_factor="mfa_since" in item,
     )
+
+
+def same_account(account_id: str) -> tuple[str, dict[str, Any]]:
+    """A condition (and its value) that holds only on the incarnation ``account_id``."""
+    return "account_id = :aid", {":aid": account_id}
 
 
 class UserRepository:
     def __init__(self, table: Table) -> None:
         self._table = table
+
+    @property
+    def table_name(self) -> str:
+        return self._table.name
 
     def create(self, user: User) -> None:
         """Add ``user``; ``UsernameTaken`` if the name exists (race-safe)."""
@@ -73,54 +130,60 @@ class UserRepository:
     def get(self, username: str) -> User | None:
         with store_call("users.get"):
             item = self._table.get_item(Key={"username": username}, ConsistentRead=True).get("Item")
-        return _from_item(item) if item else None
+        return _from_item(item) if item and "password_hash" in item else None
 
-    def set_password_hash(self, username: str, password_hash: str) -> None:
+    def get_account(self, username: str, account_id: str) -> User | None:
+        """The user ``username`` if it is still the incarnation ``account_id`` (else None)."""
+        user = self.get(username)
+        return user if user is not None and user.account_id == account_id else None
+
+    def set_password_hash(self, username: str, account_id: str, password_hash: str) -> None:
         """Replace the hash and bump the credential version, in one write.
 
         A login that read the old credentials then fails its session write
         (see :meth:`unchanged_since`), however slow its password check was.
+        Only on the incarnation ``account_id``: a later account of the name is
+        ``NoSuchUser``.
         """
+        condition, values = same_account(account_id)
         with store_call("users.set_password_hash", NoSuchUser()):
             self._table.update_item(
                 Key={"username": username},
                 # A pending reset code dies with the old password: it was for that one.
                 UpdateExpression="SET password_hash = :h ADD cred_version :one "
                 "REMOVE reset_hash, reset_expires, reset_failures",
-                ConditionExpression="attribute_exists(password_hash)",
-                ExpressionAttributeValues={":h": password_hash, ":one": 1},
+                ConditionExpression=f"attribute_exists(password_hash) AND {condition}",
+                ExpressionAttributeValues={":h": password_hash, ":one": 1, **values},
             )
 
-    def bump_cred_version(self, username: str) -> bool:
-        """End the validity of every login that read the user before now; False if no such user."""
+    def bump_cred_version(self, username: str, account_id: str) -> bool:
+        """End the validity of every login (and device token) that read the account before now;
+        False if the account is gone."""
+        condition, values = same_account(account_id)
         try:
             with store_call("users.bump_cred_version", _NoSuchUser()):
                 self._table.update_item(
                     Key={"username": username},
                     UpdateExpression="ADD cred_version :one",
-                    ConditionExpression="attribute_exists(password_hash)",
-                    ExpressionAttributeValues={":one": 1},
+                    ConditionExpression=f"attribute_exists(password_hash) AND {condition}",
+                    ExpressionAttributeValues={":one": 1, **values},
                 )
         except _NoSuchUser:
             return False
         return True
 
     def unchanged_since(self, user: User, new_hash: str | None = None) -> dict[str, Any]:
-        """A transaction item: the user still exists, is not disabled and has the credential
-        version ``user`` was read with (and, with ``new_hash``, gets that hash as an upgrade)."""
-        version = (
-            "cred_version = :cv"
-            if user.cred_version
-            else "(attribute_not_exists(cred_version) OR cred_version = :cv)"
-        )
+        """A transaction item: the user is still the incarnation ``user`` was read from, is not
+        disabled and has the credential version it was read with (and, with ``new_hash``, gets
+        that hash as an upgrade)."""
         body: dict[str, Any] = {
             "TableName": self._table.name,
             "Key": {"username": user.username},
             "ConditionExpression": (
-                f"attribute_exists(password_hash) AND {version} "
+                "account_id = :aid AND cred_version = :cv "
                 "AND (attribute_not_exists(disabled) OR disabled = :false)"
             ),
-            "ExpressionAttributeValues": {":cv": user.cred_version, ":false": False},
+            "ExpressionAttributeValues": {":aid": user.account_id, ":cv": user.cred_version, ":false": False},
         }
         if new_hash is None:
             return {"ConditionCheck": body}
@@ -128,46 +191,86 @@ class UserRepository:
         body["ExpressionAttributeValues"][":h"] = new_hash
         return {"Update": body}
 
-    def set_roles(self, username: str, roles: tuple[str, ...], *, witness: str | None = None) -> bool:
-        """Replace the roles; False when there is no such user.
+    def set_roles(self, user: User, roles: tuple[str, ...], *, witness: str | None = None) -> bool:
+        """Replace the roles of the incarnation ``user``; False when it is gone.
 
         With ``witness``, only while that other user is still an active admin
         (else :class:`WitnessGone`): see :mod:`gatehouse.accounts.admin`.
         """
+        condition, values = same_account(user.account_id)
         update: dict[str, Any] = {
-            "Key": {"username": username},
-            "ConditionExpression": "attribute_exists(password_hash)",
+            "Key": {"username": user.username},
+            "ConditionExpression": f"attribute_exists(password_hash) AND {condition}",
             "ExpressionAttributeNames": {"#r": "roles"},
+            "ExpressionAttributeValues": dict(values),
         }
         if roles:
             update["UpdateExpression"] = "SET #r = :r"
-            update["ExpressionAttributeValues"] = {":r": set(roles)}
+            update["ExpressionAttributeValues"][":r"] = set(roles)
         else:
             update["UpdateExpression"] = "REMOVE #r"  # DynamoDB has no empty sets
-        return self._guarded_update("users.set_roles", update, witness)
+        return self._guarded("users.set_roles", {"Update": update}, witness)
 
-    def set_disabled(self, username: str, disabled: bool, *, witness: str | None = None) -> bool:
-        """False when there is no such user.  Disabling also bumps the credential version, so a
-        login that read the user before cannot open a session after it."""
+    def set_disabled(self, user: User, disabled: bool, *, witness: str | None = None) -> bool:
+        """False when the incarnation ``user`` is gone.  Disabling also bumps the credential
+        version, so a login that read the user before cannot open a session after it."""
+        condition, values = same_account(user.account_id)
         update: dict[str, Any] = {
-            "Key": {"username": username},
+            "Key": {"username": user.username},
             "UpdateExpression": "SET disabled = :d" + (" ADD cred_version :one" if disabled else ""),
-            "ConditionExpression": "attribute_exists(password_hash)",
-            "ExpressionAttributeValues": {":d": disabled, **({":one": 1} if disabled else {})},
+            "ConditionExpression": f"attribute_exists(password_hash) AND {condition}",
+            "ExpressionAttributeValues": {":d": disabled, **values, **({":one": 1} if disabled else {})},
         }
-        return self._guarded_update("users.set_disabled", update, witness)
+        return self._guarded("users.set_disabled", {"Update": update}, witness)
 
-    def _guarded_update(self, operation: str, update: dict[str, Any], witness: str | None) -> bool:
-        if witness is None:
-            try:
-                with store_call(operation, _NoSuchUser()):
-                    self._table.update_item(**update)
-            except _NoSuchUser:
-                return False
-            return True
-        # One transaction: the change, and a check that another active admin remains.
-        # Two admins demoting each other at once conflict here; one of them loses.
-        check = {
+    def delete_item(self, user: User, email: str | None) -> dict[str, Any]:
+        """A transaction item that deletes the incarnation ``user`` (holding ``email``, or none)."""
+        condition, values = same_account(user.account_id)
+        if email:
+            condition += " AND email = :e"
+            values = {**values, ":e": email}
+        else:
+            condition += " AND attribute_not_exists(email)"
+        return {
+            "Delete": {
+                "TableName": self._table.name,
+                "Key": {"username": user.username},
+                "ConditionExpression": f"attribute_exists(password_hash) AND {condition}",
+                "ExpressionAttributeValues": values,
+            }
+        }
+
+    def _guarded(self, operation: str, change: dict[str, Any], witness: str | None) -> bool:
+        """Apply one change item; with ``witness``, in one transaction with a check that the
+        witness is still an active admin.  Two admins demoting each other at once conflict here;
+        one of them loses."""
+        [(kind, body)] = change.items()
+        items: dict[str, dict[str, Any]] = {"user": {kind: {"TableName": self._table.name, **body}}}
+        if witness is not None:
+            items["witness"] = {"ConditionCheck": self._active_admin_check(witness)}
+        failed = transact(self._table.meta.client, operation, items)
+        if "user" in failed:
+            return False
+        if "witness" in failed:
+            raise WitnessGone()
+        return True
+
+    def delete(
+        self, user: User, email: str | None, also: dict[str, Any] | None = None, *, witness: str | None = None
+    ) -> frozenset[str]:
+        """Delete the incarnation ``user`` (holding ``email``) with the transaction item ``also``
+        (its email claim's removal), in one transaction; given a ``witness``, only while that other
+        user is still an active admin.  The names of what failed: ``user`` (changed or gone),
+        ``also``, ``witness``; empty when it is done."""
+        items: dict[str, dict[str, Any]] = {"user": self.delete_item(user, email)}
+        if also is not None:
+            items["also"] = also
+        if witness is not None:
+            items["witness"] = {"ConditionCheck": self._active_admin_check(witness)}
+        return transact(self._table.meta.client, "users.delete_account", items)
+
+    def _active_admin_check(self, witness: str) -> dict[str, Any]:
+        return {
             "TableName": self._table.name,
             "Key": {"username": witness},
             "ConditionExpression": (
@@ -176,21 +279,6 @@ class UserRepository:
             "ExpressionAttributeNames": {"#wr": "roles"},
             "ExpressionAttributeValues": {":admin": ADMIN, ":wfalse": False},
         }
-        try:
-            with store_call(operation, reraise_conditions=True):
-                items: list[Any] = [
-                    {"Update": {"TableName": self._table.name, **update}},
-                    {"ConditionCheck": check},
-                ]
-                self._table.meta.client.transact_write_items(TransactItems=items)
-        except Exception as exc:
-            failed = failed_conditions(exc)
-            if failed is None:
-                raise
-            if 0 in failed:
-                return False
-            raise WitnessGone() from None
-        return True
 
     def active_admins(self) -> list[str]:
         """The usernames of every enabled user with the admin role (a strongly consistent scan)."""
@@ -198,7 +286,8 @@ class UserRepository:
             "users.admins",
             self._table.scan,
             ProjectionExpression="username",
-            FilterExpression="contains(#r, :admin) AND (attribute_not_exists(disabled) OR disabled = :false)",
+            FilterExpression="attribute_exists(password_hash) AND contains(#r, :admin) "
+            "AND (attribute_not_exists(disabled) OR disabled = :false)",
             ExpressionAttributeNames={"#r": "roles"},
             ExpressionAttributeValues={":admin": ADMIN, ":false": False},
             ConsistentRead=True,
@@ -207,32 +296,42 @@ class UserRepository:
 
     def list_page(self, limit: int, after: str | None = None) -> tuple[list[User], str | None]:
         """Up to ``limit`` users after the username ``after`` (table order), without ever reading
-        the hashes out of the table, and the username to continue from (or None)."""
-        kwargs: dict[str, Any] = {
-            "ProjectionExpression": "username, #r, created_at, disabled, mfa_since",
-            # Users only: the table also holds email claims (keys with "#").
-            "FilterExpression": "attribute_exists(password_hash)",
-            "ExpressionAttributeNames": {"#r": "roles"},
-            "Limit": limit,
-        }
-        if after is not None:
-            kwargs["ExclusiveStartKey"] = {"username": after}
-        with store_call("users.list"):
-            page = self._table.scan(**kwargs)
-        last = page.get("LastEvaluatedKey")
-        return [_from_item(i) for i in page.get("Items", [])], (str(last["username"]) if last else None)
+        the hashes out of the table, and the username to continue from (or None).
+
+        The table also holds email claims (keys with ``#``): DynamoDB's ``Limit``
+        counts items before a filter, so a page is filled by reading on, and the
+        cursor is always the last *user* returned, never another record's key.
+        """
+        users: list[User] = []
+        start = after
+        while len(users) < limit:
+            kwargs: dict[str, Any] = {
+                "ProjectionExpression": LISTED,
+                "FilterExpression": "attribute_exists(password_hash)",
+                "ExpressionAttributeNames": {"#r": "roles"},
+                "Limit": limit - len(users),
+            }
+            if start is not None:
+                kwargs["ExclusiveStartKey"] = {"username": start}
+            with store_call("users.list"):
+                page = self._table.scan(**kwargs)
+            users += [_from_item(i) for i in page.get("Items", [])]
+            last = page.get("LastEvaluatedKey")
+            if not last:
+                return users, None
+            start = str(last["username"])
+        return users, users[-1].username
 
     def list(self) -> list[User]:
         """Every user, without ever reading the hashes out of the table."""
         users = all_items(
             "users.list",
             self._table.scan,
-            ProjectionExpression="username, #r, created_at, disabled, mfa_since",
+            ProjectionExpression=LISTED,
+            FilterExpression="attribute_exists(password_hash)",
             ExpressionAttributeNames={"#r": "roles"},
         )
-        # The table also holds email claims, whose keys ("email#...") no username can have.
-        accounts = (_from_item(item) for item in users if "#" not in str(item["username"]))
-        return sorted(accounts, key=lambda u: u.username)
+        return sorted((_from_item(item) for item in users), key=lambda u: u.username)
 
 
 class WitnessGone(StoreError):

@@ -31,7 +31,12 @@ MAX_BODY_DEPTH = 32
 
 
 def _media_type(request: Request) -> str:
-    return str(request.headers.get("content-type", JSON)).split(";", 1)[0].strip().lower()
+    """The body's media type; empty when the request names none.
+
+    A body without ``Content-Type`` is never guessed to be JSON: a form a
+    browser posts across origins ("simple" requests) must not be read as one.
+    """
+    return str(request.headers.get("content-type", "")).split(";", 1)[0].strip().lower()
 
 
 def _raw(request: Request) -> bytes:

@@ -48,6 +48,7 @@ STATUS: dict[type[errors.GatehouseError], Rendering] = {
     errors.Conflict: Rendering(409, "invalid_request"),
     errors.LastAdmin: Rendering(409, "invalid_request"),
     errors.InvalidGrant: Rendering(400, "invalid_grant"),
+    errors.AccountGone: Rendering(401, "invalid_request"),  # never on the OAuth endpoints
     errors.UnsupportedGrantType: Rendering(400, "unsupported_grant_type"),
     errors.TooManyAttempts: Rendering(429, "too_many_attempts"),
     errors.InsufficientUserAuthentication: Rendering(401, "invalid_request"),

@@ -37,7 +37,8 @@ from tests.conftest import Credentials, FakeClock, bearer, json_body, post_json
 
 SIGNING_PARAM = "/gatehouse/test/signing-key"
 JWKS_PARAM = "/gatehouse/test/jwks"
-ENV = {"GATEHOUSE_SIGNING_KEY_PARAM": SIGNING_PARAM}
+# An explicit AWS target (moto in-process): never a developer's running local stack.
+ENV = {"GATEHOUSE_SIGNING_KEY_PARAM": SIGNING_PARAM, "AWS_ACCESS_KEY_ID": "testing"}
 ACTIVATE_IN = 600
 
 
@@ -47,11 +48,12 @@ def admin(make_runtime: Callable[..., Services], clock: FakeClock) -> Callable[.
     make_runtime()  # the tables
 
     def do(*argv: str, expect: int = 0) -> str:
-        out = io.StringIO()
-        with redirect_stdout(out), redirect_stderr(out):
+        out, err = io.StringIO(), io.StringIO()
+        with redirect_stdout(out), redirect_stderr(err):
             code = cli.main(list(argv), env=ENV, stdin=io.StringIO(), clock=clock)
-        assert code == expect, out.getvalue()
-        return out.getvalue()
+        said = out.getvalue() + err.getvalue().split("\n", 1)[1]  # after the target line
+        assert code == expect, said
+        return said
 
     return do
 
@@ -83,15 +85,16 @@ def _me(client: Client, token: str) -> int:
     return int(client.http.get("/me", headers=bearer(token)).status_code)
 
 
-def _forge(private_jwk: dict[str, Any], rt: Services, sub: str) -> str:
-    """A well-formed token signed with ``private_jwk`` for a live session of ``sub``."""
+def _forge(private_jwk: dict[str, Any], rt: Services, creds: Credentials) -> str:
+    """A well-formed token signed with ``private_jwk`` for a live session of ``creds``' account."""
     key = load_signing_key(json.dumps(private_jwk))
     now = rt.now()
-    sessions = rt.sessions.keys_for(sub)
+    sessions = rt.sessions.keys_for(creds.account_id)
     claims = {
         "iss": rt.settings.issuer,
         "aud": rt.settings.audience,
-        "sub": sub,
+        "sub": creds.account_id,
+        "username": creds.username,
         "iat": now,
         "exp": now + rt.settings.access_token_ttl,
         "jti": secrets.token_hex(8),
@@ -138,15 +141,15 @@ def test_rotation_keeps_old_tokens_valid_signs_new_ones_with_the_new_key_and_ret
     assert _me(client, old_token) == 200
 
     # Retiring too early would break the old key's last tokens: refused.
-    refused = admin("retire-key", old_kid, expect=1)
+    refused = admin("retire-key", "--yes", "--", old_kid, expect=1)
     assert "more seconds" in refused
     clock.advance(rt.settings.access_token_ttl + rt.settings.leeway)
-    admin("retire-key", old_kid)
+    admin("retire-key", "--yes", "--", old_kid)
     assert _kids(admin) == [new_kid]
 
     # Phase 2 deployed: the retired key's tokens are refused, however fresh.
     rt = deploy()
-    assert _me(client, _forge(old_private, rt, creds.username)) == 401
+    assert _me(client, _forge(old_private, rt, creds)) == 401
     assert _me(client, login(creds)) == 200
 
 

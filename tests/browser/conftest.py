@@ -151,3 +151,9 @@ def new_page(browser: Browser) -> Iterator[Callable[[], Page]]:
     yield make
     for context in contexts:
         context.close()
+
+
+def assert_no_horizontal_scroll(page: Page) -> None:
+    """Nothing on the page is wider than the screen (a phone from 360 px must never scroll sideways)."""
+    widths = page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+    assert widths[0] <= widths[1], f"the page is {widths[0]} px wide on a {widths[1]} px screen"

@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page, Route, expect
 
-from tests.browser.conftest import ACCESS_TOKEN_TTL, TIMEOUT_MS
+from tests.browser.conftest import ACCESS_TOKEN_TTL, TIMEOUT_MS, assert_no_horizontal_scroll
 from tests.live_stack import ROOT, LiveStack, free_port, live_stack
 
 expect.set_options(timeout=TIMEOUT_MS)
@@ -327,3 +327,46 @@ def test_the_app_on_an_origin_not_allowed_cannot_reach_the_api(
 
     expect(page.locator("#login-error")).to_have_text(f"Cannot reach the API at {api.base_url}.")
     expect(page.locator("#notes-screen")).to_be_hidden()
+
+
+def test_a_refused_login_says_why_and_a_note_can_be_added(
+    api: LiveStack, example: ExampleServer, new_page: Callable[[], Page]
+) -> None:
+    username, password = api.new_user("mobile-err")
+    page = new_page()
+    open_app(page, api, example.origin)
+    page.fill("#username", username)
+    page.fill("#password", "Not-the-1-password")
+    page.click("#login-button")
+    expect(page.locator("#login-error")).to_be_visible()
+    expect(page.locator("#login-error")).to_have_text("The username or password is wrong.")
+    expect(page.locator("#login-screen")).to_be_visible()
+
+    page.fill("#password", password)
+    page.click("#login-button")
+    expect(page.locator("#notes-screen")).to_be_visible()
+    expect(page.locator("#login-error")).to_be_hidden()
+    page.fill("#note-text", "bought from the app")
+    page.click("#add-note")
+    assert note_texts(page, 1) == ["bought from the app"]
+
+
+@pytest.mark.parametrize("width", [360, 390])
+def test_no_horizontal_scroll_on_a_phone(
+    api: LiveStack, example: ExampleServer, new_page: Callable[[], Page], width: int
+) -> None:
+    username, password = api.new_user("narrow-" + "x" * 20)
+    seed_notes(api, username, password, "a-very-long-word-" * 12, "short")
+    page = new_page()
+    page.set_viewport_size({"width": width, "height": 740})
+    open_app(page, api, example.origin)
+    page.fill("#username", username)
+    page.fill("#password", "Not-the-1-password")
+    page.click("#login-button")
+    expect(page.locator("#login-error")).not_to_be_empty()
+    assert_no_horizontal_scroll(page)
+    page.fill("#password", password)
+    page.click("#login-button")
+    expect(page.locator("#notes-screen")).to_be_visible()
+    note_texts(page, 2)
+    assert_no_horizontal_scroll(page)

@@ -157,6 +157,24 @@ def test_change_email_with_a_wrong_password_raises_and_keeps_the_session(api: Sc
     assert client.logged_in
 
 
+def test_resend_email_code_posts_with_the_bearer_token(api: ScriptedApi) -> None:
+    api.answer("POST", "/auth/email/resend", Answer(204))
+
+    client_for(api, session()).resend_email_code()
+
+    [sent] = api.seen
+    assert sent.headers["authorization"] == "Bearer at-0"
+
+
+def test_resend_email_code_with_nothing_to_verify_raises_its_code(api: ScriptedApi) -> None:
+    api.answer("POST", "/auth/email/resend", error(409, "nothing_to_verify", "No unverified address."))
+
+    with pytest.raises(GatehouseError) as raised:
+        client_for(api, session()).resend_email_code()
+
+    assert (raised.value.status, raised.value.code) == (409, "nothing_to_verify")
+
+
 def test_calls_that_need_a_session_fail_without_one_and_send_nothing(api: ScriptedApi) -> None:
     client = client_for(api)
 

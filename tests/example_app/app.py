@@ -16,6 +16,8 @@ app = Chalice(app_name="orders")
 gate = Gatehouse(app, allow_signup=False, admin_routes=False)
 
 ORDERS = {"alice": ["tea", "scones"]}
+# Declared, and never created by the tests: a view that reaches it meets a missing table.
+archive = gate.table("archive", partition_key="owner")
 
 
 @gate.route("/orders", methods=["GET"])
@@ -36,3 +38,14 @@ def payout(identity: Identity) -> dict[str, Any]:
 @app.route("/plain", methods=["GET"], authorizer=gate.authorizer)
 def plain() -> dict[str, Any]:
     return {"user": gate.identity().username, "session": gate.identity().session_id}
+
+
+@gate.route("/archive", methods=["GET"])
+def archived(identity: Identity) -> dict[str, Any]:
+    return {
+        "items": archive.table().query(
+            KeyConditionExpression="#o = :o",
+            ExpressionAttributeNames={"#o": "owner"},
+            ExpressionAttributeValues={":o": identity.username},
+        )["Items"]
+    }

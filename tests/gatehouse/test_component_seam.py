@@ -136,3 +136,17 @@ def test_the_example_answers_errors_in_gatehouses_shape(orders) -> None:
     response = orders.http.post("/auth/token", headers={"Content-Type": "application/json"}, body="{")
     assert response.status_code == 400
     assert set(json.loads(response.body)) == {"error", "error_description"}
+
+
+def test_a_view_that_reaches_a_missing_table_answers_500_and_logs_the_tables_name(
+    orders, make_user, token_for, caplog
+) -> None:
+    token = token_for(make_user())
+    with caplog.at_level("WARNING", logger="gatehouse.store"):
+        response = orders.http.get("/archive", headers=bearer(token))
+    assert response.status_code == 500
+    assert json_body(response)["error"] == "storage_error"
+    [line] = [r.getMessage() for r in caplog.records if r.name == "gatehouse.store"]
+    assert "ResourceNotFoundException" in line
+    assert ORDERS.archive.physical_name() == "orders-archive"
+    assert "orders-archive" in line

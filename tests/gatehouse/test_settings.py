@@ -37,6 +37,7 @@ INT_SETTINGS = [
     ("RESET_REQUESTS_PER_HOUR", "reset_requests_per_hour", 1, 100),
     ("FORGOT_MIN_MS", "forgot_min_ms", 0, 5000),
     ("MFA_REMEMBER_DAYS", "mfa_remember_days", 0, 365),
+    ("EVENT_RETENTION_DAYS", "event_retention_days", 1, 3650),
 ]
 INT_IDS = [name for name, *_ in INT_SETTINGS]
 
@@ -46,6 +47,7 @@ STR_SETTINGS = [
     ("USERS_TABLE", "users_table"),
     ("SESSIONS_TABLE", "sessions_table"),
     ("ATTEMPTS_TABLE", "attempts_table"),
+    ("EVENTS_TABLE", "events_table"),
     ("SIGNING_KEY_PARAM", "signing_key_param"),
     ("JWKS", "jwks"),
     ("MAIL_FROM", "mail_from"),
@@ -63,6 +65,7 @@ BOOL_SETTINGS = [
     ("REQUIRE_EMAIL", "require_email", False),
     ("MAIL_ECHO", "mail_echo", False),
     ("ADMIN_REQUIRES_MFA", "admin_requires_mfa", False),
+    ("NEW_DEVICE_NOTICE", "new_device_notice", True),
 ]
 BOOL_IDS = [name for name, *_ in BOOL_SETTINGS]
 
@@ -89,6 +92,9 @@ def env(name: str, value: str) -> dict[str, str]:
         ("lockout_window_seconds", 900),
         ("max_sessions_per_user", 20),
         ("attempts_table", "gatehouse-attempts"),
+        ("events_table", "gatehouse-events"),
+        ("event_retention_days", 90),
+        ("new_device_notice", True),
         ("check_sessions", True),
         ("session_cache_seconds", 5),
         ("max_token_bytes", 8192),

@@ -130,7 +130,7 @@ def test_an_account_deleted_through_one_app_runs_only_that_apps_hooks(two_apps, 
     )
 
     assert response.status_code == 204, response.body
-    assert shop.deleted == [creds.username]
+    assert shop.deleted == [creds.account_id]
     assert outlet.deleted == []
 
 

@@ -6,13 +6,13 @@ from typing import Any
 
 import pytest
 
+from app import notes_table
 from chalicelib.notes.repository import NoSuchNote, Note, NoteRepository, new_note_id
-from tests.conftest import NOTES_TABLE
 
 
 @pytest.fixture
 def notes(rt: Any) -> NoteRepository:
-    return NoteRepository(rt.table(NOTES_TABLE))
+    return NoteRepository(notes_table.table())
 
 
 def _note(owner: str, ms: int, text: str = "hello") -> Note:

@@ -7,7 +7,8 @@ import json
 import pytest
 
 import app as gatehouse_app
-from tests.conftest import NOTES_TABLE, bearer, json_body
+from app import notes_table
+from tests.conftest import bearer, json_body
 
 
 @pytest.fixture
@@ -141,9 +142,9 @@ def test_notes_come_in_pages_linked_by_a_cursor(client, alice, clock):
 
 def test_default_page_is_100_notes(client, alice, rt):
     for i in range(101):
-        rt.table(NOTES_TABLE).put_item(
+        notes_table.table().put_item(
             Item={
-                "owner": "alice",
+                "owner": rt.users.get("alice").account_id,  # notes are keyed by the account id
                 "note_id": f"{i:012x}{'0' * 16}",
                 "text": "x",
                 "created_at": i,

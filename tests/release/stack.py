@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import app as gatehouse_app
+from gatehouse.component import declared_tables
 from gatehouse.release.template import AUTH_FUNCTION
 from tests.conftest import Package
 
@@ -13,15 +15,18 @@ API_HANDLER, AUTHORIZER = "APIHandler", "GatehouseAuth"
 FUNCTIONS = (API_HANDLER, AUTHORIZER, AUTH_FUNCTION)
 # Logical id -> the suffix of its Lambda (and log group) name after the stack name.
 NAME_SUFFIX = {API_HANDLER: "api-handler", AUTHORIZER: "authorizer", AUTH_FUNCTION: "auth"}
+# The app's own tables, as app.py declares them (gate.table(...)).
+APP_TABLES = declared_tables(gatehouse_app.app)
+APP_TABLE_IDS = frozenset(t.logical_id for t in APP_TABLES)
 # Logical id in the template -> (the variable naming that table, its name in the local stack).
-# The notes table is the example app's own: only the API handler is told its name.
 TABLES = {
     "UsersTable": ("GATEHOUSE_USERS_TABLE", "gatehouse-users"),
     "SessionsTable": ("GATEHOUSE_SESSIONS_TABLE", "gatehouse-sessions"),
-    "NotesTable": ("NOTES_TABLE", "gatehouse-notes"),
     "AttemptsTable": ("GATEHOUSE_ATTEMPTS_TABLE", "gatehouse-attempts"),
+    **{t.logical_id: (t.variable, t.local_name) for t in APP_TABLES},
+    "EventsTable": ("GATEHOUSE_EVENTS_TABLE", "gatehouse-events"),
 }
-IDENTITY_TABLES = ("UsersTable", "SessionsTable", "AttemptsTable")
+IDENTITY_TABLES = ("UsersTable", "SessionsTable", "AttemptsTable", "EventsTable")
 LOG_ACTIONS = {"logs:CreateLogStream", "logs:PutLogEvents"}
 # Everything the mail settings can be, so the statement they add is in view.
 MAIL = {

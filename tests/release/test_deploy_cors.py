@@ -3,9 +3,10 @@
 ``CorsAllowOrigins`` reaches the three functions as ``GATEHOUSE_CORS_ORIGINS``
 and, through ``Fn::Sub``, the mapping template of every path's mock
 ``OPTIONS`` method.  The template is resolved as CloudFormation would for a
-given list (tests/cfn.py), and the resulting mapping template is run by a
-Velocity engine (airspeed, the one LocalStack's API Gateway uses) with the
-request's headers, so the tests see which headers API Gateway would send.
+given list (tests/cfn.py), and the resulting mapping template is run as the
+rehearsal's gateway runs it (``gatehouse.release.rehearsal.gateway.mock_response``:
+airspeed, the Velocity engine LocalStack's API Gateway uses) with the request's
+headers, so the tests see which headers API Gateway would send.
 """
 
 from __future__ import annotations
@@ -14,10 +15,10 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-import airspeed  # type: ignore[import-untyped]
 import pytest
 
 import app as gatehouse_app
+from gatehouse.release.rehearsal.gateway import mock_response
 from gatehouse.release.template import CORS_PARAMETER, PREFLIGHT_MAX_AGE
 from tests.conftest import Package
 from tests.release.cfn import deployed
@@ -45,7 +46,6 @@ CORS_HEADERS = {
     "Access-Control-Allow-Headers",
     "Access-Control-Max-Age",
 }
-PREFIX = "method.response.header."
 
 
 def _parameter(package: Package) -> dict[str, Any]:
@@ -56,27 +56,9 @@ def _paths(resolved: Mapping[str, Any]) -> dict[str, Any]:
     return dict(resolved["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]["paths"])
 
 
-class _Input:
-    """``$input`` of an API Gateway mapping template: the method request's parameters."""
-
-    def __init__(self, headers: Mapping[str, str]) -> None:
-        self._headers = dict(headers)
-
-    def params(self) -> dict[str, dict[str, str]]:
-        return {"path": {}, "querystring": {}, "header": dict(self._headers)}
-
-
 def _preflight(operation: Mapping[str, Any], headers: Mapping[str, str]) -> dict[str, str]:
     """The headers API Gateway sends for this mock OPTIONS operation and these request headers."""
-    response = operation["x-amazon-apigateway-integration"]["responses"]["default"]
-    answer = {
-        name.removeprefix(PREFIX): value.strip("'") for name, value in response["responseParameters"].items()
-    }
-    vtl = response["responseTemplates"]["application/json"]
-    assert isinstance(vtl, str), "the mapping template was not resolved"
-    context: dict[str, Any] = {"responseOverride": {"header": {}}}
-    airspeed.Template(vtl).merge({"input": _Input(headers), "context": context})
-    answer.update(context["responseOverride"]["header"])
+    _, answer, _ = mock_response(operation, headers)
     return answer
 
 

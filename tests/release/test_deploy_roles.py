@@ -333,6 +333,8 @@ def _every_feature(client: Client, make_user: Callable[..., Credentials], login:
     assert client.http.post("/admin/users/walker/disable", headers=admin).status_code == 204
     assert client.http.post("/admin/users/walker/enable", headers=admin).status_code == 204
     assert client.http.post("/admin/users/walker/unlock", headers=admin).status_code == 204
+    assert client.http.get("/admin/users/walker/events", headers=admin).status_code == 200
+    assert client.http.get("/auth/events", headers=admin).status_code == 200
     assert client.http.delete("/auth/sessions", headers=admin).status_code == 204
     _every_recovery_feature(client)
 

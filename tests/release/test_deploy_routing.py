@@ -22,7 +22,7 @@ from gatehouse.authorizer.policy import ROUTES_VARIABLE, RouteTable
 from gatehouse.release import template
 from gatehouse.release.template import AUTH_FUNCTION, FunctionSettings, ReleaseError, gatehouse_paths
 from tests.conftest import ROOT, Package
-from tests.release.stack import API_HANDLER, AUTHORIZER, FUNCTIONS, integration_target
+from tests.release.stack import API_HANDLER, APP_TABLES, AUTHORIZER, FUNCTIONS, integration_target
 
 pytestmark = pytest.mark.deploy
 
@@ -45,8 +45,11 @@ GATEHOUSE_ROUTES = {
     "/auth/mfa/totp/confirm",
     "/auth/mfa/recovery-codes",
     "/auth/mfa/totp/remove",
+    "/admin/users/{username}/events",
+    "/auth/events",
     "/auth/email",
     "/auth/email/verify",
+    "/auth/email/resend",
     "/auth/password/forgot",
     "/auth/password/reset",
     "/auth/account/delete",
@@ -121,6 +124,7 @@ def _app(*paths: str, cors: bool = False, options: str | None = None) -> Chalice
 FUTURE_GATEHOUSE = (
     "/auth/email",
     "/auth/email/verify",
+    "/auth/email/resend",
     "/auth/password/forgot",
     "/auth/password/reset",
     "/auth/account/delete",
@@ -248,7 +252,8 @@ def _contained(small: Any, large: Any) -> bool:
 
 
 def test_the_merge_template_only_adds_to_deploy_resources_json(package: Package) -> None:
-    assert _contained(BASE, package.merge)
+    # The base plus the app's tables (tests/release/test_deploy_template.py checks those).
+    assert _contained(template.with_app_tables(BASE, APP_TABLES), package.merge)
     added = set(package.merge["Resources"][AUTH_FUNCTION]["Properties"]) - set(
         BASE["Resources"][AUTH_FUNCTION]["Properties"]
     )

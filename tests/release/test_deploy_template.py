@@ -19,14 +19,22 @@ from typing import Any
 import pytest
 from chalice.test import Client
 
-from chalicelib.notes.repository import table_definition as notes_table
 from gatehouse.dev import gateway
 from gatehouse.errors import Forbidden, GatehouseError, NotFound
 from gatehouse.release.template import AUTH_FUNCTION
 from gatehouse.settings import Settings, authorizer_ttl
 from gatehouse.storage.tables import create_tables, table_definitions
 from tests.conftest import Credentials, Package, bearer, json_body, keys_anywhere
-from tests.release.stack import API_HANDLER, AUTHORIZER, FUNCTIONS, NAME_SUFFIX, TABLES, ref
+from tests.release.stack import (
+    API_HANDLER,
+    APP_TABLE_IDS,
+    APP_TABLES,
+    AUTHORIZER,
+    FUNCTIONS,
+    NAME_SUFFIX,
+    TABLES,
+    ref,
+)
 
 pytestmark = pytest.mark.deploy
 
@@ -50,8 +58,8 @@ def _tables_as_created_locally() -> dict[str, dict[str, Any]]:
 
 
 def _all_local_tables() -> list[dict[str, Any]]:
-    """Gatehouse's tables and the notes example's, as the local stack creates them."""
-    return [*table_definitions(Settings()), notes_table("gatehouse-notes")]
+    """Gatehouse's tables and the app's declared ones, as the local stack creates them."""
+    return [*table_definitions(Settings()), *(t.create_table_arguments({}) for t in APP_TABLES)]
 
 
 def test_template_has_exactly_the_tables_the_local_stack_creates(package: Package) -> None:
@@ -87,8 +95,8 @@ def test_ttl_is_on_exactly_the_tables_and_attribute_the_local_stack_sets(
     settings = Settings()
     create_tables(client, settings)
     for logical, (_, name) in TABLES.items():
-        if logical == "NotesTable":
-            continue  # the example app's table: no TTL, not created by Gatehouse
+        if logical in APP_TABLE_IDS:
+            continue  # the app's own tables: no TTL, not created by Gatehouse
         described = client.describe_time_to_live(TableName=name)
         status = described["TimeToLiveDescription"]
         local = (
@@ -101,10 +109,10 @@ def test_ttl_is_on_exactly_the_tables_and_attribute_the_local_stack_sets(
     assert sessions_ttl == {"AttributeName": "expires_at", "Enabled": True}
 
 
-def test_sessions_are_keyed_by_user_so_one_consistent_query_finds_them_all(package: Package) -> None:
+def test_sessions_are_keyed_by_account_so_one_consistent_query_finds_them_all(package: Package) -> None:
     properties = package.resources["SessionsTable"]["Properties"]
     assert properties["KeySchema"] == [
-        {"AttributeName": "username", "KeyType": "HASH"},
+        {"AttributeName": "account_id", "KeyType": "HASH"},
         {"AttributeName": "sid", "KeyType": "RANGE"},
     ]
     assert "GlobalSecondaryIndexes" not in properties  # nothing eventually consistent to rely on
@@ -117,7 +125,7 @@ def test_every_function_gets_table_names_by_ref_and_the_jwks_from_the_ssm_parame
     for function in FUNCTIONS:
         env = package.env_of(function)
         for logical, (variable, _) in TABLES.items():
-            if logical == "NotesTable":
+            if logical in APP_TABLE_IDS:
                 continue
             assert ref(env[variable]) == logical, (function, variable)
         assert ref(env["GATEHOUSE_JWKS"]) == "PublicJwks"
@@ -298,8 +306,19 @@ def test_lambda_zip_holds_the_app_but_no_cli_dev_tooling_tests_or_keys(package: 
     assert not [n for n in names if n.endswith((".pem", ".jwk"))]
 
 
-def test_only_the_api_handler_is_told_the_notes_tables_name(package: Package) -> None:
-    assert ref(package.env_of(API_HANDLER)["NOTES_TABLE"]) == "NotesTable"
-    for function in FUNCTIONS:
-        if function != API_HANDLER:
-            assert "NOTES_TABLE" not in package.env_of(function), function
+def test_the_app_tables_names_reach_the_api_handler_and_the_auth_function_not_the_authorizer(
+    package: Package,
+) -> None:
+    # The auth function needs them too: the account-deleted hooks run there.
+    if not APP_TABLES:
+        pytest.skip("app.py declares no table (tests/adopt/test_without_the_example.py)")
+    for table in APP_TABLES:
+        assert ref(package.env_of(API_HANDLER)[table.variable]) == table.logical_id
+        assert ref(package.env_of(AUTH_FUNCTION)[table.variable]) == table.logical_id
+        assert table.variable not in package.env_of(AUTHORIZER)
+
+
+def test_the_app_tables_outlive_the_stack(package: Package) -> None:
+    for table in APP_TABLES:
+        resource = package.resources[table.logical_id]
+        assert resource["DeletionPolicy"] == resource["UpdateReplacePolicy"] == "Retain"

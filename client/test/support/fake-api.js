@@ -35,6 +35,8 @@ export class FakeApi {
     this.sessions = new Set();
     this.issuedDeviceTokens = [];
     this.deleted = false;
+    this.emailVerified = false; // true: /auth/email/resend has nothing to verify
+    this.resent = 0;
     this.counter = 0;
     this.gate = null; // a promise the token endpoint waits for, to hold refreshes in flight
     this.fetch = this.fetch.bind(this);
@@ -161,6 +163,11 @@ export class FakeApi {
     }
     if (path === '/auth/sessions' && method === 'DELETE') {
       this.endSessions();
+      return new Response(null, { status: 204 });
+    }
+    if (path === '/auth/email/resend' && method === 'POST') {
+      if (this.emailVerified) return this.error(409, 'nothing_to_verify', 'This account has no unverified email address.');
+      this.resent += 1;
       return new Response(null, { status: 204 });
     }
     if (path === '/auth/account/delete' && method === 'POST') {

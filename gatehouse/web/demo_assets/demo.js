@@ -1,5 +1,6 @@
 // The demo page: sign up, log in, watch the access token run down and get renewed,
-// notes, sessions, password reset, account deletion; every request goes through gatehouse.js.
+// verify an email address (and ask for a new code), notes, sessions, password reset,
+// account deletion; every request goes through gatehouse.js.
 // Text from the server is only ever set with textContent, never parsed as HTML, and
 // the page's CSP allows no inline script: a note cannot become code.
 
@@ -245,12 +246,17 @@ function showLogin(notice = '') {
   $('login-notice').textContent = notice;
   $('password').value = '';
   $('delete-password').value = '';
+  $('email-password').value = '';
+  $('email-code').value = '';
+  $('email-notice').textContent = '';
+  $('email-error').textContent = '';
   $('delete-form').hidden = true;
   $('delete-start').hidden = false;
   $('notes').replaceChildren();
   $('sessions').replaceChildren();
   mfaChallenge = null;
   hasFactor = false;
+  $('activity').replaceChildren();
 }
 
 function showApp(username) {
@@ -368,6 +374,113 @@ async function loadSessions() {
   $('sessions').replaceChildren(...sessions.map(sessionRow));
 }
 
+// -- email address -------------------------------------------------------------
+
+/** Show the account's address and whether it waits for its code (from GET /me). */
+async function loadEmail() {
+  const me = await api('/me');
+  if (me === null) return;
+  const waiting = Boolean(me.email) && !me.email_verified;
+  let said = 'No email address yet: add one to be able to reset a forgotten password.';
+  if (me.email) said = me.email_verified ? `${me.email}, verified.` : `${me.email}, not verified yet: enter the code mailed to it.`;
+  $('email-state').textContent = said;
+  $('email-verify-form').hidden = !waiting;
+  $('email-resend-row').hidden = !waiting;
+}
+
+async function emailAction(button, action) {
+  $('email-notice').textContent = '';
+  $('email-error').textContent = '';
+  await busy(button, async () => {
+    try {
+      await action();
+    } catch (error) {
+      $('email-error').textContent = describe(error);
+      logEvent(`Email: ${describe(error)}`, 'fail');
+    }
+  });
+}
+
+$('email-verify-form').addEventListener('submit', (event) => {
+  event.preventDefault();
+  emailAction($('email-verify-button'), async () => {
+    await client.verifyEmail($('whoami').textContent, $('email-code').value.trim());
+    $('email-code').value = '';
+    logEvent('Email address verified', 'ok');
+    $('email-notice').textContent = 'Verified. A forgotten password can now be reset by mail.';
+    await loadEmail();
+  });
+});
+$('email-resend').addEventListener('click', () => emailAction($('email-resend'), async () => {
+  await client.resendEmailCode();
+  logEvent('A new verification code was mailed; the previous one no longer works', 'ok');
+  $('email-notice').textContent = 'A new code is on its way; the previous one no longer works.';
+}));
+$('email-change-form').addEventListener('submit', (event) => {
+  event.preventDefault();
+  emailAction($('email-change-button'), async () => {
+    const email = $('email-new').value.trim();
+    const body = { current_password: $('email-password').value, email };
+    if (await api('/auth/email', jsonBody('POST', body))) {
+      $('email-new').value = '';
+      $('email-password').value = '';
+      logEvent(`Email address set to ${email}; a verification code was mailed to it`, 'ok');
+      $('email-notice').textContent = 'A code is on its way to the new address.';
+      await loadEmail();
+    }
+  });
+});
+
+// -- recent activity (the server's security events) --------------------------
+
+const ACTIVITY_PAGE = 10;
+const ACTIVITY_WORDS = {
+  login_succeeded: 'Signed in',
+  login_failed: 'Wrong password',
+  locked_out: 'Locked out after wrong passwords',
+  refresh_reuse: 'A used refresh token came back: session ended',
+  session_ended: 'Session ended',
+  password_changed: 'Password changed',
+  password_reset: 'Password reset by mailed code',
+  email_changed: 'Email address changed',
+  email_verified: 'Email address confirmed',
+  factor_added: 'Second factor added',
+  factor_removed: 'Second factor removed',
+  recovery_code_used: 'Recovery code used',
+  account_disabled: 'Disabled by an administrator',
+  account_enabled: 'Enabled by an administrator',
+  account_unlocked: 'Unlocked by an administrator',
+  roles_changed: 'Roles changed',
+};
+
+function activityRow(event) {
+  const item = document.createElement('li');
+  item.dataset.kind = event.kind;
+  const main = document.createElement('div');
+  const label = document.createElement('span');
+  label.className = 'activity-kind';
+  label.textContent = ACTIVITY_WORDS[event.kind] ?? event.kind;
+  main.append(label);
+  const where = document.createElement('div');
+  where.className = 'hint';
+  const from = [event.device && `"${event.device}"`, event.user_agent, event.source_ip && `from ${event.source_ip}`]
+    .filter(Boolean).join(' ');
+  const by = event.actor ? ` by ${event.actor}` : '';
+  where.textContent = `${moment(new Date(event.at * 1000))}${by}${from ? ` · ${from}` : ''}`;
+  main.append(where);
+  item.append(main);
+  return item;
+}
+
+async function loadActivity() {
+  const response = await client.fetch(`/auth/events?limit=${ACTIVITY_PAGE}`);
+  if (response.status === 401) return;
+  if (!response.ok) throw await errorFromResponse(response);
+  const events = await response.json();
+  $('activity').replaceChildren(...events.map(activityRow));
+  $('more-activity').hidden = !response.headers.get('Link');
+}
+
 // -- client events -----------------------------------------------------------
 
 // What the login form says after the next logout (account deletion says more than "logged out").
@@ -379,7 +492,7 @@ client.addEventListener('login', (event) => guarded(async () => {
   if (me === null) return;
   logEvent(`Logged in as ${me.username ?? event.detail.username}`, 'ok');
   showApp(me.username);
-  await Promise.all([loadNotes(), loadSessions()]);
+  await Promise.all([loadNotes(), loadSessions(), loadEmail(), loadActivity()]);
 }));
 client.addEventListener('refresh', () => {
   refreshes += 1;
@@ -701,6 +814,7 @@ $('note-form').addEventListener('submit', (event) => {
 
 $('reload-notes').addEventListener('click', () => guarded(loadNotes));
 $('reload-sessions').addEventListener('click', () => guarded(loadSessions));
+$('reload-activity').addEventListener('click', () => guarded(loadActivity));
 $('ping').addEventListener('click', () => guarded(async () => {
   const me = await api('/me');
   if (me !== null) logEvent(`GET /me answered for ${me.username}`);

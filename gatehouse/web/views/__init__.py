@@ -46,8 +46,10 @@ def register(gate: Gate, *, admin_routes: bool) -> None:
     protected("/auth/sessions", ["GET"], account.list_sessions)
     protected("/auth/sessions", ["DELETE"], account.end_all_sessions)
     protected("/auth/sessions/{session_id}", ["DELETE"], account.end_session)
+    protected("/auth/events", ["GET"], account.list_events)
     protected("/auth/password", ["POST"], account.change_password)
     protected("/auth/email", ["POST"], account.change_email)
+    protected("/auth/email/resend", ["POST"], account.resend_email_code)
     protected("/auth/account/delete", ["POST"], account.delete_account)
     protected("/auth/mfa/totp", ["POST"], mfa.enrol)
     protected("/auth/mfa/totp/confirm", ["POST"], mfa.confirm)
@@ -56,6 +58,7 @@ def register(gate: Gate, *, admin_routes: bool) -> None:
 
     if admin_routes:
         administer("/admin/users", ["GET"], admin.list_users)
+        administer("/admin/users/{username}/events", ["GET"], admin.user_events)
         administer("/admin/users/{username}/unlock", ["POST"], admin.unlock_user)
         administer("/admin/users/{username}/disable", ["POST"], admin.disable_user)
         administer("/admin/users/{username}/enable", ["POST"], admin.enable_user)

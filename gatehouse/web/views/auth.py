@@ -12,7 +12,7 @@ from gatehouse.accounts import email_address, login, mfa_login, recovery, signup
 from gatehouse.accounts import sessions as lifecycle
 from gatehouse.accounts.codes import MAX_CODE_INPUT
 from gatehouse.accounts.devices import MAX_DEVICE_TOKEN_INPUT
-from gatehouse.accounts.emails import MAX_EMAIL_INPUT
+from gatehouse.accounts.email_syntax import MAX_EMAIL_INPUT
 from gatehouse.accounts.passwords import MAX_PASSWORD_LENGTH
 from gatehouse.accounts.recovery_codes import MAX_RECOVERY_CODE_INPUT
 from gatehouse.accounts.totp import MAX_CODE_INPUT as MAX_OTP_INPUT
@@ -23,7 +23,7 @@ from gatehouse.roles import DEFAULT_ROLES
 from gatehouse.storage.challenges import MAX_MFA_TOKEN_INPUT
 from gatehouse.storage.sessions import MAX_DEVICE_LENGTH
 from gatehouse.web.bodies import JSON, optional_str, read_body, required_str
-from gatehouse.web.views.common import Gate, json_response, no_content
+from gatehouse.web.views.common import Gate, json_response, no_content, source_of
 
 
 def register_user(gate: Gate) -> Response:
@@ -35,7 +35,9 @@ def register_user(gate: Gate) -> Response:
     email = required_str(body, "email", max_length=MAX_EMAIL_INPUT) if "email" in body else None
     if gate.settings.require_email and email is None:
         raise InvalidRequest("email is required.")
-    user = signup.create_user(gate.services(), username, password, DEFAULT_ROLES, email)
+    user = signup.create_user(
+        gate.services(), username, password, DEFAULT_ROLES, email, source=source_of(gate)
+    )
     return json_response({"username": user.username}, 201)
 
 
@@ -57,6 +59,7 @@ def forgot_password(gate: Gate) -> Response:
         gate.services(),
         required_str(body, "username", max_length=MAX_USERNAME_INPUT) if "username" in body else None,
         required_str(body, "email", max_length=MAX_EMAIL_INPUT) if "email" in body else None,
+        source=source_of(gate),
     )
     return json_response({}, 202)
 

@@ -69,6 +69,13 @@ def no_content() -> Response:
     return Response(body="", status_code=204, headers=dict(NO_STORE))
 
 
+def source_of(gate: Gate) -> str | None:
+    """The client's address as API Gateway saw it (``sourceIp``), for the mail caps; None without one."""
+    identity = gate.request().context.get("identity") or {}
+    source = identity.get("sourceIp") if isinstance(identity, dict) else None
+    return str(source)[:64] if source else None
+
+
 def paging(gate: Gate) -> tuple[int, str | None]:
     """The ``limit`` and ``cursor`` query parameters (the cursor is checked by each use case)."""
     params: Mapping[str, str] = gate.request().query_params or {}

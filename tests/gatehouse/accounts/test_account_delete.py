@@ -7,18 +7,19 @@ import io
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import jwt
 import pytest
 from chalice.test import Client
 
 import app as gatehouse_app
+from app import notes_table
 from chalicelib.notes.repository import NoteRepository
-from gatehouse.accounts.emails import claim_key
 from gatehouse.admin import cli
 from gatehouse.services import Services
+from gatehouse.storage.account_email import claim_key
 from gatehouse.storage.attempts import LOGIN
 from tests.conftest import (
     DEFAULT_PASSWORD,
-    NOTES_TABLE,
     Credentials,
     FakeClock,
     Mailbox,
@@ -50,19 +51,22 @@ def alice(client: Client, mailbox: Mailbox) -> dict[str, Any]:
     for text in ("one", "two"):
         created = post_json(client, "/notes", {"text": text}, bearer(grant["access_token"]))
         assert created.status_code == 201
-    return dict(grant)
+    return {
+        **grant,
+        "account_id": jwt.decode(grant["access_token"], options={"verify_signature": False})["sub"],
+    }
 
 
 def notes_of(rt: Services, owner: str) -> list[Any]:
-    return NoteRepository(rt.table(NOTES_TABLE)).list_page(owner, 100)[0]
+    return NoteRepository(notes_table.table()).list_page(owner, 100)[0]
 
 
-def items_about(rt: Services, username: str) -> list[dict[str, Any]]:
-    """Every item of every Gatehouse table that mentions the user."""
+def items_about(rt: Services, username: str, account_id: str) -> list[dict[str, Any]]:
+    """Every item of every Gatehouse table that mentions the user, by name or by id."""
     found = []
     for table in (rt.settings.users_table, rt.settings.sessions_table, rt.settings.attempts_table):
         for item in rt.table(table).scan()["Items"]:
-            if username in (item.get("username"), item.get("owner")):
+            if {username, account_id} & {item.get("username"), item.get("owner"), item.get("account_id")}:
                 found.append(item)
     return found
 
@@ -81,15 +85,15 @@ def test_deleting_my_account_removes_every_row_ends_sessions_and_the_notes_hook_
     login(client, "alice", "Wrong-password-42")  # a failure counted for the name
     # Another attempt on the same counter, as a second failed login would leave.
     rt.attempts.reserve("alice", LOGIN, rt.now(), rt.lockout)
-    assert len(items_about(rt, "alice")) == 5  # user, claim, two sessions, attempts
-    assert len(notes_of(rt, "alice")) == 2
+    assert len(items_about(rt, "alice", alice["account_id"])) == 5  # user, claim, two sessions, attempts
+    assert len(notes_of(rt, alice["account_id"])) == 2
 
     response = delete(client, alice["access_token"])
 
     assert response.status_code == 204, response.body
-    assert items_about(rt, "alice") == []
+    assert items_about(rt, "alice", alice["account_id"]) == []
     assert rt.account_email.owner_of(ADDRESS) is None
-    assert notes_of(rt, "alice") == []
+    assert notes_of(rt, alice["account_id"]) == []
     refreshed = post_json(
         client, "/auth/token", {"grant_type": "refresh_token", "refresh_token": alice["refresh_token"]}
     )
@@ -106,7 +110,7 @@ def test_the_name_and_address_are_free_again_after_deletion(
     delete(client, alice["access_token"])
     body = {"username": "alice", "password": DEFAULT_PASSWORD, "email": ADDRESS}
     assert post_json(client, "/auth/register", body).status_code == 201
-    assert notes_of(rt, "alice") == []
+    assert notes_of(rt, alice["account_id"]) == []
 
 
 def test_deletion_needs_the_current_password_and_counts_wrong_ones(
@@ -116,7 +120,7 @@ def test_deletion_needs_the_current_password_and_counts_wrong_ones(
     assert statuses[:5] == [400] * 5
     assert statuses[5] == 429
     assert rt.users.get("alice") is not None
-    assert len(notes_of(rt, "alice")) == 2
+    assert len(notes_of(rt, alice["account_id"])) == 2
 
 
 def test_the_other_users_are_untouched(
@@ -127,7 +131,7 @@ def test_the_other_users_are_untouched(
     post_json(client, "/notes", {"text": "bob's"}, bearer(token))
     delete(client, alice["access_token"])
     assert client.http.get("/me", headers=bearer(token)).status_code == 200
-    assert len(notes_of(rt, "bob")) == 1
+    assert len(notes_of(rt, bob.account_id)) == 1
 
 
 def test_the_last_active_admin_cannot_delete_itself(
@@ -153,7 +157,7 @@ def test_a_disabled_admin_does_not_count_as_the_remaining_one(
 ) -> None:
     root = make_user("root", roles=("admin", "user"))
     make_user("second", roles=("admin",))
-    rt.users.set_disabled("second", True)
+    rt.users.set_disabled(rt.users.get("second"), True)
     assert delete(client, login(root)).status_code == 409
 
 
@@ -173,11 +177,11 @@ def test_a_failing_hook_is_retried_logged_and_the_deletion_still_succeeds(
     hooks_restored.insert(0, flaky)
     caplog.set_level("INFO")
     assert delete(client, alice["access_token"]).status_code == 204
-    assert calls == ["alice"] * 3
+    assert calls == [alice["account_id"]] * 3
     failures = [r.getMessage() for r in caplog.records if "account_deleted_hook" in r.getMessage()]
     assert len(failures) == 3
     assert all('"error":"RuntimeError"' in line and "flaky" in line for line in failures)
-    assert notes_of(rt, "alice") == []  # the notes hook after it still ran
+    assert notes_of(rt, alice["account_id"]) == []  # the notes hook after it still ran
 
 
 def test_a_hook_that_fails_once_runs_again_and_succeeds(
@@ -192,7 +196,7 @@ def test_a_hook_that_fails_once_runs_again_and_succeeds(
 
     hooks_restored.append(once_flaky)
     assert delete(client, alice["access_token"]).status_code == 204
-    assert calls == ["alice", "alice"]
+    assert calls == [alice["account_id"]] * 2
 
 
 def test_on_account_deleted_is_usable_as_a_decorator(hooks_restored: list[Callable[[str], object]]) -> None:
@@ -207,7 +211,7 @@ def test_on_account_deleted_is_usable_as_a_decorator(hooks_restored: list[Callab
 def test_notes_delete_all_for_removes_every_page_and_only_that_owner(rt: Services, clock: FakeClock) -> None:
     from chalicelib.notes.repository import Note, new_note_id
 
-    repo = NoteRepository(rt.table(NOTES_TABLE))
+    repo = NoteRepository(notes_table.table())
     for n in range(30):
         repo.create(Note("alice", new_note_id(n), f"note {n}", 0, 0))
     repo.create(Note("bob", new_note_id(1), "bob's", 0, 0))
@@ -221,22 +225,25 @@ def test_notes_delete_all_for_removes_every_page_and_only_that_owner(rt: Service
 
 
 def run_cli(clock: FakeClock, capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
-    code = cli.main(list(argv), env={}, stdin=io.StringIO(""), clock=clock)
+    # An explicit AWS target (moto in-process): never a developer's running local stack.
+    code = cli.main(list(argv), env={"AWS_ACCESS_KEY_ID": "testing"}, stdin=io.StringIO(""), clock=clock)
     out, err = capsys.readouterr()
+    # The target line every command starts with is checked in tests/admin.
+    err = "".join(line for line in err.splitlines(keepends=True) if not line.startswith("Target: "))
     return code, out + err
 
 
 def test_cli_delete_user_does_what_the_route_does(
     client: Client, rt: Services, alice: dict[str, Any], clock: FakeClock, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, out = run_cli(clock, capsys, "delete-user", "alice")
+    code, out = run_cli(clock, capsys, "delete-user", "--yes", "alice")
     assert code == 0, out
     assert "Deleted 'alice'; ended 2 session(s)" in out
-    assert items_about(rt, "alice") == []
+    assert items_about(rt, "alice", alice["account_id"]) == []
     assert (
         rt.table(rt.settings.users_table).get_item(Key={"username": claim_key(ADDRESS)}).get("Item") is None
     )
-    assert notes_of(rt, "alice") == []
+    assert notes_of(rt, alice["account_id"]) == []
     clock.advance(rt.settings.session_cache_seconds)
     assert client.http.get("/me", headers=bearer(alice["access_token"])).status_code == 401
 
@@ -245,11 +252,11 @@ def test_cli_delete_user_refuses_the_last_admin_and_unknown_users_in_one_line(
     rt: Services, make_user: Callable[..., Credentials], clock: FakeClock, capsys: pytest.CaptureFixture[str]
 ) -> None:
     make_user("root", roles=("admin",))
-    code, out = run_cli(clock, capsys, "delete-user", "root")
+    code, out = run_cli(clock, capsys, "delete-user", "--yes", "root")
     assert code == 1
     assert out.strip().splitlines() == [
         "error: This is the last active admin account; make another admin first."
     ]
-    code, out = run_cli(clock, capsys, "delete-user", "nobody")
+    code, out = run_cli(clock, capsys, "delete-user", "--yes", "nobody")
     assert (code, out.strip()) == (1, "error: No such user.")
     assert rt.users.get("root") is not None

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import threading
 import unicodedata
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -13,7 +14,8 @@ import pytest
 import app as gatehouse_app
 from gatehouse.accounts import admin as admin_ops
 from gatehouse.errors import LastAdmin
-from tests.conftest import bearer, json_body, post_json
+from gatehouse.services import Services
+from tests.conftest import Credentials, bearer, json_body, post_json
 
 NFC_PASSWORD = unicodedata.normalize("NFC", "Café-Tulip-Marble-9")
 NFD_PASSWORD = unicodedata.normalize("NFD", NFC_PASSWORD)
@@ -190,7 +192,7 @@ def test_the_last_active_admin_cannot_be_disabled(client, make_user, login):
 def test_a_disabled_admin_does_not_count_as_the_other_admin(client, make_user, login, rt):
     boss = make_user(roles=("admin", "user"))
     other = make_user(roles=("admin",))
-    rt.users.set_disabled(other.username, True)
+    rt.users.set_disabled(rt.users.get(other.username), True)
     response = client.http.post(f"/admin/users/{boss.username}/disable", headers=bearer(login(boss)))
     assert response.status_code == 409
 
@@ -200,7 +202,7 @@ def test_two_admins_disabling_each_other_at_once_leave_one_active(rt, make_user,
         a, b = make_user(roles=("admin",)), make_user(roles=("admin",))
         for name in rt.users.active_admins():
             if name not in (a.username, b.username):
-                rt.users.set_disabled(name, True)  # earlier rounds' admins: out of the way
+                rt.users.set_disabled(rt.users.get(name), True)  # earlier rounds' admins: out of the way
         outcomes: list[str] = []
         barrier = threading.Barrier(2)
 
@@ -221,3 +223,36 @@ def test_two_admins_disabling_each_other_at_once_leave_one_active(rt, make_user,
             thread.join()
         assert len(rt.users.active_admins()) == 1, outcomes
         assert sorted(outcomes) == ["disabled", "refused"]
+
+
+def test_the_last_two_admins_deleting_themselves_at_once_leave_one_active(
+    rt: Services, make_user: Callable[..., Credentials], atomic_conditional_writes: None
+) -> None:
+    from gatehouse.accounts import deletion
+
+    for round_ in range(5):
+        a = make_user(f"del-a{round_}", roles=("admin",))
+        b = make_user(f"del-b{round_}", roles=("admin",))
+        for name in rt.users.active_admins():
+            if name not in (a.username, b.username):
+                rt.users.set_disabled(rt.users.get(name), True)  # earlier rounds' admins: out of the way
+        barrier = threading.Barrier(2)
+        outcomes: list[str] = []
+
+        def delete(name: str, barrier: threading.Barrier, outcomes: list[str]) -> None:
+            barrier.wait()
+            try:
+                deletion.delete_user(rt, name, [])
+                outcomes.append("deleted")
+            except LastAdmin:
+                outcomes.append("last_admin")
+
+        threads = [
+            threading.Thread(target=delete, args=(n, barrier, outcomes)) for n in (a.username, b.username)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert sorted(outcomes) == ["deleted", "last_admin"]
+        assert len(rt.users.active_admins()) == 1

@@ -39,8 +39,9 @@ def rt(make_runtime: Callable[..., Services], atomic_conditional_writes: None) -
 
 
 def identity_of(grant: sessions.TokenGrant, username: str) -> Identity:
-    sid = grant.refresh_token.split("~", 1)[1].split(".", 1)[0]
-    return Identity(username=username, roles=("user",), session_id=sid, token_id="t")
+    account_id, rest = grant.refresh_token.split("~", 1)
+    sid = rest.split(".", 1)[0]
+    return Identity(account_id=account_id, username=username, roles=("user",), session_id=sid, token_id="t")
 
 
 def authorizer_allows(access_token: str) -> bool:
@@ -135,7 +136,7 @@ def test_a_login_that_read_the_user_before_end_all_sessions_opens_no_session(
 ) -> None:
     creds = make_user()
     held = HeldLogins(rt, monkeypatch, creds, count=4)
-    sessions.end_all_sessions(rt, creds.username)
+    sessions.end_all_sessions(rt, rt.users.get(creds.username))
     held.finish()
     assert (len(held.grants), len(held.refused)) == (0, 4)
 

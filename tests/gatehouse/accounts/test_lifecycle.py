@@ -61,7 +61,7 @@ def test_password_grant_returns_an_opaque_256_bit_refresh_token(grant):
     creds, body = grant()
     owner, rest = body["refresh_token"].split("~")
     sid, secret = rest.split(".")
-    assert owner == creds.username
+    assert owner == creds.account_id
     assert sid == sid_of(body["access_token"])
     assert len(secret) == 43  # 32 bytes, base64url
 
@@ -78,7 +78,7 @@ def test_refresh_token_is_stored_only_as_its_hash(grant, rt):
 
 def test_session_row_has_ttl_attribute_at_the_absolute_lifetime(grant, rt, clock):
     creds, body = grant()
-    session = rt.sessions.get(creds.username, sid_of(body["access_token"]))
+    session = rt.sessions.get(creds.account_id, sid_of(body["access_token"]))
     assert session.expires_at == int(clock()) + 30 * 24 * 3600
 
 
@@ -120,7 +120,7 @@ def test_reuse_after_grace_window_is_invalid_grant_and_ends_the_session(client, 
     reuse = refresh(client, first["refresh_token"])
     assert reuse.status_code == 400
     assert json_body(reuse)["error"] == "invalid_grant"
-    assert rt.sessions.get(creds.username, sid_of(first["access_token"])) is None
+    assert rt.sessions.get(creds.account_id, sid_of(first["access_token"])) is None
     # The legitimate holder's newest tokens are dead too: the thief cannot keep a copy alive.
     assert refresh(client, new["refresh_token"]).status_code == 400
     past_cache(clock, rt)
@@ -134,15 +134,15 @@ def test_reuse_of_an_older_refresh_token_ends_the_session(client, grant, clock, 
         clock.advance(60)
         tokens.append(json_body(refresh(client, tokens[-1]))["refresh_token"])
     assert refresh(client, tokens[0]).status_code == 400
-    assert rt.sessions.get(creds.username, sid_of(first["access_token"])) is None
+    assert rt.sessions.get(creds.account_id, sid_of(first["access_token"])) is None
 
 
 def test_guessed_secret_for_a_known_sid_does_not_end_the_session(client, grant, rt):
     creds, body = grant()
     sid = sid_of(body["access_token"])
-    forged = f"{creds.username}~{sid}.{'A' * 43}"
+    forged = f"{creds.account_id}~{sid}.{'A' * 43}"
     assert refresh(client, forged).status_code == 400
-    assert rt.sessions.get(creds.username, sid) is not None
+    assert rt.sessions.get(creds.account_id, sid) is not None
     assert refresh(client, body["refresh_token"]).status_code == 200
 
 
@@ -156,7 +156,7 @@ def test_malformed_refresh_token_is_invalid_grant_or_invalid_request(client, val
 def test_expired_refresh_token_is_refused_before_ttl_deletes_the_row(client, grant, clock, rt):
     creds, body = grant()
     clock.advance(rt.settings.session_ttl)
-    assert rt.sessions.get(creds.username, sid_of(body["access_token"])) is not None  # TTL has not swept it
+    assert rt.sessions.get(creds.account_id, sid_of(body["access_token"])) is not None  # TTL has not swept it
     response = refresh(client, body["refresh_token"])
     assert response.status_code == 400
     assert json_body(response)["error"] == "invalid_grant"
@@ -189,7 +189,7 @@ def test_concurrent_refreshes_of_one_token_make_at_most_one_new_pair(grant, rt, 
 
 def test_refresh_after_user_is_disabled_is_refused(client, grant, rt):
     creds, body = grant()
-    rt.users.set_disabled(creds.username, True)
+    rt.users.set_disabled(rt.users.get(creds.username), True)
     assert refresh(client, body["refresh_token"]).status_code == 400
 
 
@@ -255,8 +255,8 @@ def test_revoke_without_token_is_rfc6749_invalid_request(client):
 def test_revoke_needs_the_secret_not_just_the_session_id(client, grant, rt):
     creds, body = grant()
     sid = sid_of(body["access_token"])
-    post_json(client, "/auth/revoke", {"token": f"{creds.username}~{sid}.{'Z' * 43}"})
-    assert rt.sessions.get(creds.username, sid) is not None
+    post_json(client, "/auth/revoke", {"token": f"{creds.account_id}~{sid}.{'Z' * 43}"})
+    assert rt.sessions.get(creds.account_id, sid) is not None
 
 
 def test_session_check_reads_dynamodb_once_per_cache_window(client, grant, clock, rt):
@@ -353,7 +353,7 @@ def test_ending_another_users_session_is_404_and_leaves_it_alive(client, grant, 
     response = client.http.delete(f"/auth/sessions/{their_sid}", headers=bearer(mine["access_token"]))
     assert response.status_code == 404
     assert json_body(response)["error"] == "not_found"
-    assert rt.sessions.get(them.username, their_sid) is not None
+    assert rt.sessions.get(them.account_id, their_sid) is not None
 
 
 def test_log_out_everywhere_ends_every_session(client, grant, clock, rt):

@@ -34,7 +34,7 @@ from tests.live_stack import DEMO_PASSWORD, LiveStack, live_stack
 
 def test_control_the_es256_services_victim_token_is_valid(es256):
     rt = es256.rt
-    assert verify_access_token(es256.victim.token, rt.keyset, rt.rules, now=rt.now()).sub == "victim"
+    assert verify_access_token(es256.victim.token, rt.keyset, rt.rules, now=rt.now()).username == "victim"
 
 
 ES256_GENERIC = [

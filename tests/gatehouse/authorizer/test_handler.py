@@ -52,6 +52,7 @@ def _event(
         # The rules the handler reads: the process environment holds the test run's settings too.
         token_rules(load_settings({**os.environ, **env})),
         subject="alice",
+        username="alice",
         session_id="sid-1",
         roles=roles,
         now=int(time.time()),

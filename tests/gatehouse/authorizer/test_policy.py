@@ -28,10 +28,11 @@ TABLE = RouteTable(
     ]
 )
 ARN = "arn:aws:execute-api:eu-west-1:123456789012:abc123/prod/GET/notes/n1"
+ACCOUNT_ID = "0123456789abcdef0123456789abcdef"  # the token's sub
 
 
-def _claims(*roles: str, sub: str = "alice") -> AccessClaims:
-    return AccessClaims(sub=sub, sid="sid-1", jti="jti-1", roles=roles, iat=1, exp=2)
+def _claims(*roles: str, sub: str = ACCOUNT_ID) -> AccessClaims:
+    return AccessClaims(sub=sub, username="alice", sid="sid-1", jti="jti-1", roles=roles, iat=1, exp=2)
 
 
 def test_the_table_round_trips_through_its_encoding() -> None:
@@ -81,6 +82,7 @@ def test_the_policy_is_the_one_chalice_would_build(roles: tuple[str, ...], metho
     claims = _claims(*roles)
     routes: list[str | AuthRoute] = [AuthRoute(glob, methods) for glob, methods in TABLE.allowed(roles)]
     context = {
+        "account_id": ACCOUNT_ID,
         "username": "alice",
         "roles": ",".join(roles),
         "sid": "sid-1",
@@ -88,7 +90,7 @@ def test_the_policy_is_the_one_chalice_would_build(roles: tuple[str, ...], metho
         "aal": "1",
         "amr": "pwd",
     }
-    chalice = AuthResponse(routes=routes, principal_id="alice", context=context)
+    chalice = AuthResponse(routes=routes, principal_id=ACCOUNT_ID, context=context)
     request = AuthRequest("TOKEN", "Bearer x", method_arn)
     assert answer(claims, TABLE, method_arn) == chalice.to_dict(request)
 
@@ -113,6 +115,7 @@ def test_the_policy_cache_is_bounded() -> None:
 def test_the_context_carries_the_identity_as_strings() -> None:
     granted = answer(_claims("admin", "user"), TABLE, ARN)
     assert granted["context"] == {
+        "account_id": ACCOUNT_ID,
         "username": "alice",
         "roles": "admin,user",
         "sid": "sid-1",
@@ -120,4 +123,4 @@ def test_the_context_carries_the_identity_as_strings() -> None:
         "aal": "1",
         "amr": "pwd",
     }
-    assert granted["principalId"] == "alice"
+    assert granted["principalId"] == ACCOUNT_ID

@@ -23,26 +23,32 @@ from tests.gatehouse.authorizer import local as authorizer_local
 NOW = 1_800_000_000
 TTL = 5
 ALICE = Session(
-    sid="sid-a", username="alice", device="", created_at=NOW, last_used_at=NOW, expires_at=NOW + 100
+    sid="sid-a",
+    account_id="alice",
+    username="alice",
+    device="",
+    created_at=NOW,
+    last_used_at=NOW,
+    expires_at=NOW + 100,
 )
 METHOD_ARN = "arn:aws:execute-api:us-east-1:123456789012:abc/api/GET/me"
 
 
 def claims(sub: str = "alice", sid: str = "sid-a") -> AccessClaims:
-    return AccessClaims(sub=sub, sid=sid, jti="j", roles=(), iat=NOW, exp=NOW + 900)
+    return AccessClaims(sub=sub, username="alice", sid=sid, jti="j", roles=(), iat=NOW, exp=NOW + 900)
 
 
 class Store:
-    """A session table stand-in, keyed like the real one by (username, sid), that counts reads."""
+    """A session table stand-in, keyed like the real one by (account_id, sid), that counts reads."""
 
     def __init__(self, *sessions: Session) -> None:
         self.rows = {s.sid: s for s in sessions}
         self.reads = 0
 
-    def load(self, username: str, sid: str) -> Session | None:
+    def load(self, account_id: str, sid: str) -> Session | None:
         self.reads += 1
         row = self.rows.get(sid)
-        return row if row is not None and row.username == username else None
+        return row if row is not None and row.account_id == account_id else None
 
 
 def test_live_session_of_the_tokens_sub_is_live() -> None:
@@ -162,7 +168,7 @@ def test_session_read_is_strongly_consistent() -> None:
     table = SpyTable()
 
     assert SessionRepository(table).get("alice", "sid-a") is None  # type: ignore[arg-type]
-    assert table.calls == [{"Key": {"username": "alice", "sid": "sid-a"}, "ConsistentRead": True}]
+    assert table.calls == [{"Key": {"account_id": "alice", "sid": "sid-a"}, "ConsistentRead": True}]
 
 
 def test_session_check_reads_through_a_low_level_client_exactly_what_the_repository_reads(
@@ -170,7 +176,7 @@ def test_session_check_reads_through_a_low_level_client_exactly_what_the_reposit
 ) -> None:
     rt.sessions.create(replace(ALICE, refresh_hash="h1"))
     for new_hash, box, at in (("h2", "box-2", NOW + 1), ("h3", "box-3", NOW + 2)):  # every attribute set
-        current = rt.sessions.get(ALICE.username, ALICE.sid)
+        current = rt.sessions.get(ALICE.account_id, ALICE.sid)
         assert current is not None
         assert rt.sessions.rotate(current, new_hash, box, at)
     stored = replace(ALICE, last_used_at=NOW + 2, refresh_hash="h3", prev_hash="h2", rotated_at=NOW + 2)
@@ -181,14 +187,14 @@ def test_session_check_reads_through_a_low_level_client_exactly_what_the_reposit
     )
 
     table = rt.settings.sessions_table
-    user = ALICE.username
+    user = ALICE.account_id
     assert read_session(rt.session_client, table, user, ALICE.sid) == rt.sessions.get(user, ALICE.sid)
     assert read_session(rt.session_client, table, user, ALICE.sid) == stored
     assert read_session(rt.session_client, table, user, "no-such-sid") is None
     assert read_session(rt.session_client, table, "someone-else", ALICE.sid) is None
     assert requests[0] == {
         "TableName": rt.settings.sessions_table,
-        "Key": {"username": {"S": user}, "sid": {"S": ALICE.sid}},
+        "Key": {"account_id": {"S": user}, "sid": {"S": ALICE.sid}},
         "ConsistentRead": True,
     }
 
@@ -201,9 +207,9 @@ def _authorize(token: str) -> None:
     authorizer_local.gatehouse_auth(event)
 
 
-def _session_of(rt: Services, username: str) -> Session:
-    (key,) = rt.sessions.keys_for(username)
-    session = rt.sessions.get(username, key.sid)
+def _session_of(rt: Services, account_id: str) -> Session:
+    (key,) = rt.sessions.keys_for(account_id)
+    session = rt.sessions.get(account_id, key.sid)
     assert session is not None
     return session
 
@@ -216,7 +222,7 @@ def test_authorizer_denies_a_token_naming_a_cached_live_session_of_another_user(
 ) -> None:
     creds = make_user()
     _authorize(login(creds))  # alice's session is now cached as live
-    sid = _session_of(rt, creds.username).sid
+    sid = _session_of(rt, creds.account_id).sid
 
     with pytest.raises(Unauthorized) as info:
         _authorize(make_token(sub="mallory", sid=sid))
@@ -232,10 +238,10 @@ def test_authorizer_denies_a_session_past_its_absolute_expiry_before_ttl_deletes
 ) -> None:
     creds = make_user()
     login(creds)
-    session = _session_of(rt, creds.username)
+    session = _session_of(rt, creds.account_id)
     clock.now = session.expires_at  # the row is still in the table
-    token = make_token(sub=creds.username, sid=session.sid)  # otherwise valid at this time
-    assert rt.sessions.get(creds.username, session.sid) is not None
+    token = make_token(sub=creds.account_id, username=creds.username, sid=session.sid)  # else valid now
+    assert rt.sessions.get(creds.account_id, session.sid) is not None
 
     with pytest.raises(Unauthorized) as info:
         _authorize(token)

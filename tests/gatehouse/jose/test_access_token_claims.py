@@ -51,27 +51,42 @@ from tests.gatehouse.jose.token_cases import (
 @pytest.mark.parametrize("key", [ED, ES], ids=["EdDSA", "ES256"])
 def test_issued_token_round_trips_to_equal_claims(key: SigningKey) -> None:
     token, issued = issue_access_token(
-        key, RULES, subject="alice", session_id="sid-1", roles=["user", "admin"], now=NOW
+        key, RULES, subject="alice", username="someone", session_id="sid-1", roles=["user", "admin"], now=NOW
     )
 
     verified = verify(token)
 
     assert verified == issued
     assert verified == AccessClaims(
-        sub="alice", sid="sid-1", jti=issued.jti, roles=("user", "admin"), iat=NOW, exp=NOW + LIFETIME
+        sub="alice",
+        username="someone",
+        sid="sid-1",
+        jti=issued.jti,
+        roles=("user", "admin"),
+        iat=NOW,
+        exp=NOW + LIFETIME,
     )
 
 
 @pytest.mark.parametrize("key", [ED, ES], ids=["EdDSA", "ES256"])
 def test_issued_token_header_is_rfc9068_with_the_keys_alg_and_kid(key: SigningKey) -> None:
-    token, _ = issue_access_token(key, RULES, subject="alice", session_id="s", roles=[], now=NOW)
+    token, _ = issue_access_token(
+        key, RULES, subject="alice", username="someone", session_id="s", roles=[], now=NOW
+    )
 
     assert jwt.get_unverified_header(token) == {"alg": key.alg, "typ": "at+jwt", "kid": key.kid}
 
 
 def test_issued_token_carries_exactly_the_required_claims_and_how_the_login_was_made() -> None:
     token, issued = issue_access_token(
-        ED, RULES, subject="bob", session_id="s-9", roles=["user"], now=NOW, jti="fixed-jti"
+        ED,
+        RULES,
+        subject="bob",
+        username="someone",
+        session_id="s-9",
+        roles=["user"],
+        now=NOW,
+        jti="fixed-jti",
     )
 
     payload = json.loads(base64.urlsafe_b64decode(segments(token)[1] + "=="))
@@ -81,6 +96,7 @@ def test_issued_token_carries_exactly_the_required_claims_and_how_the_login_was_
         "iss": RULES.issuer,
         "aud": RULES.audience,
         "sub": "bob",
+        "username": "someone",
         "iat": NOW,
         "exp": NOW + LIFETIME,
         "jti": "fixed-jti",
@@ -93,8 +109,12 @@ def test_issued_token_carries_exactly_the_required_claims_and_how_the_login_was_
 
 
 def test_issue_generates_a_fresh_random_jti_per_token() -> None:
-    _, first = issue_access_token(ED, RULES, subject="a", session_id="s", roles=[], now=NOW)
-    _, second = issue_access_token(ED, RULES, subject="a", session_id="s", roles=[], now=NOW)
+    _, first = issue_access_token(
+        ED, RULES, subject="a", username="someone", session_id="s", roles=[], now=NOW
+    )
+    _, second = issue_access_token(
+        ED, RULES, subject="a", username="someone", session_id="s", roles=[], now=NOW
+    )
 
     assert first.jti != second.jti
     assert len(first.jti) == 32
@@ -105,6 +125,7 @@ def test_hand_built_valid_token_is_accepted() -> None:
     # Guards the helpers: every rejection below differs from this by one thing.
     assert verify(make()) == AccessClaims(
         sub="alice",
+        username="alice",
         sid="session-1",
         jti="0123456789abcdef0123456789abcdef",
         roles=("user",),
@@ -244,7 +265,7 @@ def test_each_missing_required_claim_is_an_invalid_claim(name: str) -> None:
 
 
 def test_required_claims_are_the_rfc9068_set_plus_sid_and_roles() -> None:
-    assert set(REQUIRED_CLAIMS) == {"iss", "aud", "sub", "iat", "exp", "jti", "sid", "roles"}
+    assert set(REQUIRED_CLAIMS) == {"iss", "aud", "sub", "username", "iat", "exp", "jti", "sid", "roles"}
 
 
 @pytest.mark.parametrize("iss", ["https://evil.test", "", None, [RULES.issuer], RULES.issuer + "/"])
@@ -311,6 +332,9 @@ def test_timestamp_claim_that_is_not_a_plain_bounded_int_is_an_invalid_claim(nam
         ("sub", None),
         ("sub", ["alice"]),
         ("sub", "a" * 65),
+        ("username", ""),
+        ("username", 42),
+        ("username", "a" * 65),
         ("sid", ""),
         ("sid", 7),
         ("sid", None),
@@ -331,7 +355,7 @@ def test_string_claim_that_is_empty_too_long_or_not_a_string_is_an_invalid_claim
     assert name in info.value.message
 
 
-@pytest.mark.parametrize(("name", "longest"), [("sub", 64), ("sid", 256), ("jti", 256)])
+@pytest.mark.parametrize(("name", "longest"), [("sub", 64), ("username", 64), ("sid", 256), ("jti", 256)])
 def test_string_claim_at_its_maximum_length_is_accepted(name: str, longest: int) -> None:
     verified = verify(make(claims(**dict[str, Any]({name: "x" * longest}))))
     assert getattr(verified, name) == "x" * longest

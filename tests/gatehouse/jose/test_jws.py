@@ -79,6 +79,7 @@ def access_payload(**overrides: Any) -> bytes:
         "iss": RULES.issuer,
         "aud": RULES.audience,
         "sub": "alice",
+        "username": "alice",
         "iat": NOW,
         "exp": NOW + 900,
         "jti": "j",

@@ -402,7 +402,9 @@ def test_every_es256_token_the_service_issues_is_low_s_and_verifies() -> None:
     keys = load_keyset(json.dumps({"keys": [key.public.jwk]}))
     now = int(time.time())
     for n in range(64):
-        token, _ = issue_access_token(key, RULES, subject=f"u{n}", session_id="s", roles=["user"], now=now)
+        token, _ = issue_access_token(
+            key, RULES, subject=f"u{n}", username="someone", session_id="s", roles=["user"], now=now
+        )
         s = int.from_bytes(unb64(token.rpartition(".")[2])[32:], "big")
         assert 0 < s <= P256_HALF_ORDER
         assert verify_access_token(token, keys, RULES, now=now).sub == f"u{n}"
@@ -434,6 +436,7 @@ def test_verifying_a_token_imports_no_pyjwt_until_one_is_issued(alg: str) -> Non
         load_signing_key(json.dumps(private)),
         RULES,
         subject="alice",
+        username="someone",
         session_id="s",
         roles=[],
         now=1_800_000_000,
@@ -448,7 +451,9 @@ def test_verifying_a_token_imports_no_pyjwt_until_one_is_issued(alg: str) -> Non
         claims = verify_access_token(sys.argv[2], keys, rules, now=1_800_000_000)
         after_verify = {_WATCH}
         signing = gatehouse.jose.keys.load_signing_key(sys.argv[4])
-        issue_access_token(signing, rules, subject="bob", session_id="s", roles=[], now=1_800_000_000)
+        issue_access_token(
+            signing, rules, subject="bob", username="someone", session_id="s", roles=[], now=1_800_000_000
+        )
         print(json.dumps({{"sub": claims.sub, "after_verify": after_verify, "after_issue": {_WATCH}}}))
         """,
         _env(),

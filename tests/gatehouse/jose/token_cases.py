@@ -57,6 +57,7 @@ def claims(*, drop: tuple[str, ...] = (), **overrides: Any) -> dict[str, Any]:
         "iss": RULES.issuer,
         "aud": RULES.audience,
         "sub": "alice",
+        "username": "alice",
         "iat": NOW,
         "exp": NOW + LIFETIME,
         "jti": "0123456789abcdef0123456789abcdef",

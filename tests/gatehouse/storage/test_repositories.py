@@ -6,7 +6,8 @@ from dataclasses import replace
 
 import pytest
 
-from gatehouse.errors import NoSuchUser, UsernameTaken
+from gatehouse.accounts.lockout import Refused
+from gatehouse.errors import NoSuchUser, StoreError, UsernameTaken
 from gatehouse.services import Services
 from gatehouse.storage.attempts import LOGIN, PASSWORD_CHANGE
 from gatehouse.storage.sessions import Session, new_sid
@@ -15,15 +16,26 @@ from gatehouse.storage.users import User
 NOW = 1_800_000_000
 
 
+def _id(name: str) -> str:
+    """A stable account id per test name (32 hex digits, as a real one)."""
+    return name.encode().hex().ljust(32, "0")[:32]
+
+
 def _user(name: str = "alice", **changes: object) -> User:
-    return replace(
-        User(username=name, password_hash="$argon2id$stand-in", roles=("user",), created_at=NOW), **changes
+    user = User(
+        username=name,
+        account_id=_id(name),
+        password_hash="$argon2id$stand-in",
+        roles=("user",),
+        created_at=NOW,
     )
+    return replace(user, **changes)
 
 
 def _session(username: str, at_ms: int) -> Session:
     return Session(
         sid=new_sid(at_ms),
+        account_id=_id(username),
         username=username,
         device="phone",
         created_at=at_ms // 1000,
@@ -46,17 +58,41 @@ def test_a_created_user_reads_back_and_a_second_one_of_that_name_is_taken(rt: Se
 
 def test_a_new_password_hash_bumps_the_credential_version(rt: Services) -> None:
     rt.users.create(_user())
-    rt.users.set_password_hash("alice", "$argon2id$new")
+    rt.users.set_password_hash("alice", _id("alice"), "$argon2id$new")
     changed = rt.users.get("alice")
     assert changed is not None
-    assert (changed.password_hash, changed.cred_version) == ("$argon2id$new", 1)
+    assert (changed.password_hash, changed.cred_version) == ("$argon2id$new", 2)
 
 
 def test_changing_an_unknown_user_is_a_domain_error_or_false(rt: Services) -> None:
     with pytest.raises(NoSuchUser):
-        rt.users.set_password_hash("nobody", "$argon2id$new")
-    assert rt.users.bump_cred_version("nobody") is False
-    assert rt.users.set_disabled("nobody", True) is False
+        rt.users.set_password_hash("nobody", _id("nobody"), "$argon2id$new")
+    assert rt.users.bump_cred_version("nobody", _id("nobody")) is False
+    assert rt.users.set_disabled(_user("nobody"), True) is False
+
+
+def test_a_change_for_a_deleted_incarnation_never_reaches_a_new_account_of_the_name(rt: Services) -> None:
+    rt.users.create(_user())
+    old = replace(_user(), account_id="f" * 32)  # an earlier alice, deleted since
+    with pytest.raises(NoSuchUser):
+        rt.users.set_password_hash("alice", old.account_id, "$argon2id$new")
+    assert rt.users.bump_cred_version("alice", old.account_id) is False
+    assert rt.users.set_disabled(old, True) is False
+    assert rt.users.set_roles(old, ("admin",)) is False
+    assert rt.users.get("alice") == _user()
+    assert rt.users.get_account("alice", old.account_id) is None
+
+
+def test_a_user_item_without_an_id_or_a_credential_version_is_an_error_not_a_default(rt: Services) -> None:
+    table = rt.table(rt.settings.users_table)
+    table.put_item(Item={"username": "legacy", "password_hash": "$argon2id$x", "created_at": NOW})
+    with pytest.raises(StoreError):
+        rt.users.get("legacy")
+    table.put_item(
+        Item={"username": "legacy", "account_id": _id("legacy"), "password_hash": "h", "created_at": 0}
+    )
+    with pytest.raises(StoreError):
+        rt.users.get("legacy")
 
 
 def test_the_user_list_never_carries_a_hash(rt: Services) -> None:
@@ -75,12 +111,13 @@ def test_sessions_are_found_by_user_and_sid_and_end_one_by_one(rt: Services) -> 
     rt.sessions.create(first)
     rt.sessions.create(second)
     rt.sessions.create(_session("bob", NOW * 1000))
-    assert rt.sessions.get("alice", first.sid) == first
-    assert rt.sessions.get("bob", first.sid) is None  # a sid names a session only with its owner
-    assert sorted(k.sid for k in rt.sessions.keys_for("alice")) == sorted([first.sid, second.sid])
-    assert rt.sessions.delete("alice", first.sid) is True
-    assert rt.sessions.delete("alice", first.sid) is False
-    assert [k.sid for k in rt.sessions.keys_for("alice")] == [second.sid]
+    alice, bob = _id("alice"), _id("bob")
+    assert rt.sessions.get(alice, first.sid) == first
+    assert rt.sessions.get(bob, first.sid) is None  # a sid names a session only with its owner
+    assert sorted(k.sid for k in rt.sessions.keys_for(alice)) == sorted([first.sid, second.sid])
+    assert rt.sessions.delete(alice, first.sid) is True
+    assert rt.sessions.delete(alice, first.sid) is False
+    assert [k.sid for k in rt.sessions.keys_for(alice)] == [second.sid]
 
 
 def test_a_rotation_that_lost_the_race_says_so_and_changes_nothing(rt: Services) -> None:
@@ -88,7 +125,7 @@ def test_a_rotation_that_lost_the_race_says_so_and_changes_nothing(rt: Services)
     rt.sessions.create(session)
     assert rt.sessions.rotate(session, "h2", "box", NOW + 1) is True
     assert rt.sessions.rotate(session, "h3", "box", NOW + 2) is False  # it still believes "h"
-    stored = rt.sessions.get("alice", session.sid)
+    stored = rt.sessions.get(_id("alice"), session.sid)
     assert stored is not None
     assert (stored.refresh_hash, stored.prev_hash) == ("h2", "h")
 
@@ -98,12 +135,12 @@ def test_a_rotation_that_lost_the_race_says_so_and_changes_nothing(rt: Services)
 
 def test_attempts_count_per_counter_until_the_threshold_then_refuse(rt: Services) -> None:
     rules = rt.lockout
-    for _ in range(rules.threshold):
-        assert rt.attempts.reserve("alice", LOGIN, NOW, rules) is None
+    for count in range(1, rules.threshold + 1):
+        assert rt.attempts.reserve("alice", LOGIN, NOW, rules) == count  # counted, with its count
     refused = rt.attempts.reserve("alice", LOGIN, NOW, rules)
-    assert refused is not None
+    assert isinstance(refused, Refused)
     assert refused.retry_after > 0
-    assert rt.attempts.reserve("alice", PASSWORD_CHANGE, NOW, rules) is None  # its own counter
+    assert rt.attempts.reserve("alice", PASSWORD_CHANGE, NOW, rules) == 1  # its own counter
 
 
 def test_clearing_a_names_counters_lets_it_in_again(rt: Services) -> None:
@@ -111,4 +148,4 @@ def test_clearing_a_names_counters_lets_it_in_again(rt: Services) -> None:
     for _ in range(rules.threshold + 1):
         rt.attempts.reserve("alice", LOGIN, NOW, rules)
     assert rt.attempts.clear("alice") == 1
-    assert rt.attempts.reserve("alice", LOGIN, NOW, rules) is None
+    assert rt.attempts.reserve("alice", LOGIN, NOW, rules) == 1

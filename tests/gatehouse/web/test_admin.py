@@ -12,7 +12,7 @@ def test_admin_lists_users_without_hashes(client, make_user, login, rt):
     assert response.status_code == 200
     users = json_body(response)
     assert [u["username"] for u in users] == ["plain", "root-admin"]
-    assert set(users[0]) == {"username", "roles", "created_at", "disabled", "mfa"}
+    assert set(users[0]) == {"username", "account_id", "roles", "created_at", "disabled", "mfa"}
     assert b"argon2" not in response.body
     assert b"hash" not in response.body
 

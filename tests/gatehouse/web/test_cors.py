@@ -6,6 +6,7 @@ the local stack over real HTTP in test_cors_live.py.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -171,7 +172,8 @@ def test_dev_defaults_allow_localhost_and_the_ios_webviews() -> None:
         "http://127.0.0.2:3000",
         "http://evil.example",
         "capacitor://localhost:8080",
-        "app://localhost",
+        "app://localhost:8080",
+        "app://evil.example",
         "null",
         "",
     ],
@@ -290,3 +292,15 @@ def test_request_headers_are_found_whatever_their_case() -> None:
     assert cors.header({"origin": "https://a.example.com"}, "Origin") == "https://a.example.com"
     assert cors.header({"ORIGIN": "x"}, "origin") == "x"
     assert cors.header(None, "Origin") is None
+
+
+def test_the_dev_default_allows_every_app_origin_the_clients_guide_names() -> None:
+    # What a developer following docs/CLIENTS.md runs on a phone must work with plain `make run`.
+    guide = (ROOT / "docs" / "CLIENTS.md").read_text(encoding="utf-8")
+    section = guide.split("## Origins per platform", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in section.splitlines() if line.startswith("| ") and "://" in line]
+    app_rows = [row for row in rows if not row.startswith(("| web app", "| any page"))]
+    origins = {o for row in app_rows for o in re.findall(r"`([a-z]+://localhost)`", row.split("|")[2])}
+    assert {"capacitor://localhost", "https://localhost", "app://localhost", "ionic://localhost"} <= origins
+    refused = sorted(o for o in origins if cors.allowed_origin(o, DEV_ORIGINS) != o)
+    assert not refused, f"make run's default origins refuse {refused}"

@@ -66,8 +66,8 @@ def test_only_the_listed_files_are_served(demo_client: Client, name: str) -> Non
 
 
 def test_the_served_client_is_the_same_as_client_gatehouse_js() -> None:
-    # chalicelib/demo_assets/gatehouse.js is a copy, so that `chalice package` ships it:
-    # cp client/gatehouse.js chalicelib/demo_assets/gatehouse.js
+    # One source: the package's demo_assets/gatehouse.js links to the npm client's file, and
+    # building the wheel stores the file itself.
     assert (demo.ASSETS / "gatehouse.js").read_bytes() == (ROOT / "client" / "gatehouse.js").read_bytes()
 
 

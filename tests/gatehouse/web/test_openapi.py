@@ -141,7 +141,7 @@ def _subclasses(cls: type) -> set[type]:
 
 def test_every_error_code_the_app_can_render_is_documented(description: Any) -> None:
     schemas = description["components"]["schemas"]
-    errors = {cls for cls in _subclasses(GatehouseError) if cls.__module__.startswith("chalicelib.")}
+    errors = {cls for cls in _subclasses(GatehouseError) if cls.__module__.startswith("gatehouse.")}
     # Raised by the token endpoint alone, so only ever seen in the RFC 6749 shape.
     token_endpoint_only = {InvalidGrant, UnsupportedGrantType}
     codes = {cls.code for cls in errors - token_endpoint_only}

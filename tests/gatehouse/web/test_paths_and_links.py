@@ -17,7 +17,7 @@ def test_an_empty_session_id_is_404_and_ends_nothing(client, make_user, login, r
     response = client.http.delete("/auth/sessions/", headers=bearer(token))
     assert response.status_code == 404
     assert json_body(response)["error"] == "not_found"
-    assert len(rt.sessions.keys_for(creds.username)) == 1
+    assert len(rt.sessions.keys_for(creds.account_id)) == 1
 
 
 @pytest.mark.parametrize(
@@ -34,7 +34,7 @@ def test_a_public_route_with_a_trailing_slash_is_404(client) -> None:
     assert response.status_code == 404
 
 
-def _list_notes_behind_a_stage(identity_user: str, path: str, context_path: str) -> Any:
+def _list_notes_behind_a_stage(creds: Any, path: str, context_path: str) -> Any:
     """Call the GET /notes view as API Gateway would, with the stage in the request context."""
     event = {
         "resource": "/notes",
@@ -51,7 +51,13 @@ def _list_notes_behind_a_stage(identity_user: str, path: str, context_path: str)
             "httpMethod": "GET",
             "stage": "api",
             "path": context_path,
-            "authorizer": {"username": identity_user, "roles": "user", "sid": "s", "jti": "j"},
+            "authorizer": {
+                "account_id": creds.account_id,
+                "username": creds.username,
+                "roles": "user",
+                "sid": "s",
+                "jti": "j",
+            },
         },
         "body": None,
         "isBase64Encoded": False,
@@ -64,7 +70,7 @@ def test_the_next_link_keeps_api_gateways_stage_path(client, make_user, login) -
     auth = {**bearer(login(creds)), "Content-Type": "application/json"}
     for text in ("one", "two"):
         client.http.post("/notes", headers=auth, body=json.dumps({"text": text}))
-    answer = _list_notes_behind_a_stage(creds.username, "/notes", "/api/notes")
+    answer = _list_notes_behind_a_stage(creds, "/notes", "/api/notes")
     assert answer["statusCode"] == 200
     link = answer["headers"]["Link"]
     assert link.startswith("</api/notes?limit=1&cursor=")

@@ -60,7 +60,11 @@ def test_valid_token_reaches_the_resource(client, make_user, login):
     creds = make_user()
     response = call(client, "GET", "/me", bearer(login(creds)))
     assert response.status_code == 200
-    assert json_body(response) == {"username": creds.username, "roles": ["user"]}
+    assert json_body(response) == {
+        "username": creds.username,
+        "account_id": creds.account_id,
+        "roles": ["user"],
+    }
 
 
 def test_bearer_scheme_is_case_insensitive(client, make_user, login):

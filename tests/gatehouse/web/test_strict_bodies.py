@@ -112,3 +112,17 @@ def test_brackets_inside_a_string_are_text_not_nesting(client, make_user, login)
 def test_nesting_deeper_than_any_route_reads_is_400(client):
     body = '{"a": ' + "[" * 40 + "]" * 40 + "}"
     assert_invalid_request(client.http.post("/auth/register", headers=JSON_HEADERS, body=body))
+
+
+@pytest.mark.parametrize("path", ["/auth/register", "/auth/token", "/auth/password/forgot"])
+def test_a_body_without_content_type_is_415_not_read_as_json(client, rt, path):
+    body = json.dumps({"username": "nobody9", "password": "Tulip-Marble-9-x", "grant_type": "password"})
+    response = client.http.post(path, headers={}, body=body)
+    assert response.status_code == 415, response.body
+    assert rt.users.get("nobody9") is None
+    assert counters(rt) == []
+
+
+def test_a_protected_json_route_refuses_a_body_without_content_type(client, make_user, login):
+    response = client.http.post("/notes", headers=bearer(login(make_user())), body=json.dumps({"text": "x"}))
+    assert response.status_code == 415, response.body

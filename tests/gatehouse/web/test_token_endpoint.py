@@ -50,10 +50,11 @@ def test_issued_token_has_the_contract_header_and_claims(client, make_user, cloc
     header = jwt.get_unverified_header(token)
     assert header == {"alg": "EdDSA", "typ": "at+jwt", "kid": signing_jwk["kid"]}
     claims = jwt.decode(token, options={"verify_signature": False})
-    assert set(claims) == {"iss", "aud", "sub", "iat", "exp", "jti", "sid", "roles", "amr", "aal"}
+    assert set(claims) == {"iss", "aud", "sub", "username", "iat", "exp", "jti", "sid", "roles", "amr", "aal"}
     assert claims["iss"] == "gatehouse-test"
     assert claims["aud"] == "gatehouse-api"
-    assert claims["sub"] == creds.username
+    assert claims["sub"] == creds.account_id  # the account's immutable id, never its reusable name
+    assert claims["username"] == creds.username
     assert claims["iat"] == int(clock())
     assert claims["exp"] == int(clock()) + 900
     assert claims["roles"] == ["admin", "user"]
@@ -67,7 +68,7 @@ def test_each_login_records_a_new_session_whose_id_is_the_sid(client, make_user,
             "access_token"
         ]
         sid = jwt.decode(token, options={"verify_signature": False})["sid"]
-        session = rt.sessions.get(creds.username, sid)
+        session = rt.sessions.get(creds.account_id, sid)
         assert session is not None
         assert session.username == creds.username
         assert session.device == device

@@ -1,5 +1,6 @@
-// A minimal notes app on Gatehouse: log in, list your notes, stay logged in across app
-// restarts (storage.js), go back to the login form when the session ends, log out.
+// A minimal notes app on Gatehouse: log in (a refused login says why), list and add your
+// notes, stay logged in across app restarts (storage.js), go back to the login form when
+// the session ends, log out.
 // Server text only ever reaches the page through textContent.
 
 import { errorFromResponse, Gatehouse, GatehouseError } from './gatehouse.js';
@@ -75,6 +76,28 @@ $('login-form').addEventListener('submit', async (event) => {
     await showNotes(username);
   } catch (error) {
     $('login-error').textContent = describe(error);
+  } finally {
+    button.disabled = false;
+  }
+});
+
+$('note-form').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  const button = $('add-note');
+  button.disabled = true;
+  $('notes-error').textContent = '';
+  try {
+    const response = await auth.fetch('/notes', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ text: $('note-text').value }),
+    });
+    if (!auth.loggedIn) return;
+    if (!response.ok) throw await errorFromResponse(response);
+    $('note-text').value = '';
+    await loadNotes();
+  } catch (error) {
+    $('notes-error').textContent = describe(error);
   } finally {
     button.disabled = false;
   }

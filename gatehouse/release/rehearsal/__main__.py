@@ -1,0 +1,3 @@
+from gatehouse.release.rehearsal.run import main
+
+raise SystemExit(main())
