@@ -80,6 +80,8 @@ KINDS = (
 )
 # A login from a device without a (valid) device token: an event detail, and a notice.
 NEW_DEVICE = "new_device"
+# An administrator removed the account's second factor: a factor_removed event, its own notice.
+FACTOR_RESET = "factor_reset"
 # The kinds whose event mails the owner a notice (template notice_<kind>).
 NOTICES = frozenset(
     {
@@ -89,6 +91,7 @@ NOTICES = frozenset(
         EMAIL_CHANGED,
         FACTOR_ADDED,
         FACTOR_REMOVED,
+        FACTOR_RESET,
         RECOVERY_CODE_USED,
         ACCOUNT_DELETED,
     }

@@ -149,14 +149,10 @@ def admin_reset(rt: AccountServices, raw_username: str, *, actor: str = activity
     if not rt.factors.remove(user):
         return False
     lifecycle.end_all_sessions(rt, user, bump=False)
-    activity.record(
-        rt,
-        activity.Who.of(user),
-        activity.FACTOR_REMOVED,
-        actor=actor,
-        detail="reset by an administrator",
-        notice=True,
-    )
+    who = activity.Who.of(user)
+    event = activity.record(rt, who, activity.FACTOR_REMOVED, actor=actor, detail="reset by an administrator")
+    # The owner's notice says an administrator did it (not "you", as the owner's removal's does).
+    activity.send_notice(rt, who, activity.FACTOR_RESET, event)
     return True
 
 

@@ -30,7 +30,7 @@ def test_reset_mfa_removes_the_factor(
     code, output = run("reset-mfa", user.creds.username)
     assert code == 0, output
     assert "Removed the second factor" in output
-    state = rt.factors.get(user.creds.username)
+    state = rt.factors.get(rt.users.get(user.creds.username))
     assert state is not None
     assert not state.active
 

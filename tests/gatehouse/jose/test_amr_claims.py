@@ -14,7 +14,7 @@ from tests.gatehouse.jose.token_cases import ED, NOW, RULES, claims, make, verif
 @pytest.mark.parametrize(("amr", "aal"), [(("pwd",), 1), (("pwd", "otp", "mfa"), 2), (("pwd", "mfa"), 2)])
 def test_issued_methods_and_level_round_trip(amr: tuple[str, ...], aal: int) -> None:
     token, issued = issue_access_token(
-        ED, RULES, subject="alice", session_id="s", roles=["user"], now=NOW, amr=amr
+        ED, RULES, subject="0" * 32, username="alice", session_id="s", roles=["user"], now=NOW, amr=amr
     )
     verified = verify(token)
     assert (verified.amr, verified.aal) == (amr, aal) == (issued.amr, issued.aal)
