@@ -29,8 +29,9 @@ API_HANDLER_POLICY = ".chalice/policy-prod-api-handler.json"
 AUTHORIZER_POLICY = ".chalice/policy-prod-authorizer.json"
 MAKE_FRAGMENT = "gatehouse.mk"
 MAKEFILE = "Makefile"
-# What a stage's functions call the signing key: the admin CLI creates it there.
+# What a stage's functions call the signing key and the MFA data key: the admin CLI creates them there.
 SIGNING_KEY_PARAM = "/gatehouse/{stage}/signing-key"
+MFA_KEY_PARAM = "/gatehouse/{stage}/mfa-key"
 
 
 def _json(document: Any) -> str:
@@ -38,7 +39,12 @@ def _json(document: Any) -> str:
 
 
 def config(app_name: str) -> str:
-    signing_key = {"GATEHOUSE_SIGNING_KEY_PARAM": SIGNING_KEY_PARAM.format(stage="prod")}
+    # Route B's API handler serves Gatehouse's routes too, so it is told both keys' names; in
+    # Route A's stack its role may read neither (only the auth function's may).
+    keys = {
+        "GATEHOUSE_SIGNING_KEY_PARAM": SIGNING_KEY_PARAM.format(stage="prod"),
+        "GATEHOUSE_MFA_KEY_PARAM": MFA_KEY_PARAM.format(stage="prod"),
+    }
     return _json(
         {
             "version": "2.0",
@@ -59,6 +65,7 @@ def config(app_name: str) -> str:
                         "GATEHOUSE_DEMO_PAGE": "true",
                         "GATEHOUSE_CORS_DEFAULTS": "dev",
                         "GATEHOUSE_EMBEDDED_AWS": "true",
+                        "GATEHOUSE_MFA_KEY_PARAM": MFA_KEY_PARAM.format(stage="dev"),
                     },
                 },
                 "prod": {
@@ -73,12 +80,12 @@ def config(app_name: str) -> str:
                             "iam_policy_file": API_HANDLER_POLICY.removeprefix(".chalice/"),
                             "lambda_memory_size": 1024,
                             "lambda_timeout": 10,
-                            "environment_variables": signing_key,
+                            "environment_variables": keys,
                         },
                         "auth_function": {
                             "lambda_memory_size": 1024,
                             "lambda_timeout": 10,
-                            "environment_variables": signing_key,
+                            "environment_variables": keys,
                         },
                         "gatehouse_auth": {
                             "iam_policy_file": AUTHORIZER_POLICY.removeprefix(".chalice/"),
@@ -109,6 +116,7 @@ def _logs(function: str) -> dict[str, Any]:
 def api_handler_policy(app_name: str, tables: Sequence[AppTable]) -> str:
     """Route B's one API handler: Gatehouse's routes and the app's, so both sets of grants."""
     key = "arn:aws:ssm:*:*:parameter" + SIGNING_KEY_PARAM.format(stage="prod")
+    mfa_key = "arn:aws:ssm:*:*:parameter" + MFA_KEY_PARAM.format(stage="prod")
     statements: list[dict[str, Any]] = [
         {
             "Sid": "Users",
@@ -177,6 +185,20 @@ def api_handler_policy(app_name: str, tables: Sequence[AppTable]) -> str:
                 "StringLike": {
                     "kms:ViaService": "ssm.*.amazonaws.com",
                     "kms:EncryptionContext:PARAMETER_ARN": key,
+                }
+            },
+        },
+        # The data key that seals TOTP secrets, held like the signing key.
+        {"Sid": "MfaKey", "Effect": "Allow", "Action": ["ssm:GetParameter"], "Resource": mfa_key},
+        {
+            "Sid": "MfaKeyDecrypt",
+            "Effect": "Allow",
+            "Action": ["kms:Decrypt"],
+            "Resource": "arn:aws:kms:*:*:key/*",
+            "Condition": {
+                "StringLike": {
+                    "kms:ViaService": "ssm.*.amazonaws.com",
+                    "kms:EncryptionContext:PARAMETER_ARN": mfa_key,
                 }
             },
         },

@@ -49,6 +49,7 @@ from gatehouse.release.rehearsal.stack import (
     admin_cli,
     assume_role,
     create_mail_identity,
+    create_mfa_key,
     create_signing_key,
     create_tables,
 )
@@ -171,6 +172,7 @@ class Rehearsal:
         aws = Aws(moto.endpoint, REGION)
         _log(f"moto on {moto.endpoint}")
         create_signing_key(aws, self.template, self.values)
+        create_mfa_key(aws, self.template, self.values)
         api_id = "".join(secrets.choice(string.ascii_lowercase + string.digits) for _ in range(10))
         pseudo = Pseudo(REGION, ACCOUNT_ID, STACK_NAME)
         resolver = Resolver.for_template(self.template, pseudo, self.values, aws.ssm_value)
@@ -182,7 +184,8 @@ class Rehearsal:
         tables = create_tables(aws, resolver)
         identity = resolver.parameters.get("MailIdentity", "")
         create_mail_identity(aws, identity)
-        _log(f"signing key, {len(tables)} tables" + (f", SES identity {identity}" if identity else ""))
+        mail = f", SES identity {identity}" if identity else ""
+        _log(f"signing key, MFA data key, {len(tables)} tables{mail}")
         specs = function_specs(resolver)
         for spec in specs.values():
             check_runtime(spec)

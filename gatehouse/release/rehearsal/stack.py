@@ -1,8 +1,9 @@
 """The AWS side of the rehearsal: a moto server and what a deployment puts in it.
 
 What ``docs/DEPLOY.md`` has a user do before and during the first deploy,
-against moto instead of an account: the signing key with the admin CLI
-(``python -m gatehouse.admin create-signing-key``, the same code path), the
+against moto instead of an account: the signing key and the MFA data key with
+the admin CLI (``python -m gatehouse.admin create-signing-key`` and
+``create-mfa-key``, the same code path), the
 template's tables, the SES identity of ``MailIdentity``, each function's role
 with its inline policies (its credentials come from ``sts:AssumeRole``, as a
 Lambda execution environment's do), and the first admin, again with the
@@ -147,6 +148,15 @@ def create_signing_key(aws: Aws, template: Mapping[str, Any], values: Mapping[st
         raise TemplateError("the template has no SigningKeyParameterName parameter")
     name = values.get("SigningKeyParameterName", spec.get("Default", ""))
     admin_cli(aws, ["create-signing-key"], {"GATEHOUSE_SIGNING_KEY_PARAM": name})
+
+
+def create_mfa_key(aws: Aws, template: Mapping[str, Any], values: Mapping[str, str]) -> None:
+    """Step 2 of docs/DEPLOY.md: the data key that seals TOTP secrets, in SSM, made by the admin CLI."""
+    spec = template.get("Parameters", {}).get("MfaKeyParameterName")
+    if spec is None:
+        raise TemplateError("the template has no MfaKeyParameterName parameter")
+    name = values.get("MfaKeyParameterName", spec.get("Default", ""))
+    admin_cli(aws, ["create-mfa-key"], {"GATEHOUSE_MFA_KEY_PARAM": name})
 
 
 def create_tables(aws: Aws, resolver: Resolver) -> dict[str, str]:
