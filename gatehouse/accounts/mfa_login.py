@@ -42,6 +42,8 @@ OTP_AMR = ("pwd", "otp", "mfa")
 RECOVERY_CODE_AMR = ("pwd", "mfa")
 REMEMBERED_AMR = ("pwd", "mfa")
 DAY = 24 * 3600
+# The detail of a login_failed event whose password was right and second factor wrong.
+SECOND_FACTOR = "wrong_second_factor"
 
 
 @dataclass(frozen=True)
@@ -98,6 +100,7 @@ def otp_login(
     try:
         mfa.check_code(rt, user, state, otp, counter=challenge.counter)
     except WrongSecondFactor:
+        _failed(rt, user, challenge)
         raise InvalidGrant("The code is wrong or was already used.") from None
     return _finish(rt, mfa_token, challenge, user, state, OTP_AMR, device_token, remember)
 
@@ -112,8 +115,17 @@ def recovery_code_login(
             rt, user, state, recovery_code, counter=challenge.counter, device=challenge.device
         )
     except WrongSecondFactor:
+        _failed(rt, user, challenge)
         raise InvalidGrant("The recovery code is wrong or was already used.") from None
     return _finish(rt, mfa_token, challenge, user, state, RECOVERY_CODE_AMR, device_token, remember)
+
+
+def _failed(rt: AccountServices, user: User, challenge: Challenge) -> None:
+    """A wrong second factor after a right password: the account's ``login_failed`` event (the
+    owner sees that somebody had the password)."""
+    activity.record(
+        rt, activity.Who.of(user), activity.LOGIN_FAILED, device=challenge.device, detail=SECOND_FACTOR
+    )
 
 
 def _challenge(rt: AccountServices, mfa_token: str) -> tuple[Challenge, User, FactorState]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from gatehouse.accounts import outbox
 from tests.conftest import bearer, json_body, post_json
 from tests.gatehouse.web.test_mfa_enrolment import start, verified_address
-from tests.gatehouse.web.test_mfa_login import RECOVERY, challenge
+from tests.gatehouse.web.test_mfa_login import OTP, RECOVERY, challenge
 
 ADDRESS = "alice@example.com"
 
@@ -18,10 +18,11 @@ def kinds(client, token) -> list[str]:
 
 
 def test_adding_using_a_recovery_code_and_removing_are_events_of_the_account(
-    client, rt, mailbox, make_mfa_user, authenticator
+    client, rt, clock, mailbox, make_mfa_user, authenticator
 ) -> None:
     user = make_mfa_user("alice")
     verified_address(rt, "alice", ADDRESS)
+    clock.advance(1)  # events are ordered by their millisecond
     body = {
         "grant_type": RECOVERY,
         "mfa_token": challenge(client, user.creds),
@@ -75,3 +76,20 @@ def test_factor_notices_are_capped_like_every_other_mail(
     added = [m for m in mailbox.to(ADDRESS) if m.subject == "A second factor was added to your account"]
     assert len(added) == per_address  # the rest were counted and not sent
     assert kinds(client, token).count("factor_added") == per_address + 2  # every change still recorded
+
+
+def test_a_wrong_code_after_a_right_password_is_a_failed_login_of_the_account(
+    client, rt, make_mfa_user, authenticator
+) -> None:
+    user = make_mfa_user("alice")
+    wrong = str((int(authenticator.code(user.secret)) + 1) % 10**6).zfill(6)
+    response = post_json(
+        client,
+        "/auth/token",
+        {"grant_type": OTP, "mfa_token": challenge(client, user.creds, device="phone"), "otp": wrong},
+    )
+    assert response.status_code == 400
+    events = json_body(client.http.get("/auth/events", headers=bearer(user.access_token)))
+    [failed] = [e for e in events if e["kind"] == "login_failed"]
+    assert (failed["device"], failed["detail"]) == ("phone", "wrong_second_factor")
+    assert wrong not in str(events)
