@@ -106,3 +106,53 @@ def test_an_enrolment_needs_no_second_factor_even_under_the_admin_setting(
     creds = make_user(roles=("admin", "user"))
     response = post_json(client, "/auth/mfa/totp", {"current_password": creds.password}, bearer(login(creds)))
     assert response.status_code == 200
+
+
+@pytest.mark.parametrize(("amr", "aal"), [(("pwd",), "1"), (("pwd", "otp", "mfa"), "2")])
+def test_the_deployed_lean_authorizer_allows_an_mfa_route_and_passes_the_level(
+    monkeypatch: pytest.MonkeyPatch, amr: tuple[str, ...], aal: str
+) -> None:
+    """The function deployed as the authorizer (its route table from the template, not the app):
+    an admin's token gets Allow on POST /payouts whatever its level, and the level rides in the
+    context to the view wrapper, which answers 401 for aal 1 (above). A Deny here could only be
+    API Gateway's plain 403."""
+    import json
+    import os
+    import time
+
+    from gatehouse.authorizer import handler
+    from gatehouse.authorizer.policy import ROUTES_VARIABLE
+    from gatehouse.component import protected_routes
+    from gatehouse.jose.access_tokens import issue_access_token
+    from gatehouse.jose.keys import generate_signing_jwk, load_signing_key, public_jwks
+    from gatehouse.settings import load_settings, token_rules
+
+    jwk = generate_signing_jwk()
+    env = {
+        "GATEHOUSE_JWKS": json.dumps(public_jwks([jwk])),
+        "GATEHOUSE_CHECK_SESSIONS": "false",
+        ROUTES_VARIABLE: protected_routes(ORDERS.app).encode(),
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    handler.reset()
+    try:
+        token, _ = issue_access_token(
+            load_signing_key(json.dumps(jwk)),
+            token_rules(load_settings({**os.environ, **env})),
+            subject="0" * 32,
+            username="ann",
+            session_id="sid-1",
+            roles=("admin", "user"),
+            now=int(time.time()),
+            amr=amr,
+        )
+        answer = handler.gatehouse_auth(
+            {"type": "TOKEN", "authorizationToken": f"Bearer {token}", "methodArn": PAYOUTS_ARN}, None
+        )
+    finally:
+        handler.reset()
+    [statement] = answer["policyDocument"]["Statement"]
+    assert statement["Effect"] == "Allow"
+    assert PAYOUTS_ARN in statement["Resource"]
+    assert (answer["context"]["aal"], answer["context"]["amr"]) == (aal, ",".join(amr))
