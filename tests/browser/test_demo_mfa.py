@@ -119,5 +119,9 @@ def test_removing_the_factor_with_a_recovery_code(stack: LiveStack, new_page: Ca
     page.fill("#mfa-remove-code", codes[1])
     page.click("#mfa-remove-button")
     expect(page.locator("#mfa-state")).to_contain_text("Off")
+    # The changes are the account's events, shown in its Recent activity at once.
+    expect(page.locator('#activity li[data-kind="factor_removed"]')).to_contain_text("Second factor removed")
+    expect(page.locator('#activity li[data-kind="recovery_code_used"]')).to_have_count(1)
+    expect(page.locator('#activity li[data-kind="factor_added"]')).to_have_count(1)
     other = new_page()
     log_in(other, stack, username, USER_PASSWORD)  # the password alone again

@@ -665,6 +665,7 @@ $('mfa-confirm-form').addEventListener('submit', (event) => {
     }));
     $('mfa-codes').hidden = false;
     logEvent('Second factor on; every other session has ended', 'ok');
+    await Promise.all([loadSessions(), loadActivity()]);
   });
 });
 
@@ -690,6 +691,7 @@ $('mfa-remove-form').addEventListener('submit', (event) => {
     $('mfa-remove-code').value = '';
     showFactor();
     logEvent('Second factor removed; every other session has ended', 'ok');
+    await Promise.all([loadSessions(), loadActivity()]);
   });
 });
 
