@@ -64,9 +64,9 @@ def password_login(
         # The account's event (or, for a name without one, the same request writing nothing).
         activity.failed_login(rt, user, device, failures)
         raise InvalidGrant()
-    if user.has_factor:
-        return mfa_login.after_password(rt, user, device, counter, known_device, device_token)
     new_hash = rt.hasher.hash(password) if check.rehash else None
+    if user.has_factor:
+        return mfa_login.after_password(rt, user, device, counter, known_device, device_token, new_hash)
     who = activity.Who.of(user)
     event, event_item = activity.login_item(rt, who, device, new_device=known_device is None)
     # The session, the check that the credentials did not change since they

@@ -63,8 +63,14 @@ def after_password(
     counter: str,
     known_device: str | None,
     device_token: str | None,
+    new_hash: str | None = None,
 ) -> lifecycle.TokenGrant | MfaRequired:
-    """A right password, an account with a factor: a remembered device's session, else the challenge."""
+    """A right password, an account with a factor: a remembered device's session, else the challenge.
+
+    ``new_hash`` (the password's hash with today's parameters, when the stored one is older) is
+    written here, with the session or the challenge, as a password login writes it: only while
+    the account still has the credentials it was read with.
+    """
     if known_device is not None and rt.settings.mfa_remember_days > 0:
         state = rt.factors.get(user)
         if state is not None and _remembered(state, known_device, rt.now()):
@@ -75,10 +81,11 @@ def after_password(
                 {"counter": rt.attempts.reset_item(user.username, counter, rt.now(), rt.lockout)},
                 REMEMBERED_AMR,
                 new_device=False,
+                new_hash=new_hash,
             )
             return replace(grant, device_token=device_token)
     token = new_token()
-    rt.challenges.create(
+    stored = rt.challenges.create(
         token,
         Challenge(
             username=user.username,
@@ -88,7 +95,10 @@ def after_password(
             device_id=known_device or "",
             expires_at=rt.now() + MFA_TOKEN_SECONDS,
         ),
+        together_with=rt.users.unchanged_since(user, new_hash) if new_hash else None,
     )
+    if not stored:  # credentials changed, disabled or deleted since the user was read
+        raise InvalidGrant()
     return MfaRequired(token)
 
 
@@ -192,11 +202,14 @@ def _open(
     amr: tuple[str, ...],
     *,
     new_device: bool,
+    new_hash: str | None = None,
 ) -> lifecycle.TokenGrant:
     """A session, with its login's security event in the same transaction (as a password login's)."""
     who = activity.Who.of(user)
     event, event_item = activity.login_item(rt, who, device, new_device=new_device)
-    grant = lifecycle.open_session(rt, user, device, together_with, amr=amr, event=event_item)
+    grant = lifecycle.open_session(
+        rt, user, device, together_with, amr=amr, event=event_item, new_hash=new_hash
+    )
     activity.logged_in(rt, who, event)
     return grant
 

@@ -17,7 +17,7 @@ import secrets
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from gatehouse.storage.failures import store_call
+from gatehouse.storage.failures import store_call, transact
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
@@ -50,19 +50,27 @@ class ChallengeRepository:
     def __init__(self, table: Table) -> None:
         self._table = table
 
-    def create(self, token: str, challenge: Challenge) -> None:
-        with store_call("challenges.create"):
-            self._table.put_item(
-                Item={
-                    **_key(token),
-                    "owner": challenge.username,
-                    "account": challenge.account_id,
-                    "device": challenge.device,
-                    "counter": challenge.counter,
-                    "device_id": challenge.device_id,
-                    "expires_at": challenge.expires_at,
-                }
-            )
+    def create(self, token: str, challenge: Challenge, together_with: dict[str, Any] | None = None) -> bool:
+        """Keep ``challenge`` under ``token``'s digest; with ``together_with`` (a transaction item:
+        the user's hash upgrade, conditioned on the credentials read), atomically with it.  False
+        (and nothing written) when that item's condition fails: the credentials changed meanwhile."""
+        item: dict[str, Any] = {
+            **_key(token),
+            "owner": challenge.username,
+            "account": challenge.account_id,
+            "device": challenge.device,
+            "counter": challenge.counter,
+            "device_id": challenge.device_id,
+            "expires_at": challenge.expires_at,
+        }
+        if together_with is None:
+            with store_call("challenges.create"):
+                self._table.put_item(Item=item)
+            return True
+        put = {"Put": {"TableName": self._table.name, "Item": item}}
+        return not transact(
+            self._table.meta.client, "challenges.create", {"challenge": put, "user": together_with}
+        )
 
     def get(self, token: str, now: int) -> Challenge | None:
         """The live challenge ``token`` names, else None (malformed, unknown, used or expired)."""

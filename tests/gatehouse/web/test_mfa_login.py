@@ -214,3 +214,22 @@ def test_the_second_factor_grant_works_as_a_form_too(client, make_mfa_user, auth
         "/auth/token", headers={"Content-Type": "application/x-www-form-urlencoded"}, body=form
     )
     assert response.status_code == 200
+
+
+def test_an_old_password_hash_is_upgraded_at_the_password_step_of_a_factor_account(
+    client, rt, make_mfa_user
+) -> None:
+    from argon2 import PasswordHasher
+
+    user = make_mfa_user("alice")
+    weaker = PasswordHasher(time_cost=1, memory_cost=8 * 1024, parallelism=1).hash(user.creds.password)
+    rt.table(rt.settings.users_table).update_item(
+        Key={"username": "alice"},
+        UpdateExpression="SET password_hash = :h",
+        ExpressionAttributeValues={":h": weaker},
+    )
+    challenge(client, user.creds)  # the password step: no session yet, the hash upgraded already
+    upgraded = rt.users.get("alice").password_hash
+    assert upgraded != weaker
+    assert not rt.hasher.needs_rehash(upgraded)
+    assert rt.hasher.verify(upgraded, user.creds.password)
