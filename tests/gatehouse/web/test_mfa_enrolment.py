@@ -212,3 +212,33 @@ def test_code_guesses_on_the_bearer_routes_are_limited(client, make_mfa_user, au
     ]
     assert answers[0] == 400
     assert 429 in answers
+
+
+def test_removing_ends_every_other_session(client, make_mfa_user, authenticator) -> None:
+    user = make_mfa_user()
+    grant = post_json(
+        client,
+        "/auth/token",
+        {
+            "grant_type": "urn:gatehouse:grant-type:mfa-otp",
+            "mfa_token": json_body(
+                post_json(
+                    client,
+                    "/auth/token",
+                    {
+                        "grant_type": "password",
+                        "username": user.creds.username,
+                        "password": user.creds.password,
+                    },
+                )
+            )["mfa_token"],
+            "otp": authenticator.next_code(user.secret),
+        },
+    )
+    other = json_body(grant)["access_token"]
+    removed = post_json(
+        client, "/auth/mfa/totp/remove", {"recovery_code": user.recovery_codes[0]}, bearer(user.access_token)
+    )
+    assert removed.status_code == 204
+    assert client.http.get("/me", headers=bearer(other)).status_code == 401
+    assert client.http.get("/me", headers=bearer(user.access_token)).status_code == 200
