@@ -36,6 +36,8 @@ if TYPE_CHECKING:
 ACCOUNT_ID_PATTERN = re.compile(r"[0-9a-f]{32}")
 # The credential version of a new account (a missing one is an error, never 0).
 FIRST_CRED_VERSION = 1
+# Items the table holds for one account: its row, its skeleton claim, its email claim.
+ITEMS_PER_USER = 3
 
 
 def new_account_id() -> str:
@@ -392,18 +394,21 @@ class UserRepository:
         """Up to ``limit`` users after the username ``after`` (table order), without ever reading
         the hashes out of the table, and the username to continue from (or None).
 
-        The table also holds email claims (keys with ``#``): DynamoDB's ``Limit``
-        counts items before a filter, so a page is filled by reading on, and the
-        cursor is always the last *user* returned, never another record's key.
+        The table also holds claim items (email addresses, name skeletons: keys
+        with ``#``, no ``password_hash``): DynamoDB's ``Limit`` counts items
+        before the filter drops them, so a page is filled by reading on, and the
+        cursor is always the last *user* returned, never another record's key
+        (a page read past ``limit`` users is cut there, and goes on after it).
         """
         users: list[User] = []
         start = after
-        while len(users) < limit:
+        while True:
             kwargs: dict[str, Any] = {
                 "ProjectionExpression": "username, account_id, cred_version, #r, created_at, disabled",
                 "FilterExpression": "attribute_exists(password_hash)",
                 "ExpressionAttributeNames": {"#r": "roles"},
-                "Limit": limit - len(users),
+                # Each user has up to ITEMS_PER_USER items: one read usually fills the page.
+                "Limit": (limit - len(users)) * ITEMS_PER_USER,
             }
             if start is not None:
                 kwargs["ExclusiveStartKey"] = {"username": start}
@@ -411,10 +416,12 @@ class UserRepository:
                 page = self._table.scan(**kwargs)
             users += [_from_item(i) for i in page.get("Items", [])]
             last = page.get("LastEvaluatedKey")
+            if len(users) > limit or (len(users) == limit and last):
+                users = users[:limit]
+                return users, users[-1].username
             if not last:
                 return users, None
             start = str(last["username"])
-        return users, users[-1].username
 
     def without_skeleton(self) -> list[User]:
         """Every user whose row names no skeleton (made before skeletons were claimed), oldest first."""
