@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import re
-
 from gatehouse.accounts import signup
-from tests.conftest import DEFAULT_PASSWORD, bearer, json_body
+from tests.conftest import DEFAULT_PASSWORD, bearer, json_body, next_link
 
 # What docs/API.md says a listed user shows.
 LISTED_FIELDS = {"username", "account_id", "roles", "created_at", "disabled"}
@@ -26,15 +24,6 @@ def test_admin_lists_users_without_hashes(client, make_user, login, rt):
 def test_admin_listing_never_reads_hashes_from_the_table(rt, make_user):
     make_user("someone")
     assert all(u.password_hash == "" for u in rt.users.list())
-
-
-def _next_link(response) -> str | None:
-    link = response.headers.get("Link")
-    if link is None:
-        return None
-    match = re.fullmatch(r'<([^>]+)>; rel="next"', link)
-    assert match is not None, link
-    return match.group(1)
 
 
 def test_every_page_size_pages_over_users_only_each_once_and_every_next_link_works(
@@ -58,5 +47,5 @@ def test_every_page_size_pages_over_users_only_each_once_and_every_next_link_wor
             assert len(page) <= limit
             assert all(set(user) == LISTED_FIELDS for user in page)
             seen += [user["username"] for user in page]
-            url = _next_link(response)
+            url = next_link(response)
         assert sorted(seen) == sorted(names), limit  # users only, each once
