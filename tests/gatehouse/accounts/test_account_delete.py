@@ -84,7 +84,7 @@ def test_deleting_my_account_removes_every_row_ends_sessions_and_the_notes_hook_
 ) -> None:
     login(client, "alice", "Wrong-password-42")  # a failure counted for the name
     # Another attempt on the same counter, as a second failed login would leave.
-    rt.attempts.reserve("alice", LOGIN, rt.now(), rt.lockout)
+    rt.attempts.count_failure("alice", LOGIN, rt.now(), rt.lockout)
     assert len(items_about(rt, "alice", alice["account_id"])) == 5  # user, claim, two sessions, attempts
     assert len(notes_of(rt, alice["account_id"])) == 2
 
