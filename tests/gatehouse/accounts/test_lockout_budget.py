@@ -113,6 +113,17 @@ def test_no_counter_admits_more_than_the_hard_cap_of_consecutive_failures_in_any
     assert attempt(client, "no-such-account", WRONG).status_code == 400  # per name, as ever
 
 
+def test_a_name_at_its_hard_cap_never_refuses_the_owners_device(make_runtime, make_user, client, clock):
+    rt = make_runtime(lockout_threshold=3, lockout_max_consecutive=3)
+    creds = make_user()
+    (token,) = device_tokens(client, creds, 1)
+    for _ in range(3):  # the attacker, without a device token
+        attempt(client, creds.username, WRONG)
+    clock.advance(rt.settings.lockout_window_seconds)
+    assert attempt(client, creds.username, creds.password).status_code == 429  # capped for new devices
+    assert attempt(client, creds.username, creds.password, token).status_code == 200
+
+
 def test_a_capped_name_and_an_unknown_name_answer_alike_at_every_step(make_runtime, client, make_user, clock):
     rt = make_runtime(lockout_threshold=3, lockout_max_consecutive=7)
     creds = make_user()
