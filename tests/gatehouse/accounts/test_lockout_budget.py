@@ -219,3 +219,10 @@ def test_a_deletion_kills_every_device_token_even_for_a_new_account_with_the_sam
     assert attempt(client, creds.username, creds.password, old).status_code == 400  # no account
     make_user("kept-name", creds.password)  # the same name and password, in the same second
     _old_token_is_no_device_of_the_account(client, rt, creds.username, creds.password, old)
+
+
+def test_ending_every_session_kills_every_device_token_issued_before_it(client, rt, make_user, login):
+    creds = make_user()
+    (old,) = device_tokens(client, creds, 1)
+    assert client.http.delete("/auth/sessions", headers=bearer(login(creds))).status_code == 204
+    _old_token_is_no_device_of_the_account(client, rt, creds.username, creds.password, old)
