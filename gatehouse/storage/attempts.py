@@ -167,7 +167,7 @@ class AttemptRepository:
             counter,
             now,
             rules,
-            UpdateExpression="SET expires_at = if_not_exists(expires_at, :exp)",
+            UpdateExpression="SET expires_at = :exp",
             values={":exp": now + KEEP_AFTER_LAST_FAILURE},
         )
         return answer if isinstance(answer, Refused) else None
