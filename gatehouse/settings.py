@@ -38,6 +38,9 @@ class Settings:
     lockout_max_seconds: int = 3600
     # Failures count within fixed observation windows of this length, then stop counting.
     lockout_window_seconds: int = 900
+    # Consecutive failures on one counter after which it admits nothing until a success, a
+    # reset or an unlock (NIST SP 800-63B: at most 100 per account).
+    lockout_max_consecutive: int = 100
     # Live sessions one user may hold; a login past the cap ends the oldest.
     max_sessions_per_user: int = 20
     check_sessions: bool = True
@@ -151,6 +154,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         lockout_base_seconds=_int(env, "LOCKOUT_BASE_SECONDS", d.lockout_base_seconds, 1, 3600),
         lockout_max_seconds=_int(env, "LOCKOUT_MAX_SECONDS", d.lockout_max_seconds, 1, 86400),
         lockout_window_seconds=_int(env, "LOCKOUT_WINDOW_SECONDS", d.lockout_window_seconds, 60, 7 * 86400),
+        lockout_max_consecutive=_int(env, "LOCKOUT_MAX_CONSECUTIVE", d.lockout_max_consecutive, 1, 100),
         max_sessions_per_user=_int(env, "MAX_SESSIONS_PER_USER", d.max_sessions_per_user, 1, 90),
         check_sessions=_bool(env, "CHECK_SESSIONS", d.check_sessions),
         session_cache_seconds=_int(env, "SESSION_CACHE_SECONDS", d.session_cache_seconds, 0, 300),

@@ -38,6 +38,7 @@ from gatehouse.errors import (
     NoFactor,
     NoPendingEnrolment,
     NoSuchUser,
+    TooManyAttempts,
     WrongSecondFactor,
 )
 from gatehouse.storage.attempts import PASSWORD_CHANGE
@@ -77,12 +78,11 @@ def confirm(rt: AccountServices, identity: Identity, code: str) -> list[str]:
         raise FactorExists()
     if state.pending is None or state.pending_until <= rt.now():
         raise NoPendingEnrolment()
-    login.count_attempt(rt, user.username, PASSWORD_CHANGE)
     secret = rt.mfa_keys.open(state.pending, user.account_id)
     step = totp.matching_step(secret, code, rt.clock(), None)
+    _settle(rt, user, PASSWORD_CHANGE, right=step is not None)
     if step is None:
         raise WrongSecondFactor()
-    _confirmed(rt, user.username)
     codes = recovery_codes.new_codes()
     if not rt.factors.confirm(user, state.pending, step, _digests(codes), rt.now()):
         raise NoPendingEnrolment()  # another enrolment replaced this one meanwhile
@@ -160,17 +160,19 @@ def admin_reset(rt: AccountServices, raw_username: str, *, actor: str = activity
 
 
 def check_code(rt: AccountServices, user: User, state: FactorState, code: str, *, counter: str) -> None:
-    """Accept one TOTP code of the account, once: counted on ``counter`` before it is looked at."""
+    """Accept one TOTP code of the account, once, settled on ``counter`` as a password is: a wrong
+    (or already used) code counts as a failure, a right one must be admitted (429 in the back-off)."""
     sealed = _active(state)
-    login.count_attempt(rt, user.username, counter)
     secret = rt.mfa_keys.open(sealed, user.account_id)
     step = totp.matching_step(secret, code, rt.clock(), state.last_step)
-    # The conditional write is what makes a code single-use: of two requests with
-    # the same code, in parallel or not, one moves the step and the other fails here.
-    if step is None or not rt.factors.accept_step(user, sealed, step):
-        raise WrongSecondFactor()
-    if counter == PASSWORD_CHANGE:
-        _confirmed(rt, user.username)
+    if step is not None:
+        _settle(rt, user, counter, right=True)
+        # The conditional write is what makes a code single-use: of two requests with
+        # the same code, in parallel or not, one moves the step and the other fails here.
+        if rt.factors.accept_step(user, sealed, step):
+            return
+    _settle(rt, user, counter, right=False)
+    raise WrongSecondFactor()
 
 
 def spend_recovery_code(
@@ -183,23 +185,36 @@ def spend_recovery_code(
     device: str = "",
     session: str = "",
 ) -> None:
-    """Use up one recovery code (counted on ``counter``); its event mails the owner a notice."""
-    login.count_attempt(rt, user.username, counter)
+    """Use up one recovery code (settled on ``counter`` as a code is); its event mails the owner."""
     digest = recovery_codes.digest(raw)
-    if digest is None or not rt.factors.spend_recovery_code(user, digest):
-        raise WrongSecondFactor()
-    if counter == PASSWORD_CHANGE:
-        _confirmed(rt, user.username)
-    remaining = len(state.recovery - {digest})
-    activity.record(
-        rt,
-        activity.Who.of(user),
-        activity.RECOVERY_CODE_USED,
-        device=device,
-        session=session,
-        detail=f"{remaining} left",
-        notice=True,
-    )
+    if digest is not None and digest in state.recovery:
+        _settle(rt, user, counter, right=True)
+        # A conditional removal: of two requests with the same code, one spends it.
+        if rt.factors.spend_recovery_code(user, digest):
+            remaining = len(state.recovery - {digest})
+            activity.record(
+                rt,
+                activity.Who.of(user),
+                activity.RECOVERY_CODE_USED,
+                device=device,
+                session=session,
+                detail=f"{remaining} left",
+                notice=True,
+            )
+            return
+    _settle(rt, user, counter, right=False)
+    raise WrongSecondFactor()
+
+
+def _settle(rt: AccountServices, user: User, counter: str, *, right: bool) -> None:
+    """Settle a code on ``counter``; a right one on the bearer routes' confirmation counter also
+    clears it, as a right current password does."""
+    if right and counter == PASSWORD_CHANGE:
+        refused = rt.attempts.admit_and_reset(user.username, counter, rt.now(), rt.lockout)
+        if refused is not None:
+            raise TooManyAttempts(refused.retry_after)
+        return
+    login.settle_attempt(rt, user.username, counter, right)
 
 
 def _read(rt: AccountServices, identity: Identity) -> tuple[User, FactorState]:
@@ -219,7 +234,3 @@ def _active(state: FactorState) -> str:
 
 def _digests(codes: list[str]) -> list[str]:
     return [d for d in (recovery_codes.digest(c) for c in codes) if d is not None]
-
-
-def _confirmed(rt: AccountServices, username: str) -> None:
-    rt.attempts.reset(username, PASSWORD_CHANGE, rt.now(), rt.lockout)

@@ -61,7 +61,6 @@ def after_password(
     user: User,
     device: str,
     counter: str,
-    known_device: str | None,
     device_token: str | None,
     new_hash: str | None = None,
 ) -> lifecycle.TokenGrant | MfaRequired:
@@ -71,6 +70,8 @@ def after_password(
     written here, with the session or the challenge, as a password login writes it: only while
     the account still has the credentials it was read with.
     """
+    # ``device_token``: a valid device token of the account (the password grant checked it), or None.
+    known_device = devices.device_id(rt, user, device_token)
     if known_device is not None and rt.settings.mfa_remember_days > 0:
         state = rt.factors.get(user)
         if state is not None and _remembered(state, known_device, rt.now()):
@@ -78,7 +79,7 @@ def after_password(
                 rt,
                 user,
                 device,
-                {"counter": rt.attempts.reset_item(user.username, counter, rt.now(), rt.lockout)},
+                {"counter": rt.attempts.reset_item(user.username, counter)},
                 REMEMBERED_AMR,
                 new_device=False,
                 new_hash=new_hash,
@@ -170,7 +171,7 @@ def _finish(
         challenge.device,
         {
             "challenge": rt.challenges.consume_item(mfa_token, now),
-            "counter": rt.attempts.reset_item(user.username, challenge.counter, now, rt.lockout),
+            "counter": rt.attempts.reset_item(user.username, challenge.counter),
         },
         amr,
         new_device=not challenge.device_id,

@@ -21,6 +21,7 @@ from collections.abc import Callable, Mapping
 from typing import TextIO
 
 from gatehouse.accounts import admin as admin_accounts
+from gatehouse.accounts import look_alikes
 from gatehouse.admin import keyring, prompt, stackinfo, target, useradmin
 from gatehouse.admin.keystore import KeyStore, KeyStoreError, jwks_parameter_for
 from gatehouse.admin.mfakeys import MfaKeyStore
@@ -123,6 +124,10 @@ def _parser() -> argparse.ArgumentParser:
     listing.add_argument("--json", action="store_true")
 
     commands.add_parser("create-tables", help="make the tables, for the `chalice deploy` route")
+    commands.add_parser(
+        "claim-skeletons",
+        help="give accounts made before look-alike names were refused the claim of their skeleton",
+    )
 
     reset = commands.add_parser(
         "reset-mfa", help="remove a user's second factor (lost phone); mails a notice"
@@ -277,6 +282,13 @@ def delete_user(ctx: Context) -> None:
     print(f"ran {len(hooks)} app hook(s).")
     if deleted.hooks_failed:
         print(f"{deleted.hooks_failed} app hook(s) failed; the log line account_deleted_hook names them.")
+
+
+def claim_skeletons(ctx: Context) -> None:
+    done = look_alikes.claim_skeletons(ctx.services())
+    print(f"Claimed the skeleton of {len(done.claimed)} name(s).")
+    for name, holder in done.look_alikes:
+        print(f"{name!r} looks like the older {holder!r}, which holds the claim; {name!r} keeps its name.")
 
 
 def create_tables(ctx: Context) -> None:
@@ -505,6 +517,8 @@ def main(
             retire_key(ctx)
         elif command == "create-tables":
             create_tables(ctx)
+        elif command == "claim-skeletons":
+            claim_skeletons(ctx)
         elif command == "reset-mfa":
             reset_mfa(ctx)
         elif command == "create-mfa-key":

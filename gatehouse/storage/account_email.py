@@ -20,8 +20,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from gatehouse.errors import Conflict, EmailTaken, StoreError, UsernameTaken
+from gatehouse.errors import Conflict, EmailTaken, LookAlikeName, StoreError, UsernameTaken
 from gatehouse.storage.failures import store_call, transact
+from gatehouse.storage.users import skeleton_claim
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
@@ -81,7 +82,8 @@ class AccountEmailRepository:
     def create_user_with_email(
         self, user_item: dict[str, Any], email: str, code_hash: str, expires: int
     ) -> None:
-        """Add a user and claim its address in one transaction (``UsernameTaken`` / ``EmailTaken``)."""
+        """Add a user and claim its address and its name's skeleton in one transaction
+        (``UsernameTaken`` / ``LookAlikeName`` / ``EmailTaken``)."""
         item = {
             **user_item,
             "email": email,
@@ -94,10 +96,13 @@ class AccountEmailRepository:
             {
                 "user": self._put(item, "attribute_not_exists(username)"),
                 "claim": self._put(_claim(email, item), "attribute_not_exists(username)"),
+                "skeleton": self._put(skeleton_claim(item), "attribute_not_exists(username)"),
             },
         )
         if "user" in failed:
             raise UsernameTaken()
+        if "skeleton" in failed:
+            raise LookAlikeName()
         if failed:
             raise EmailTaken()
 

@@ -7,6 +7,14 @@ an account (sessions, refresh and device tokens, codes, email claims, the
 app's data) is keyed or bound by the id, and every write here that acts for
 such a thing is conditioned on it.  A row without an id or a credential
 version is an error, never read as a default.
+
+Beside the users the table holds one *skeleton claim* per account (key
+``skeleton#<skeleton>``, attributes ``owner`` and ``owner_name`` as on an
+email claim): the name's confusable skeleton
+(:func:`gatehouse.accounts.usernames.skeleton`), written in the same
+transaction as the user item (which keeps it as ``name_skeleton``) and
+removed with it.  So two names a reader takes one for the other ("admin",
+"adrnin") can never both be created, however the sign-ups interleave.
 """
 
 from __future__ import annotations
@@ -16,7 +24,7 @@ import secrets
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from gatehouse.errors import NoSuchUser, StoreError, UsernameTaken
+from gatehouse.errors import LookAlikeName, NoSuchUser, StoreError, UsernameTaken
 from gatehouse.roles import ADMIN
 from gatehouse.storage.failures import all_items, store_call, transact
 
@@ -28,6 +36,8 @@ if TYPE_CHECKING:
 ACCOUNT_ID_PATTERN = re.compile(r"[0-9a-f]{32}")
 # The credential version of a new account (a missing one is an error, never 0).
 FIRST_CRED_VERSION = 1
+# Items the table holds for one account: its row, its skeleton claim, its email claim.
+ITEMS_PER_USER = 3
 
 
 # What a listing reads of a user: never the hash, never a sealed secret (``mfa_since`` only
@@ -61,6 +71,9 @@ class User:
     # The account's address as read with the user (a login's new-device notice needs no other read).
     email: str = ""
     email_verified: bool = False
+    # The name's confusable skeleton, whose claim item this account holds ("": none, an
+    # account made before skeletons were claimed and not yet given one by ``claim-skeletons``).
+    name_skeleton: str = ""
     # A confirmed second factor (storage/factors.py keeps its state on this row).
     has_factor: bool = False
 
@@ -88,7 +101,28 @@ def user_item(user: User) -> dict[str, Any]:
     }
     if user.roles:
         item["roles"] = set(user.roles)
+    if user.name_skeleton:
+        item["name_skeleton"] = user.name_skeleton
     return item
+
+
+def skeleton_key(skeleton: str) -> str:
+    """The users-table key that reserves a name's confusable skeleton for one account.
+
+    Usernames are ``[a-z0-9_.-]`` only, so a key with ``#`` can never be a user.
+    """
+    return "skeleton#" + skeleton
+
+
+def skeleton_claim(item: dict[str, Any]) -> dict[str, Any]:
+    """The claim item of the skeleton of the new user ``item`` (which must name one)."""
+    if not item.get("name_skeleton"):
+        raise StoreError("A new user needs its name's skeleton.")
+    return {
+        "username": skeleton_key(item["name_skeleton"]),
+        "owner": item["account_id"],
+        "owner_name": item["username"],
+    }
 
 
 def _from_item(item: dict[str, Any]) -> User:
@@ -105,6 +139,7 @@ def _from_item(item: dict[str, Any]) -> User:
         cred_version=int(item["cred_version"]),
         email=str(item.get("email", "")),
         email_verified=bool(item.get("email_verified", False)),
+        name_skeleton=str(item.get("name_skeleton", "")),
         has_factor="mfa_since" in item,
     )
 
@@ -123,9 +158,62 @@ class UserRepository:
         return self._table.name
 
     def create(self, user: User) -> None:
-        """Add ``user``; ``UsernameTaken`` if the name exists (race-safe)."""
-        with store_call("users.create", UsernameTaken()):
-            self._table.put_item(Item=user_item(user), ConditionExpression="attribute_not_exists(username)")
+        """Add ``user`` and claim its skeleton in one transaction: ``UsernameTaken`` if the name
+        exists, else ``LookAlikeName`` if another account holds the skeleton (race-safe)."""
+        failed = transact(
+            self._table.meta.client,
+            "users.create",
+            {
+                "user": self._put_new(user_item(user)),
+                "skeleton": self._put_new(skeleton_claim(user_item(user))),
+            },
+        )
+        if "user" in failed:
+            raise UsernameTaken()
+        if failed:
+            raise LookAlikeName()
+
+    def _put_new(self, item: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "Put": {
+                "TableName": self._table.name,
+                "Item": item,
+                "ConditionExpression": "attribute_not_exists(username)",
+            }
+        }
+
+    def skeleton_holder(self, skeleton: str) -> AccountKey | None:
+        """The account that holds ``skeleton``'s claim, or None."""
+        with store_call("users.skeleton_holder"):
+            item = self._table.get_item(Key={"username": skeleton_key(skeleton)}, ConsistentRead=True)
+        claim = item.get("Item")
+        if not claim or "owner" not in claim:
+            return None
+        return AccountKey(str(claim.get("owner_name", "")), str(claim["owner"]))
+
+    def claim_skeleton(self, user: User, skeleton: str) -> bool:
+        """Give an account made before skeletons were claimed the claim of ``skeleton``, in one
+        transaction with the row's ``name_skeleton``; False when another account holds the
+        skeleton or the row is no longer that incarnation without a skeleton."""
+        condition, values = same_account(user.account_id)
+        claim = skeleton_claim(
+            {"username": user.username, "account_id": user.account_id, "name_skeleton": skeleton}
+        )
+        row = {
+            "Update": {
+                "TableName": self._table.name,
+                "Key": {"username": user.username},
+                "UpdateExpression": "SET name_skeleton = :s",
+                "ConditionExpression": (
+                    f"attribute_exists(password_hash) AND {condition} AND attribute_not_exists(name_skeleton)"
+                ),
+                "ExpressionAttributeValues": {":s": skeleton, **values},
+            }
+        }
+        failed = transact(
+            self._table.meta.client, "users.claim_skeleton", {"user": row, "skeleton": self._put_new(claim)}
+        )
+        return not failed
 
     def get(self, username: str) -> User | None:
         with store_call("users.get"):
@@ -209,7 +297,7 @@ class UserRepository:
             update["ExpressionAttributeValues"][":r"] = set(roles)
         else:
             update["UpdateExpression"] = "REMOVE #r"  # DynamoDB has no empty sets
-        return self._guarded("users.set_roles", {"Update": update}, witness)
+        return self._guarded("users.set_roles", user, {"Update": update}, witness, ADMIN not in roles)
 
     def set_disabled(self, user: User, disabled: bool, *, witness: str | None = None) -> bool:
         """False when the incarnation ``user`` is gone.  Disabling also bumps the credential
@@ -221,7 +309,7 @@ class UserRepository:
             "ConditionExpression": f"attribute_exists(password_hash) AND {condition}",
             "ExpressionAttributeValues": {":d": disabled, **values, **({":one": 1} if disabled else {})},
         }
-        return self._guarded("users.set_disabled", {"Update": update}, witness)
+        return self._guarded("users.set_disabled", user, {"Update": update}, witness, disabled)
 
     def delete_item(self, user: User, email: str | None) -> dict[str, Any]:
         """A transaction item that deletes the incarnation ``user`` (holding ``email``, or none)."""
@@ -231,6 +319,12 @@ class UserRepository:
             values = {**values, ":e": email}
         else:
             condition += " AND attribute_not_exists(email)"
+        # The skeleton claim removed with it is the one the row names (see :meth:`delete`).
+        if user.name_skeleton:
+            condition += " AND name_skeleton = :sk"
+            values = {**values, ":sk": user.name_skeleton}
+        else:
+            condition += " AND attribute_not_exists(name_skeleton)"
         return {
             "Delete": {
                 "TableName": self._table.name,
@@ -240,20 +334,40 @@ class UserRepository:
             }
         }
 
-    def _guarded(self, operation: str, change: dict[str, Any], witness: str | None) -> bool:
-        """Apply one change item; with ``witness``, in one transaction with a check that the
-        witness is still an active admin.  Two admins demoting each other at once conflict here;
-        one of them loses."""
+    def _guarded(
+        self, operation: str, user: User, change: dict[str, Any], witness: str | None, ends_admin: bool
+    ) -> bool:
+        """Apply one change item to ``user``; False when that incarnation is gone.
+
+        A change that would end an active admin (``ends_admin``) is made either
+        in one transaction with a check that the ``witness``, another user, is
+        still an active admin (else :class:`WitnessGone`), or, without one, only
+        while the user is no active admin (else :class:`NowAnAdmin`).  Either
+        way DynamoDB decides, so no interleaving of such changes (and of
+        promotions, enables) ever leaves no active admin: two admins demoting
+        each other at once conflict here, and one of them loses.
+        """
         [(kind, body)] = change.items()
-        items: dict[str, dict[str, Any]] = {"user": {kind: {"TableName": self._table.name, **body}}}
-        if witness is not None:
+        body = {"TableName": self._table.name, **body}
+        guarded = ends_admin and witness is None
+        if guarded:
+            body = _with_condition(body, *_NOT_AN_ACTIVE_ADMIN)
+        items: dict[str, dict[str, Any]] = {"user": {kind: body}}
+        if ends_admin and witness is not None:
             items["witness"] = {"ConditionCheck": self._active_admin_check(witness)}
         failed = transact(self._table.meta.client, operation, items)
         if "user" in failed:
+            if guarded and self._is_active_admin(user):
+                raise NowAnAdmin()
             return False
         if "witness" in failed:
             raise WitnessGone()
         return True
+
+    def _is_active_admin(self, user: User) -> bool:
+        """Whether the incarnation ``user`` is an active admin now (after a guard failed)."""
+        now = self.get_account(user.username, user.account_id)
+        return now is not None and ADMIN in now.roles and not now.disabled
 
     def delete(
         self, user: User, email: str | None, also: dict[str, Any] | None = None, *, witness: str | None = None
@@ -262,12 +376,29 @@ class UserRepository:
         (its email claim's removal), in one transaction; given a ``witness``, only while that other
         user is still an active admin.  The names of what failed: ``user`` (changed or gone),
         ``also``, ``witness``; empty when it is done."""
-        items: dict[str, dict[str, Any]] = {"user": self.delete_item(user, email)}
+        deletion = self.delete_item(user, email)
+        if witness is None:  # then only while the user is no active admin (else NowAnAdmin)
+            deletion = {"Delete": _with_condition(deletion["Delete"], *_NOT_AN_ACTIVE_ADMIN)}
+        items: dict[str, dict[str, Any]] = {"user": deletion}
+        if user.name_skeleton:
+            # The name's skeleton is free again with the name (only this account's claim).
+            items["skeleton"] = {
+                "Delete": {
+                    "TableName": self._table.name,
+                    "Key": {"username": skeleton_key(user.name_skeleton)},
+                    "ConditionExpression": "attribute_not_exists(#o) OR #o = :owner",
+                    "ExpressionAttributeNames": {"#o": "owner"},
+                    "ExpressionAttributeValues": {":owner": user.account_id},
+                }
+            }
         if also is not None:
             items["also"] = also
         if witness is not None:
             items["witness"] = {"ConditionCheck": self._active_admin_check(witness)}
-        return transact(self._table.meta.client, "users.delete_account", items)
+        failed = transact(self._table.meta.client, "users.delete_account", items)
+        if "user" in failed and witness is None and self._is_active_admin(user):
+            raise NowAnAdmin()
+        return failed
 
     def _active_admin_check(self, witness: str) -> dict[str, Any]:
         return {
@@ -298,18 +429,21 @@ class UserRepository:
         """Up to ``limit`` users after the username ``after`` (table order), without ever reading
         the hashes out of the table, and the username to continue from (or None).
 
-        The table also holds email claims (keys with ``#``): DynamoDB's ``Limit``
-        counts items before a filter, so a page is filled by reading on, and the
-        cursor is always the last *user* returned, never another record's key.
+        The table also holds claim items (email addresses, name skeletons: keys
+        with ``#``, no ``password_hash``): DynamoDB's ``Limit`` counts items
+        before the filter drops them, so a page is filled by reading on, and the
+        cursor is always the last *user* returned, never another record's key
+        (a page read past ``limit`` users is cut there, and goes on after it).
         """
         users: list[User] = []
         start = after
-        while len(users) < limit:
+        while True:
             kwargs: dict[str, Any] = {
                 "ProjectionExpression": LISTED,
                 "FilterExpression": "attribute_exists(password_hash)",
                 "ExpressionAttributeNames": {"#r": "roles"},
-                "Limit": limit - len(users),
+                # Each user has up to ITEMS_PER_USER items: one read usually fills the page.
+                "Limit": (limit - len(users)) * ITEMS_PER_USER,
             }
             if start is not None:
                 kwargs["ExclusiveStartKey"] = {"username": start}
@@ -317,10 +451,23 @@ class UserRepository:
                 page = self._table.scan(**kwargs)
             users += [_from_item(i) for i in page.get("Items", [])]
             last = page.get("LastEvaluatedKey")
+            if len(users) > limit or (len(users) == limit and last):
+                users = users[:limit]
+                return users, users[-1].username
             if not last:
                 return users, None
             start = str(last["username"])
-        return users, users[-1].username
+
+    def without_skeleton(self) -> list[User]:
+        """Every user whose row names no skeleton (made before skeletons were claimed), oldest first."""
+        users = all_items(
+            "users.without_skeleton",
+            self._table.scan,
+            ProjectionExpression="username, account_id, cred_version, created_at",
+            FilterExpression="attribute_exists(password_hash) AND attribute_not_exists(name_skeleton)",
+            ConsistentRead=True,
+        )
+        return sorted((_from_item(item) for item in users), key=lambda u: (u.created_at, u.username))
 
     def list(self) -> list[User]:
         """Every user, without ever reading the hashes out of the table."""
@@ -332,6 +479,31 @@ class UserRepository:
             ExpressionAttributeNames={"#r": "roles"},
         )
         return sorted((_from_item(item) for item in users), key=lambda u: u.username)
+
+
+# A condition (its names and values) that holds while a user item is no active admin.
+_NOT_AN_ACTIVE_ADMIN: tuple[str, dict[str, str], dict[str, Any]] = (
+    "NOT (contains(#gr, :gadmin) AND (attribute_not_exists(disabled) OR disabled = :gfalse))",
+    {"#gr": "roles"},
+    {":gadmin": ADMIN, ":gfalse": False},
+)
+
+
+def _with_condition(
+    body: dict[str, Any], condition: str, names: dict[str, str], values: dict[str, Any]
+) -> dict[str, Any]:
+    """A transaction item's body with ``condition`` added to its own."""
+    return {
+        **body,
+        "ConditionExpression": f"({body['ConditionExpression']}) AND {condition}",
+        "ExpressionAttributeNames": {**body.get("ExpressionAttributeNames", {}), **names},
+        "ExpressionAttributeValues": {**body.get("ExpressionAttributeValues", {}), **values},
+    }
+
+
+class NowAnAdmin(StoreError):
+    """A change made without a witness found its user an active admin (promoted or enabled
+    meanwhile): it needs a witness after all."""
 
 
 class WitnessGone(StoreError):
