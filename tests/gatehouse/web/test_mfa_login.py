@@ -136,18 +136,20 @@ def test_two_parallel_uses_of_one_code_give_one_session(
 
 
 def test_wrong_codes_count_and_a_new_mfa_token_does_not_reset_them(
-    client, make_mfa_user, authenticator
+    client, rt, make_mfa_user, authenticator
 ) -> None:
     user = make_mfa_user()
     statuses = []
-    for _ in range(4):  # each round: the password again (a new mfa_token), then a wrong code
+    # Each round: the right password again (a new mfa_token, counting nothing), then a wrong code.
+    for _ in range(rt.lockout.threshold + 1):
         response = password_grant(client, user.creds)
         if response.status_code != 403:
             statuses.append(response.status_code)
             break
         wrong = "000000" if authenticator.code(user.secret) != "000000" else "111111"
         statuses.append(otp_grant(client, json_body(response)["mfa_token"], wrong).status_code)
-    assert statuses[-1] == 429, statuses
+    # Every wrong code counted; past the threshold even the right password is refused.
+    assert statuses == [400] * rt.lockout.threshold + [429], statuses
 
 
 def test_a_recovery_code_finishes_the_login_once_and_mails_the_owner(
