@@ -19,6 +19,7 @@ from chalice.test import Client
 import app as app_module
 from gatehouse.admin import cli, localstate, stackinfo, target
 from gatehouse.admin.keystore import jwks_parameter_for
+from gatehouse.component import declared_tables
 from gatehouse.dev.stack import LocalAws
 from gatehouse.jose.keys import load_keyset, load_signing_keys
 from gatehouse.release.template import BASE_TEMPLATE
@@ -425,13 +426,17 @@ def test_create_tables_makes_the_tables_with_ttl_and_point_in_time_recovery(
         assert backups["PointInTimeRecoveryDescription"]["PointInTimeRecoveryStatus"] == "ENABLED"
         ttl = client.describe_time_to_live(TableName=name)["TimeToLiveDescription"]
         assert (ttl["TimeToLiveStatus"] == "ENABLED") == (name in ttl_tables(settings))
-    # The app's own declared table (the example's notes) is made too, with point-in-time recovery.
-    notes = app_module.notes_table.create_table_arguments(IN_PROCESS_AWS)
-    described = client.describe_table(TableName=notes["TableName"])["Table"]
-    assert described["KeySchema"] == notes["KeySchema"]
-    backups = client.describe_continuous_backups(TableName=notes["TableName"])["ContinuousBackupsDescription"]
-    assert backups["PointInTimeRecoveryDescription"]["PointInTimeRecoveryStatus"] == "ENABLED"
-    assert f"Created table {notes['TableName']!r}." in capsys.readouterr().out
+    # The app's own declared tables (here the example's notes) are made too, with point-in-time
+    # recovery.  Read from the declarations, not by name: a project without the notes runs this too.
+    created = capsys.readouterr().out
+    for declared in declared_tables(app_module.app):
+        own = declared.create_table_arguments(IN_PROCESS_AWS)
+        described = client.describe_table(TableName=own["TableName"])["Table"]
+        assert described["KeySchema"] == own["KeySchema"]
+        backups = client.describe_continuous_backups(TableName=own["TableName"])
+        recovery = backups["ContinuousBackupsDescription"]["PointInTimeRecoveryDescription"]
+        assert recovery["PointInTimeRecoveryStatus"] == "ENABLED"
+        assert f"Created table {own['TableName']!r}." in created
     assert cli.main(["create-tables"], env=IN_PROCESS_AWS) == 1
     assert "already exists" in capsys.readouterr().err
 
