@@ -59,7 +59,7 @@ def _runtime(fixture: Fixture, db: FakeDynamoDB) -> Any:
 
 def _candidates(fixture: Fixture, rt: Any) -> dict[str, Callable[[], object]]:
     from gatehouse import log_lines, logs
-    from gatehouse.authorizer.decision import ALLOWED, route_of
+    from gatehouse.authorizer.decision import log_allowed, route_of
     from gatehouse.authorizer.handler import gatehouse_auth
     from gatehouse.authorizer.policy import RouteTable, answer
     from gatehouse.jose.access_tokens import REQUIRED_CLAIMS, verify_access_token
@@ -85,16 +85,7 @@ def _candidates(fixture: Fixture, rt: Any) -> dict[str, Callable[[], object]]:
         "verify_access_token": lambda: verify_access_token(token, rt.keyset, rt.rules, now=fixture.now),
         "policy answer": lambda: answer(claims, routes, METHOD_ARN),
         # The deployed function's line, as it writes it: to stdout, with its metric.
-        LOG_LINE: lambda: log_lines.to_stdout(
-            "authorizer",
-            outcome="allow",
-            account=claims.sub,
-            user=claims.username,
-            route=where,
-            route_allowed=int(where is not None and opened.pattern.fullmatch(where) is not None),
-            policy_covers=opened.covers,
-            metrics=ALLOWED,
-        ),
+        LOG_LINE: lambda: log_allowed(log_lines.to_stdout, claims, where, opened),
         REQUEST_LOG: lambda: logs.event(
             "request",
             method="GET",

@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 
 from gatehouse import log_lines
 from gatehouse.authorizer.bearer import Unauthorized, bearer_token
-from gatehouse.authorizer.policy import RouteTable, answer, opened_pattern
+from gatehouse.authorizer.policy import Opened, RouteTable, answer, opened_pattern
 from gatehouse.authorizer.session_check import SessionCheck
 from gatehouse.jose.access_tokens import AccessClaims, TokenRules, verify_access_token
 from gatehouse.jose.errors import TokenError
@@ -79,9 +79,17 @@ def authorize(
             metrics=FAILED,
         )
         raise Unauthorized("authorizer_error") from None
-    # The policy is cached per token and reused on every route: the line says which routes
-    # it opens and whether the one asked for is among them (if not, the gateway answers 403);
-    # both are made once per role set and container.
+    log_allowed(log, claims, where, opened)
+    return granted
+
+
+def log_allowed(log: Log, claims: AccessClaims, where: str | None, opened: Opened) -> None:
+    """The line of an allowed token.
+
+    The policy is cached per token and reused on every route: the line says which routes
+    it opens and whether the one asked for is among them (if not, the gateway answers 403);
+    both are made once per role set and container.
+    """
     log(
         "authorizer",
         outcome="allow",
@@ -92,7 +100,6 @@ def authorize(
         policy_covers=opened.covers,
         metrics=ALLOWED,
     )
-    return granted
 
 
 ALLOWED = {log_lines.AUTHORIZER_ALLOW: 1}
