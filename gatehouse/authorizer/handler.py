@@ -83,7 +83,8 @@ def routes_of_the_app() -> RouteTable:
 
 
 def session_reader(table_name: str) -> Callable[[str, str], Session | None]:
-    """One strongly consistent ``GetItem`` per call, through a botocore client made on first use."""
+    """One strongly consistent ``GetItem`` per call, through a botocore client made on first use
+    (and kept, with its connection): the function talks to DynamoDB alone."""
     client: DynamoDBClient | None = None
 
     def read(sub: str, sid: str) -> Session | None:
@@ -96,7 +97,7 @@ def session_reader(table_name: str) -> Callable[[str, str], Session | None]:
         if not SID_PATTERN.fullmatch(sid):
             return None
         if client is None:
-            client = aws.dynamodb_client()
+            client = aws.dynamodb_only_client()
         return read_session(client, table_name, sub, sid)
 
     return read
