@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from gatehouse.storage import aws
@@ -15,14 +17,18 @@ def fresh_aws(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(aws, "_dynamodb_only", None)
 
 
-def test_session_check_client_from_a_cold_session_reads_a_table(fresh_aws: None, aws_mock: None) -> None:
-    client = aws.dynamodb_client()
+def _create_table(client: Any, name: str) -> None:
     client.create_table(
-        TableName="cold",
+        TableName=name,
         KeySchema=[{"AttributeName": "sid", "KeyType": "HASH"}],
         AttributeDefinitions=[{"AttributeName": "sid", "AttributeType": "S"}],
         BillingMode="PAY_PER_REQUEST",
     )
+
+
+def test_session_check_client_from_a_cold_session_reads_a_table(fresh_aws: None, aws_mock: None) -> None:
+    client = aws.dynamodb_client()
+    _create_table(client, "cold")
     client.put_item(TableName="cold", Item={"sid": {"S": "a"}, "username": {"S": "alice"}})
 
     item = client.get_item(TableName="cold", Key={"sid": {"S": "a"}}, ConsistentRead=True)["Item"]
@@ -65,12 +71,7 @@ def test_a_process_that_talks_to_dynamodb_alone_gets_a_session_that_knows_only_d
 ) -> None:
     # The authorizer function: botocore never lists the hundreds of services it ships.
     client = aws.dynamodb_only_client()
-    client.create_table(
-        TableName="alone",
-        KeySchema=[{"AttributeName": "sid", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "sid", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    _create_table(client, "alone")
     client.put_item(TableName="alone", Item={"sid": {"S": "a"}})
     assert client.get_item(TableName="alone", Key={"sid": {"S": "a"}}, ConsistentRead=True)["Item"]
     assert aws._core is None
