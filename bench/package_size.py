@@ -49,7 +49,32 @@ def cache_dir() -> Path:
     return base / "gatehouse-bench" / "chalice-deployments"
 
 
+def check_wheel_is_current(root: Path = ROOT) -> None:
+    """Refuse to measure a zip whose Gatehouse is not the working tree's.
+
+    requirements.txt names the wheel in dist/, so the zip ships whatever that
+    wheel holds; one built before the last change would be measured in its
+    place (``make bench`` rebuilds it first; ``python -m bench`` alone does not).
+    """
+    wheels = sorted((root / "dist").glob("gatehouse_chalice-*.whl"))
+    if not wheels:
+        raise RuntimeError("no wheel in dist/: run make wheel")
+    with zipfile.ZipFile(wheels[-1]) as wheel:
+        names = [n for n in wheel.namelist() if n.startswith("gatehouse/") and n.endswith(".py")]
+        shipped = {n: wheel.read(n) for n in names}
+    tree = {
+        p.relative_to(root).as_posix(): p.read_bytes()
+        for p in (root / "gatehouse").rglob("*.py")
+        if "__pycache__" not in p.parts
+    }
+    stale = sorted(n for n in shipped.keys() | tree.keys() if shipped.get(n) != tree.get(n))
+    if stale:
+        named = ", ".join(stale[:3])
+        raise RuntimeError(f"{wheels[-1].name} differs from the tree ({named}...): run make wheel")
+
+
 def _copy_project(tmp: Path) -> Path:
+    check_wheel_is_current()
     project = tmp / "project"
     shutil.copytree(ROOT, project, ignore=SKIPPED, symlinks=True)
     cache = cache_dir()
