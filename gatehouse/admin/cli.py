@@ -153,6 +153,7 @@ class Context:
         stdin: TextIO,
     ) -> None:
         self.args = args
+        self.env = env
         self.clock = clock
         self.stdin = stdin
         overrides = dict(chosen.settings)
@@ -264,13 +265,15 @@ def delete_user(ctx: Context) -> None:
 
 def create_tables(ctx: Context) -> None:
     client = aws.dynamodb().meta.client
+    # The app's own tables too (its gate.table(...) lines), named as its functions will name them.
+    app_tables = useradmin.app_table_definitions(ctx.env)
     try:
-        tables.create_tables(client, ctx.settings, wait=True)
+        tables.create_tables(client, ctx.settings, wait=True, extra=app_tables)
     except Exception as exc:
         if error_code(exc) == "ResourceInUseException":
             raise CommandError("A table already exists; nothing was changed after it.") from None
         raise
-    for definition in tables.table_definitions(ctx.settings):
+    for definition in tables.table_definitions(ctx.settings) + app_tables:
         # What the CloudFormation template also turns on: restore to any second of the last 35 days.
         client.update_continuous_backups(
             TableName=definition["TableName"],
