@@ -155,6 +155,12 @@ class TooManyAttempts(GatehouseError):
         self.retry_after = retry_after
 
 
+class TooManyResetAttempts(TooManyAttempts):
+    """One source address tried too many reset codes; counted per source, never per account."""
+
+    default_message = "Too many password reset attempts from this address. Try again later."
+
+
 # -- storage: nothing the client can fix ---------------------------------------------------
 
 

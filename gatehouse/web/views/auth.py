@@ -68,6 +68,7 @@ def reset_password(gate: Gate) -> Response:
         required_str(body, "username", max_length=MAX_USERNAME_INPUT),
         required_str(body, "code", max_length=MAX_CODE_INPUT),
         required_str(body, "new_password", max_length=MAX_PASSWORD_LENGTH),
+        source=source_of(gate),
     )
     return no_content()
 
