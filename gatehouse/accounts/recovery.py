@@ -51,7 +51,7 @@ from gatehouse.accounts.email_syntax import normalize_email
 from gatehouse.accounts.passwords import check_password_policy
 from gatehouse.accounts.ports import AccountServices
 from gatehouse.accounts.usernames import USERNAME_PATTERN, normalize_username
-from gatehouse.errors import InvalidCode, InvalidRequest, TooManyResetAttempts
+from gatehouse.errors import InvalidCode, InvalidRequest, TooManyAttempts
 from gatehouse.mail import compose
 from gatehouse.storage.account_email import ResetState, claim_key
 from gatehouse.storage.mail_quota import Cap
@@ -61,6 +61,7 @@ SUBJECT = "Your password reset code"
 # Reset attempts one source address may make: every attempt with a well-formed code counts,
 # before it is compared.  Per source, not per account, so nobody can spend the owner's.
 GUESS_CAPS = ((20, outbox.HOUR),)
+TOO_MANY = "Too many password reset attempts from this address. Try again later."
 # Where attempts without a source address (no API Gateway in front) are counted: all together.
 NO_SOURCE = "none"
 # What fills the compared entries up to MAX_LIVE_RESET_CODES: no digest ever matches it.
@@ -186,7 +187,7 @@ def _count_attempt(rt: AccountServices, source: str | None, now: int) -> None:
     if not rt.mail_quota.take(caps, now):
         logs.event("password_reset", outcome="source_capped")
         window = GUESS_CAPS[0][1]
-        raise TooManyResetAttempts(retry_after=window - now % window)
+        raise TooManyAttempts(window - now % window, TOO_MANY)
 
 
 def _live(digest: str, codes: dict[str, int], now: int) -> bool:

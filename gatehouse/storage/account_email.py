@@ -7,6 +7,17 @@ A claim is written, moved and deleted in the same transaction as the user
 item that names the address, with conditions on both, so two accounts can
 never hold one address, however their requests interleave.
 
+A claim of an address nobody has verified yet carries ``unverified_until``
+(its first code's expiry, ``GATEHOUSE_EMAIL_CODE_TTL`` after the claim):
+past it, the claim no longer keeps the address from anyone else.  Another
+account's sign-up or address change then takes it over in one transaction
+that also takes the address off the lapsed claimant's user item (on the
+condition that it is still unverified there), so the address is never held
+by two accounts, not even unverified.  Verifying removes
+``unverified_until`` in the same transaction that marks the user verified,
+so a verification and a takeover cannot both succeed.  A later code for the
+same claim (a resend) does not lengthen the claim's life.
+
 Mailed codes live on the user item as SHA-256 digests only.  The
 verification code (``email_code_*``) has its expiry and a count of wrong
 guesses: a guess is counted *before* it is compared, by one conditional
@@ -30,6 +41,8 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
 
 EMAIL_CODE = "email_code"
+# The claim attribute that says until when an unverified claim keeps the address.
+UNTIL = "unverified_until"
 # A value no item ever holds: the condition of a write meant to change nothing.
 _NEVER = -1
 
@@ -88,27 +101,62 @@ class AccountEmailRepository:
     # -- the address ------------------------------------------------------------------
 
     def create_user_with_email(
-        self, user_item: dict[str, Any], email: str, code_hash: str, expires: int
+        self, user_item: dict[str, Any], email: str, code_hash: str, expires: int, now: int
     ) -> None:
-        """Add a user and claim its address in one transaction (``UsernameTaken`` / ``EmailTaken``)."""
+        """Add a user and claim its address in one transaction (``UsernameTaken`` / ``EmailTaken``);
+        the claim lives unverified until ``expires``, and may take over a lapsed one."""
         item = {
             **user_item,
             "email": email,
             "email_verified": False,
             **_code_fields(EMAIL_CODE, code_hash, expires),
         }
+        claim = self._claim_items(
+            email, ClaimOwner(str(item["account_id"]), str(item["username"])), expires, now
+        )
         failed = transact(
             self._table.meta.client,
             "users.create_with_email",
-            {
-                "user": self._put(item, "attribute_not_exists(username)"),
-                "claim": self._put(_claim(email, item), "attribute_not_exists(username)"),
-            },
+            {"user": self._put(item, "attribute_not_exists(username)"), **claim},
         )
         if "user" in failed:
             raise UsernameTaken()
         if failed:
             raise EmailTaken()
+
+    def _claim_items(self, email: str, owner: ClaimOwner, expires: int, now: int) -> dict[str, Any]:
+        """Transaction items that claim ``email`` for ``owner``, unverified until ``expires``: a put
+        on a free key or, when the current claim is another account's and has lapsed unverified,
+        its takeover with the address taken off that account's user item."""
+        key = claim_key(email)
+        with store_call("users.claim_of"):
+            current = self._table.get_item(Key={"username": key}, ConsistentRead=True).get("Item")
+        new = {**_claim(email, {"username": owner.username, "account_id": owner.account_id}), UNTIL: expires}
+        lapsed = (
+            current is not None
+            and UNTIL in current
+            and int(str(current[UNTIL])) <= now
+            and str(current.get("owner", "")) not in ("", owner.account_id)
+            and "owner_name" in current
+        )
+        if not lapsed or current is None:
+            return {"claim": self._put(new, "attribute_not_exists(username)")}
+        previous = str(current["owner"])
+        put = self._put(new, "#o = :old AND #u <= :now")
+        put["Put"] |= {
+            "ExpressionAttributeNames": {"#o": "owner", "#u": UNTIL},
+            "ExpressionAttributeValues": {":old": previous, ":now": now},
+        }
+        return {
+            "claim": put,
+            # The lapsed claimant keeps its account but not the address it never proved.
+            "lapsed": self._update(
+                str(current["owner_name"]),
+                "REMOVE email, email_verified, email_code_hash, email_code_expires, email_code_failures",
+                "account_id = :old AND email_verified = :f",
+                {":old": previous, ":f": False},
+            ),
+        }
 
     def contact(self, username: str, account_id: str) -> Contact | None:
         """The address of the incarnation ``account_id`` of ``username`` (None: none, or gone)."""
@@ -123,7 +171,7 @@ class AccountEmailRepository:
         return Contact(str(item["email"]), bool(item.get("email_verified", False)))
 
     def change_email(
-        self, owner: ClaimOwner, old: str | None, new: str, code_hash: str, expires: int
+        self, owner: ClaimOwner, old: str | None, new: str, code_hash: str, expires: int, now: int
     ) -> None:
         """Set a new, unverified address; its claim moves from the old one in the same transaction."""
         username = owner.username
@@ -152,25 +200,36 @@ class AccountEmailRepository:
         }
         moved = old is None or claim_key(old) != claim_key(new)
         if moved:
-            new_claim = _claim(new, {"username": username, "account_id": owner.account_id})
-            items["claim"] = self._put(new_claim, "attribute_not_exists(username)")
+            items |= self._claim_items(new, owner, expires, now)
         if moved and old is not None:
             items["old_claim"] = self.claim_removal(old, owner.account_id)
         failed = transact(self._table.meta.client, "users.change_email", items)
         if "user" in failed or "old_claim" in failed:
             raise Conflict("The account changed meanwhile; try again.")
+        # "claim" or "lapsed": the address is held (or its lapsed claim was verified meanwhile).
         if failed:
             raise EmailTaken()
 
-    def mark_verified(self, username: str, code_hash: str) -> bool:
-        """Mark the address verified, spending the code; False if the code changed meanwhile."""
-        return self._conditional(
-            "users.mark_verified",
-            username,
+    def mark_verified(self, owner: ClaimOwner, email: str, code_hash: str) -> bool:
+        """Mark the address verified, spending the code, and make its claim permanent, in one
+        transaction; False if the code changed or the claim was taken over meanwhile."""
+        claim = {
+            "Update": {
+                "TableName": self._table.name,
+                "Key": {"username": claim_key(email)},
+                "UpdateExpression": "REMOVE #u",
+                "ConditionExpression": "#o = :aid",
+                "ExpressionAttributeNames": {"#o": "owner", "#u": UNTIL},
+                "ExpressionAttributeValues": {":aid": owner.account_id},
+            }
+        }
+        user = self._update(
+            owner.username,
             "SET email_verified = :t REMOVE email_code_hash, email_code_expires, email_code_failures",
-            "email_code_hash = :h",
-            {":t": True, ":h": code_hash},
+            "attribute_exists(password_hash) AND account_id = :aid AND email = :e AND email_code_hash = :h",
+            {":t": True, ":h": code_hash, ":aid": owner.account_id, ":e": email},
         )
+        return not transact(self._table.meta.client, "users.mark_verified", {"user": user, "claim": claim})
 
     def renew_email_code(self, owner: ClaimOwner, email: str, code_hash: str, expires: int) -> bool:
         """A new verification code for ``email``, the old one gone; False if the address is
