@@ -132,31 +132,52 @@ class AccountEmailRepository:
         with store_call("users.claim_of"):
             current = self._table.get_item(Key={"username": key}, ConsistentRead=True).get("Item")
         new = {**_claim(email, {"username": owner.username, "account_id": owner.account_id}), UNTIL: expires}
-        lapsed = (
-            current is not None
-            and UNTIL in current
-            and int(str(current[UNTIL])) <= now
-            and str(current.get("owner", "")) not in ("", owner.account_id)
-            and "owner_name" in current
-        )
-        if not lapsed or current is None:
+        previous = str(current.get("owner", "")) if current else ""
+        if current is None or previous in ("", owner.account_id) or "owner_name" not in current:
             return {"claim": self._put(new, "attribute_not_exists(username)")}
-        previous = str(current["owner"])
-        put = self._put(new, "#o = :old AND #u <= :now")
+        holder = str(current["owner_name"])
+        if UNTIL in current:
+            lapsed = int(str(current[UNTIL])) <= now
+            claim_condition, holder_condition = "#u <= :now", "account_id = :old AND email_verified = :f"
+        else:
+            # A claim written before claims carried their life: it lapses with its holder's code.
+            lapsed = self._unverified_code_expired(holder, previous, now)
+            claim_condition = "attribute_not_exists(#u)"
+            holder_condition = "account_id = :old AND email_verified = :f AND email_code_expires <= :now"
+        if not lapsed:
+            return {"claim": self._put(new, "attribute_not_exists(username)")}
+        put = self._put(new, f"#o = :old AND {claim_condition}")
         put["Put"] |= {
             "ExpressionAttributeNames": {"#o": "owner", "#u": UNTIL},
-            "ExpressionAttributeValues": {":old": previous, ":now": now},
+            "ExpressionAttributeValues": {":old": previous} | ({":now": now} if UNTIL in current else {}),
         }
+        holder_values: dict[str, Any] = {":old": previous, ":f": False}
+        if UNTIL not in current:
+            holder_values[":now"] = now
         return {
             "claim": put,
             # The lapsed claimant keeps its account but not the address it never proved.
             "lapsed": self._update(
-                str(current["owner_name"]),
+                holder,
                 "REMOVE email, email_verified, email_code_hash, email_code_expires, email_code_failures",
-                "account_id = :old AND email_verified = :f",
-                {":old": previous, ":f": False},
+                holder_condition,
+                holder_values,
             ),
         }
+
+    def _unverified_code_expired(self, username: str, account_id: str, now: int) -> bool:
+        with store_call("users.claim_holder"):
+            item = self._table.get_item(
+                Key={"username": username},
+                ConsistentRead=True,
+                ProjectionExpression="account_id, email_verified, email_code_expires",
+            ).get("Item")
+        return bool(
+            item
+            and item.get("account_id") == account_id
+            and not item.get("email_verified", False)
+            and int(str(item.get("email_code_expires", now + 1))) <= now
+        )
 
     def contact(self, username: str, account_id: str) -> Contact | None:
         """The address of the incarnation ``account_id`` of ``username`` (None: none, or gone)."""

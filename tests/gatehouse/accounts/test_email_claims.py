@@ -149,3 +149,15 @@ def test_a_verification_racing_a_takeover_leaves_the_address_with_exactly_one_ac
     assert len(holders) == 1
     claim = rt.table(rt.settings.users_table).get_item(Key={"username": f"email#{VICTIM}"})["Item"]
     assert claim["owner_name"] == holders[0]
+
+
+def test_a_claim_written_before_claims_carried_their_life_lapses_with_its_holders_code(
+    client: Client, rt: Services, clock: FakeClock, mailbox: Mailbox
+) -> None:
+    squat(client, mailbox)
+    table = rt.table(rt.settings.users_table)
+    table.update_item(Key={"username": f"email#{VICTIM}"}, UpdateExpression="REMOVE unverified_until")
+    assert json_body(register(client, "owner", VICTIM))["error"] == "email_taken"  # its code still lives
+    clock.advance(rt.settings.email_code_ttl)
+    assert register(client, "owner", VICTIM).status_code == 201
+    assert "email" not in me(client, "mallory")
