@@ -108,6 +108,12 @@ test-browser: $(STAMP)
 openapi: $(STAMP)
 	$(PY) -m gatehouse.dev.openapi
 
+# The rehearsal's own tests: the packaged stack passes it, and each way a deployment breaks
+# (a permission, a module, a variable, a handler string) fails it naming the culprit.
+.PHONY: test-rehearse
+test-rehearse: $(STAMP) $(WHEEL)
+	$(PY) -m pytest -n 2 --dist loadfile -m rehearsal tests/release/rehearsal
+
 test-api: $(STAMP)
 	$(PY) -m pytest -m api tests/api
 

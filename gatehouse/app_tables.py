@@ -57,7 +57,11 @@ _reached: ContextVar[list[str] | None] = ContextVar("gatehouse_app_tables_reache
 
 
 class TableDeclarationError(ValueError):
-    """A ``gate.table(...)`` declaration that cannot be deployed; the message says why."""
+    """A ``gate.table(...)`` declaration that cannot be deployed; the message says why.
+
+    Not a :class:`~gatehouse.errors.GatehouseError`: a programming error in the app's own module,
+    raised when the app is imported, never by a request.
+    """
 
 
 @dataclass(frozen=True)

@@ -364,6 +364,10 @@ class Gatehouse:
         on = self._demo_page
         return self.settings.demo_page if on is None else on
 
+    def route_paths(self) -> frozenset[str]:
+        """Every path the app serves, its own and Gatehouse's (what its OpenAPI description may name)."""
+        return frozenset(self.app.routes)
+
     # -- what the authorizer and the deployment need ------------------------------------------
 
     def guards(self, entry: RouteEntry) -> bool:

@@ -14,7 +14,11 @@ CONFIG = Path(".chalice") / "config.json"
 
 
 class ProjectNotFound(Exception):
-    """No Chalice project where the command was asked to work; the message says what to do."""
+    """No Chalice project where the command was asked to work; the message says what to do.
+
+    Not a :class:`~gatehouse.errors.GatehouseError`: a command's refusal, printed as its one line;
+    it never reaches the HTTP edge.
+    """
 
 
 def find(start: Path | str | None = None) -> Path:

@@ -33,10 +33,11 @@ from typing import Any, Protocol
 
 from gatehouse import logs
 from gatehouse.accounts import outbox
+from gatehouse.accounts.paging import checked_cursor
 from gatehouse.accounts.ports import AccountServices
 from gatehouse.accounts.usernames import USERNAME_PATTERN, normalize_username
 from gatehouse.authorizer.identity import Identity
-from gatehouse.errors import InvalidRequest, NoSuchUser
+from gatehouse.errors import NoSuchUser
 from gatehouse.mail import compose
 from gatehouse.storage.events import EVENT_ID_PATTERN, Event, new_event_id
 from gatehouse.storage.users import User
@@ -334,7 +335,6 @@ def events_of_account(
 def _page(
     rt: AccountServices, account: str, limit: int, cursor: str | None
 ) -> tuple[list[dict[str, Any]], str | None]:
-    if cursor is not None and not EVENT_ID_PATTERN.fullmatch(cursor):
-        raise InvalidRequest("cursor is not valid: use the one from the Link header.")
+    cursor = checked_cursor(cursor, EVENT_ID_PATTERN)
     events, following = rt.events.page(account, limit, rt.now(), cursor)
     return [e.public() for e in events], following

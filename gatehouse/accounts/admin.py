@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gatehouse.accounts import activity, sessions
+from gatehouse.accounts.paging import checked_cursor
 from gatehouse.accounts.ports import AccountServices
 from gatehouse.accounts.usernames import USERNAME_PATTERN, account_name
 from gatehouse.errors import InvalidRequest, LastAdmin, NoSuchUser
@@ -156,7 +157,6 @@ def list_users(
     A cursor is a username from an earlier page: anything else is refused
     before it reaches the table as a key.
     """
-    if cursor is not None and not USERNAME_PATTERN.fullmatch(cursor):
-        raise InvalidRequest("cursor is not valid: use the one from the Link header.")
+    cursor = checked_cursor(cursor, USERNAME_PATTERN)
     page, following = users.list_page(limit, cursor)
     return [u.public() for u in page], following

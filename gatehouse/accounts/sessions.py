@@ -9,6 +9,7 @@ from typing import Any, Protocol
 
 from gatehouse import logs
 from gatehouse.accounts import activity
+from gatehouse.accounts.paging import checked_cursor
 from gatehouse.accounts.ports import AccountServices
 from gatehouse.accounts.refresh_tokens import (
     MalformedRefreshToken,
@@ -20,7 +21,7 @@ from gatehouse.accounts.refresh_tokens import (
     unseal,
 )
 from gatehouse.authorizer.identity import Identity
-from gatehouse.errors import InvalidGrant, InvalidRequest, NoSuchSession, StoreError
+from gatehouse.errors import InvalidGrant, NoSuchSession, StoreError
 from gatehouse.jose.access_tokens import AccessClaims, issue_access_token, verify_access_token
 from gatehouse.jose.errors import TokenError
 from gatehouse.storage.sessions import SID_PATTERN, Session, new_sid
@@ -207,8 +208,7 @@ def list_sessions(
     rt: AccountServices, identity: Identity, limit: int, cursor: str | None = None
 ) -> tuple[list[dict[str, Any]], str | None]:
     """One page of the caller's live sessions, oldest first, and the cursor of the next page."""
-    if cursor is not None and not SID_PATTERN.fullmatch(cursor):
-        raise InvalidRequest("cursor is not valid: use the one from the Link header.")
+    cursor = checked_cursor(cursor, SID_PATTERN)
     now = rt.now()
     page, following = rt.sessions.list_page(identity.account_id, limit, cursor)
     return [s.public(identity.session_id) for s in page if s.expires_at > now], following

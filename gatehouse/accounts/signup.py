@@ -7,7 +7,7 @@ from gatehouse.accounts.email_syntax import normalize_email
 from gatehouse.accounts.passwords import check_password_policy
 from gatehouse.accounts.ports import AccountServices
 from gatehouse.accounts.usernames import check_username
-from gatehouse.errors import SignupDisabled
+from gatehouse.errors import InvalidRequest, SignupDisabled
 from gatehouse.storage.users import User, new_account_id
 
 
@@ -24,8 +24,16 @@ def create_user(
     email: str | None = None,
     *,
     source: str | None = None,
+    require_email: bool = False,
 ) -> User:
-    """A new account; with ``email``, the address is claimed with it and a verification code mailed."""
+    """A new account; with ``email``, the address is claimed with it and a verification code mailed.
+
+    ``require_email`` is the deployment's rule that every self-service
+    account has an address to recover by; an administrator's account may
+    still be made without one (the admin CLI passes no address).
+    """
+    if require_email and email is None:
+        raise InvalidRequest("email is required.")
     username = check_username(raw_username)
     check_password_policy(password, username)
     address = normalize_email(email) if email is not None else None

@@ -42,7 +42,9 @@ class StartError(SystemExit):
     """The local stack cannot start for a reason the developer can fix: one line, no traceback.
 
     A ``SystemExit``, so that ``chalice local`` (which prints a traceback for any
-    ``Exception``) ends with just this line and status 1.
+    ``Exception``) ends with just this line and status 1.  Not a
+    :class:`~gatehouse.errors.GatehouseError` for the same reason: it stops the
+    process before any request exists.
     """
 
     def __init__(self, message: str) -> None:

@@ -34,7 +34,11 @@ _BATCH = 25  # DynamoDB's limit for one BatchWriteItem
 
 
 class SnapshotError(Exception):
-    """A snapshot that cannot be loaded; the message says what to do."""
+    """A snapshot that cannot be loaded; the message says what to do.
+
+    Not a :class:`~gatehouse.errors.GatehouseError`: the local stack refuses to start with it (as
+    one line), before any request exists.
+    """
 
 
 def path_for(env: Mapping[str, str], project_dir: Path) -> Path | None:

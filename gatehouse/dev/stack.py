@@ -95,7 +95,11 @@ class LocalAws:
 
 
 class PortInUse(Exception):
-    """The embedded AWS's port is taken; the message says how to choose another."""
+    """The embedded AWS's port is taken; the message says how to choose another.
+
+    Not a :class:`~gatehouse.errors.GatehouseError`: the local stack refuses to start with it (as
+    one line), before any request exists.
+    """
 
 
 def _check_free(port: int) -> None:

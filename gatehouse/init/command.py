@@ -35,7 +35,11 @@ MANIFEST = ".chalice/gatehouse-init.json"
 
 
 class InitError(Exception):
-    """init cannot go on; the message says what to do."""
+    """init cannot go on; the message says what to do.
+
+    Not a :class:`~gatehouse.errors.GatehouseError`: a refusal of ``gatehouse init``, printed as its
+    one line; it never reaches the HTTP edge.
+    """
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 
 from gatehouse import __version__
-from tests.adopt import BUILD_WHEEL
+from tests.adopt import BUILD_WHEEL, GATEHOUSE_TABLES
 from tests.docs import markdown
 from tests.live_stack import ADMIN_PASSWORD, CHALICE_READY_LINE, DEMO_PASSWORD, LiveStack, live_stack
 
@@ -163,11 +163,7 @@ def test_make_package_builds_a_stack_with_the_apps_table_and_only_its_grant(
         (f"dynamodb:{a}", "TodosTable") for a in default_actions
     }
     # No account-deleted actions declared: the auth function reaches Gatehouse's tables only.
-    assert {t for _, t in _dynamodb_targets(_statements(template, "AuthFunction"))} == {
-        "UsersTable",
-        "SessionsTable",
-        "AttemptsTable",
-    }
+    assert {t for _, t in _dynamodb_targets(_statements(template, "AuthFunction"))} == GATEHOUSE_TABLES
     for function in ("APIHandler", "AuthFunction"):
         assert resources[function]["Properties"]["Environment"]["Variables"]["TODOS_TABLE"] == {
             "Ref": "TodosTable"

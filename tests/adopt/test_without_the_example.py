@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.adopt import BUILD_WHEEL
+from tests.adopt import BUILD_WHEEL, GATEHOUSE_TABLES
 from tests.live_stack import DEMO_PASSWORD, live_stack
 
 pytestmark = pytest.mark.adopt
@@ -143,4 +143,4 @@ def test_the_stack_packages_without_a_notes_table(copy: Path) -> None:
     )
     template = json.loads((copy / "build" / "sam.json").read_text())
     tables = {k for k, r in template["Resources"].items() if r["Type"] == "AWS::DynamoDB::Table"}
-    assert tables == {"UsersTable", "SessionsTable", "AttemptsTable"}
+    assert tables == GATEHOUSE_TABLES

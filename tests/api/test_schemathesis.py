@@ -268,11 +268,23 @@ def test_protected_operations_answer_401_as_documented(
     case.validate_response(reply, checks=CONFORMANCE)
 
 
+def _fresh_headers(tokens: Tokens, path: str) -> dict[str, str]:
+    """A bearer header from a login made for this test alone.
+
+    The fuzz tests before these may have ended the shared sessions (logout,
+    password change, account deletion are all fair game for them), and these
+    tests send one request each, so a 401 would say nothing about the route.
+    """
+    account = tokens.accounts
+    token = account.admin_token() if tokens.kind(path) == "admin" else account.user_token()
+    return {"Authorization": f"Bearer {token}"}
+
+
 @pytest.mark.parametrize(("method", "path"), [op for op in _operations(protected=True) if "/admin/" in op[1]])
 def test_admin_operations_answer_403_to_a_user_as_documented(
     local_stack: LiveStack, tokens: Tokens, method: str, path: str
 ) -> None:
-    case, reply = _send(local_stack, method, path, headers=tokens.headers("/me"))
+    case, reply = _send(local_stack, method, path, headers=_fresh_headers(tokens, "/me"))
     assert reply.status_code == 403, reply.text
     assert reply.headers["WWW-Authenticate"] == 'Bearer error="insufficient_scope"'
     case.validate_response(reply, checks=CONFORMANCE)
@@ -283,7 +295,7 @@ def test_oversized_bodies_answer_413_as_documented(
     local_stack: LiveStack, tokens: Tokens, method: str, path: str
 ) -> None:
     body = json.dumps(OVERSIZED).encode()
-    case, reply = _send(local_stack, method, path, headers=tokens.headers(path), body=body)
+    case, reply = _send(local_stack, method, path, headers=_fresh_headers(tokens, path), body=body)
     assert reply.status_code == 413, reply.text
     case.validate_response(reply, checks=CONFORMANCE)
 
@@ -292,7 +304,7 @@ def test_oversized_bodies_answer_413_as_documented(
 def test_bodies_of_another_media_type_answer_415_as_documented(
     local_stack: LiveStack, tokens: Tokens, method: str, path: str
 ) -> None:
-    headers = tokens.headers(path)
+    headers = _fresh_headers(tokens, path)
     case, reply = _send(local_stack, method, path, headers=headers, body=b"hello", content_type="text/plain")
     assert reply.status_code == 415, reply.text
     case.validate_response(reply, checks=CONFORMANCE)

@@ -33,7 +33,10 @@ _SUB = re.compile(r"\$\{([^}]*)\}")
 
 
 class TemplateError(Exception):
-    """The template uses something the rehearsal cannot resolve; the message names it."""
+    """The template uses something the rehearsal cannot resolve; the message names it.
+
+    Not a :class:`~gatehouse.errors.GatehouseError`: a build step's refusal, never a request's.
+    """
 
 
 @dataclass(frozen=True)

@@ -55,7 +55,10 @@ _BOOT = (
 
 
 class FunctionFailed(Exception):
-    """A function could not start or answer; the message names it."""
+    """A function could not start or answer; the message names it.
+
+    Not a :class:`~gatehouse.errors.GatehouseError`: a build step's refusal, never a request's.
+    """
 
 
 @dataclass(frozen=True)

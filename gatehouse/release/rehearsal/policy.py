@@ -35,7 +35,10 @@ ALLOW, DENY = "Allow", "Deny"
 
 
 class PolicyError(ValueError):
-    """A statement the evaluator cannot read (no Effect, no Action, no Resource...)."""
+    """A statement the evaluator cannot read (no Effect, no Action, no Resource...).
+
+    Not a :class:`~gatehouse.errors.GatehouseError`: a build step's refusal, never a request's.
+    """
 
 
 @dataclass(frozen=True)

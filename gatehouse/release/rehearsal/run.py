@@ -68,7 +68,10 @@ ADMIN = "rehearsal-admin"
 
 
 class RehearsalFailed(Exception):
-    """The rehearsal ran and something did not hold; the lines say what."""
+    """The rehearsal ran and something did not hold; the lines say what.
+
+    Not a :class:`~gatehouse.errors.GatehouseError`: a build step's refusal, never a request's.
+    """
 
     def __init__(self, lines: list[str]) -> None:
         super().__init__("\n".join(lines))

@@ -32,7 +32,10 @@ CODE_IN_MAIL = re.compile(r"<strong>([0-9A-Z]+)</strong>")
 
 
 class ScenarioFailed(Exception):
-    """A step got an answer it did not expect; the message names the step."""
+    """A step got an answer it did not expect; the message names the step.
+
+    Not a :class:`~gatehouse.errors.GatehouseError`: a build step's refusal, never a request's.
+    """
 
 
 @dataclass

@@ -45,7 +45,10 @@ CREDENTIALS = {"AWS_ACCESS_KEY_ID": "rehearsal", "AWS_SECRET_ACCESS_KEY": "rehea
 
 
 class SetupError(Exception):
-    """A deployment step failed in the rehearsal; the message says which."""
+    """A deployment step failed in the rehearsal; the message says which.
+
+    Not a :class:`~gatehouse.errors.GatehouseError`: a build step's refusal, never a request's.
+    """
 
 
 def free_port() -> int:

@@ -293,9 +293,16 @@ async function busy(button, action) {
 
 // -- notes -------------------------------------------------------------------
 
+// The notes API is this repository's example app: an app without it (404) shows no notes card.
 async function loadNotes() {
-  const notes = await api('/notes');
-  if (notes === null) return;
+  const response = await client.fetch('/notes');
+  if (response.status === 404) {
+    $('notes-card').hidden = true;
+    return;
+  }
+  if (response.status === 401) return;
+  if (!response.ok) throw await errorFromResponse(response);
+  const notes = await response.json();
   const items = notes.map((note) => {
     const item = document.createElement('li');
     item.dataset.noteId = note.id;

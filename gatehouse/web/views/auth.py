@@ -30,10 +30,14 @@ def register_user(gate: Gate) -> Response:
     password = required_str(body, "password", max_length=MAX_PASSWORD_LENGTH)
     # Present means given: null or "" is a malformed address, not "none".
     email = required_str(body, "email", max_length=MAX_EMAIL_INPUT) if "email" in body else None
-    if gate.settings.require_email and email is None:
-        raise InvalidRequest("email is required.")
     user = signup.create_user(
-        gate.services(), username, password, DEFAULT_ROLES, email, source=source_of(gate)
+        gate.services(),
+        username,
+        password,
+        DEFAULT_ROLES,
+        email,
+        source=source_of(gate),
+        require_email=gate.settings.require_email,
     )
     return json_response({"username": user.username}, 201)
 

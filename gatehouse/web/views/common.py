@@ -39,6 +39,8 @@ class Gate(Protocol):
 
     def demo_page_on(self) -> bool: ...
 
+    def route_paths(self) -> frozenset[str]: ...
+
     def route(
         self,
         path: str,

@@ -27,4 +27,5 @@ def demo_asset(gate: Gate, name: str) -> Response:
 def openapi_description(gate: Gate) -> Response:
     from gatehouse.web import openapi
 
-    return Response(body=openapi.description_text(), status_code=200, headers=dict(openapi.HEADERS))
+    body = openapi.description_text(gate.route_paths())
+    return Response(body=body, status_code=200, headers=dict(openapi.HEADERS))

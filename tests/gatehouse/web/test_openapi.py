@@ -9,18 +9,20 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from chalice import Chalice
 from chalice.test import Client
 from openapi_schema_validator import OAS31Validator
 from openapi_spec_validator import OpenAPIV31SpecValidator
 
 import app as gatehouse_app
+from gatehouse import Gatehouse, Identity
 from gatehouse.dev import gateway
 from gatehouse.dev import openapi as generator
 from gatehouse.errors import GatehouseError, InvalidGrant, UnsupportedGrantType
 from gatehouse.jose.errors import TokenError
 from gatehouse.web import openapi as served
 from gatehouse.web.responses import STATUS
-from tests.conftest import json_body
+from tests.conftest import ROOT, json_body
 
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 OAUTH_OPERATIONS = {("POST", "/auth/token"), ("POST", "/auth/revoke")}
@@ -126,6 +128,20 @@ def test_get_openapi_json_serves_the_yaml_without_a_token(client: Client, descri
     assert response.status_code == 200
     assert response.headers["Content-Type"] == "application/json"
     assert json_body(response) == description
+
+
+def test_an_app_without_the_example_serves_only_the_routes_it_has(rt: Any, description: Any) -> None:
+    app = Chalice(app_name="todos")
+    gate = Gatehouse(app, env={})
+
+    @gate.route("/todos", methods=["GET"])
+    def todos(identity: Identity) -> list[str]:
+        return []
+
+    served_paths = set(json_body(Client(app, project_dir=str(ROOT)).http.get("/openapi.json"))["paths"])
+    assert not any(path.startswith("/notes") for path in served_paths)
+    assert "/auth/token" in served_paths
+    assert served_paths == set(description["paths"]) & set(app.routes)
 
 
 def _subclasses(cls: type) -> set[type]:

@@ -21,7 +21,9 @@ import pytest
 from gatehouse.release.rehearsal.run import _names_part_of
 from tests.conftest import ROOT, Package
 
-pytestmark = pytest.mark.deploy
+# Each test packages and rehearses a whole stack (20-30 s): they run in `make test-rehearse`
+# (CI runs it beside `make rehearse`), which keeps `make test` quick.
+pytestmark = [pytest.mark.deploy, pytest.mark.rehearsal]
 
 Rehearse = Callable[..., subprocess.CompletedProcess[str]]
 
