@@ -39,6 +39,9 @@ ADDRESS_CAPS = ((3, HOUR), (10, DAY))
 ACCOUNT_CAPS = ((5, HOUR), (20, DAY))
 SOURCE_CAPS = ((10, HOUR), (50, DAY))
 RESET_KIND = "reset_code"
+# Reset mails asked for with a valid device token of the account: a budget of their own,
+# per account, that no anonymous request can spend.
+DEVICE_RESET_CAPS = ((3, HOUR), (10, DAY))
 
 
 def caps(kind: str, to: str | None, account_id: str | None, source: str | None) -> list[Cap]:
@@ -89,6 +92,19 @@ def reserve_reset(rt: AccountServices, to: str, account_id: str | None, source: 
     return False
 
 
+def reserve_device_reset(rt: AccountServices, account_id: str) -> bool:
+    """Count one reset mail asked for with a valid device token of ``account_id``; True when it
+    may be sent.  Only the account's device budget applies: strangers, who hold no device token
+    of the account, cannot spend it, whatever they did to the address's and the source's caps."""
+    device_caps = [Cap(f"device-{RESET_KIND}", account_id, n, w) for n, w in DEVICE_RESET_CAPS]
+    if rt.mail_quota.take(device_caps, rt.now()):
+        return True
+    metrics = {logs.MAILS_SUPPRESSED: 1}
+    logs.event("mail", message=RESET_KIND, outcome="capped", account=account_id, metrics=metrics)
+    return False
+
+
 def send_reserved(rt: AccountServices, message: Message) -> bool:
-    """Send a reset mail that :func:`reserve_reset` admitted; True when it was sent."""
+    """Send a reset mail that :func:`reserve_reset` or :func:`reserve_device_reset` admitted;
+    True when it was sent."""
     return rt.mailer.send(message)

@@ -18,7 +18,10 @@ Recovery holds up against strangers who keep asking and guessing:
 * a code is stored only when its mail was admitted by the caps, and the caps
   always admit one reset mail per address in every clock hour that has had
   none (:func:`gatehouse.accounts.outbox.reserve_reset`), so whoever asks,
-  the owner's mailbox gets a live code within the hour.
+  the owner's mailbox gets a live code within the hour;
+* a request that carries a valid device token of the account (a device the
+  owner logged in on) counts against the account's own device budget, not
+  the anonymous caps, so it mails a code at once.
 
 ``reset_password`` reads the account's codes with one GetItem of the same
 shape for every name and compares the digest of the typed code with exactly
@@ -38,7 +41,7 @@ from collections.abc import Callable
 from urllib.parse import urlencode
 
 from gatehouse import logs
-from gatehouse.accounts import activity, outbox, sessions
+from gatehouse.accounts import activity, devices, outbox, sessions
 from gatehouse.accounts.codes import (
     MAX_LIVE_RESET_CODES,
     RESET_CODE_LENGTH,
@@ -77,23 +80,34 @@ def forgot_password(
     raw_email: str | None,
     *,
     source: str | None = None,
+    device_token: str | None = None,
     sleep: Callable[[float], None] = time.sleep,
 ) -> None:
-    """Mail a reset code if the account exists and has a verified address; answer alike either way."""
+    """Mail a reset code if the account exists and has a verified address; answer alike either way.
+
+    With a valid ``device_token`` of the account, the mail counts against the account's own
+    device budget instead of the anonymous caps, so the owner's device gets a code at once
+    whatever strangers asked for."""
     if (raw_username is None) == (raw_email is None):
         raise InvalidRequest("Send either username or email.")
     if raw_username == "":
         raise InvalidRequest("username must not be empty.")
     started = time.monotonic()
     try:
-        _forgot(rt, raw_username, raw_email, source)
+        _forgot(rt, raw_username, raw_email, source, device_token)
     finally:
         left = rt.settings.forgot_min_ms / 1000 - (time.monotonic() - started)
         if left > 0:
             sleep(left)
 
 
-def _forgot(rt: AccountServices, raw_username: str | None, raw_email: str | None, source: str | None) -> None:
+def _forgot(
+    rt: AccountServices,
+    raw_username: str | None,
+    raw_email: str | None,
+    source: str | None,
+    device_token: str | None,
+) -> None:
     address: str | None = None
     owner_id: str | None = None
     if raw_email is not None:
@@ -116,7 +130,11 @@ def _forgot(rt: AccountServices, raw_username: str | None, raw_email: str | None
         )
         return
     # The mail is counted before its code is stored: a code that was stored exists in a mailbox.
-    if not outbox.reserve_reset(rt, state.email, state.account_id, source):
+    if _from_a_device(rt, state, device_token):
+        admitted = outbox.reserve_device_reset(rt, state.account_id)
+    else:
+        admitted = outbox.reserve_reset(rt, state.email, state.account_id, source)
+    if not admitted:
         rt.account_email.store_nothing(key)
         logs.event("password_reset_request", user=state.username, outcome="capped")
         return
@@ -130,6 +148,14 @@ def _forgot(rt: AccountServices, raw_username: str | None, raw_email: str | None
         return
     logs.event("password_reset_request", user=state.username, outcome="code_mailed")
     _mail_code(rt, state, code)
+
+
+def _from_a_device(rt: AccountServices, state: ResetState, device_token: str | None) -> bool:
+    """Whether ``device_token`` is a valid device token of the account (its current credentials)."""
+    if device_token is None:
+        return False
+    user = rt.users.get_account(state.username, state.account_id)
+    return user is not None and devices.device_id(rt, user, device_token) is not None
 
 
 def _refusal(state: ResetState | None, address: str | None) -> str | None:

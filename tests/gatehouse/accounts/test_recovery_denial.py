@@ -237,3 +237,50 @@ def test_a_wrong_code_makes_the_same_request_and_the_same_comparisons_whatever_i
     assert json_body(reset(client, OWNER_SOURCE, wrong_code()))["error"] == "invalid_code"
     assert dynamodb_calls == ["TransactWriteItems", "GetItem"]  # the source's count, the codes
     assert compared == [64] * MAX_LIVE_RESET_CODES
+
+
+def device_token_of(client: Client, username: str = "alice") -> str:
+    body = {"grant_type": "password", "username": username, "password": DEFAULT_PASSWORD}
+    return str(json_body(post_json(client, "/auth/token", body))["device_token"])
+
+
+def test_the_owners_device_gets_a_code_at_once_whatever_strangers_spent(
+    client: Client, alice: str, mailbox: Mailbox
+) -> None:
+    token = device_token_of(client)
+    attack(client, asks=outbox.ADDRESS_CAPS[0][0] + 2, guesses=0)  # this hour's reset mails are spent
+    spent = len(reset_mails(mailbox))
+    assert forgot(client, OWNER_SOURCE, username="alice").status_code == 202
+    assert len(reset_mails(mailbox)) == spent  # anonymous: capped
+    # From a source the attacker shares and has spent too, with the device token: mailed at once.
+    shared = stranger()
+    for _ in range(outbox.SOURCE_CAPS[0][0]):
+        forgot(client, shared, username="nobody-here")
+    assert forgot(client, shared, username="alice", device_token=token).status_code == 202
+    assert len(reset_mails(mailbox)) == spent + 1
+    assert reset(client, OWNER_SOURCE, mailbox.last_code(ADDRESS)).status_code == 204
+
+
+def test_a_device_token_of_another_account_or_a_forged_one_is_just_an_anonymous_request(
+    client: Client, alice: str, mailbox: Mailbox
+) -> None:
+    assert (
+        post_json(client, "/auth/register", {"username": "mallory", "password": DEFAULT_PASSWORD}).status_code
+        == 201
+    )
+    others = device_token_of(client, "mallory")
+    real = device_token_of(client)
+    forged = real[:10] + ("B" if real[10] != "B" else "C") + real[11:]  # another id under the same tag
+    attack(client, asks=outbox.ADDRESS_CAPS[0][0], guesses=0)
+    spent = len(reset_mails(mailbox))
+    for token in (others, forged, "not a token"):
+        assert forgot(client, stranger(), username="alice", device_token=token).status_code == 202
+    assert len(reset_mails(mailbox)) == spent
+
+
+def test_the_device_budget_is_the_accounts_own_cap(client: Client, alice: str, mailbox: Mailbox) -> None:
+    token = device_token_of(client)
+    hourly = outbox.DEVICE_RESET_CAPS[0][0]
+    answers = [forgot(client, OWNER_SOURCE, username="alice", device_token=token) for _ in range(hourly + 2)]
+    assert {(a.status_code, a.body) for a in answers} == {(202, b"{}")}
+    assert len(reset_mails(mailbox)) == hourly
