@@ -27,10 +27,11 @@ ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 RESET_CODE_LENGTH = 12
 # How a reset code is shown in a mail: groups of this many characters, joined by dashes.
 RESET_CODE_GROUP = 4
-# Reset codes one account may hold at once.  The mail caps admit at most 3 reset mails
-# to an address per clock hour, so at most 6 codes can be alive within any code life
-# of up to an hour: a new code is never refused for room.
-MAX_LIVE_RESET_CODES = 8
+# Reset codes one account may hold at once.  The mail caps admit at most 3 anonymous
+# reset mails to an address per clock hour and 3 from the account's devices, so within
+# any code life of up to an hour (two clock hours at most) at most 12 can be alive:
+# a new code is never refused for room.
+MAX_LIVE_RESET_CODES = 12
 EMAIL_CODE_LENGTH = 8
 # Wrong guesses a verification code survives: the fifth wrong one kills it.
 MAX_CODE_FAILURES = 5
