@@ -46,6 +46,13 @@ class UnsupportedMediaType(InvalidRequest):
     default_message = "Send the body as application/json."
 
 
+class LookAlikeName(InvalidRequest):
+    """A new name that reads like an existing account's (the same confusable skeleton): refused
+    with the code of the other names a reader would mistake for another's, ``invalid_request``."""
+
+    default_message = "That username looks too much like an existing one; choose another."
+
+
 class PayloadTooLarge(InvalidRequest):
     code = "payload_too_large"
     default_message = "The request body is too large."

@@ -317,6 +317,16 @@ def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
+def next_link(response: Any) -> str | None:
+    """The target of a list answer's ``Link: <...>; rel="next"`` header, or None on the last page."""
+    link = response.headers.get("Link")
+    if link is None:
+        return None
+    match = re.fullmatch(r'<([^>]+)>; rel="next"', link)
+    assert match is not None, link
+    return match.group(1)
+
+
 @pytest.fixture
 def login(client: Client) -> Callable[[Credentials], str]:
     """A real access token, issued through POST /auth/token."""

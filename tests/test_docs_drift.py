@@ -13,7 +13,9 @@ import pytest
 
 from app import notes_table
 from gatehouse.settings import Settings
+from gatehouse.storage.account_email import claim_key
 from gatehouse.storage.tables import table_definitions
+from gatehouse.storage.users import skeleton_key
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
@@ -73,6 +75,7 @@ def _keys() -> dict[str, list[str]]:
         "users": by_name[settings.users_table],
         "sessions": by_name[settings.sessions_table],
         "attempts": by_name[settings.attempts_table],
+        "events": by_name[settings.events_table],
         "notes": notes_table.create_table_arguments({}),
     }
     for definition in definitions.values():
@@ -90,7 +93,7 @@ def _table_rows(document: str, section: str) -> dict[str, str]:
     rows = {}
     for line in body.splitlines():
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
-        match = re.match(r"^(users|sessions|attempts|notes)\b", cells[0]) if len(cells) >= 3 else None
+        match = re.match(r"^(users|sessions|attempts|events|notes)\b", cells[0]) if len(cells) >= 3 else None
         if match:
             rows.setdefault(match.group(1), cells[1] if document == "DESIGN.md" else cells[2])
     return rows
@@ -105,12 +108,20 @@ def _documented_key(cell: str) -> list[str]:
 @pytest.mark.parametrize(("document", "section"), [("DESIGN.md", "## Tables"), ("DEPLOY.md", "\n")])
 def test_every_table_key_the_docs_name_is_the_tables_own(document: str, section: str) -> None:
     rows = _table_rows(document, section)
-    assert set(rows) == {"users", "sessions", "attempts", "notes"}, rows
+    assert set(rows) == {"users", "sessions", "attempts", "events", "notes"}, rows
     keys = _keys()
     wrong = {
         t: (_documented_key(cell), keys[t]) for t, cell in rows.items() if _documented_key(cell) != keys[t]
     }
     assert not wrong, f"{document}: documented key != table definition: {wrong}"
+
+
+def test_the_claim_item_keys_the_design_names_are_the_codes_own() -> None:
+    # The users table's other items: "`email#<address>`", "`skeleton#<skeleton>`".
+    text = (ROOT / "docs" / "DESIGN.md").read_text(encoding="utf-8")
+    named = {prefix for prefix in re.findall(r"`([a-z_]+#)<[^>`]+>`", text)}
+    made = {claim_key("x").removesuffix("x"), skeleton_key("x").removesuffix("x")}
+    assert named == made, f"DESIGN.md names claim keys {sorted(named)}, the code makes {sorted(made)}"
 
 
 def test_no_document_names_an_index_the_tables_do_not_have() -> None:

@@ -74,7 +74,7 @@ def _delete(
         failed = rt.users.delete(user, email, claim, witness=witness)
         if "user" in failed:
             return False
-        if "also" in failed:
+        if failed & {"also", "skeleton"}:  # its email or skeleton claim changed meanwhile
             raise Conflict("The account changed meanwhile; try again.")
         if "witness" in failed:
             raise WitnessGone()

@@ -16,6 +16,7 @@ from gatehouse.accounts.refresh_tokens import (
     RefreshToken,
     looks_like_refresh_token,
     new_refresh_token,
+    next_refresh_token,
     parse_refresh_token,
     seal,
     unseal,
@@ -118,6 +119,8 @@ def open_session(
             last_used_at=now,
             expires_at=now + rt.settings.session_ttl,
             refresh_hash=refresh.digest,
+            generation=refresh.generation,
+            family_hash=refresh.family_digest,
         ),
         items,
     )
@@ -143,26 +146,33 @@ def refresh(rt: AccountServices, value: str) -> TokenGrant:
         now = rt.now()
         session = rt.sessions.get(presented.account_id, presented.sid)
         # The TTL sweep runs late (up to days): expiry is checked here, not left to it.
-        if session is None or session.expires_at <= now:
+        # Not of this session's family: not one of its tokens (nothing to end).
+        if (
+            session is None
+            or session.expires_at <= now
+            or not _same(presented.family_digest, session.family_hash)
+        ):
             break
-        if _same(digest, session.refresh_hash):
+        if presented.generation == session.generation and _same(digest, session.refresh_hash):
             # The account the session was opened in, not whoever holds its name now.
             user = rt.users.get_account(session.username, session.account_id)
             if user is None or user.disabled:
                 rt.sessions.delete(session.account_id, session.sid)
                 break
-            replacement = new_refresh_token(session.account_id, session.sid)
+            replacement = next_refresh_token(presented)
             grant = _grant(rt, user, session.sid, replacement, now)
             # Conditional on the row still holding the presented hash: a session
             # ended meanwhile (deleted) is never written back.
             if rt.sessions.rotate(session, replacement.digest, seal(presented, grant.body()), now):
                 return grant
             continue  # another request rotated first: read again, its pair is in the grace box
-        if _same(digest, session.prev_hash) and now - session.rotated_at <= rt.settings.refresh_grace:
+        just_retired = presented.generation == session.generation - 1 and _same(digest, session.prev_hash)
+        if just_retired and now - session.rotated_at <= rt.settings.refresh_grace:
             sealed = unseal(presented, session.grace_box)
             if sealed is not None:
                 return TokenGrant.from_body(sealed)
-        if _same(digest, session.prev_hash) or any(_same(digest, h) for h in session.history):
+        if presented.generation < session.generation:
+            # A retired token of the family, however many rotations ago: reuse.
             rt.sessions.delete(session.account_id, session.sid)
             logs.event(
                 "refresh_reuse",
@@ -184,8 +194,11 @@ def revoke(rt: AccountServices, value: str) -> None:
         digest = presented.digest
         if session is None:
             return
-        # Only a token this session really issued may end it (not just its sid).
-        if any(_same(digest, h) for h in (session.refresh_hash, session.prev_hash, *session.history)):
+        # Only a token of this session's family may end it (not just its sid): the current one,
+        # or a retired one (which would end it by reuse anyway).
+        of_family = _same(presented.family_digest, session.family_hash)
+        current = presented.generation == session.generation and _same(digest, session.refresh_hash)
+        if of_family and (current or presented.generation < session.generation):
             _revoked(rt, session, rt.sessions.delete(session.account_id, session.sid))
         return
     try:

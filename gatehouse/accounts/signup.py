@@ -1,4 +1,5 @@
-"""Creating accounts: the username and password rules, then one conditional write."""
+"""Creating accounts: the username and password rules, then one transaction that claims the name
+and its confusable skeleton (and the address, if one is given)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from gatehouse.accounts import email_address
 from gatehouse.accounts.email_syntax import normalize_email
 from gatehouse.accounts.passwords import check_password_policy
 from gatehouse.accounts.ports import AccountServices
-from gatehouse.accounts.usernames import check_username
+from gatehouse.accounts.usernames import check_username, skeleton
 from gatehouse.errors import InvalidRequest, SignupDisabled
 from gatehouse.storage.users import User, new_account_id
 
@@ -43,6 +44,7 @@ def create_user(
         password_hash=rt.hasher.hash(password),
         roles=tuple(sorted(set(roles))),
         created_at=rt.now(),
+        name_skeleton=skeleton(username),
     )
     if address is None:
         rt.users.create(user)

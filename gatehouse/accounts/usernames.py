@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
+from gatehouse.accounts.confusables import PROTOTYPES
 from gatehouse.errors import InvalidRequest, NoSuchUser
 
 # Any name an account may have (accounts made before the rule below included).
@@ -30,6 +32,25 @@ def check_username(raw: str) -> str:
             "starting and ending with a letter or digit."
         )
     return username
+
+
+# Left out of a skeleton: "ad.min", "ad-min" and "ad_min" read as "admin".
+_SEPARATORS = str.maketrans("", "", "_.-")
+
+
+def skeleton(username: str) -> str:
+    """What ``username`` looks like: equal skeletons, names a reader can take one for the other.
+
+    Unicode TS #39 section 4 (NFD, each character to its prototype in
+    confusables.txt, NFD again: "m" becomes "rn", "0" becomes "O", "1"
+    becomes "l"), then two steps of Gatehouse's own, because a name is read
+    without regard to case or to its separators: lower case ("0" and "o"
+    then agree) and no ``_ . -``.  A new name whose skeleton is another
+    account's is refused (:class:`LookAlikeName`).
+    """
+    decomposed = unicodedata.normalize("NFD", username)
+    mapped = unicodedata.normalize("NFD", "".join(PROTOTYPES.get(c, c) for c in decomposed))
+    return mapped.lower().translate(_SEPARATORS)
 
 
 def account_name(raw: str) -> str:

@@ -21,6 +21,7 @@ from collections.abc import Callable, Mapping
 from typing import TextIO
 
 from gatehouse.accounts import admin as admin_accounts
+from gatehouse.accounts import look_alikes
 from gatehouse.admin import keyring, prompt, stackinfo, target, useradmin
 from gatehouse.admin.keystore import KeyStore, KeyStoreError, jwks_parameter_for
 from gatehouse.errors import GatehouseError, StoreError
@@ -122,6 +123,10 @@ def _parser() -> argparse.ArgumentParser:
     listing.add_argument("--json", action="store_true")
 
     commands.add_parser("create-tables", help="make the tables, for the `chalice deploy` route")
+    commands.add_parser(
+        "claim-skeletons",
+        help="give accounts made before look-alike names were refused the claim of their skeleton",
+    )
     return parser
 
 
@@ -153,6 +158,7 @@ class Context:
         stdin: TextIO,
     ) -> None:
         self.args = args
+        self.env = env
         self.clock = clock
         self.stdin = stdin
         overrides = dict(chosen.settings)
@@ -262,15 +268,24 @@ def delete_user(ctx: Context) -> None:
         print(f"{deleted.hooks_failed} app hook(s) failed; the log line account_deleted_hook names them.")
 
 
+def claim_skeletons(ctx: Context) -> None:
+    done = look_alikes.claim_skeletons(ctx.services())
+    print(f"Claimed the skeleton of {len(done.claimed)} name(s).")
+    for name, holder in done.look_alikes:
+        print(f"{name!r} looks like the older {holder!r}, which holds the claim; {name!r} keeps its name.")
+
+
 def create_tables(ctx: Context) -> None:
     client = aws.dynamodb().meta.client
+    # The app's own tables too (its gate.table(...) lines), named as its functions will name them.
+    app_tables = useradmin.app_table_definitions(ctx.env)
     try:
-        tables.create_tables(client, ctx.settings, wait=True)
+        tables.create_tables(client, ctx.settings, wait=True, extra=app_tables)
     except Exception as exc:
         if error_code(exc) == "ResourceInUseException":
             raise CommandError("A table already exists; nothing was changed after it.") from None
         raise
-    for definition in tables.table_definitions(ctx.settings):
+    for definition in tables.table_definitions(ctx.settings) + app_tables:
         # What the CloudFormation template also turns on: restore to any second of the last 35 days.
         client.update_continuous_backups(
             TableName=definition["TableName"],
@@ -466,6 +481,8 @@ def main(
             retire_key(ctx)
         elif command == "create-tables":
             create_tables(ctx)
+        elif command == "claim-skeletons":
+            claim_skeletons(ctx)
         else:
             list_keys(ctx)
     except KNOWN_ERRORS as error:

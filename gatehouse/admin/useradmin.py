@@ -7,7 +7,7 @@ policy, hashing and "disabling ends every session" are the API's own code.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from gatehouse.accounts import activity, admin, deletion, signup
@@ -41,6 +41,14 @@ def app_hooks(module: str = "app") -> Sequence[deletion.Hook]:
 
     application = importlib.import_module(module).app
     return tuple(component.component_of(application).account_deleted_hooks)
+
+
+def app_table_definitions(env: Mapping[str, str], module: str = "app") -> list[dict[str, Any]]:
+    """``create_table`` arguments of the tables the app declared with ``gate.table(...)``."""
+    from gatehouse.component import declared_tables
+
+    application = importlib.import_module(module).app
+    return [table.create_table_arguments(env) for table in declared_tables(application)]
 
 
 def delete_user(rt: Services, username: str, hooks: Sequence[deletion.Hook]) -> deletion.Deleted:

@@ -34,8 +34,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from gatehouse.errors import Conflict, EmailTaken, StoreError, UsernameTaken
+from gatehouse.errors import Conflict, EmailTaken, LookAlikeName, StoreError, UsernameTaken
 from gatehouse.storage.failures import store_call, transact
+from gatehouse.storage.users import skeleton_claim
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
@@ -103,8 +104,9 @@ class AccountEmailRepository:
     def create_user_with_email(
         self, user_item: dict[str, Any], email: str, code_hash: str, expires: int, now: int
     ) -> None:
-        """Add a user and claim its address in one transaction (``UsernameTaken`` / ``EmailTaken``);
-        the claim lives unverified until ``expires``, and may take over a lapsed one."""
+        """Add a user and claim its address and its name's skeleton in one transaction
+        (``UsernameTaken`` / ``LookAlikeName`` / ``EmailTaken``); the address's claim lives
+        unverified until ``expires``, and may take over a lapsed one."""
         item = {
             **user_item,
             "email": email,
@@ -117,10 +119,16 @@ class AccountEmailRepository:
         failed = transact(
             self._table.meta.client,
             "users.create_with_email",
-            {"user": self._put(item, "attribute_not_exists(username)"), **claim},
+            {
+                "user": self._put(item, "attribute_not_exists(username)"),
+                **claim,
+                "skeleton": self._put(skeleton_claim(item), "attribute_not_exists(username)"),
+            },
         )
         if "user" in failed:
             raise UsernameTaken()
+        if "skeleton" in failed:
+            raise LookAlikeName()
         if failed:
             raise EmailTaken()
 

@@ -11,10 +11,14 @@ A ``sid`` starts with its creation time in milliseconds (fixed-width hex), so
 a user's sessions come back oldest first: the cap on sessions per user ends
 the first ones, and listing pages in login order.
 
-A session row holds the hash of its current refresh token, the previous one
-(for the retry grace window) and a short history of older ones (for reuse
-detection).  Ending a session deletes its row: the refresh token stops
-working at once, and the authorizer's check of ``sid`` fails.
+A session row holds the hash of its current refresh token and its generation
+(counted up by each rotation), the hash of the token family's secret (for
+reuse detection: a family token of an older generation was retired, however
+long ago; see :mod:`gatehouse.accounts.refresh_tokens`), and the previous
+token's hash with the sealed pair that replaced it (for the retry grace
+window).  No token that works can be made from a row.  Ending a session
+deletes its row: the refresh token stops working at once, and the
+authorizer's check of ``sid`` fails.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from __future__ import annotations
 import re
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -34,8 +38,6 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
 
 MAX_DEVICE_LENGTH = 100
-# How many retired refresh-token hashes a session remembers for reuse detection.
-HISTORY_LENGTH = 20
 # 12 hex digits of milliseconds (good until the year 10889), then 128 random bits.
 SID_PATTERN = re.compile(r"[0-9a-f]{12}[A-Za-z0-9_-]{22}")
 
@@ -54,10 +56,12 @@ class Session:
     last_used_at: int
     expires_at: int  # absolute end; also the table's TTL attribute
     refresh_hash: str = ""
+    # The current refresh token's generation, and SHA-256 of its family's secret.
+    generation: int = 0
+    family_hash: str = ""
     prev_hash: str = ""
     rotated_at: int = 0
     grace_box: str = ""
-    history: tuple[str, ...] = field(default=())
 
     def public(self, current_sid: str) -> dict[str, Any]:
         return {
@@ -89,10 +93,12 @@ def _from_item(item: dict[str, Any]) -> Session:
         last_used_at=int(item.get("last_used_at", item["created_at"])),
         expires_at=int(item["expires_at"]),
         refresh_hash=str(item.get("refresh_hash", "")),
+        # 0 and "" on a row written before families: no token matches them.
+        generation=int(item.get("generation", 0)),
+        family_hash=str(item.get("family_hash", "")),
         prev_hash=str(item.get("prev_hash", "")),
         rotated_at=int(item.get("rotated_at", 0)),
         grace_box=str(item.get("grace_box", "")),
-        history=tuple(str(h) for h in item.get("history", ())),
     )
 
 
@@ -121,6 +127,8 @@ class SessionRepository:
             "last_used_at": session.last_used_at,
             "expires_at": session.expires_at,
             "refresh_hash": session.refresh_hash,
+            "generation": session.generation,
+            "family_hash": session.family_hash,
         }
         # A 128-bit random sid never collides; the condition makes sure a bug
         # could not silently overwrite another session.
@@ -150,23 +158,24 @@ class SessionRepository:
         return _from_item(item) if item else None
 
     def rotate(self, session: Session, new_hash: str, grace_box: str, now: int) -> bool:
-        """Swap the refresh hash, only if nobody rotated it first; False if they did."""
-        history = ([session.prev_hash] if session.prev_hash else []) + list(session.history)
+        """Swap the refresh hash for the next generation's, only if nobody rotated it first;
+        False if they did."""
         try:
             with store_call("sessions.rotate", _Lost()):
                 self._table.update_item(
                     Key={"account_id": session.account_id, "sid": session.sid},
                     UpdateExpression=(
-                        "SET refresh_hash = :new, prev_hash = :old, rotated_at = :now, "
-                        "last_used_at = :now, grace_box = :box, history = :history"
+                        "SET refresh_hash = :new, generation = :next, prev_hash = :old, rotated_at = :now, "
+                        "last_used_at = :now, grace_box = :box"
                     ),
-                    ConditionExpression="refresh_hash = :old AND expires_at > :now",
+                    ConditionExpression="refresh_hash = :old AND generation = :gen AND expires_at > :now",
                     ExpressionAttributeValues={
                         ":new": new_hash,
                         ":old": session.refresh_hash,
+                        ":gen": session.generation,
+                        ":next": session.generation + 1,
                         ":now": now,
                         ":box": grace_box,
-                        ":history": history[:HISTORY_LENGTH],
                     },
                 )
         except _Lost:

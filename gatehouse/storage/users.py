@@ -7,6 +7,14 @@ an account (sessions, refresh and device tokens, codes, email claims, the
 app's data) is keyed or bound by the id, and every write here that acts for
 such a thing is conditioned on it.  A row without an id or a credential
 version is an error, never read as a default.
+
+Beside the users the table holds one *skeleton claim* per account (key
+``skeleton#<skeleton>``, attributes ``owner`` and ``owner_name`` as on an
+email claim): the name's confusable skeleton
+(:func:`gatehouse.accounts.usernames.skeleton`), written in the same
+transaction as the user item (which keeps it as ``name_skeleton``) and
+removed with it.  So two names a reader takes one for the other ("admin",
+"adrnin") can never both be created, however the sign-ups interleave.
 """
 
 from __future__ import annotations
@@ -16,7 +24,7 @@ import secrets
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from gatehouse.errors import NoSuchUser, StoreError, UsernameTaken
+from gatehouse.errors import LookAlikeName, NoSuchUser, StoreError, UsernameTaken
 from gatehouse.roles import ADMIN
 from gatehouse.storage.failures import all_items, store_call, transact
 
@@ -28,6 +36,8 @@ if TYPE_CHECKING:
 ACCOUNT_ID_PATTERN = re.compile(r"[0-9a-f]{32}")
 # The credential version of a new account (a missing one is an error, never 0).
 FIRST_CRED_VERSION = 1
+# Items the table holds for one account: its row, its skeleton claim, its email claim.
+ITEMS_PER_USER = 3
 
 
 def new_account_id() -> str:
@@ -56,6 +66,9 @@ class User:
     # The account's address as read with the user (a login's new-device notice needs no other read).
     email: str = ""
     email_verified: bool = False
+    # The name's confusable skeleton, whose claim item this account holds ("": none, an
+    # account made before skeletons were claimed and not yet given one by ``claim-skeletons``).
+    name_skeleton: str = ""
 
     def public(self) -> dict[str, Any]:
         """What may leave the server: everything but the hash."""
@@ -80,7 +93,28 @@ def user_item(user: User) -> dict[str, Any]:
     }
     if user.roles:
         item["roles"] = set(user.roles)
+    if user.name_skeleton:
+        item["name_skeleton"] = user.name_skeleton
     return item
+
+
+def skeleton_key(skeleton: str) -> str:
+    """The users-table key that reserves a name's confusable skeleton for one account.
+
+    Usernames are ``[a-z0-9_.-]`` only, so a key with ``#`` can never be a user.
+    """
+    return "skeleton#" + skeleton
+
+
+def skeleton_claim(item: dict[str, Any]) -> dict[str, Any]:
+    """The claim item of the skeleton of the new user ``item`` (which must name one)."""
+    if not item.get("name_skeleton"):
+        raise StoreError("A new user needs its name's skeleton.")
+    return {
+        "username": skeleton_key(item["name_skeleton"]),
+        "owner": item["account_id"],
+        "owner_name": item["username"],
+    }
 
 
 def _from_item(item: dict[str, Any]) -> User:
@@ -97,6 +131,7 @@ def _from_item(item: dict[str, Any]) -> User:
         cred_version=int(item["cred_version"]),
         email=str(item.get("email", "")),
         email_verified=bool(item.get("email_verified", False)),
+        name_skeleton=str(item.get("name_skeleton", "")),
     )
 
 
@@ -114,9 +149,62 @@ class UserRepository:
         return self._table.name
 
     def create(self, user: User) -> None:
-        """Add ``user``; ``UsernameTaken`` if the name exists (race-safe)."""
-        with store_call("users.create", UsernameTaken()):
-            self._table.put_item(Item=user_item(user), ConditionExpression="attribute_not_exists(username)")
+        """Add ``user`` and claim its skeleton in one transaction: ``UsernameTaken`` if the name
+        exists, else ``LookAlikeName`` if another account holds the skeleton (race-safe)."""
+        failed = transact(
+            self._table.meta.client,
+            "users.create",
+            {
+                "user": self._put_new(user_item(user)),
+                "skeleton": self._put_new(skeleton_claim(user_item(user))),
+            },
+        )
+        if "user" in failed:
+            raise UsernameTaken()
+        if failed:
+            raise LookAlikeName()
+
+    def _put_new(self, item: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "Put": {
+                "TableName": self._table.name,
+                "Item": item,
+                "ConditionExpression": "attribute_not_exists(username)",
+            }
+        }
+
+    def skeleton_holder(self, skeleton: str) -> AccountKey | None:
+        """The account that holds ``skeleton``'s claim, or None."""
+        with store_call("users.skeleton_holder"):
+            item = self._table.get_item(Key={"username": skeleton_key(skeleton)}, ConsistentRead=True)
+        claim = item.get("Item")
+        if not claim or "owner" not in claim:
+            return None
+        return AccountKey(str(claim.get("owner_name", "")), str(claim["owner"]))
+
+    def claim_skeleton(self, user: User, skeleton: str) -> bool:
+        """Give an account made before skeletons were claimed the claim of ``skeleton``, in one
+        transaction with the row's ``name_skeleton``; False when another account holds the
+        skeleton or the row is no longer that incarnation without a skeleton."""
+        condition, values = same_account(user.account_id)
+        claim = skeleton_claim(
+            {"username": user.username, "account_id": user.account_id, "name_skeleton": skeleton}
+        )
+        row = {
+            "Update": {
+                "TableName": self._table.name,
+                "Key": {"username": user.username},
+                "UpdateExpression": "SET name_skeleton = :s",
+                "ConditionExpression": (
+                    f"attribute_exists(password_hash) AND {condition} AND attribute_not_exists(name_skeleton)"
+                ),
+                "ExpressionAttributeValues": {":s": skeleton, **values},
+            }
+        }
+        failed = transact(
+            self._table.meta.client, "users.claim_skeleton", {"user": row, "skeleton": self._put_new(claim)}
+        )
+        return not failed
 
     def get(self, username: str) -> User | None:
         with store_call("users.get"):
@@ -221,6 +309,12 @@ class UserRepository:
             values = {**values, ":e": email}
         else:
             condition += " AND attribute_not_exists(email)"
+        # The skeleton claim removed with it is the one the row names (see :meth:`delete`).
+        if user.name_skeleton:
+            condition += " AND name_skeleton = :sk"
+            values = {**values, ":sk": user.name_skeleton}
+        else:
+            condition += " AND attribute_not_exists(name_skeleton)"
         return {
             "Delete": {
                 "TableName": self._table.name,
@@ -253,6 +347,17 @@ class UserRepository:
         user is still an active admin.  The names of what failed: ``user`` (changed or gone),
         ``also``, ``witness``; empty when it is done."""
         items: dict[str, dict[str, Any]] = {"user": self.delete_item(user, email)}
+        if user.name_skeleton:
+            # The name's skeleton is free again with the name (only this account's claim).
+            items["skeleton"] = {
+                "Delete": {
+                    "TableName": self._table.name,
+                    "Key": {"username": skeleton_key(user.name_skeleton)},
+                    "ConditionExpression": "attribute_not_exists(#o) OR #o = :owner",
+                    "ExpressionAttributeNames": {"#o": "owner"},
+                    "ExpressionAttributeValues": {":owner": user.account_id},
+                }
+            }
         if also is not None:
             items["also"] = also
         if witness is not None:
@@ -288,18 +393,21 @@ class UserRepository:
         """Up to ``limit`` users after the username ``after`` (table order), without ever reading
         the hashes out of the table, and the username to continue from (or None).
 
-        The table also holds email claims (keys with ``#``): DynamoDB's ``Limit``
-        counts items before a filter, so a page is filled by reading on, and the
-        cursor is always the last *user* returned, never another record's key.
+        The table also holds claim items (email addresses, name skeletons: keys
+        with ``#``, no ``password_hash``): DynamoDB's ``Limit`` counts items
+        before the filter drops them, so a page is filled by reading on, and the
+        cursor is always the last *user* returned, never another record's key
+        (a page read past ``limit`` users is cut there, and goes on after it).
         """
         users: list[User] = []
         start = after
-        while len(users) < limit:
+        while True:
             kwargs: dict[str, Any] = {
                 "ProjectionExpression": "username, account_id, cred_version, #r, created_at, disabled",
                 "FilterExpression": "attribute_exists(password_hash)",
                 "ExpressionAttributeNames": {"#r": "roles"},
-                "Limit": limit - len(users),
+                # Each user has up to ITEMS_PER_USER items: one read usually fills the page.
+                "Limit": (limit - len(users)) * ITEMS_PER_USER,
             }
             if start is not None:
                 kwargs["ExclusiveStartKey"] = {"username": start}
@@ -307,10 +415,23 @@ class UserRepository:
                 page = self._table.scan(**kwargs)
             users += [_from_item(i) for i in page.get("Items", [])]
             last = page.get("LastEvaluatedKey")
+            if len(users) > limit or (len(users) == limit and last):
+                users = users[:limit]
+                return users, users[-1].username
             if not last:
                 return users, None
             start = str(last["username"])
-        return users, users[-1].username
+
+    def without_skeleton(self) -> list[User]:
+        """Every user whose row names no skeleton (made before skeletons were claimed), oldest first."""
+        users = all_items(
+            "users.without_skeleton",
+            self._table.scan,
+            ProjectionExpression="username, account_id, cred_version, created_at",
+            FilterExpression="attribute_exists(password_hash) AND attribute_not_exists(name_skeleton)",
+            ConsistentRead=True,
+        )
+        return sorted((_from_item(item) for item in users), key=lambda u: (u.created_at, u.username))
 
     def list(self) -> list[User]:
         """Every user, without ever reading the hashes out of the table."""

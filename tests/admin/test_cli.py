@@ -16,6 +16,7 @@ import boto3
 import pytest
 from chalice.test import Client
 
+import app as app_module
 from gatehouse.admin import cli, localstate, stackinfo, target
 from gatehouse.admin.keystore import jwks_parameter_for
 from gatehouse.dev.stack import LocalAws
@@ -424,6 +425,13 @@ def test_create_tables_makes_the_tables_with_ttl_and_point_in_time_recovery(
         assert backups["PointInTimeRecoveryDescription"]["PointInTimeRecoveryStatus"] == "ENABLED"
         ttl = client.describe_time_to_live(TableName=name)["TimeToLiveDescription"]
         assert (ttl["TimeToLiveStatus"] == "ENABLED") == (name in ttl_tables(settings))
+    # The app's own declared table (the example's notes) is made too, with point-in-time recovery.
+    notes = app_module.notes_table.create_table_arguments(IN_PROCESS_AWS)
+    described = client.describe_table(TableName=notes["TableName"])["Table"]
+    assert described["KeySchema"] == notes["KeySchema"]
+    backups = client.describe_continuous_backups(TableName=notes["TableName"])["ContinuousBackupsDescription"]
+    assert backups["PointInTimeRecoveryDescription"]["PointInTimeRecoveryStatus"] == "ENABLED"
+    assert f"Created table {notes['TableName']!r}." in capsys.readouterr().out
     assert cli.main(["create-tables"], env=IN_PROCESS_AWS) == 1
     assert "already exists" in capsys.readouterr().err
 

@@ -85,7 +85,8 @@ def test_deleting_my_account_removes_every_row_ends_sessions_and_the_notes_hook_
     login(client, "alice", "Wrong-password-42")  # a failure counted for the name
     # Another attempt on the same counter, as a second failed login would leave.
     rt.attempts.reserve("alice", LOGIN, rt.now(), rt.lockout)
-    assert len(items_about(rt, "alice", alice["account_id"])) == 5  # user, claim, two sessions, attempts
+    # user, email claim, skeleton claim, two sessions, attempts
+    assert len(items_about(rt, "alice", alice["account_id"])) == 6
     assert len(notes_of(rt, alice["account_id"])) == 2
 
     response = delete(client, alice["access_token"])

@@ -3,7 +3,6 @@ paged lists, and the last active admin."""
 
 from __future__ import annotations
 
-import re
 import threading
 import unicodedata
 from collections.abc import Callable
@@ -15,7 +14,7 @@ import app as gatehouse_app
 from gatehouse.accounts import admin as admin_ops
 from gatehouse.errors import LastAdmin
 from gatehouse.services import Services
-from tests.conftest import Credentials, bearer, json_body, post_json
+from tests.conftest import Credentials, bearer, json_body, next_link, post_json
 
 NFC_PASSWORD = unicodedata.normalize("NFC", "Café-Tulip-Marble-9")
 NFD_PASSWORD = unicodedata.normalize("NFD", NFC_PASSWORD)
@@ -123,15 +122,6 @@ def test_a_login_past_the_session_cap_ends_the_oldest_session(make_runtime, make
 # -- paged lists -------------------------------------------------------------------------------
 
 
-def _next(response: Any) -> str | None:
-    link = response.headers.get("Link")
-    if link is None:
-        return None
-    match = re.fullmatch(r'<([^>]+)>; rel="next"', link)
-    assert match is not None, link
-    return match.group(1)
-
-
 def _all_pages(client: Any, path: str, token: str) -> list[list[Any]]:
     pages = []
     url: str | None = path
@@ -139,7 +129,7 @@ def _all_pages(client: Any, path: str, token: str) -> list[list[Any]]:
         response = client.http.get(url, headers=bearer(token))
         assert response.status_code == 200, response.body
         pages.append(json_body(response))
-        url = _next(response)
+        url = next_link(response)
     return pages
 
 
@@ -151,7 +141,7 @@ def test_sessions_are_listed_in_pages_oldest_first_with_a_next_link(client, make
     pages = _all_pages(client, "/auth/sessions?limit=2", token)
     assert [[s["device"] for s in page] for page in pages] == [["a", "b"], ["c", "d"], ["e"]]
     first = client.http.get("/auth/sessions?limit=2", headers=bearer(token))
-    assert _next(first).startswith("/auth/sessions?limit=2&cursor=")
+    assert next_link(first).startswith("/auth/sessions?limit=2&cursor=")
 
 
 def test_users_are_listed_in_pages_that_together_hold_every_user(client, make_user, login):

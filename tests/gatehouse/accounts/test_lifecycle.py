@@ -60,9 +60,11 @@ def past_cache(clock, rt):
 def test_password_grant_returns_an_opaque_256_bit_refresh_token(grant):
     creds, body = grant()
     owner, rest = body["refresh_token"].split("~")
-    sid, secret = rest.split(".")
+    sid, generation, family, secret = rest.split(".")
     assert owner == creds.account_id
     assert sid == sid_of(body["access_token"])
+    assert generation == "1"  # the login's token; each rotation counts one up
+    assert len(family) == 22  # 16 bytes, base64url: the session's token family
     assert len(secret) == 43  # 32 bytes, base64url
 
 
@@ -140,7 +142,8 @@ def test_reuse_of_an_older_refresh_token_ends_the_session(client, grant, clock, 
 def test_guessed_secret_for_a_known_sid_does_not_end_the_session(client, grant, rt):
     creds, body = grant()
     sid = sid_of(body["access_token"])
-    forged = f"{creds.account_id}~{sid}.{'A' * 43}"
+    # Well formed, the right generation: only the family and the secret are guessed.
+    forged = f"{creds.account_id}~{sid}.1.{'F' * 22}.{'A' * 43}"
     assert refresh(client, forged).status_code == 400
     assert rt.sessions.get(creds.account_id, sid) is not None
     assert refresh(client, body["refresh_token"]).status_code == 200
@@ -255,7 +258,7 @@ def test_revoke_without_token_is_rfc6749_invalid_request(client):
 def test_revoke_needs_the_secret_not_just_the_session_id(client, grant, rt):
     creds, body = grant()
     sid = sid_of(body["access_token"])
-    post_json(client, "/auth/revoke", {"token": f"{creds.account_id}~{sid}.{'Z' * 43}"})
+    post_json(client, "/auth/revoke", {"token": f"{creds.account_id}~{sid}.1.{'F' * 22}.{'Z' * 43}"})
     assert rt.sessions.get(creds.account_id, sid) is not None
 
 

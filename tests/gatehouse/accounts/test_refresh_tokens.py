@@ -11,6 +11,7 @@ from gatehouse.accounts.refresh_tokens import (
     MalformedRefreshToken,
     looks_like_refresh_token,
     new_refresh_token,
+    next_refresh_token,
     parse_refresh_token,
     seal,
     token_digest,
@@ -23,11 +24,33 @@ GRANT: dict[str, str | int] = {"access_token": "a.b.c", "expires_in": 900, "refr
 
 def test_a_new_token_names_its_session_and_carries_256_random_bits() -> None:
     token = new_refresh_token(ALICE, "session-id-0123456789")
-    names, _, secret = token.value.partition(".")
+    names, generation, family, secret = token.value.split(".")
     assert names == f"{ALICE}~session-id-0123456789"
-    assert (token.account_id, token.sid) == (ALICE, "session-id-0123456789")
+    assert (token.account_id, token.sid, token.generation, token.family) == (
+        ALICE,
+        "session-id-0123456789",
+        1,
+        family,
+    )
+    assert generation == "1"
+    assert len(base64.urlsafe_b64decode(family + "==")) == 16
     assert len(base64.urlsafe_b64decode(secret + "=")) == 32
-    assert new_refresh_token(ALICE, "session-id-0123456789").value != token.value
+    other = new_refresh_token(ALICE, "session-id-0123456789")
+    assert (other.value, other.family) != (token.value, token.family)
+
+
+def test_the_next_token_is_the_next_generation_of_the_same_family_with_a_new_secret() -> None:
+    first = new_refresh_token(ALICE, "session-id-0123456789")
+    second = next_refresh_token(first)
+    assert (second.account_id, second.sid, second.generation, second.family) == (
+        ALICE,
+        "session-id-0123456789",
+        2,
+        first.family,
+    )
+    assert second.value.split(".")[-1] != first.value.split(".")[-1]
+    assert second.family_digest == first.family_digest
+    assert first.family not in second.family_digest
 
 
 def test_the_digest_is_sha256_of_the_whole_token_never_the_token() -> None:
@@ -49,9 +72,14 @@ def test_parsing_gives_back_the_session_id() -> None:
         "",
         "no-dot-at-all",
         "short.secret",
-        f"{ALICE}~session-id-0123456789." + "A" * 42,
-        "alice~session-id-0123456789." + "A" * 43,
-        "session-id-0123456789." + "A" * 43,
+        f"{ALICE}~session-id-0123456789.1." + "F" * 22 + "." + "A" * 42,
+        f"{ALICE}~session-id-0123456789.1." + "F" * 21 + "." + "A" * 43,
+        f"{ALICE}~session-id-0123456789.0." + "F" * 22 + "." + "A" * 43,
+        f"{ALICE}~session-id-0123456789.01." + "F" * 22 + "." + "A" * 43,
+        f"{ALICE}~session-id-0123456789.x." + "F" * 22 + "." + "A" * 43,
+        f"{ALICE}~session-id-0123456789." + "A" * 43,
+        "alice~session-id-0123456789.1." + "F" * 22 + "." + "A" * 43,
+        "session-id-0123456789.1." + "F" * 22 + "." + "A" * 43,
         "a b.c",
         "x" * 70 + "." + "A" * 43,
     ],
@@ -72,8 +100,8 @@ def test_only_the_old_token_opens_the_seal() -> None:
 
 def test_a_seal_is_bound_to_its_session_id() -> None:
     old = new_refresh_token(ALICE, "session-id-0123456789")
-    secret = old.value.split(".", 1)[1]
-    other_sid = parse_refresh_token(f"{ALICE}~session-id-9876543210.{secret}")
+    rest = old.value.split(".", 1)[1]
+    other_sid = parse_refresh_token(f"{ALICE}~session-id-9876543210.{rest}")
     assert unseal(other_sid, seal(old, GRANT)) is None
 
 

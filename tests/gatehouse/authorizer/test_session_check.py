@@ -174,13 +174,13 @@ def test_session_read_is_strongly_consistent() -> None:
 def test_session_check_reads_through_a_low_level_client_exactly_what_the_repository_reads(
     rt: Services,
 ) -> None:
-    rt.sessions.create(replace(ALICE, refresh_hash="h1"))
+    rt.sessions.create(replace(ALICE, refresh_hash="h1", generation=1, family_hash="f"))
     for new_hash, box, at in (("h2", "box-2", NOW + 1), ("h3", "box-3", NOW + 2)):  # every attribute set
         current = rt.sessions.get(ALICE.account_id, ALICE.sid)
         assert current is not None
         assert rt.sessions.rotate(current, new_hash, box, at)
     stored = replace(ALICE, last_used_at=NOW + 2, refresh_hash="h3", prev_hash="h2", rotated_at=NOW + 2)
-    stored = replace(stored, grace_box="box-3", history=("h1",))
+    stored = replace(stored, grace_box="box-3", generation=3, family_hash="f")
     requests: list[dict[str, Any]] = []
     rt.session_client.meta.events.register(
         "provide-client-params.dynamodb.GetItem", lambda params, **_: requests.append(dict(params))

@@ -7,6 +7,7 @@ from dataclasses import replace
 import pytest
 
 from gatehouse.accounts.lockout import Refused
+from gatehouse.accounts.usernames import skeleton
 from gatehouse.errors import NoSuchUser, StoreError, UsernameTaken
 from gatehouse.services import Services
 from gatehouse.storage.attempts import LOGIN, PASSWORD_CHANGE
@@ -28,6 +29,7 @@ def _user(name: str = "alice", **changes: object) -> User:
         password_hash="$argon2id$stand-in",
         roles=("user",),
         created_at=NOW,
+        name_skeleton=skeleton(name),
     )
     return replace(user, **changes)
 
