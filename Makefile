@@ -84,7 +84,7 @@ admin: $(STAMP)
 # The benchmark figures against their targets (see docs/BENCHMARKS.md), about a minute.
 # make bench BENCH_ARGS='--quick' | 'tests' (times make test) | 'clients' | '--all' | 'cold deployed warm'
 .PHONY: bench
-bench: $(STAMP)
+bench: $(STAMP) $(WHEEL)  # the zip figures package the wheel that requirements.txt names
 	$(PY) -m bench $(BENCH_ARGS)
 
 # Clients. test-js: client/'s pinned dev tools (npm ci, from package-lock.json),

@@ -129,7 +129,7 @@ FIGURES: dict[str, tuple[Runner, str, str]] = {
     ),
     "clients": (
         _clients,
-        "session check's client: dynamodb_client() + read_session",
+        "session check's client: dynamodb_only_client() + read_session",
         "info",
     ),
     "warm": (_warm, "warm authorizer call (session check cached)", f"≤ {warm_authorizer.LIMIT:.2f}x"),

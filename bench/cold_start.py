@@ -45,8 +45,21 @@ FIRST_CALL_CODE = (
     "from gatehouse.authorizer.handler import gatehouse_auth\n"
     "gatehouse_auth(json.loads(sys.argv[1]), None)"
 )
-# Imported only where they are needed: none of them may load on the verify path.
-WATCHED = ("chalice", "app", "jwt", "boto3", "botocore", "argon2", "zxcvbn", "cryptography.x509")
+# Imported only where they are needed: none of them may load on the verify path (nor the
+# standard library's dataclasses, inspect and logging, milliseconds of cold start each).
+WATCHED = (
+    "chalice",
+    "app",
+    "jwt",
+    "boto3",
+    "botocore",
+    "argon2",
+    "zxcvbn",
+    "cryptography.x509",
+    "dataclasses",
+    "inspect",
+    "logging",
+)
 PROBE_CODE = f"""
 import json, sys
 from gatehouse.authorizer.handler import gatehouse_auth

@@ -21,9 +21,9 @@ The parent's wall time per child is in the details.
   client, boto3's resource layer (the session check's read before it moved
   to a botocore client), a botocore session whose data loader knows only
   DynamoDB (it skips botocore's scan of every service folder before each
-  model: the most a loader can save), and Gatehouse's own
-  ``storage.aws.dynamodb_client()`` + ``read_session`` (botocore only, its
-  timeouts and standard retries).
+  model: the most a loader can save), and what the authorizer uses:
+  Gatehouse's ``storage.aws.dynamodb_only_client()`` + ``read_session``
+  (botocore only, such a loader, its timeouts and standard retries).
 * **auth function, first ``POST /auth/token``**: ``import app`` and one
   password grant through the API handler: the users and attempts tables,
   argon2id, the SSM read of the signing key, PyJWT, the new session.
@@ -42,7 +42,7 @@ from contextlib import ExitStack, contextmanager
 from typing import Any
 
 from bench.cold_start import ms, run_child
-from bench.fixtures import PASSWORD, USERNAME, Fixture, authorizer_variables, child_env
+from bench.fixtures import ACCOUNT_ID, PASSWORD, USERNAME, Fixture, authorizer_variables, child_env
 from bench.login import aws_test_env
 from bench.report import Result
 from bench.timing import Samples, interleaved_calls, median, paired_ratio, summary
@@ -53,7 +53,7 @@ FLOOR = "floor: botocore + DynamoDB client + GetItem"
 BOTO3_CLIENT = "boto3 client + GetItem"
 BOTO3_RESOURCE = "boto3 resource Table + get_item"
 ONE_MODEL = "botocore client, DynamoDB-only loader + GetItem"
-LEAN = "Gatehouse's dynamodb_client() + read_session"
+LEAN = "Gatehouse's dynamodb_only_client() + read_session"
 _TRIED = (LEAN, BOTO3_CLIENT, BOTO3_RESOURCE, ONE_MODEL)
 AUTH = "auth function: import app + first POST /auth/token"
 API = "API handler: import app + first GET /notes"
@@ -82,7 +82,7 @@ done = time.perf_counter()
 print(json.dumps({{"import": imported - start, "client": created - imported, "GetItem": done - created}}))
 """
 _TYPED_GET = (
-    "client.get_item(TableName={table!r}, Key={{'username': {{'S': {user!r}}}, 'sid': {{'S': {sid!r}}}}}, "
+    "client.get_item(TableName={table!r}, Key={{'account_id': {{'S': {owner!r}}}, 'sid': {{'S': {sid!r}}}}}, "
     "ConsistentRead=True)['Item']"
 )
 _VARIANTS = {
@@ -95,7 +95,7 @@ _VARIANTS = {
     BOTO3_RESOURCE: (
         "import boto3",
         "table = boto3.resource('dynamodb').Table({table!r})",
-        "table.get_item(Key={{'username': {user!r}, 'sid': {sid!r}}}, ConsistentRead=True)['Item']",
+        "table.get_item(Key={{'account_id': {owner!r}, 'sid': {sid!r}}}, ConsistentRead=True)['Item']",
     ),
     ONE_MODEL: (
         "import botocore.session\n"
@@ -112,8 +112,8 @@ _VARIANTS = {
         "import botocore.session\n"
         "from gatehouse.storage import aws\n"
         "from gatehouse.storage.sessions import read_session",
-        "client = aws.dynamodb_client()",
-        "read_session(client, {table!r}, {user!r}, {sid!r})",
+        "client = aws.dynamodb_only_client()",
+        "read_session(client, {table!r}, {owner!r}, {sid!r})",
     ),
 }
 # An app function's cold start: import app, one event through Chalice, a 200 whose body passes ``check``.
@@ -178,7 +178,17 @@ def _populate(fixture: Fixture, url: str) -> None:
             )
             rt = Services(settings, signing_key_source=fixture.signing_key_source)
             start = fixture.now
-            rt.sessions.create(Session(fixture.session_id, USERNAME, "bench", start, start, start + 86_400))
+            rt.sessions.create(
+                Session(
+                    sid=fixture.session_id,
+                    account_id=ACCOUNT_ID,  # the token's sub
+                    username=USERNAME,
+                    device="bench",
+                    created_at=start,
+                    last_used_at=start,
+                    expires_at=start + 86_400,
+                )
+            )
             signup.create_user(rt, USERNAME, PASSWORD, roles.DEFAULT_ROLES)
         finally:
             aws.use_session(None)
@@ -230,7 +240,13 @@ def notes_event(fixture: Fixture) -> dict[str, Any]:
         resourcePath="/notes",
         httpMethod="GET",
         path="/api/notes",
-        authorizer={"username": USERNAME, "roles": "user", "sid": fixture.session_id, "jti": "bench"},
+        authorizer={
+            "account_id": ACCOUNT_ID,
+            "username": USERNAME,
+            "roles": "user",
+            "sid": fixture.session_id,
+            "jti": "bench",
+        },
     )
     return event
 
@@ -263,7 +279,7 @@ def _candidates(fixture: Fixture, env: dict[str, str], clients: bool) -> dict[st
         code = CLIENT_CODE.format(
             imports=imports,
             client=client.format(table=table),
-            get=get.format(table=table, user=USERNAME, sid=sid),
+            get=get.format(table=table, owner=ACCOUNT_ID, sid=sid),
         )
         children[name] = _Child(code, event, env)
     if not clients:
@@ -346,7 +362,7 @@ def measure_clients(fixture: Fixture, rounds: int) -> list[Result]:
         lines.append(f"  {name}: {ms(median(inner[name]))} ({ratio:.2f}x); {_steps(children[name])}")
     return [
         Result(
-            "session check's client: dynamodb_client() + read_session",
+            "session check's client: dynamodb_only_client() + read_session",
             median(inner[LEAN]),
             None,
             floor=median(inner[FLOOR]),

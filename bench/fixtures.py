@@ -12,7 +12,7 @@ import logging
 import os
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, redirect_stdout
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -105,12 +105,14 @@ def event_log_to_devnull() -> Iterator[None]:
 
     Formatting and the write itself are still paid, as on Lambda (where the
     line goes to a pipe); only the terminal is spared thousands of lines.
+    Both ways a line leaves: the ``logging`` handler, and standard output
+    (where the deployed authorizer function writes its line).
     """
     from gatehouse import logs
 
     logs.configure()  # as the Lambda entry points configure it
     handlers = [h for h in logs.log.handlers if isinstance(h, logging.StreamHandler)]
-    with open(os.devnull, "w") as sink:
+    with open(os.devnull, "w") as sink, redirect_stdout(sink):
         previous = [(h, h.setStream(sink)) for h in handlers]
         try:
             yield

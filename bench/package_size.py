@@ -13,6 +13,7 @@ row says so and quotes the first failure.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -49,11 +50,46 @@ def cache_dir() -> Path:
     return base / "gatehouse-bench" / "chalice-deployments"
 
 
+def _wheel(root: Path = ROOT) -> Path:
+    wheels = sorted((root / "dist").glob("gatehouse_chalice-*.whl"))
+    if not wheels:
+        raise RuntimeError("no wheel in dist/: run make wheel")
+    return wheels[-1]
+
+
+def check_wheel_is_current(root: Path = ROOT) -> None:
+    """Refuse to measure a zip whose Gatehouse is not the working tree's.
+
+    requirements.txt names the wheel in dist/, so the zip ships whatever that
+    wheel holds; one built before the last change would be measured in its
+    place (``make bench`` rebuilds it first; ``python -m bench`` alone does not).
+    """
+    wheel_path = _wheel(root)
+    with zipfile.ZipFile(wheel_path) as wheel:
+        names = [n for n in wheel.namelist() if n.startswith("gatehouse/") and n.endswith(".py")]
+        shipped = {n: wheel.read(n) for n in names}
+    tree = {
+        p.relative_to(root).as_posix(): p.read_bytes()
+        for p in (root / "gatehouse").rglob("*.py")
+        if "__pycache__" not in p.parts
+    }
+    stale = sorted(n for n in shipped.keys() | tree.keys() if shipped.get(n) != tree.get(n))
+    if stale:
+        named = ", ".join(stale[:3])
+        raise RuntimeError(f"{wheel_path.name} differs from the tree ({named}...): run make wheel")
+
+
 def _copy_project(tmp: Path) -> Path:
+    check_wheel_is_current()
     project = tmp / "project"
     shutil.copytree(ROOT, project, ignore=SKIPPED, symlinks=True)
-    cache = cache_dir()
-    cache.mkdir(parents=True, exist_ok=True)
+    # Chalice keys its dependency cache on requirements.txt's text, which names the wheel
+    # by version only: one cache per wheel content, or a rebuilt wheel would never ship.
+    digest = hashlib.sha256(_wheel().read_bytes()).hexdigest()[:16]
+    cache = cache_dir() / digest
+    if not cache.is_dir():
+        shutil.rmtree(cache_dir(), ignore_errors=True)  # the caches of older wheels
+        cache.mkdir(parents=True)
     (project / ".chalice" / "deployments").symlink_to(cache, target_is_directory=True)
     return project
 

@@ -58,8 +58,8 @@ def _runtime(fixture: Fixture, db: FakeDynamoDB) -> Any:
 
 
 def _candidates(fixture: Fixture, rt: Any) -> dict[str, Callable[[], object]]:
-    from gatehouse import logs
-    from gatehouse.authorizer.decision import route_of
+    from gatehouse import log_lines, logs
+    from gatehouse.authorizer.decision import log_allowed, route_of
     from gatehouse.authorizer.handler import gatehouse_auth
     from gatehouse.authorizer.policy import RouteTable, answer
     from gatehouse.jose.access_tokens import REQUIRED_CLAIMS, verify_access_token
@@ -69,6 +69,8 @@ def _candidates(fixture: Fixture, rt: Any) -> dict[str, Callable[[], object]]:
     options: Any = {"require": list(REQUIRED_CLAIMS)}
     claims = verify_access_token(token, rt.keyset, rt.rules, now=fixture.now)
     routes = RouteTable.decode(route_table_json())
+    where = route_of(METHOD_ARN)
+    opened = routes.opened(claims.roles)
     return {
         FLOOR: lambda: jwt.decode(
             token,
@@ -82,9 +84,8 @@ def _candidates(fixture: Fixture, rt: Any) -> dict[str, Callable[[], object]]:
         # The parts, to say where the time goes when the target is missed.
         "verify_access_token": lambda: verify_access_token(token, rt.keyset, rt.rules, now=fixture.now),
         "policy answer": lambda: answer(claims, routes, METHOD_ARN),
-        LOG_LINE: lambda: logs.event(
-            "authorizer", outcome="allow", user=claims.sub, route=route_of(METHOD_ARN)
-        ),
+        # The deployed function's line, as it writes it: to stdout, with its metric.
+        LOG_LINE: lambda: log_allowed(log_lines.to_stdout, claims, where, opened),
         REQUEST_LOG: lambda: logs.event(
             "request",
             method="GET",

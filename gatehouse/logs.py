@@ -1,37 +1,30 @@
-"""One structured JSON line per request outcome, some of them CloudWatch metrics too.
+"""Gatehouse's event lines through the ``logging`` module: one JSON object a line.
 
-Only fields chosen here are logged: never a body, a header, a token or a
-password, so nothing secret can reach a log line by accident.
-
-A line given ``metrics`` is also a CloudWatch Embedded Metric Format record
-(hand-written JSON, no library): CloudWatch Logs turns it into metric data
-points in the ``Gatehouse`` namespace, dimension ``FunctionName``, with no
-API call from the function and no cost but a few more bytes of the same
-line.  The deploy template's alarms watch these metrics (docs/OPERATIONS.md).
+What a line holds, and which lines are CloudWatch metrics (Embedded Metric
+Format), is :mod:`gatehouse.log_lines`' business; its names are re-exported
+here.  Only fields chosen by the caller are logged: never a body, a header,
+a token or a password, so nothing secret can reach a log line by accident.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import os
-import time
 from collections.abc import Mapping
 
-NAMESPACE = "Gatehouse"
-# The metrics (docs/OPERATIONS.md says what each counts; the template's alarms use them).
-LOGINS_SUCCEEDED = "LoginsSucceeded"
-LOGINS_FAILED = "LoginsFailed"
-LOCKOUTS = "Lockouts"
-REFRESH_REUSE = "RefreshReuse"
-AUTHORIZER_ALLOW = "AuthorizerAllow"
-AUTHORIZER_DENY = "AuthorizerDeny"
-AUTHORIZER_ERRORS = "AuthorizerErrors"
-MAILS_SENT = "MailsSent"
-MAILS_SUPPRESSED = "MailsSuppressed"
-MAILS_FAILED = "MailsFailed"
-# The metrics' one dimension: which function counted (`<stack>-auth`, `<stack>-authorizer`).
-FUNCTION = os.environ.get("AWS_LAMBDA_FUNCTION_NAME") or "local"
+from gatehouse.log_lines import AUTHORIZER_ALLOW as AUTHORIZER_ALLOW
+from gatehouse.log_lines import AUTHORIZER_DENY as AUTHORIZER_DENY
+from gatehouse.log_lines import AUTHORIZER_ERRORS as AUTHORIZER_ERRORS
+from gatehouse.log_lines import FUNCTION as FUNCTION
+from gatehouse.log_lines import LOCKOUTS as LOCKOUTS
+from gatehouse.log_lines import LOGINS_FAILED as LOGINS_FAILED
+from gatehouse.log_lines import LOGINS_SUCCEEDED as LOGINS_SUCCEEDED
+from gatehouse.log_lines import MAILS_FAILED as MAILS_FAILED
+from gatehouse.log_lines import MAILS_SENT as MAILS_SENT
+from gatehouse.log_lines import MAILS_SUPPRESSED as MAILS_SUPPRESSED
+from gatehouse.log_lines import NAMESPACE as NAMESPACE
+from gatehouse.log_lines import REFRESH_REUSE as REFRESH_REUSE
+from gatehouse.log_lines import emf as emf
+from gatehouse.log_lines import line
 
 # Not "gatehouse": Chalice claims that logger for app.log and sets it to ERROR.
 log = logging.getLogger("gatehouse.events")
@@ -66,26 +59,5 @@ def quiet_aws_libraries() -> None:
 
 
 def event(kind: str, *, metrics: Mapping[str, int] | None = None, **fields: str | int | None) -> None:
-    """Log one line; with ``metrics`` (CamelCase names, counts) it is an EMF record as well."""
-    record: dict[str, object] = {"event": kind, **{k: v for k, v in fields.items() if v is not None}}
-    if metrics:
-        record.update(emf(metrics))
-    log.info(json.dumps(record, separators=(",", ":"), sort_keys=True))
-
-
-def emf(metrics: Mapping[str, int], now: float | None = None) -> dict[str, object]:
-    """The fields that make a JSON log line an Embedded Metric Format record of ``metrics``."""
-    return {
-        "_aws": {
-            "Timestamp": int((time.time() if now is None else now) * 1000),
-            "CloudWatchMetrics": [
-                {
-                    "Namespace": NAMESPACE,
-                    "Dimensions": [["FunctionName"]],
-                    "Metrics": [{"Name": name, "Unit": "Count"} for name in sorted(metrics)],
-                }
-            ],
-        },
-        "FunctionName": FUNCTION,
-        **metrics,
-    }
+    """Log one line (:func:`gatehouse.log_lines.line`); with ``metrics`` it is an EMF record as well."""
+    log.info(line(kind, metrics=metrics, **fields))

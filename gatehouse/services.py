@@ -13,7 +13,6 @@ from collections.abc import Callable
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-from gatehouse.accounts.lockout import LockoutRules
 from gatehouse.accounts.passwords import Hasher, HashParams
 from gatehouse.authorizer.session_check import SessionCheck
 from gatehouse.errors import ConfigError
@@ -29,7 +28,7 @@ from gatehouse.mail import Mailer
 from gatehouse.settings import Settings, token_rules
 from gatehouse.storage import aws
 from gatehouse.storage.account_email import AccountEmailRepository
-from gatehouse.storage.attempts import AttemptRepository
+from gatehouse.storage.attempts import AttemptRepository, LockoutRules
 from gatehouse.storage.events import EventRepository
 from gatehouse.storage.mail_quota import MailQuotaRepository
 from gatehouse.storage.sessions import SID_PATTERN, Session, SessionRepository, read_session
@@ -174,4 +173,5 @@ class Services:
             s.lockout_base_seconds,
             max(s.lockout_max_seconds, s.lockout_base_seconds),
             s.lockout_window_seconds,
+            s.lockout_max_consecutive,
         )

@@ -10,27 +10,31 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from gatehouse.errors import ConfigError
 from gatehouse.origins import ANY_ORIGIN, DEV_ORIGINS, OriginListError, parse_origins
-
-if TYPE_CHECKING:
-    from gatehouse.jose.access_tokens import TokenRules
-
-PREFIX = "GATEHOUSE_"
+from gatehouse.variables import PREFIX as PREFIX
+from gatehouse.variables import VerifySettings, load_verify_settings
+from gatehouse.variables import read_bool as _bool
+from gatehouse.variables import read_int as _int
+from gatehouse.variables import read_str as _str
+from gatehouse.variables import token_rules as token_rules  # the verifier's rules for some settings
 
 # OWASP Password Storage Cheat Sheet minimum for argon2id.
 ARGON2_MIN_MEMORY_KIB = 19 * 1024
 ARGON2_MIN_TIME_COST = 2
 
 
+# The verifier's settings have their defaults and ranges in one place (gatehouse.variables).
+_VERIFY = VerifySettings()
+
+
 @dataclass(frozen=True)
 class Settings:
-    issuer: str = "gatehouse"
-    audience: str = "gatehouse-api"
-    access_token_ttl: int = 900
-    leeway: int = 30
+    issuer: str = _VERIFY.issuer
+    audience: str = _VERIFY.audience
+    access_token_ttl: int = _VERIFY.access_token_ttl
+    leeway: int = _VERIFY.leeway
     session_ttl: int = 30 * 24 * 3600
     refresh_grace: int = 10
     lockout_threshold: int = 5
@@ -38,13 +42,16 @@ class Settings:
     lockout_max_seconds: int = 3600
     # Failures count within fixed observation windows of this length, then stop counting.
     lockout_window_seconds: int = 900
+    # Consecutive failures on one counter after which it admits nothing until a success, a
+    # reset or an unlock (NIST SP 800-63B: at most 100 per account).
+    lockout_max_consecutive: int = 100
     # Live sessions one user may hold; a login past the cap ends the oldest.
     max_sessions_per_user: int = 20
-    check_sessions: bool = True
-    session_cache_seconds: int = 5
-    max_token_bytes: int = 8192
+    check_sessions: bool = _VERIFY.check_sessions
+    session_cache_seconds: int = _VERIFY.session_cache_seconds
+    max_token_bytes: int = _VERIFY.max_token_bytes
     users_table: str = "gatehouse-users"
-    sessions_table: str = "gatehouse-sessions"
+    sessions_table: str = _VERIFY.sessions_table
     attempts_table: str = "gatehouse-attempts"
     # Each account's security events (logins, changes, admin actions), kept this many days.
     events_table: str = "gatehouse-events"
@@ -52,7 +59,7 @@ class Settings:
     # Mail the owner when their account signs in from a device that shows no device token.
     new_device_notice: bool = True
     signing_key_param: str = "/gatehouse/signing-key"
-    jwks: str = ""
+    jwks: str = _VERIFY.jwks
     allow_signup: bool = True
     preload_signing_key: bool = False
     argon2_time_cost: int = ARGON2_MIN_TIME_COST
@@ -76,38 +83,6 @@ class Settings:
     mail_echo: bool = False
 
 
-def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
-    raw = env.get(PREFIX + name)
-    if raw is None or raw == "":
-        return default
-    # Plain ASCII digits only: int() would also take "1_000", "+5" or Arabic-Indic digits.
-    if not re.fullmatch(r"-?[0-9]+", raw.strip()):
-        raise ConfigError(f"{PREFIX}{name} must be a whole number, got {raw!r}")
-    value = int(raw.strip())
-    if not low <= value <= high:
-        raise ConfigError(f"{PREFIX}{name} must be between {low} and {high}, got {value}")
-    return value
-
-
-def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
-    raw = env.get(PREFIX + name)
-    if raw is None or raw == "":
-        return default
-    lowered = raw.strip().lower()
-    if lowered in ("1", "true", "yes", "on"):
-        return True
-    if lowered in ("0", "false", "no", "off"):
-        return False
-    raise ConfigError(f"{PREFIX}{name} must be true or false, got {raw!r}")
-
-
-def _str(env: Mapping[str, str], name: str, default: str) -> str:
-    raw = env.get(PREFIX + name)
-    if raw is None or raw.strip() == "":
-        return default
-    return raw.strip()
-
-
 def _url(env: Mapping[str, str], name: str) -> str:
     """An https URL (http only for a loopback host), without a query: mailed links must be safe to click."""
     raw = _str(env, name, "")
@@ -123,29 +98,31 @@ def _url(env: Mapping[str, str], name: str) -> str:
 
 def load_settings(env: Mapping[str, str]) -> Settings:
     d = Settings()
+    v = load_verify_settings(env)
     return Settings(
-        issuer=_str(env, "ISSUER", d.issuer),
-        audience=_str(env, "AUDIENCE", d.audience),
-        access_token_ttl=_int(env, "ACCESS_TOKEN_TTL", d.access_token_ttl, 30, 24 * 3600),
-        leeway=_int(env, "LEEWAY", d.leeway, 0, 300),
+        issuer=v.issuer,
+        audience=v.audience,
+        access_token_ttl=v.access_token_ttl,
+        leeway=v.leeway,
         session_ttl=_int(env, "SESSION_TTL", d.session_ttl, 300, 365 * 24 * 3600),
         refresh_grace=_int(env, "REFRESH_GRACE", d.refresh_grace, 0, 60),
         lockout_threshold=_int(env, "LOCKOUT_THRESHOLD", d.lockout_threshold, 1, 100),
         lockout_base_seconds=_int(env, "LOCKOUT_BASE_SECONDS", d.lockout_base_seconds, 1, 3600),
         lockout_max_seconds=_int(env, "LOCKOUT_MAX_SECONDS", d.lockout_max_seconds, 1, 86400),
         lockout_window_seconds=_int(env, "LOCKOUT_WINDOW_SECONDS", d.lockout_window_seconds, 60, 7 * 86400),
+        lockout_max_consecutive=_int(env, "LOCKOUT_MAX_CONSECUTIVE", d.lockout_max_consecutive, 1, 100),
         max_sessions_per_user=_int(env, "MAX_SESSIONS_PER_USER", d.max_sessions_per_user, 1, 90),
-        check_sessions=_bool(env, "CHECK_SESSIONS", d.check_sessions),
-        session_cache_seconds=_int(env, "SESSION_CACHE_SECONDS", d.session_cache_seconds, 0, 300),
-        max_token_bytes=_int(env, "MAX_TOKEN_BYTES", d.max_token_bytes, 1024, 65536),
+        check_sessions=v.check_sessions,
+        session_cache_seconds=v.session_cache_seconds,
+        max_token_bytes=v.max_token_bytes,
         users_table=_str(env, "USERS_TABLE", d.users_table),
-        sessions_table=_str(env, "SESSIONS_TABLE", d.sessions_table),
+        sessions_table=v.sessions_table,
         attempts_table=_str(env, "ATTEMPTS_TABLE", d.attempts_table),
         events_table=_str(env, "EVENTS_TABLE", d.events_table),
         event_retention_days=_int(env, "EVENT_RETENTION_DAYS", d.event_retention_days, 1, 3650),
         new_device_notice=_bool(env, "NEW_DEVICE_NOTICE", d.new_device_notice),
         signing_key_param=_str(env, "SIGNING_KEY_PARAM", d.signing_key_param),
-        jwks=_str(env, "JWKS", d.jwks),
+        jwks=v.jwks,
         allow_signup=_bool(env, "ALLOW_SIGNUP", d.allow_signup),
         preload_signing_key=_bool(env, "PRELOAD_SIGNING_KEY", d.preload_signing_key),
         argon2_time_cost=_int(env, "ARGON2_TIME_COST", d.argon2_time_cost, ARGON2_MIN_TIME_COST, 20),
@@ -163,19 +140,6 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         mail_from=_str(env, "MAIL_FROM", d.mail_from),
         mail_configuration_set=_str(env, "MAIL_CONFIGURATION_SET", d.mail_configuration_set),
         mail_echo=_bool(env, "MAIL_ECHO", d.mail_echo),
-    )
-
-
-def token_rules(s: Settings) -> TokenRules:
-    """The verifier's rules for some settings (the issuer signs with the same)."""
-    from gatehouse.jose.access_tokens import TokenRules
-
-    return TokenRules(
-        issuer=s.issuer,
-        audience=s.audience,
-        lifetime=s.access_token_ttl,
-        leeway=s.leeway,
-        max_bytes=s.max_token_bytes,
     )
 
 

@@ -39,6 +39,11 @@ def _reject_constant(_name: str) -> Any:
     raise NotStrictJson("NaN or Infinity")
 
 
+# Made once (json.loads with any option builds a new decoder on every call; the
+# authorizer parses two objects per token).
+_decode = json.JSONDecoder(object_pairs_hook=_no_duplicates, parse_constant=_reject_constant).decode
+
+
 def _depth(value: Any, level: int = 1) -> int:
     """Nesting depth of a parsed value; refuses any string (key or value) that is not Unicode."""
     if isinstance(value, str):
@@ -60,7 +65,7 @@ def loads_object(raw: bytes, *, max_depth: int, max_containers: int = 64) -> dic
         # the recursion limit inside json itself.
         if text.count("[") + text.count("{") > max_containers:
             raise NotStrictJson("too many containers")
-        value = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_reject_constant)
+        value = _decode(text)
     except (UnicodeDecodeError, RecursionError) as error:
         raise NotStrictJson(type(error).__name__) from None
     except NotStrictJson:

@@ -51,8 +51,7 @@ import app as gatehouse_app  # noqa: E402
 from gatehouse import logs  # noqa: E402
 from gatehouse.accounts import signup  # noqa: E402
 from gatehouse.component import component_of  # noqa: E402
-from gatehouse.dev import gateway  # noqa: E402
-from gatehouse.dev.atomic import serialize_item_operations  # noqa: E402
+from gatehouse.dev import atomic, gateway  # noqa: E402
 from gatehouse.jose.keys import generate_signing_jwk, load_signing_key, public_jwks  # noqa: E402
 from gatehouse.services import Services  # noqa: E402
 from gatehouse.settings import Settings  # noqa: E402
@@ -228,9 +227,10 @@ def atomic_conditional_writes(monkeypatch: pytest.MonkeyPatch) -> None:
     moto checks a condition and then writes without a lock, so two threads can
     both pass the same condition; DynamoDB never lets that happen.  Tests of
     races in *our* code need the real guarantee, not moto's gap.  The embedded
-    stack of `make run` installs the same serialization (gatehouse.dev.atomic).
+    stack of `make run` installs the same serialization (gatehouse.dev.atomic), and with it
+    DynamoDB's idempotent transactions (a retry with the same ClientRequestToken is applied once).
     """
-    serialize_item_operations(monkeypatch.setattr)
+    atomic.install(monkeypatch.setattr)
 
 
 @pytest.fixture

@@ -142,10 +142,11 @@ def test_successful_login_makes_exactly_four_dynamodb_requests(
     dynamodb_calls.clear()
     response = post_json(client, "/auth/token", _password_grant(creds))
     assert response.status_code == 200, response.body
-    # Count the attempt (attempts table), read the user; after the password check one
-    # strongly consistent query of the user's sessions (the per-user cap), then one
-    # transaction: new session + "credentials unchanged" check + counter reset (+ the
-    # oldest sessions past the cap, + a hash upgrade).
+    # Read the user; after the password check, the attempt's one conditional write (a
+    # right password is admitted, not counted: attempts table), one strongly consistent
+    # query of the user's sessions (the per-user cap), then one transaction: new session
+    # + "credentials unchanged" check + counter reset (+ the oldest sessions past the
+    # cap, + a hash upgrade).
     assert dynamodb_calls == ["GetItem", "UpdateItem", "Query", "TransactWriteItems"]
 
 
@@ -156,7 +157,7 @@ def test_failed_login_makes_exactly_three_dynamodb_requests(
     dynamodb_calls.clear()
     response = post_json(client, "/auth/token", _password_grant(creds, "Wrong-password-42"))
     assert response.status_code == 400
-    # Read the user, count the attempt, record the account's security event.
+    # Read the user, count the attempt (after the password check), record the account's event.
     assert dynamodb_calls == ["GetItem", "UpdateItem", "PutItem"]
 
 
@@ -179,7 +180,7 @@ def test_login_with_a_device_token_makes_the_same_requests(
     dynamodb_calls.clear()
     with_device = {**_password_grant(creds, "Wrong-password-42"), "device_token": first["device_token"]}
     assert post_json(client, "/auth/token", with_device).status_code == 400
-    assert dynamodb_calls == ["GetItem", "UpdateItem", "PutItem"]  # the device's counter, not the name's
+    assert dynamodb_calls == ["GetItem", "UpdateItem", "PutItem"]  # the devices' budget, not the name's
 
 
 # -- the authorizer as a Lambda ---------------------------------------------------------

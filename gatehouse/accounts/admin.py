@@ -6,10 +6,14 @@ rule has this one home.
 
 The last active admin can be neither deleted, disabled nor demoted
 (``LastAdmin``): nobody could then administer the service except through the
-AWS account.  The rule holds under concurrency, in DynamoDB itself: each such
-change is one transaction that also checks that another active admin (the
-"witness") still is one, so two admins removing each other at the same
-moment cannot both succeed (see :func:`keeping_an_admin`).
+AWS account.  The rule holds under any interleaving, in DynamoDB itself:
+every change that could end an active admin is one transaction that either
+checks that another active admin (the "witness") still is one, or, for a user
+read as no active admin, holds only while it still is none (a promotion or an
+enable in between makes it take a witness after all).  So a change can end an
+active admin only while another one exists at that same instant, and two
+admins removing each other at once cannot both succeed (see
+:func:`keeping_an_admin`).
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from gatehouse.accounts.ports import AccountServices
 from gatehouse.accounts.usernames import USERNAME_PATTERN, account_name
 from gatehouse.errors import InvalidRequest, LastAdmin, NoSuchUser
 from gatehouse.roles import ADMIN, is_valid_role
-from gatehouse.storage.users import User, UserRepository, WitnessGone
+from gatehouse.storage.users import NowAnAdmin, User, UserRepository, WitnessGone
 
 # Witnesses tried before giving up: each retry means another admin was removed meanwhile.
 MAX_WITNESSES = 3
@@ -47,13 +51,19 @@ def keeping_an_admin(
 
     ``change`` must make its write and the check that the witness is still an
     active admin one transaction, raising :class:`WitnessGone` when that check
-    fails; it returns False when the user itself is gone.  ``removes_an_admin``
-    defaults to "the user is an active admin" (a deletion or a disable).
+    fails; without a witness its write must hold only while the user is no
+    active admin, raising :class:`NowAnAdmin` otherwise (the storage layer's
+    changes do both); it returns False when the user itself is gone.
+    ``removes_an_admin`` defaults to "the user is an active admin" as read (a
+    deletion or a disable); the read may be stale, the write's condition is not.
     """
     if removes_an_admin is None:
         removes_an_admin = is_active_admin(user)
     if not removes_an_admin:
-        return change(None)
+        try:
+            return change(None)  # DynamoDB checks that the user is still no active admin
+        except NowAnAdmin:
+            pass  # promoted or enabled since it was read: a witness is needed after all
     for _ in range(MAX_WITNESSES):
         others = [name for name in rt.users.active_admins() if name != user.username]
         if not others:

@@ -1,10 +1,11 @@
-"""Device tokens (OWASP's "device cookies"): a device that logged in before keeps its own lockout.
+"""Device tokens (OWASP's "device cookies"): devices that logged in before are not locked out by the name.
 
 A successful password grant hands the client a device token bound to the
-user.  A later password grant that carries a valid one counts its failures
-against that device only, and the name's lockout does not apply to it: an
-attacker hammering a name (who cannot have a device token for it) locks the
-name for new devices, never the owner's own.
+user.  A later password grant that carries a valid one is counted against
+the account's one device budget, shared by every device token of the
+account (so collecting tokens multiplies no guesses), and the name's lockout
+does not apply to it: an attacker hammering a name (who cannot have a device
+token for it) locks the name for new devices, never the owner's own.
 
 The token is ``base64url(id || MAC)``: 128 random bits and a 128-bit
 HMAC-SHA-256 tag over the account's id, its credential version and the id,

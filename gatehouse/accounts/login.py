@@ -1,20 +1,30 @@
 """Password login and password change, each under its own brute-force lockout.
 
 Which counter an attempt is charged to (all live in the attempts table,
-keyed by the name as typed, real account or not):
+keyed by the name as typed, real account or not; the rules are in
+:mod:`gatehouse.storage.attempts`):
 
-* a password grant with a valid device token of that user: the device's own
-  counter, and nothing else: the name's lockout never refuses it;
+* a password grant with a valid device token of that user: the account's
+  one device budget, shared by all of its device tokens (so collecting tokens
+  multiplies nothing), and nothing else: the name's lockout never refuses it;
 * a password grant without one (or with one that is not valid for the
   name): the name's counter;
 * a password change: the account's own password-change counter, so that a
   stolen access token cannot guess the password without limit, nor lock
   the owner's login by trying.
 
+The password is checked first and the attempt settled after, with one
+conditional write whose condition is the admission rule: a wrong password
+is counted, a right one only checked against the rule.  So parallel logins
+with the right password never count against each other, and concurrent
+wrong guesses still cannot slip past the back-off (DynamoDB evaluates the
+rule on each write; a refused guess is answered 429, whatever the password
+was, so it tells nothing).
+
 Every path makes the same DynamoDB requests in the same order whether or
-not the account exists (a login reads the user, then counts the attempt; a
-password confirmation counts, then reads), then one argon2
-verification (against a dummy hash for unknown names), so the answer, its
+not the account exists and whether or not the password is right up to the
+admission (read the user, one argon2 verification, against a dummy hash for
+unknown names, then the one conditional write), so the answer, its
 ``Retry-After`` and its timing do not say whether an account exists.
 """
 
@@ -23,14 +33,13 @@ from __future__ import annotations
 from dataclasses import replace
 
 from gatehouse.accounts import activity, devices, sessions
-from gatehouse.accounts.lockout import Refused
 from gatehouse.accounts.passwords import check_password_policy
 from gatehouse.accounts.ports import AccountServices
 from gatehouse.accounts.usernames import USERNAME_PATTERN, normalize_username
 from gatehouse.authorizer.identity import Identity
 from gatehouse.errors import InvalidGrant, TooManyAttempts, WrongPassword
 from gatehouse.jose.keys import KeySet
-from gatehouse.storage.attempts import DEVICE, LOGIN, PASSWORD_CHANGE
+from gatehouse.storage.attempts import LOGIN, PASSWORD_CHANGE, Refused, devices_counter
 from gatehouse.storage.users import User
 
 
@@ -44,24 +53,28 @@ def password_login(
     grant carries a device token: the one presented, if valid, else a new one.
     """
     username = normalize_username(raw_username)
+    well_formed = USERNAME_PATTERN.fullmatch(username) is not None
     user = None
-    known_device: str | None = None
+    known_device = False
     counter = LOGIN
-    failures = 0
-    if USERNAME_PATTERN.fullmatch(username):
+    if well_formed:
         # Read first: a device token is valid only for the account it was issued to.
         user = rt.users.get(username)
-        known_device = devices.device_id(rt, user, device_token) if user and device_token else None
-        counter = DEVICE + known_device if known_device else LOGIN
-        failures = _count(rt, username, counter)
+        known_device = bool(user and device_token and devices.device_id(rt, user, device_token))
+        if user is not None and known_device:
+            counter = devices_counter(user.account_id, user.cred_version)
     check = rt.hasher.check(user.password_hash if user else None, password)
-    if user is None or not check.matched or user.disabled:
+    right = user is not None and check.matched and not user.disabled
+    failures = 0
+    if well_formed:
+        failures = _settle(rt, username, counter, right)
+    if user is None or not right:
         # The account's event (or, for a name without one, the same request writing nothing).
         activity.failed_login(rt, user, device, failures)
         raise InvalidGrant()
     new_hash = rt.hasher.hash(password) if check.rehash else None
     who = activity.Who.of(user)
-    event, event_item = activity.login_item(rt, who, device, new_device=known_device is None)
+    event, event_item = activity.login_item(rt, who, device, new_device=not known_device)
     # The session, the check that the credentials did not change since they
     # were read, the counter reset, the login's event and any hash upgrade are
     # one transaction.
@@ -69,7 +82,7 @@ def password_login(
         rt,
         user,
         device,
-        {"counter": rt.attempts.reset_item(username, counter, rt.now(), rt.lockout)},
+        {"counter": rt.attempts.reset_item(username, counter)},
         new_hash=new_hash,
         event=event_item,
     )
@@ -77,20 +90,17 @@ def password_login(
     return replace(grant, device_token=device_token if known_device else devices.issue(rt, user))
 
 
-def _count(rt: AccountServices, username: str, counter: str) -> int:
-    """Count this attempt on ``counter`` before any password check, or refuse it in the back-off;
-    how many the window has counted."""
-    admitted = rt.attempts.reserve(username, counter, rt.now(), rt.lockout)
-    if isinstance(admitted, Refused):
-        raise TooManyAttempts(admitted.retry_after)
-    return admitted
-
-
-def _admit(rt: AccountServices, identity: Identity) -> User | None:
-    """Count this attempt on the password-change counter before any password check, then read
-    the caller's account (None when that incarnation is gone, whoever holds its name now)."""
-    _count(rt, identity.username, PASSWORD_CHANGE)
-    return rt.users.get_account(identity.username, identity.account_id)
+def _settle(rt: AccountServices, username: str, counter: str, right: bool) -> int:
+    """After the password check: count a wrong password on ``counter``, or check that a right one
+    is admitted (counting nothing); either way refused in the back-off.  How many failures the
+    window holds (0 for a right password)."""
+    if right:
+        settled: Refused | int | None = rt.attempts.admit(username, counter, rt.now(), rt.lockout)
+    else:
+        settled = rt.attempts.count_failure(username, counter, rt.now(), rt.lockout)
+    if isinstance(settled, Refused):
+        raise TooManyAttempts(settled.retry_after)
+    return settled or 0
 
 
 def change_password(rt: AccountServices, identity: Identity, current: str, new: str) -> int:
@@ -116,20 +126,24 @@ def change_password(rt: AccountServices, identity: Identity, current: str, new: 
 def confirm_password(rt: AccountServices, identity: Identity, password: str) -> User:
     """The signed-in user, once ``password`` is confirmed as theirs: before a sensitive change.
 
-    Checked under the same counter as a password change, so a stolen access
-    token opens no unlimited password-guessing oracle.
+    Checked under the password-change counter, so a stolen access token opens
+    no unlimited password-guessing oracle; the attempt is settled after the
+    check, as a login's is (a right password clears the counter if admitted).
     """
-    # A stolen access token must not open an unlimited password-guessing oracle.
-    user = _admit(rt, identity)
-    if user is None or not rt.hasher.verify(user.password_hash, password):
+    # None when that incarnation is gone, whoever holds its name now.
+    user = rt.users.get_account(identity.username, identity.account_id)
+    right = user is not None and rt.hasher.verify(user.password_hash, password)
+    now = rt.now()
+    settled: Refused | int | None
+    if right:
+        settled = rt.attempts.admit_and_reset(identity.username, PASSWORD_CHANGE, now, rt.lockout)
+    else:
+        settled = rt.attempts.count_failure(identity.username, PASSWORD_CHANGE, now, rt.lockout)
+    if isinstance(settled, Refused):
+        raise TooManyAttempts(settled.retry_after)
+    if user is None or not right:
         raise WrongPassword()
-    _confirmed(rt, user.username)
     return user
-
-
-def _confirmed(rt: AccountServices, username: str) -> None:
-    """The right password: the failures counted before it no longer count (as a login resets its own)."""
-    rt.attempts.reset(username, PASSWORD_CHANGE, rt.now(), rt.lockout)
 
 
 def published_keys(keyset: KeySet) -> dict[str, list[dict[str, str]]]:

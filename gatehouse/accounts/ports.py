@@ -11,14 +11,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Protocol
 
-from gatehouse.accounts.lockout import LockoutRules
 from gatehouse.accounts.passwords import Hasher
 from gatehouse.jose.access_tokens import TokenRules
 from gatehouse.jose.keys import KeySet, SigningKey
 from gatehouse.mail import Mailer
 from gatehouse.settings import Settings
 from gatehouse.storage.account_email import AccountEmailRepository
-from gatehouse.storage.attempts import AttemptRepository
+from gatehouse.storage.attempts import AttemptRepository, LockoutRules
 from gatehouse.storage.events import EventRepository
 from gatehouse.storage.mail_quota import MailQuotaRepository
 from gatehouse.storage.sessions import SessionRepository

@@ -4,10 +4,13 @@ The deployed authorizer function runs this module and nothing of the app:
 its settings, public keys and protected-route table come from its
 environment (the route table as ``GATEHOUSE_PROTECTED_ROUTES``, computed from
 the app's routes when the stack is packaged), and are read once per
-container.  Its imports are the verify path only: the settings, the JOSE
+container.  Its imports are the verify path only: the verifier's settings
+(:mod:`gatehouse.variables`, not the whole settings dataclass), the JOSE
 layer with ``cryptography``'s primitives, and the decision; with the session
 check on, botocore and the session read are imported on the first call that
-needs them.
+needs them.  Neither ``dataclasses`` nor ``logging`` is imported: the parts
+are named tuples and the one log line a call makes goes to standard output,
+which Lambda sends to CloudWatch Logs.
 
 Chalice still needs the authorizer registered on the app, where the
 component does it through a Blueprint named after this module, so Chalice's
@@ -23,12 +26,13 @@ import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from gatehouse import log_lines
 from gatehouse.authorizer.decision import Verifier, authorize
 from gatehouse.authorizer.policy import COMPONENT_ATTRIBUTE, ROUTES_VARIABLE, RouteTable
 from gatehouse.authorizer.session_check import SessionCheck
 from gatehouse.errors import ConfigError
 from gatehouse.jose.keys import load_keyset
-from gatehouse.settings import load_settings, token_rules
+from gatehouse.variables import load_verify_settings, token_rules
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
@@ -44,7 +48,7 @@ _built: Verifier | None = None
 
 def verifier_from(env: Mapping[str, str]) -> Verifier:
     """The decision's parts from a function's environment (ConfigError naming what is missing)."""
-    settings = load_settings(env)
+    settings = load_verify_settings(env)
     if not settings.jwks:
         raise ConfigError("GATEHOUSE_JWKS is not set: it must hold the public key set.")
     if ROUTES_VARIABLE in env:
@@ -79,7 +83,8 @@ def routes_of_the_app() -> RouteTable:
 
 
 def session_reader(table_name: str) -> Callable[[str, str], Session | None]:
-    """One strongly consistent ``GetItem`` per call, through a botocore client made on first use."""
+    """One strongly consistent ``GetItem`` per call, through a botocore client made on first use
+    (and kept, with its connection): the function talks to DynamoDB alone."""
     client: DynamoDBClient | None = None
 
     def read(sub: str, sid: str) -> Session | None:
@@ -92,7 +97,7 @@ def session_reader(table_name: str) -> Callable[[str, str], Session | None]:
         if not SID_PATTERN.fullmatch(sid):
             return None
         if client is None:
-            client = aws.dynamodb_client()
+            client = aws.dynamodb_only_client()
         return read_session(client, table_name, sub, sid)
 
     return read
@@ -109,7 +114,9 @@ def _verifier() -> Verifier:
 
 def gatehouse_auth(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """API Gateway's TOKEN event in, the policy (or the ``Unauthorized`` failure) out."""
-    return authorize(event.get("authorizationToken"), str(event.get("methodArn", "")), _verifier)
+    return authorize(
+        event.get("authorizationToken"), str(event.get("methodArn", "")), _verifier, log_lines.to_stdout
+    )
 
 
 def reset() -> None:

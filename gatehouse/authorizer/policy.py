@@ -23,8 +23,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from gatehouse.jose.access_tokens import AccessClaims
 
@@ -38,8 +37,7 @@ HTTP_METHODS = frozenset({"DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "
 MAX_CACHED_POLICIES = 256
 
 
-@dataclass(frozen=True, order=True)
-class ProtectedRoute:
+class ProtectedRoute(NamedTuple):
     """One method of one path behind the authorizer, and what a token needs for it."""
 
     path: str
@@ -63,12 +61,32 @@ def route_glob(path: str) -> str:
     return re.sub(r"\{[^/}]+\}", "*", path)
 
 
+def opened_pattern(opened: Iterable[tuple[str, list[str]]]) -> re.Pattern[str]:
+    """One pattern whose ``fullmatch`` says whether ``GET /notes/abc`` is among ``(glob, methods)``
+    pairs (a glob's ``*`` matches any characters, as it does in the policy's resource ARNs;
+    a method ``*``, any method)."""
+    alternatives = []
+    for glob, methods in opened:
+        method = "[^ ]*" if "*" in methods else "|".join(re.escape(m) for m in methods)
+        path = ".*".join(re.escape(part) for part in glob.split("*"))
+        alternatives.append(f"(?:{method}) {path}")
+    return re.compile("|".join(f"(?:{a})" for a in alternatives) or "(?!)")
+
+
+class Opened(NamedTuple):
+    """What a role set may call, for the authorizer's log line: in words, and as one pattern."""
+
+    covers: str  # "GET,HEAD /me; GET /notes/*"
+    pattern: re.Pattern[str]  # see opened_pattern
+
+
 class RouteTable:
     """Every protected route, and the policy documents made from them (built once each)."""
 
     def __init__(self, routes: Iterable[ProtectedRoute]) -> None:
         self.routes: tuple[ProtectedRoute, ...] = tuple(sorted(set(routes)))
         self._documents: dict[tuple[str, tuple[str, ...]], dict[str, Any]] = {}
+        self._opened: dict[tuple[str, ...], Opened] = {}
 
     def __iter__(self) -> Iterator[ProtectedRoute]:
         return iter(self.routes)
@@ -119,6 +137,18 @@ class RouteTable:
             if route.role is None or route.role in granted:
                 methods_by_glob.setdefault(route_glob(route.path), set()).add(route.method)
         return [(glob, sorted(methods)) for glob, methods in sorted(methods_by_glob.items())]
+
+    def opened(self, roles: tuple[str, ...]) -> Opened:
+        """:meth:`allowed` for the log line, made once per role set and container."""
+        found = self._opened.get(roles)
+        if found is None:
+            pairs = self.allowed(roles)
+            covers = "; ".join(f"{','.join(methods)} {glob}" for glob, methods in pairs)
+            found = Opened(covers, opened_pattern(pairs))
+            if len(self._opened) >= MAX_CACHED_POLICIES:
+                self._opened.clear()
+            self._opened[roles] = found
+        return found
 
     def policy_document(self, roles: tuple[str, ...], method_arn: str) -> dict[str, Any]:
         """The IAM policy allowing what ``roles`` may call on the API and stage of ``method_arn``.

@@ -21,8 +21,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from gatehouse.jose.access_tokens import AccessClaims
 
@@ -32,8 +31,7 @@ if TYPE_CHECKING:
 MAX_ENTRIES = 10_000
 
 
-@dataclass(frozen=True)
-class _Seen:
+class _Seen(NamedTuple):
     owner: str | None  # the account id; None: no such session
     username: str
     expires_at: int

@@ -75,9 +75,9 @@ class LocalAws:
     def __init__(self, port: int = 0) -> None:
         from moto.server import ThreadedMotoServer
 
-        from gatehouse.dev.atomic import serialize_item_operations
+        from gatehouse.dev import atomic
 
-        serialize_item_operations()  # DynamoDB's per-item atomicity, which moto lacks
+        atomic.install()  # DynamoDB's per-item atomicity and idempotent transactions, which moto lacks
 
         if port:
             _check_free(port)  # moto's server thread would die on a busy port, and start() wait for ever

@@ -21,8 +21,7 @@ imported when a token is first issued.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from gatehouse.jose import base64url, signatures
 from gatehouse.jose.errors import (
@@ -45,8 +44,7 @@ REQUIRED_CLAIMS = ("iss", "aud", "sub", "username", "iat", "exp", "jti", "sid", 
 MAX_TIMESTAMP = 2**40
 
 
-@dataclass(frozen=True)
-class TokenRules:
+class TokenRules(NamedTuple):
     issuer: str
     audience: str
     lifetime: int
@@ -54,8 +52,7 @@ class TokenRules:
     max_bytes: int
 
 
-@dataclass(frozen=True)
-class AccessClaims:
+class AccessClaims(NamedTuple):
     sub: str  # the account id
     username: str
     sid: str

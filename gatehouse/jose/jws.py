@@ -20,8 +20,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from gatehouse.jose import base64url
 from gatehouse.jose.errors import (
@@ -63,8 +62,7 @@ def json_object(raw: bytes) -> dict[str, Any]:
         raise MalformedToken() from None
 
 
-@dataclass(frozen=True)
-class CompactJws:
+class CompactJws(NamedTuple):
     """A compact JWS whose shape and header have been parsed, nothing verified yet."""
 
     header: dict[str, Any]

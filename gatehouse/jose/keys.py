@@ -16,8 +16,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from gatehouse.errors import ConfigError
 from gatehouse.jose import base64url, signatures
@@ -42,16 +41,14 @@ class KeyLoadError(ConfigError):
     default_message = "A key could not be loaded."
 
 
-@dataclass(frozen=True)
-class PublicKey:
+class PublicKey(NamedTuple):
     kid: str
     alg: str
     key: PublicKeyObject  # built once, when the key set is loaded
     jwk: dict[str, str]
 
 
-@dataclass(frozen=True)
-class SigningKey:
+class SigningKey(NamedTuple):
     kid: str
     alg: str
     key: PrivateKeyObject

@@ -6,7 +6,10 @@ imports botocore alone: its one ``GetItem`` per session goes through a
 low-level client (:func:`dynamodb_client`), without boto3's import or its
 resource layer.  One botocore session is shared, the ``boto3.Session`` wraps
 it, because creating clients from a warm session is ~40x cheaper than from
-a new one each time (its models and endpoint data are loaded once).
+a new one each time (its models and endpoint data are loaded once).  The
+authorizer function, which talks to DynamoDB alone, gets its one session
+from :func:`dynamodb_only_client`, whose loader skips botocore's listing of
+every service it ships.
 Endpoints come from the standard ``AWS_ENDPOINT_URL`` /
 ``AWS_ENDPOINT_URL_<SERVICE>`` variables, which is how the local stack
 points the same code at moto.
@@ -27,6 +30,7 @@ if TYPE_CHECKING:
 _lock = threading.Lock()
 _session: boto3.Session | None = None
 _core: botocore.session.Session | None = None
+_dynamodb_only: botocore.session.Session | None = None
 
 
 def _core_session() -> botocore.session.Session:
@@ -75,6 +79,43 @@ def dynamodb_client() -> DynamoDBClient:
         core = _core_session()
     client: DynamoDBClient = core.create_client("dynamodb", config=_config())  # type: ignore[assignment]
     return client
+
+
+def dynamodb_only_client() -> DynamoDBClient:
+    """:func:`dynamodb_client` for a process that uses no other AWS service: the authorizer function.
+
+    Its botocore session's data loader knows DynamoDB alone.  Before it loads
+    any model, botocore's own loader lists every service it ships (hundreds
+    of folders read from disk), about a tenth of the session check's cold
+    start (``make bench BENCH_ARGS=clients``).  A process that has the shared
+    session already uses that one: one session a process either way.
+    """
+    global _dynamodb_only
+    with _lock:
+        core = _core
+        if core is None:
+            if _dynamodb_only is None:
+                _dynamodb_only = _session_knowing_only("dynamodb")
+            core = _dynamodb_only
+    client: DynamoDBClient = core.create_client("dynamodb", config=_config())  # type: ignore[assignment]
+    return client
+
+
+def _session_knowing_only(service: str) -> botocore.session.Session:
+    import botocore.session
+    from botocore.loaders import Loader
+
+    class OneService(Loader):
+        def list_available_services(self, type_name: str) -> list[str]:
+            return [service]
+
+    core = botocore.session.get_session()
+    # The same places to look for models as the session's own loader, environment included.
+    default: Loader = core.get_component("data_loader")
+    core.register_component(
+        "data_loader", OneService(extra_search_paths=default.search_paths, include_default_search_paths=False)
+    )
+    return core
 
 
 def ssm() -> SSMClient:

@@ -287,7 +287,7 @@ class UserRepository:
             update["ExpressionAttributeValues"][":r"] = set(roles)
         else:
             update["UpdateExpression"] = "REMOVE #r"  # DynamoDB has no empty sets
-        return self._guarded("users.set_roles", {"Update": update}, witness)
+        return self._guarded("users.set_roles", user, {"Update": update}, witness, ADMIN not in roles)
 
     def set_disabled(self, user: User, disabled: bool, *, witness: str | None = None) -> bool:
         """False when the incarnation ``user`` is gone.  Disabling also bumps the credential
@@ -299,7 +299,7 @@ class UserRepository:
             "ConditionExpression": f"attribute_exists(password_hash) AND {condition}",
             "ExpressionAttributeValues": {":d": disabled, **values, **({":one": 1} if disabled else {})},
         }
-        return self._guarded("users.set_disabled", {"Update": update}, witness)
+        return self._guarded("users.set_disabled", user, {"Update": update}, witness, disabled)
 
     def delete_item(self, user: User, email: str | None) -> dict[str, Any]:
         """A transaction item that deletes the incarnation ``user`` (holding ``email``, or none)."""
@@ -324,20 +324,40 @@ class UserRepository:
             }
         }
 
-    def _guarded(self, operation: str, change: dict[str, Any], witness: str | None) -> bool:
-        """Apply one change item; with ``witness``, in one transaction with a check that the
-        witness is still an active admin.  Two admins demoting each other at once conflict here;
-        one of them loses."""
+    def _guarded(
+        self, operation: str, user: User, change: dict[str, Any], witness: str | None, ends_admin: bool
+    ) -> bool:
+        """Apply one change item to ``user``; False when that incarnation is gone.
+
+        A change that would end an active admin (``ends_admin``) is made either
+        in one transaction with a check that the ``witness``, another user, is
+        still an active admin (else :class:`WitnessGone`), or, without one, only
+        while the user is no active admin (else :class:`NowAnAdmin`).  Either
+        way DynamoDB decides, so no interleaving of such changes (and of
+        promotions, enables) ever leaves no active admin: two admins demoting
+        each other at once conflict here, and one of them loses.
+        """
         [(kind, body)] = change.items()
-        items: dict[str, dict[str, Any]] = {"user": {kind: {"TableName": self._table.name, **body}}}
-        if witness is not None:
+        body = {"TableName": self._table.name, **body}
+        guarded = ends_admin and witness is None
+        if guarded:
+            body = _with_condition(body, *_NOT_AN_ACTIVE_ADMIN)
+        items: dict[str, dict[str, Any]] = {"user": {kind: body}}
+        if ends_admin and witness is not None:
             items["witness"] = {"ConditionCheck": self._active_admin_check(witness)}
         failed = transact(self._table.meta.client, operation, items)
         if "user" in failed:
+            if guarded and self._is_active_admin(user):
+                raise NowAnAdmin()
             return False
         if "witness" in failed:
             raise WitnessGone()
         return True
+
+    def _is_active_admin(self, user: User) -> bool:
+        """Whether the incarnation ``user`` is an active admin now (after a guard failed)."""
+        now = self.get_account(user.username, user.account_id)
+        return now is not None and ADMIN in now.roles and not now.disabled
 
     def delete(
         self, user: User, email: str | None, also: dict[str, Any] | None = None, *, witness: str | None = None
@@ -346,7 +366,10 @@ class UserRepository:
         (its email claim's removal), in one transaction; given a ``witness``, only while that other
         user is still an active admin.  The names of what failed: ``user`` (changed or gone),
         ``also``, ``witness``; empty when it is done."""
-        items: dict[str, dict[str, Any]] = {"user": self.delete_item(user, email)}
+        deletion = self.delete_item(user, email)
+        if witness is None:  # then only while the user is no active admin (else NowAnAdmin)
+            deletion = {"Delete": _with_condition(deletion["Delete"], *_NOT_AN_ACTIVE_ADMIN)}
+        items: dict[str, dict[str, Any]] = {"user": deletion}
         if user.name_skeleton:
             # The name's skeleton is free again with the name (only this account's claim).
             items["skeleton"] = {
@@ -362,7 +385,10 @@ class UserRepository:
             items["also"] = also
         if witness is not None:
             items["witness"] = {"ConditionCheck": self._active_admin_check(witness)}
-        return transact(self._table.meta.client, "users.delete_account", items)
+        failed = transact(self._table.meta.client, "users.delete_account", items)
+        if "user" in failed and witness is None and self._is_active_admin(user):
+            raise NowAnAdmin()
+        return failed
 
     def _active_admin_check(self, witness: str) -> dict[str, Any]:
         return {
@@ -443,6 +469,31 @@ class UserRepository:
             ExpressionAttributeNames={"#r": "roles"},
         )
         return sorted((_from_item(item) for item in users), key=lambda u: u.username)
+
+
+# A condition (its names and values) that holds while a user item is no active admin.
+_NOT_AN_ACTIVE_ADMIN: tuple[str, dict[str, str], dict[str, Any]] = (
+    "NOT (contains(#gr, :gadmin) AND (attribute_not_exists(disabled) OR disabled = :gfalse))",
+    {"#gr": "roles"},
+    {":gadmin": ADMIN, ":gfalse": False},
+)
+
+
+def _with_condition(
+    body: dict[str, Any], condition: str, names: dict[str, str], values: dict[str, Any]
+) -> dict[str, Any]:
+    """A transaction item's body with ``condition`` added to its own."""
+    return {
+        **body,
+        "ConditionExpression": f"({body['ConditionExpression']}) AND {condition}",
+        "ExpressionAttributeNames": {**body.get("ExpressionAttributeNames", {}), **names},
+        "ExpressionAttributeValues": {**body.get("ExpressionAttributeValues", {}), **values},
+    }
+
+
+class NowAnAdmin(StoreError):
+    """A change made without a witness found its user an active admin (promoted or enabled
+    meanwhile): it needs a witness after all."""
 
 
 class WitnessGone(StoreError):

@@ -15,18 +15,7 @@ import ast
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
-import pytest
-
 PACKAGE = Path(__file__).resolve().parents[2] / "gatehouse"
-
-# Imports of the accounts layer by the storage layer, being removed (storage is to
-# know DynamoDB, never a business rule).  Only these are set aside below.
-STORAGE_IMPORTS_OF_ACCOUNTS = frozenset(
-    {
-        ("gatehouse.storage", "gatehouse.accounts", "gatehouse/storage/attempts.py"),
-        ("gatehouse.storage", "gatehouse.accounts", "gatehouse/storage/account_email.py"),
-    }
-)
 
 Edge = tuple[str, str, str]  # (importing part, imported part, importing file)
 
@@ -104,15 +93,6 @@ def assert_acyclic(edges: set[Edge]) -> None:
     assert cycle is None, "import cycle: " + describe(cycle)
 
 
-def test_no_import_cycle_between_the_packages_but_storage_importing_accounts() -> None:
-    assert_acyclic(import_edges() - STORAGE_IMPORTS_OF_ACCOUNTS)
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="storage/attempts.py and storage/account_email.py still import the accounts layer "
-    "(accounts <-> storage); remove this mark when they no longer do",
-)
 def test_no_import_cycle_between_the_packages() -> None:
     assert_acyclic(import_edges())
 

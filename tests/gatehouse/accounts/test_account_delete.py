@@ -14,6 +14,7 @@ from chalice.test import Client
 import app as gatehouse_app
 from app import notes_table
 from chalicelib.notes.repository import NoteRepository
+from gatehouse.accounts import admin
 from gatehouse.admin import cli
 from gatehouse.services import Services
 from gatehouse.storage.account_email import claim_key
@@ -84,7 +85,7 @@ def test_deleting_my_account_removes_every_row_ends_sessions_and_the_notes_hook_
 ) -> None:
     login(client, "alice", "Wrong-password-42")  # a failure counted for the name
     # Another attempt on the same counter, as a second failed login would leave.
-    rt.attempts.reserve("alice", LOGIN, rt.now(), rt.lockout)
+    rt.attempts.count_failure("alice", LOGIN, rt.now(), rt.lockout)
     # user, email claim, skeleton claim, two sessions, attempts
     assert len(items_about(rt, "alice", alice["account_id"])) == 6
     assert len(notes_of(rt, alice["account_id"])) == 2
@@ -158,7 +159,7 @@ def test_a_disabled_admin_does_not_count_as_the_remaining_one(
 ) -> None:
     root = make_user("root", roles=("admin", "user"))
     make_user("second", roles=("admin",))
-    rt.users.set_disabled(rt.users.get("second"), True)
+    admin.set_disabled(rt, "second", True)  # root is the witness
     assert delete(client, login(root)).status_code == 409
 
 

@@ -182,7 +182,7 @@ def test_the_last_active_admin_cannot_be_disabled(client, make_user, login):
 def test_a_disabled_admin_does_not_count_as_the_other_admin(client, make_user, login, rt):
     boss = make_user(roles=("admin", "user"))
     other = make_user(roles=("admin",))
-    rt.users.set_disabled(rt.users.get(other.username), True)
+    admin_ops.set_disabled(rt, other.username, True)  # boss is the witness
     response = client.http.post(f"/admin/users/{boss.username}/disable", headers=bearer(login(boss)))
     assert response.status_code == 409
 
@@ -192,7 +192,7 @@ def test_two_admins_disabling_each_other_at_once_leave_one_active(rt, make_user,
         a, b = make_user(roles=("admin",)), make_user(roles=("admin",))
         for name in rt.users.active_admins():
             if name not in (a.username, b.username):
-                rt.users.set_disabled(rt.users.get(name), True)  # earlier rounds' admins: out of the way
+                admin_ops.set_disabled(rt, name, True)  # earlier rounds' admins: out of the way
         outcomes: list[str] = []
         barrier = threading.Barrier(2)
 
@@ -225,7 +225,7 @@ def test_the_last_two_admins_deleting_themselves_at_once_leave_one_active(
         b = make_user(f"del-b{round_}", roles=("admin",))
         for name in rt.users.active_admins():
             if name not in (a.username, b.username):
-                rt.users.set_disabled(rt.users.get(name), True)  # earlier rounds' admins: out of the way
+                admin_ops.set_disabled(rt, name, True)  # earlier rounds' admins: out of the way
         barrier = threading.Barrier(2)
         outcomes: list[str] = []
 

@@ -17,6 +17,7 @@ from gatehouse.component import protected_routes
 from gatehouse.errors import ConfigError
 from gatehouse.jose.access_tokens import issue_access_token
 from gatehouse.jose.keys import generate_signing_jwk, load_signing_key, public_jwks
+from gatehouse.log_lines import AUTHORIZER_ALLOW, AUTHORIZER_DENY
 from gatehouse.settings import load_settings, token_rules
 
 ARN = "arn:aws:execute-api:us-east-1:123456789012:abc123/api/GET/notes"
@@ -89,6 +90,21 @@ def test_the_parts_are_read_once_per_container(
     handler.gatehouse_auth(_event(deployed), None)
     assert handler._verifier() is built
     assert built.routes == RouteTable.decode(deployed[ROUTES_VARIABLE])
+
+
+def test_the_deployed_function_writes_its_line_and_metrics_to_stdout(
+    deployed: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Lambda sends a function's standard output to CloudWatch Logs: no logging module needed.
+    handler.gatehouse_auth(_event(deployed), None)
+    with pytest.raises(Unauthorized):
+        handler.gatehouse_auth(_event(deployed, "not.a.token"), None)
+    allowed, denied = (json.loads(line) for line in capsys.readouterr().out.splitlines())
+    assert (allowed["event"], allowed["outcome"], allowed["route"]) == ("authorizer", "allow", "GET /notes")
+    assert (allowed["route_allowed"], allowed[AUTHORIZER_ALLOW]) == (1, 1)
+    assert "GET,POST /notes" in allowed["policy_covers"]
+    assert allowed["_aws"]["CloudWatchMetrics"][0]["Metrics"] == [{"Name": AUTHORIZER_ALLOW, "Unit": "Count"}]
+    assert (denied["outcome"], denied["reason"], denied[AUTHORIZER_DENY]) == ("deny", "malformed", 1)
 
 
 def test_a_bad_token_is_exactly_unauthorized(deployed: dict[str, str]) -> None:

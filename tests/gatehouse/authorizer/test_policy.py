@@ -110,6 +110,21 @@ def test_the_policy_cache_is_bounded() -> None:
     assert len(table._documents) <= MAX_CACHED_POLICIES
 
 
+def test_what_a_role_set_opens_is_summed_up_once_per_container_for_the_log_line() -> None:
+    table = RouteTable(TABLE)
+    opened = table.opened(("user",))
+    assert table.opened(("user",)) is opened
+    assert opened.covers == "GET /me; GET,POST /notes; DELETE,GET /notes/*"
+    assert opened.pattern.fullmatch("DELETE /notes/n1/x")  # * spans slashes, as in the ARNs
+    assert not opened.pattern.fullmatch("POST /notes/n1")
+    assert not opened.pattern.fullmatch("GET /admin/users")
+    assert table.opened(("admin", "user")).pattern.fullmatch("GET /admin/users")
+    assert not RouteTable([]).opened(("user",)).pattern.fullmatch("GET /me")
+    for n in range(MAX_CACHED_POLICIES * 2):
+        table.opened((f"role-{n}",))
+    assert len(table._opened) <= MAX_CACHED_POLICIES
+
+
 def test_the_context_carries_the_identity_as_strings() -> None:
     granted = answer(_claims("admin", "user"), TABLE, ARN)
     assert granted["context"] == {

@@ -4,7 +4,6 @@ import base64
 import json
 import random
 import string
-from dataclasses import replace
 from typing import Any
 
 import jwt
@@ -197,10 +196,10 @@ def test_signature_of_the_wrong_length_is_bad_signature(length: int) -> None:
 
 def test_token_over_max_bytes_is_too_large() -> None:
     token = make()
-    assert verify(token, rules=replace(RULES, max_bytes=len(token))).sub == "alice"
+    assert verify(token, rules=RULES._replace(max_bytes=len(token))).sub == "alice"
 
     with pytest.raises(TokenTooLarge):
-        verify(token, rules=replace(RULES, max_bytes=len(token) - 1))
+        verify(token, rules=RULES._replace(max_bytes=len(token) - 1))
 
 
 def test_huge_garbage_is_too_large_before_anything_else() -> None:

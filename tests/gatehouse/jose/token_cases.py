@@ -8,7 +8,6 @@ not because some earlier layer happened to reject the token.
 import base64
 import json
 import string
-from dataclasses import replace
 from typing import Any
 
 from jwt.algorithms import get_default_algorithms
@@ -27,7 +26,7 @@ RULES = TokenRules(
     leeway=LEEWAY,
     max_bytes=8192,
 )
-BIG_RULES = replace(RULES, max_bytes=1_000_000)
+BIG_RULES = RULES._replace(max_bytes=1_000_000)
 
 
 def _signing_key(alg: str) -> SigningKey:

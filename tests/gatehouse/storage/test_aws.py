@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from gatehouse.storage import aws
@@ -12,16 +14,21 @@ def fresh_aws(monkeypatch: pytest.MonkeyPatch) -> None:
     """No shared session yet, as on a cold start (the test run's shared one comes back after)."""
     monkeypatch.setattr(aws, "_session", None)
     monkeypatch.setattr(aws, "_core", None)
+    monkeypatch.setattr(aws, "_dynamodb_only", None)
 
 
-def test_session_check_client_from_a_cold_session_reads_a_table(fresh_aws: None, aws_mock: None) -> None:
-    client = aws.dynamodb_client()
+def _create_table(client: Any, name: str) -> None:
     client.create_table(
-        TableName="cold",
+        TableName=name,
         KeySchema=[{"AttributeName": "sid", "KeyType": "HASH"}],
         AttributeDefinitions=[{"AttributeName": "sid", "AttributeType": "S"}],
         BillingMode="PAY_PER_REQUEST",
     )
+
+
+def test_session_check_client_from_a_cold_session_reads_a_table(fresh_aws: None, aws_mock: None) -> None:
+    client = aws.dynamodb_client()
+    _create_table(client, "cold")
     client.put_item(TableName="cold", Item={"sid": {"S": "a"}, "username": {"S": "alice"}})
 
     item = client.get_item(TableName="cold", Key={"sid": {"S": "a"}}, ConsistentRead=True)["Item"]
@@ -57,3 +64,24 @@ def test_a_session_given_by_the_tests_is_the_one_every_client_comes_from(fresh_a
     assert aws._core is given._session
     aws.use_session(None)
     assert aws._core is None
+
+
+def test_a_process_that_talks_to_dynamodb_alone_gets_a_session_that_knows_only_dynamodb(
+    fresh_aws: None, aws_mock: None
+) -> None:
+    # The authorizer function: botocore never lists the hundreds of services it ships.
+    client = aws.dynamodb_only_client()
+    _create_table(client, "alone")
+    client.put_item(TableName="alone", Item={"sid": {"S": "a"}})
+    assert client.get_item(TableName="alone", Key={"sid": {"S": "a"}}, ConsistentRead=True)["Item"]
+    assert aws._core is None
+    assert aws._dynamodb_only is not None
+    assert aws._dynamodb_only.get_available_services() == ["dynamodb"]
+
+
+def test_a_process_with_the_shared_session_uses_it_for_dynamodb_alone_too(
+    fresh_aws: None, aws_mock: None
+) -> None:
+    aws.dynamodb_client()
+    aws.dynamodb_only_client().list_tables()
+    assert aws._dynamodb_only is None

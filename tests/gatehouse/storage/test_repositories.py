@@ -6,11 +6,10 @@ from dataclasses import replace
 
 import pytest
 
-from gatehouse.accounts.lockout import Refused
 from gatehouse.accounts.usernames import skeleton
 from gatehouse.errors import NoSuchUser, StoreError, UsernameTaken
 from gatehouse.services import Services
-from gatehouse.storage.attempts import LOGIN, PASSWORD_CHANGE
+from gatehouse.storage.attempts import LOGIN, PASSWORD_CHANGE, Refused
 from gatehouse.storage.sessions import Session, new_sid
 from gatehouse.storage.users import User
 
@@ -138,16 +137,35 @@ def test_a_rotation_that_lost_the_race_says_so_and_changes_nothing(rt: Services)
 def test_attempts_count_per_counter_until_the_threshold_then_refuse(rt: Services) -> None:
     rules = rt.lockout
     for count in range(1, rules.threshold + 1):
-        assert rt.attempts.reserve("alice", LOGIN, NOW, rules) == count  # counted, with its count
-    refused = rt.attempts.reserve("alice", LOGIN, NOW, rules)
+        assert rt.attempts.count_failure("alice", LOGIN, NOW, rules) == count  # counted, with its count
+    refused = rt.attempts.count_failure("alice", LOGIN, NOW, rules)
     assert isinstance(refused, Refused)
     assert refused.retry_after > 0
-    assert rt.attempts.reserve("alice", PASSWORD_CHANGE, NOW, rules) == 1  # its own counter
+    assert isinstance(rt.attempts.admit("alice", LOGIN, NOW, rules), Refused)  # a right password too
+    assert rt.attempts.count_failure("alice", PASSWORD_CHANGE, NOW, rules) == 1  # its own counter
+
+
+def test_admitting_a_right_password_counts_nothing(rt: Services) -> None:
+    rules = rt.lockout
+    for _ in range(rules.threshold * 3):
+        assert rt.attempts.admit("alice", LOGIN, NOW, rules) is None
+    assert rt.attempts.count_failure("alice", LOGIN, NOW, rules) == 1
+
+
+def test_a_counter_at_its_hard_cap_admits_nothing_in_any_later_window(rt: Services) -> None:
+    rules = replace(rt.lockout, threshold=100, max_consecutive=3)
+    for count in range(1, 4):
+        assert rt.attempts.count_failure("alice", LOGIN, NOW + count * rules.window_seconds, rules) == 1
+    later = NOW + 50 * rules.window_seconds
+    assert rt.attempts.count_failure("alice", LOGIN, later, rules) == Refused(rules.max_seconds)
+    assert rt.attempts.admit_and_reset("alice", LOGIN, later, rules) == Refused(rules.max_seconds)
+    assert rt.attempts.clear("alice") == 1
+    assert rt.attempts.count_failure("alice", LOGIN, later, rules) == 1
 
 
 def test_clearing_a_names_counters_lets_it_in_again(rt: Services) -> None:
     rules = rt.lockout
     for _ in range(rules.threshold + 1):
-        rt.attempts.reserve("alice", LOGIN, NOW, rules)
+        rt.attempts.count_failure("alice", LOGIN, NOW, rules)
     assert rt.attempts.clear("alice") == 1
-    assert rt.attempts.reserve("alice", LOGIN, NOW, rules) == 1
+    assert rt.attempts.count_failure("alice", LOGIN, NOW, rules) == 1
