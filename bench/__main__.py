@@ -1,6 +1,6 @@
 """``python -m bench [figure ...] [--all]``: measure Gatehouse's figures and print the table.
 
-Figures: cold, zip, deployed, warm, login, enumeration, package (the default,
+Figures: cold, zip, deployed, warm, login, enumeration, forgot, reset, package (the default,
 about a minute); clients (the ways tried to create the session check's
 DynamoDB client, about 40 s) and tests, which runs the whole ``make test`` and
 so takes as long as it does (minutes): ask for them by name or with ``--all``.  Each figure
@@ -26,6 +26,7 @@ from bench import (
     lambda_zip,
     login,
     package_size,
+    reset,
     suite_time,
     warm_authorizer,
 )
@@ -100,6 +101,11 @@ def _forgot(effort: Effort) -> list[Result]:
     return forgot.measure(int(time.time()), max(5, effort.login_rounds // 3))
 
 
+def _reset(effort: Effort) -> list[Result]:
+    # A wrong code costs about 30 ms (no argon2): three times a login's rounds in a few seconds.
+    return reset.measure(int(time.time()), 3 * effort.login_rounds)
+
+
 def _package(_effort: Effort) -> list[Result]:
     return package_size.measure()
 
@@ -137,6 +143,11 @@ FIGURES: dict[str, tuple[Runner, str, str]] = {
         _forgot,
         "forgot password: code mailed vs no account",
         f"≤ {forgot.LIMIT:.2f}x",
+    ),
+    "reset": (
+        _reset,
+        "wrong-code reset, pending codes vs none",
+        f"≤ {reset.LIMIT:.2f}x",
     ),
     "package": (
         _package,

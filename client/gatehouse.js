@@ -274,13 +274,19 @@ export class Gatehouse extends EventTarget {
    * Ask for a password-reset code, by `{ username }` or by `{ email }`
    * (POST /auth/password/forgot).  The server answers the same whether or not
    * the account exists, so this resolves the same way too: it cannot tell
-   * anyone which names or addresses are registered.
+   * anyone which names or addresses are registered.  This device's token goes
+   * along when there is one: for its own account the server then counts the
+   * mail against that account's device budget, which strangers asking for
+   * codes cannot spend (for any other account it changes nothing).
    */
   async forgotPassword({ username, email } = {}) {
     if ((username === undefined) === (email === undefined)) {
       throw new TypeError('forgotPassword needs { username } or { email }, one of the two');
     }
-    await this.#postJson('/auth/password/forgot', username === undefined ? { email } : { username });
+    const body = username === undefined ? { email } : { username };
+    const deviceToken = await this.#currentDeviceToken();
+    if (deviceToken) body.device_token = deviceToken;
+    await this.#postJson('/auth/password/forgot', body);
   }
 
   /**

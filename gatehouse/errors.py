@@ -192,8 +192,8 @@ class TooManyAttempts(GatehouseError):
     code = "too_many_attempts"
     default_message = "Too many failed attempts for this account. Try again later."
 
-    def __init__(self, retry_after: int) -> None:
-        super().__init__()
+    def __init__(self, retry_after: int, message: str | None = None) -> None:
+        super().__init__(message)
         self.retry_after = retry_after
 
 

@@ -74,7 +74,6 @@ class Settings:
     email_code_ttl: int = 24 * 3600
     reset_code_ttl: int = 15 * 60
     reset_url: str = ""
-    reset_requests_per_hour: int = 3
     # The least time POST /auth/password/forgot takes, so that mailing a code
     # (known account) and mailing nothing (unknown) answer alike.
     forgot_min_ms: int = 400
@@ -153,7 +152,6 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         email_code_ttl=_int(env, "EMAIL_CODE_TTL", d.email_code_ttl, 300, 7 * 24 * 3600),
         reset_code_ttl=_int(env, "RESET_CODE_TTL", d.reset_code_ttl, 60, 3600),
         reset_url=_url(env, "RESET_URL"),
-        reset_requests_per_hour=_int(env, "RESET_REQUESTS_PER_HOUR", d.reset_requests_per_hour, 1, 100),
         forgot_min_ms=_int(env, "FORGOT_MIN_MS", d.forgot_min_ms, 0, 5000),
         mail_from=_str(env, "MAIL_FROM", d.mail_from),
         mail_configuration_set=_str(env, "MAIL_CONFIGURATION_SET", d.mail_configuration_set),

@@ -40,7 +40,7 @@ USER_PASSWORD = "tulip-Marble-9-sunset"
 _opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 # One message as the stack's console echo of outgoing mail prints it (GATEHOUSE_MAIL_ECHO).
 _MAIL = re.compile(r"Mail to: (?P<to>\S+)\nSubject: (?P<subject>[^\n]*)\n\n(?P<text>.*?)\n-{72}\n", re.DOTALL)
-_CODE = re.compile(r"^ {4}([0-9A-Z]{8,10})$", re.MULTILINE)
+_CODE = re.compile(r"^ {4}([0-9A-Z-]{8,14})$", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,7 @@ class Mail:
     @property
     def code(self) -> str | None:
         found = _CODE.search(self.text)
-        return found.group(1) if found else None
+        return found.group(1).replace("-", "") if found else None  # reset codes come in dashed groups
 
 
 @dataclass

@@ -321,11 +321,16 @@ class GatehouseClient:
         """Ask for a reset code by name or by address (exactly one).
 
         The server answers the same whether or not the account exists, so
-        success only means the request was taken.
+        success only means the request was taken.  By name, this device's token
+        for that name goes along when it has one: the server then counts the
+        mail against the account's own device budget, which strangers asking
+        for codes cannot spend.
         """
         if (username is None) == (email is None):
             raise ValueError("forgot_password takes exactly one of username or email")
         body = {"username": username} if username is not None else {"email": str(email)}
+        if username is not None and self._device_tokens.get(device_key(username)):
+            body["device_token"] = self._device_tokens[device_key(username)]
         self._post_public("/auth/password/forgot", body)
 
     def reset_password(self, username: str, code: str, new_password: str) -> None:

@@ -25,6 +25,19 @@ describe('device token', () => {
     assert.deepEqual(sentDeviceTokens(api), [null, 'dt-1']);
   });
 
+  test('a forgotten-password request sends it too', async () => {
+    const api = new FakeApi();
+    const auth = client(api);
+
+    await auth.forgotPassword({ username: 'demo' });
+    await auth.login('demo', PASSWORD);
+    await auth.logout();
+    await auth.forgotPassword({ username: 'demo' });
+
+    const forgot = api.calls.filter((c) => c.path === '/auth/password/forgot').map((c) => c.json);
+    assert.deepEqual(forgot, [{ username: 'demo' }, { username: 'demo', device_token: 'dt-1' }]);
+  });
+
   test('the newest device token replaces the older one', async () => {
     const api = new FakeApi();
     const auth = client(api);

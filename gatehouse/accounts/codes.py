@@ -4,11 +4,17 @@ Codes use Crockford's base32 alphabet (no I, L, O or U), so a code read off
 a phone and typed elsewhere survives the usual confusions: case, ``O`` for
 ``0``, ``I``/``L`` for ``1``, spaces and dashes are all forgiven.
 
-A password reset code has 10 characters (50 bits): with at most 5 guesses
-per code, online guessing is hopeless, and even someone who could read the
-users table would need about 2^49 SHA-256 evaluations per code, far beyond
-its 15-minute life.  That entropy is why a fast hash is enough.  An email
-verification code has 8 characters (40 bits): it only proves a mailbox.
+A password reset code has 12 characters (60 bits), mailed in three groups
+of four.  Wrong guesses never kill it (that would let anyone deny the owner
+a reset, see :mod:`gatehouse.accounts.recovery`); its entropy is what keeps
+guessing hopeless: guesses are counted per source address, and even every
+request API Gateway admits in a code's 15-minute life (10,000 a second, its
+default account limit) has a chance below 10^-10 against the at most
+:data:`MAX_LIVE_RESET_CODES` live codes of an account.  Someone who could
+read the users table would need about 2^59 SHA-256 evaluations per code,
+which is why a fast hash is enough.  An email verification code has 8
+characters (40 bits): it only proves a mailbox, and a wrong guess counts
+against the code (the fifth kills it; the owner asks for another).
 """
 
 from __future__ import annotations
@@ -18,9 +24,16 @@ import hmac
 import secrets
 
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-RESET_CODE_LENGTH = 10
+RESET_CODE_LENGTH = 12
+# How a reset code is shown in a mail: groups of this many characters, joined by dashes.
+RESET_CODE_GROUP = 4
+# Reset codes one account may hold at once.  The mail caps admit at most 3 anonymous
+# reset mails to an address per clock hour and 3 from the account's devices, so within
+# any code life of up to an hour (two clock hours at most) at most 12 can be alive:
+# a new code is never refused for room.
+MAX_LIVE_RESET_CODES = 12
 EMAIL_CODE_LENGTH = 8
-# Wrong guesses a code survives: the fifth wrong one kills it.
+# Wrong guesses a verification code survives: the fifth wrong one kills it.
 MAX_CODE_FAILURES = 5
 # Longer input is refused before any work is done on it.
 MAX_CODE_INPUT = 64
@@ -29,6 +42,11 @@ _TYPO = str.maketrans({"O": "0", "I": "1", "L": "1"})
 
 def new_code(length: int) -> str:
     return "".join(secrets.choice(ALPHABET) for _ in range(length))
+
+
+def grouped(code: str) -> str:
+    """``code`` as a mail shows it: ``ABCD-EFGH-JKMN`` (the dashes are forgiven when typed)."""
+    return "-".join(code[i : i + RESET_CODE_GROUP] for i in range(0, len(code), RESET_CODE_GROUP))
 
 
 def normalize_code(raw: str) -> str | None:

@@ -1,7 +1,12 @@
 """The account's email address: claimed at sign-up or changed later, then verified by a mailed code.
 
 Only a verified address ever receives a password reset code: verification is
-what proves the mailbox belongs to the account's owner.
+what proves the mailbox belongs to the account's owner.  Until then the
+claim keeps the address from other accounts only for the life of its first
+code (``GATEHOUSE_EMAIL_CODE_TTL``, 24 hours by default); after that the
+real owner's sign-up or address change takes it over (see
+:mod:`gatehouse.storage.account_email`), so nobody can squat an address by
+claiming it and never proving it.
 """
 
 from __future__ import annotations
@@ -35,11 +40,14 @@ def _purpose(email: str) -> str:
 
 def create_with_email(rt: AccountServices, user: User, email: str, source: str | None = None) -> None:
     code = new_code(EMAIL_CODE_LENGTH)
+    now = rt.now()
+    # The claim keeps the address from others as long as its first code lives, and no longer.
     rt.account_email.create_user_with_email(
         user_item(user),
         email,
         code_digest(_purpose(email), user.account_id, code),
-        rt.now() + rt.settings.email_code_ttl,
+        now + rt.settings.email_code_ttl,
+        now,
     )
     _mail_code(rt, user.account_id, email, code, source)
 
@@ -58,12 +66,14 @@ def change_email(
     if current is not None and current.email == address and current.verified:
         return
     code = new_code(EMAIL_CODE_LENGTH)
+    now = rt.now()
     rt.account_email.change_email(
         ClaimOwner(user.account_id, user.username),
         current.email if current else None,
         address,
         code_digest(_purpose(address), user.account_id, code),
-        rt.now() + rt.settings.email_code_ttl,
+        now + rt.settings.email_code_ttl,
+        now,
     )
     logs.event("email_changed", user=identity.username)
     _mail_code(rt, user.account_id, address, code, source)
@@ -111,7 +121,9 @@ def verify_email(rt: AccountServices, raw_username: str, raw_code: str) -> None:
     if not same_digest(code_digest(_purpose(str(item.get("email", ""))), account_id, code), stored):
         logs.event("email_verification", user=username, outcome="wrong_code")
         raise InvalidCode()
-    if not rt.account_email.mark_verified(username, stored):
+    if not rt.account_email.mark_verified(
+        ClaimOwner(account_id, username), str(item.get("email", "")), stored
+    ):
         raise InvalidCode()
     logs.event("email_verification", user=username, outcome="verified")
     activity.record(rt, activity.Who(account_id, username), activity.EMAIL_VERIFIED)

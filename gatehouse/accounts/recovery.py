@@ -1,43 +1,74 @@
-"""Password reset by a code mailed to the account's verified address.
+"""Password reset by a code mailed to the account's verified address, which nobody else can deny.
 
 ``forgot_password`` never says whether an account exists or has a verified
 address: the answer is the same, it makes the same DynamoDB requests either
-way (read the account, one conditional write that stores a code or, with a
-condition that never holds, nothing), and it takes at least
-``GATEHOUSE_FORGOT_MIN_MS``, which hides the time a sent mail costs.
+way (read the account, count the mail against its caps, one conditional
+write that adds a code or, with a condition that never holds, nothing), and
+it takes at least ``GATEHOUSE_FORGOT_MIN_MS``, which hides the time a sent
+mail costs.
 
-``reset_password`` spends the code exactly once, sets the new password the
-way a password change does and ends every session of the account.
+Recovery holds up against strangers who keep asking and guessing:
+
+* every mailed code is independent: a later request adds a code beside the
+  live ones instead of replacing them, and a wrong guess touches no code, so
+  what reached the owner's mailbox works for its whole life;
+* a code has 60 bits, so guessing needs no per-code limit (which anyone
+  could spend); guesses are counted per source address instead
+  (:data:`GUESS_CAPS`), before the code is compared;
+* a code is stored only when its mail was admitted by the caps, and the caps
+  always admit one reset mail per address in every clock hour that has had
+  none (:func:`gatehouse.accounts.outbox.reserve_reset`), so whoever asks,
+  the owner's mailbox gets a live code within the hour;
+* a request that carries a valid device token of the account (a device the
+  owner logged in on) counts against the account's own device budget, not
+  the anonymous caps, so it mails a code at once.
+
+``reset_password`` reads the account's codes with one GetItem of the same
+shape for every name and compares the digest of the typed code with exactly
+:data:`~gatehouse.accounts.codes.MAX_LIVE_RESET_CODES` entries, real or
+padding, so a wrong code costs the same with or without a pending code.  It
+spends the code exactly once, sets the new password the way a password
+change does (every other pending code goes with it) and ends every session
+of the account.
 """
 
 from __future__ import annotations
 
+import hmac
 import html
 import time
 from collections.abc import Callable
 from urllib.parse import urlencode
 
 from gatehouse import logs
-from gatehouse.accounts import activity, outbox, sessions
+from gatehouse.accounts import activity, devices, outbox, sessions
 from gatehouse.accounts.codes import (
-    MAX_CODE_FAILURES,
+    MAX_LIVE_RESET_CODES,
     RESET_CODE_LENGTH,
     code_digest,
+    grouped,
     new_code,
     normalize_code,
-    same_digest,
 )
 from gatehouse.accounts.email_syntax import normalize_email
 from gatehouse.accounts.passwords import check_password_policy
 from gatehouse.accounts.ports import AccountServices
 from gatehouse.accounts.usernames import USERNAME_PATTERN, normalize_username
-from gatehouse.errors import InvalidCode, InvalidRequest
+from gatehouse.errors import InvalidCode, InvalidRequest, TooManyAttempts
 from gatehouse.mail import compose
-from gatehouse.storage.account_email import RESET, ResetState, claim_key
+from gatehouse.storage.account_email import ResetState, claim_key
+from gatehouse.storage.mail_quota import Cap
 from gatehouse.storage.users import AccountKey
 
 SUBJECT = "Your password reset code"
-RATE_WINDOW = 3600
+# Reset attempts one source address may make: every attempt with a well-formed code counts,
+# before it is compared.  Per source, not per account, so nobody can spend the owner's.
+GUESS_CAPS = ((20, outbox.HOUR),)
+TOO_MANY = "Too many password reset attempts from this address. Try again later."
+# Where attempts without a source address (no API Gateway in front) are counted: all together.
+NO_SOURCE = "none"
+# What fills the compared entries up to MAX_LIVE_RESET_CODES: no digest ever matches it.
+_PADDING = ("", 0)
 # The key read and written for a username that cannot exist: no item has it.
 NO_ACCOUNT = "unknown#"
 PURPOSE = "password-reset"
@@ -49,23 +80,34 @@ def forgot_password(
     raw_email: str | None,
     *,
     source: str | None = None,
+    device_token: str | None = None,
     sleep: Callable[[float], None] = time.sleep,
 ) -> None:
-    """Mail a reset code if the account exists and has a verified address; answer alike either way."""
+    """Mail a reset code if the account exists and has a verified address; answer alike either way.
+
+    With a valid ``device_token`` of the account, the mail counts against the account's own
+    device budget instead of the anonymous caps, so the owner's device gets a code at once
+    whatever strangers asked for."""
     if (raw_username is None) == (raw_email is None):
         raise InvalidRequest("Send either username or email.")
     if raw_username == "":
         raise InvalidRequest("username must not be empty.")
     started = time.monotonic()
     try:
-        _forgot(rt, raw_username, raw_email, source)
+        _forgot(rt, raw_username, raw_email, source, device_token)
     finally:
         left = rt.settings.forgot_min_ms / 1000 - (time.monotonic() - started)
         if left > 0:
             sleep(left)
 
 
-def _forgot(rt: AccountServices, raw_username: str | None, raw_email: str | None, source: str | None) -> None:
+def _forgot(
+    rt: AccountServices,
+    raw_username: str | None,
+    raw_email: str | None,
+    source: str | None,
+    device_token: str | None,
+) -> None:
     address: str | None = None
     owner_id: str | None = None
     if raw_email is not None:
@@ -79,28 +121,44 @@ def _forgot(rt: AccountServices, raw_username: str | None, raw_email: str | None
     state = rt.account_email.reset_state(key)
     if state is not None and owner_id is not None and state.account_id != owner_id:
         state = None  # the claim's account is gone; the name belongs to another one now
-    now = rt.now()
-    why_not = _refusal(rt, state, address, now)
+    why_not = _refusal(state, address)
     if state is None or why_not:
+        outbox.reserve_reset(rt, address or key, None, source)
         rt.account_email.store_nothing(key)
-        outbox.count_no_mail(rt, "reset_code", address or key, source)
         logs.event(
             "password_reset_request", user=state.username if state else None, outcome=why_not or "no_account"
         )
         return
-    recent = [t for t in state.requested if t > now - RATE_WINDOW]
+    # The mail is counted before its code is stored: a code that was stored exists in a mailbox.
+    if _from_a_device(rt, state, device_token):
+        admitted = outbox.reserve_device_reset(rt, state.account_id)
+    else:
+        admitted = outbox.reserve_reset(rt, state.email, state.account_id, source)
+    if not admitted:
+        rt.account_email.store_nothing(key)
+        logs.event("password_reset_request", user=state.username, outcome="capped")
+        return
+    now = rt.now()
     code = new_code(RESET_CODE_LENGTH)
-    stored = rt.account_email.store_reset_code(
-        state, [*recent, now], code_digest(PURPOSE, state.account_id, code), now + rt.settings.reset_code_ttl
-    )
-    if not stored:  # a concurrent request won: it mails its own code
-        logs.event("password_reset_request", user=state.username, outcome="concurrent_request")
+    digest = code_digest(PURPOSE, state.account_id, code)
+    if len([x for x in (state.codes or {}).values() if x > now]) >= MAX_LIVE_RESET_CODES or not (
+        rt.account_email.add_reset_code(state, digest, now + rt.settings.reset_code_ttl, now)
+    ):  # the address changed meanwhile (or, past what the caps admit, no room): nothing is sent
+        logs.event("password_reset_request", user=state.username, outcome="not_stored")
         return
     logs.event("password_reset_request", user=state.username, outcome="code_mailed")
-    _mail_code(rt, state, code, source)
+    _mail_code(rt, state, code)
 
 
-def _refusal(rt: AccountServices, state: ResetState | None, address: str | None, now: int) -> str | None:
+def _from_a_device(rt: AccountServices, state: ResetState, device_token: str | None) -> bool:
+    """Whether ``device_token`` is a valid device token of the account (its current credentials)."""
+    if device_token is None:
+        return False
+    user = rt.users.get_account(state.username, state.account_id)
+    return user is not None and devices.device_id(rt, user, device_token) is not None
+
+
+def _refusal(state: ResetState | None, address: str | None) -> str | None:
     """Why no code goes out for this account (None: one does)."""
     if state is None:
         return None
@@ -110,32 +168,34 @@ def _refusal(rt: AccountServices, state: ResetState | None, address: str | None,
         return "no_verified_email"
     if state.disabled:
         return "disabled"
-    if len([t for t in state.requested if t > now - RATE_WINDOW]) >= rt.settings.reset_requests_per_hour:
-        return "rate_limited"
     return None
 
 
-def reset_password(rt: AccountServices, raw_username: str, raw_code: str, new_password: str) -> int:
+def reset_password(
+    rt: AccountServices, raw_username: str, raw_code: str, new_password: str, *, source: str | None = None
+) -> int:
     """Set a new password with a mailed code and end every session; returns how many ended."""
     username = normalize_username(raw_username)
     if not USERNAME_PATTERN.fullmatch(username):
         raise InvalidCode()
-    # Policy first: a refused new password must not spend one of the code's guesses.
+    # Policy first: a refused new password must not spend one of the source's attempts.
     check_password_policy(new_password, username)
-    item = rt.account_email.reserve_guess(username, RESET, rt.now(), MAX_CODE_FAILURES)
     code = normalize_code(raw_code)
-    if item is None or code is None:
-        raise InvalidCode()
-    stored = str(item.get("reset_hash", ""))
-    account = AccountKey(username, str(item.get("account_id", "")))
-    if not same_digest(code_digest(PURPOSE, account.account_id, code), stored):
+    if code is None or len(code) != RESET_CODE_LENGTH:
+        raise InvalidCode()  # cannot be one of ours, whatever the account
+    now = rt.now()
+    _count_attempt(rt, source, now)
+    found = rt.account_email.reset_codes(username)
+    digest = code_digest(PURPOSE, found.account_id, code)
+    if not _live(digest, found.codes, now):
         logs.event("password_reset", user=username, outcome="wrong_code")
         raise InvalidCode()
     new_hash = rt.hasher.hash(new_password)
     # One write spends the code and sets the hash (bumping the credential version), only on the
     # account the code was mailed for: a concurrent reset, a disable or a deletion wins whole.
-    if not rt.account_email.spend_reset_code(username, account.account_id, stored, new_hash):
+    if not rt.account_email.spend_reset_code(username, found.account_id, digest, now, new_hash):
         raise InvalidCode()
+    account = AccountKey(username, found.account_id)
     # As a password change does: every guarantee it gets about concurrent logins holds here too.
     ended = sessions.end_all_sessions(rt, account, bump=False)  # the write above bumped it
     # The owner proved control of the mailbox: the name's lockout counters go.
@@ -146,13 +206,38 @@ def reset_password(rt: AccountServices, raw_username: str, raw_code: str, new_pa
     return ended
 
 
+def _count_attempt(rt: AccountServices, source: str | None, now: int) -> None:
+    """Count one reset attempt against its source address, or refuse it (429) past the cap."""
+    subject = source or NO_SOURCE
+    caps = [Cap("reset-attempt", subject, limit, window) for limit, window in GUESS_CAPS]
+    if not rt.mail_quota.take(caps, now):
+        logs.event("password_reset", outcome="source_capped")
+        window = GUESS_CAPS[0][1]
+        raise TooManyAttempts(window - now % window, TOO_MANY)
+
+
+def _live(digest: str, codes: dict[str, int], now: int) -> bool:
+    """Whether ``digest`` is one of ``codes`` and unexpired: one comparison with each of exactly
+    MAX_LIVE_RESET_CODES entries (real ones, then padding) and no early exit, so the work is the
+    same whether the account has pending codes, none, or does not exist."""
+    entries = [*codes.items()][:MAX_LIVE_RESET_CODES]
+    entries += [_PADDING] * (MAX_LIVE_RESET_CODES - len(entries))
+    found = False
+    for stored, expires in entries:
+        same = hmac.compare_digest(digest.encode(), stored.encode().ljust(len(digest), b"\0"))
+        found |= same & (expires > now)
+    return found
+
+
 def reset_link(base: str, username: str, code: str) -> str:
     return f"{base}?{urlencode({'code': code, 'username': username})}"
 
 
-def _mail_code(rt: AccountServices, state: ResetState, code: str, source: str | None) -> None:
+def _mail_code(rt: AccountServices, state: ResetState, code: str) -> None:
+    """The reset mail; its caps were counted by ``reserve_reset`` before its code was stored."""
     username, email = state.username, state.email
-    values = {"username": username, "code": code, "minutes": str(max(1, rt.settings.reset_code_ttl // 60))}
+    minutes = str(max(1, rt.settings.reset_code_ttl // 60))
+    values = {"username": username, "code": grouped(code), "minutes": minutes}
     link_text, link_html = "", ""
     if rt.settings.reset_url:
         link = reset_link(rt.settings.reset_url, username, code)
@@ -166,4 +251,4 @@ def _mail_code(rt: AccountServices, state: ResetState, code: str, source: str | 
         {"link_html": link_html},
         templates=rt.mail_templates,
     )
-    outbox.deliver(rt, message, account_id=state.account_id, source=source)
+    outbox.send_reserved(rt, message)

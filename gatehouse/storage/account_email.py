@@ -7,16 +7,30 @@ A claim is written, moved and deleted in the same transaction as the user
 item that names the address, with conditions on both, so two accounts can
 never hold one address, however their requests interleave.
 
-Mailed codes live on the user item as SHA-256 digests only, each with its
-expiry and a count of wrong guesses (``email_code_*`` for verification,
-``reset_*`` for a password reset).  A guess is counted *before* it is
-compared, by one conditional update whose condition is "not expired and
-fewer than 5 failures", so concurrent guesses cannot exceed the limit.
+A claim of an address nobody has verified yet carries ``unverified_until``
+(its first code's expiry, ``GATEHOUSE_EMAIL_CODE_TTL`` after the claim):
+past it, the claim no longer keeps the address from anyone else.  Another
+account's sign-up or address change then takes it over in one transaction
+that also takes the address off the lapsed claimant's user item (on the
+condition that it is still unverified there), so the address is never held
+by two accounts, not even unverified.  Verifying removes
+``unverified_until`` in the same transaction that marks the user verified,
+so a verification and a takeover cannot both succeed.  A later code for the
+same claim (a resend) does not lengthen the claim's life.
+
+Mailed codes live on the user item as SHA-256 digests only.  The
+verification code (``email_code_*``) has its expiry and a count of wrong
+guesses: a guess is counted *before* it is compared, by one conditional
+update whose condition is "not expired and fewer than 5 failures", so
+concurrent guesses cannot exceed the limit.  Password reset codes are a map
+``reset_codes`` from digest to expiry: every mailed code is its own entry,
+added by one update that touches no other live entry, so no later request
+replaces a code and no wrong guess kills one; spending any of them sets the
+password and removes them all in one conditional write.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -28,7 +42,8 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
 
 EMAIL_CODE = "email_code"
-RESET = "reset"
+# The claim attribute that says until when an unverified claim keeps the address.
+UNTIL = "unverified_until"
 # A value no item ever holds: the condition of a write meant to change nothing.
 _NEVER = -1
 
@@ -65,8 +80,15 @@ class ResetState:
     email: str
     verified: bool
     disabled: bool
-    requested: tuple[int, ...]  # when the recent reset requests came
-    version: int  # bumped by every stored reset code: the optimistic lock
+    codes: dict[str, int] | None  # the reset codes' digests and expiries (None: no map on the item)
+
+
+@dataclass(frozen=True)
+class ResetCodes:
+    """What ``POST /auth/password/reset`` reads: the same request, and shape, for every name."""
+
+    account_id: str  # empty when no account has the name
+    codes: dict[str, int]
 
 
 class _Lost(StoreError):
@@ -80,22 +102,26 @@ class AccountEmailRepository:
     # -- the address ------------------------------------------------------------------
 
     def create_user_with_email(
-        self, user_item: dict[str, Any], email: str, code_hash: str, expires: int
+        self, user_item: dict[str, Any], email: str, code_hash: str, expires: int, now: int
     ) -> None:
         """Add a user and claim its address and its name's skeleton in one transaction
-        (``UsernameTaken`` / ``LookAlikeName`` / ``EmailTaken``)."""
+        (``UsernameTaken`` / ``LookAlikeName`` / ``EmailTaken``); the address's claim lives
+        unverified until ``expires``, and may take over a lapsed one."""
         item = {
             **user_item,
             "email": email,
             "email_verified": False,
             **_code_fields(EMAIL_CODE, code_hash, expires),
         }
+        claim = self._claim_items(
+            email, ClaimOwner(str(item["account_id"]), str(item["username"])), expires, now
+        )
         failed = transact(
             self._table.meta.client,
             "users.create_with_email",
             {
                 "user": self._put(item, "attribute_not_exists(username)"),
-                "claim": self._put(_claim(email, item), "attribute_not_exists(username)"),
+                **claim,
                 "skeleton": self._put(skeleton_claim(item), "attribute_not_exists(username)"),
             },
         )
@@ -105,6 +131,61 @@ class AccountEmailRepository:
             raise LookAlikeName()
         if failed:
             raise EmailTaken()
+
+    def _claim_items(self, email: str, owner: ClaimOwner, expires: int, now: int) -> dict[str, Any]:
+        """Transaction items that claim ``email`` for ``owner``, unverified until ``expires``: a put
+        on a free key or, when the current claim is another account's and has lapsed unverified,
+        its takeover with the address taken off that account's user item."""
+        key = claim_key(email)
+        with store_call("users.claim_of"):
+            current = self._table.get_item(Key={"username": key}, ConsistentRead=True).get("Item")
+        new = {**_claim(email, {"username": owner.username, "account_id": owner.account_id}), UNTIL: expires}
+        previous = str(current.get("owner", "")) if current else ""
+        if current is None or previous in ("", owner.account_id) or "owner_name" not in current:
+            return {"claim": self._put(new, "attribute_not_exists(username)")}
+        holder = str(current["owner_name"])
+        if UNTIL in current:
+            lapsed = int(str(current[UNTIL])) <= now
+            claim_condition, holder_condition = "#u <= :now", "account_id = :old AND email_verified = :f"
+        else:
+            # A claim written before claims carried their life: it lapses with its holder's code.
+            lapsed = self._unverified_code_expired(holder, previous, now)
+            claim_condition = "attribute_not_exists(#u)"
+            holder_condition = "account_id = :old AND email_verified = :f AND email_code_expires <= :now"
+        if not lapsed:
+            return {"claim": self._put(new, "attribute_not_exists(username)")}
+        put = self._put(new, f"#o = :old AND {claim_condition}")
+        put["Put"] |= {
+            "ExpressionAttributeNames": {"#o": "owner", "#u": UNTIL},
+            "ExpressionAttributeValues": {":old": previous} | ({":now": now} if UNTIL in current else {}),
+        }
+        holder_values: dict[str, Any] = {":old": previous, ":f": False}
+        if UNTIL not in current:
+            holder_values[":now"] = now
+        return {
+            "claim": put,
+            # The lapsed claimant keeps its account but not the address it never proved.
+            "lapsed": self._update(
+                holder,
+                "REMOVE email, email_verified, email_code_hash, email_code_expires, email_code_failures",
+                holder_condition,
+                holder_values,
+            ),
+        }
+
+    def _unverified_code_expired(self, username: str, account_id: str, now: int) -> bool:
+        with store_call("users.claim_holder"):
+            item = self._table.get_item(
+                Key={"username": username},
+                ConsistentRead=True,
+                ProjectionExpression="account_id, email_verified, email_code_expires",
+            ).get("Item")
+        return bool(
+            item
+            and item.get("account_id") == account_id
+            and not item.get("email_verified", False)
+            and int(str(item.get("email_code_expires", now + 1))) <= now
+        )
 
     def contact(self, username: str, account_id: str) -> Contact | None:
         """The address of the incarnation ``account_id`` of ``username`` (None: none, or gone)."""
@@ -119,7 +200,7 @@ class AccountEmailRepository:
         return Contact(str(item["email"]), bool(item.get("email_verified", False)))
 
     def change_email(
-        self, owner: ClaimOwner, old: str | None, new: str, code_hash: str, expires: int
+        self, owner: ClaimOwner, old: str | None, new: str, code_hash: str, expires: int, now: int
     ) -> None:
         """Set a new, unverified address; its claim moves from the old one in the same transaction."""
         username = owner.username
@@ -141,32 +222,43 @@ class AccountEmailRepository:
                 "SET email = :e, email_verified = :f, "
                 "email_code_hash = :ch, email_code_expires = :cx, email_code_failures = :c0 "
                 # A reset code mailed to the old address must not outlive the change.
-                "REMOVE reset_hash, reset_expires, reset_failures",
+                "REMOVE reset_codes",
                 condition,
                 values,
             )
         }
         moved = old is None or claim_key(old) != claim_key(new)
         if moved:
-            new_claim = _claim(new, {"username": username, "account_id": owner.account_id})
-            items["claim"] = self._put(new_claim, "attribute_not_exists(username)")
+            items |= self._claim_items(new, owner, expires, now)
         if moved and old is not None:
             items["old_claim"] = self.claim_removal(old, owner.account_id)
         failed = transact(self._table.meta.client, "users.change_email", items)
         if "user" in failed or "old_claim" in failed:
             raise Conflict("The account changed meanwhile; try again.")
+        # "claim" or "lapsed": the address is held (or its lapsed claim was verified meanwhile).
         if failed:
             raise EmailTaken()
 
-    def mark_verified(self, username: str, code_hash: str) -> bool:
-        """Mark the address verified, spending the code; False if the code changed meanwhile."""
-        return self._conditional(
-            "users.mark_verified",
-            username,
+    def mark_verified(self, owner: ClaimOwner, email: str, code_hash: str) -> bool:
+        """Mark the address verified, spending the code, and make its claim permanent, in one
+        transaction; False if the code changed or the claim was taken over meanwhile."""
+        claim = {
+            "Update": {
+                "TableName": self._table.name,
+                "Key": {"username": claim_key(email)},
+                "UpdateExpression": "REMOVE #u",
+                "ConditionExpression": "#o = :aid",
+                "ExpressionAttributeNames": {"#o": "owner", "#u": UNTIL},
+                "ExpressionAttributeValues": {":aid": owner.account_id},
+            }
+        }
+        user = self._update(
+            owner.username,
             "SET email_verified = :t REMOVE email_code_hash, email_code_expires, email_code_failures",
-            "email_code_hash = :h",
-            {":t": True, ":h": code_hash},
+            "attribute_exists(password_hash) AND account_id = :aid AND email = :e AND email_code_hash = :h",
+            {":t": True, ":h": code_hash, ":aid": owner.account_id, ":e": email},
         )
+        return not transact(self._table.meta.client, "users.mark_verified", {"user": user, "claim": claim})
 
     def renew_email_code(self, owner: ClaimOwner, email: str, code_hash: str, expires: int) -> bool:
         """A new verification code for ``email``, the old one gone; False if the address is
@@ -224,7 +316,7 @@ class AccountEmailRepository:
                 ConsistentRead=True,
                 # Never the password hash: created_at alone tells a user from an email claim.
                 ProjectionExpression="username, account_id, created_at, email, email_verified, disabled, "
-                "reset_requested, reset_version",
+                "reset_codes",
             ).get("Item")
         if not item or "created_at" not in item or "account_id" not in item:
             return None
@@ -234,58 +326,84 @@ class AccountEmailRepository:
             email=str(item.get("email", "")),
             verified=bool(item.get("email_verified", False)),
             disabled=bool(item.get("disabled", False)),
-            requested=tuple(int(t) for t in item.get("reset_requested", ())),
-            version=int(item.get("reset_version", 0)),
+            codes=_codes(item.get("reset_codes")),
         )
 
-    def store_reset_code(
-        self, state: ResetState, requested: Sequence[int], code_hash: str, expires: int
-    ) -> bool:
-        """Replace any earlier reset code, unless the account changed since ``state`` was read."""
-        return self._conditional(
-            "users.store_reset_code",
+    def add_reset_code(self, state: ResetState, code_hash: str, expires: int, now: int) -> bool:
+        """Add a reset code beside the live ones (expired ones go), unless the account's verified
+        address changed since ``state`` was read; False when nothing was stored.
+
+        An existing map gets one new entry (``SET reset_codes.#new``): concurrent requests each
+        add their own and none replaces another.  Without a map, the first write makes it; a
+        request that lost that race adds its entry to the map the winner made.
+        """
+        values: dict[str, Any] = {":aid": state.account_id, ":e": state.email, ":t": True}
+        same_address = "account_id = :aid AND email = :e AND email_verified = :t"
+        if state.codes is None and self._conditional(
+            "users.add_reset_code",
             state.username,
-            "SET reset_hash = :h, reset_expires = :x, reset_failures = :zero, "
-            "reset_requested = :r, reset_version = :next",
-            "account_id = :aid AND email = :e AND email_verified = :t "
-            "AND (attribute_not_exists(reset_version) OR reset_version = :v)",
-            {
-                ":aid": state.account_id,
-                ":h": code_hash,
-                ":x": expires,
-                ":zero": 0,
-                ":r": list(requested),
-                ":next": state.version + 1,
-                ":e": state.email,
-                ":t": True,
-                ":v": state.version,
-            },
+            "SET reset_codes = :first",
+            f"{same_address} AND attribute_not_exists(reset_codes)",
+            {**values, ":first": {code_hash: expires}},
+        ):
+            return True
+        names = {"#new": code_hash}
+        expired = [h for h, x in (state.codes or {}).items() if x <= now and h != code_hash]
+        names |= {f"#old{n}": h for n, h in enumerate(expired)}
+        removal = (
+            " REMOVE " + ", ".join(f"reset_codes.#old{n}" for n in range(len(expired))) if expired else ""
+        )
+        return self._conditional(
+            "users.add_reset_code",
+            state.username,
+            "SET reset_codes.#new = :x" + removal,
+            f"{same_address} AND attribute_exists(reset_codes)",
+            {**values, ":x": expires},
+            names=names,
         )
 
     def store_nothing(self, key: str) -> None:
-        """The same request as :meth:`store_reset_code`, with a condition that never holds.
+        """The same request as :meth:`add_reset_code`, with a condition that never holds.
 
         ``POST /auth/password/forgot`` makes it when no code is to be stored,
         so an unknown account costs the same DynamoDB requests as a known one.
         """
         self._conditional(
-            "users.store_reset_code",
+            "users.add_reset_code",
             key,
             "SET reset_version = :never",
             "reset_version = :never",
             {":never": _NEVER},
         )
 
-    def spend_reset_code(self, username: str, account_id: str, code_hash: str, password_hash: str) -> bool:
-        """Spend the reset code if it is still ``code_hash`` on the incarnation ``account_id`` and
-        set ``password_hash`` (bumping the credential version) in the same write: exactly one
-        caller can spend a code, and only on the account it was mailed for."""
+    def reset_codes(self, username: str) -> ResetCodes:
+        """The reset codes of ``username`` (none when there is no such account), by one GetItem
+        whose shape is the same for every name, with or without a pending code."""
+        with store_call("users.reset_codes"):
+            item = self._table.get_item(
+                Key={"username": username},
+                ConsistentRead=True,
+                ProjectionExpression="account_id, created_at, reset_codes",
+            ).get("Item")
+        if not item or "created_at" not in item or "account_id" not in item:
+            return ResetCodes("", {})
+        return ResetCodes(str(item["account_id"]), _codes(item.get("reset_codes")) or {})
+
+    def spend_reset_code(
+        self, username: str, account_id: str, code_hash: str, now: int, password_hash: str
+    ) -> bool:
+        """Spend the reset code ``code_hash`` if it is still live on the incarnation ``account_id``
+        and set ``password_hash`` (bumping the credential version) in the same write, which
+        removes every other reset code too: exactly one caller can spend a code, and only on the
+        account it was mailed for."""
         return self._conditional(
             "users.spend_reset_code",
             username,
-            "SET password_hash = :ph ADD cred_version :one REMOVE reset_hash, reset_expires, reset_failures",
-            "account_id = :aid AND reset_hash = :h AND (attribute_not_exists(disabled) OR disabled = :f)",
-            {":h": code_hash, ":f": False, ":aid": account_id, ":ph": password_hash, ":one": 1},
+            "SET password_hash = :ph ADD cred_version :one REMOVE reset_codes",
+            "account_id = :aid AND reset_codes.#h > :now "
+            "AND (attribute_not_exists(disabled) OR disabled = :f)",
+            {":now": now, ":f": False, ":aid": account_id, ":ph": password_hash, ":one": 1},
+            names={"#h": code_hash},
         )
 
     # -- removal -------------------------------------------------------------------------
@@ -319,8 +437,15 @@ class AccountEmailRepository:
         }
 
     def _conditional(
-        self, operation: str, username: str, update: str, condition: str, values: dict[str, Any]
+        self,
+        operation: str,
+        username: str,
+        update: str,
+        condition: str,
+        values: dict[str, Any],
+        names: dict[str, str] | None = None,
     ) -> bool:
+        extra: dict[str, Any] = {"ExpressionAttributeNames": names} if names else {}
         try:
             with store_call(operation, _Lost()):
                 self._table.update_item(
@@ -328,10 +453,18 @@ class AccountEmailRepository:
                     UpdateExpression=update,
                     ConditionExpression=f"attribute_exists(password_hash) AND {condition}",
                     ExpressionAttributeValues=values,
+                    **extra,
                 )
         except _Lost:
             return False
         return True
+
+
+def _codes(stored: Any) -> dict[str, int] | None:
+    """The ``reset_codes`` map as digest -> expiry (None when the item has no map)."""
+    if not isinstance(stored, dict):
+        return None
+    return {str(digest): int(expires) for digest, expires in stored.items()}
 
 
 def _claim(email: str, user: dict[str, Any]) -> dict[str, Any]:

@@ -237,9 +237,8 @@ class UserRepository:
         with store_call("users.set_password_hash", NoSuchUser()):
             self._table.update_item(
                 Key={"username": username},
-                # A pending reset code dies with the old password: it was for that one.
-                UpdateExpression="SET password_hash = :h ADD cred_version :one "
-                "REMOVE reset_hash, reset_expires, reset_failures",
+                # Pending reset codes die with the old password: they were for that one.
+                UpdateExpression="SET password_hash = :h ADD cred_version :one REMOVE reset_codes",
                 ConditionExpression=f"attribute_exists(password_hash) AND {condition}",
                 ExpressionAttributeValues={":h": password_hash, ":one": 1, **values},
             )

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from gatehouse_client import GatehouseClient, GatehouseError, Tokens
+from gatehouse_client.client import device_key
 
 from tests.client.scripted_api import INVALID_TOKEN, Answer, ScriptedApi, error, grant
 
@@ -86,6 +87,19 @@ def test_forgot_password_by_name_or_by_email_sends_only_that_field(api: Scripted
 
     assert [s.json() for s in api.seen] == [{"username": "alice"}, {"email": "alice@example.com"}]
     assert all("authorization" not in s.headers for s in api.seen)
+
+
+def test_forgot_password_by_name_sends_this_devices_token_for_that_name(api: ScriptedApi) -> None:
+    api.answer("POST", "/auth/password/forgot", Answer(202, {}), Answer(202, {}))
+    client = client_for(api, device_tokens={device_key("alice"): "dt-alice"})
+
+    client.forgot_password(username="alice")
+    client.forgot_password(username="bob")
+
+    assert [s.json() for s in api.seen] == [
+        {"username": "alice", "device_token": "dt-alice"},
+        {"username": "bob"},
+    ]
 
 
 @pytest.mark.parametrize(

@@ -35,7 +35,6 @@ INT_SETTINGS = [
     ("ARGON2_PARALLELISM", "argon2_parallelism", 1, 8),
     ("EMAIL_CODE_TTL", "email_code_ttl", 300, 7 * 24 * 3600),
     ("RESET_CODE_TTL", "reset_code_ttl", 60, 3600),
-    ("RESET_REQUESTS_PER_HOUR", "reset_requests_per_hour", 1, 100),
     ("FORGOT_MIN_MS", "forgot_min_ms", 0, 5000),
     ("MFA_REMEMBER_DAYS", "mfa_remember_days", 0, 365),
     ("EVENT_RETENTION_DAYS", "event_retention_days", 1, 3650),

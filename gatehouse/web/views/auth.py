@@ -64,6 +64,8 @@ def forgot_password(gate: Gate) -> Response:
         required_str(body, "username", max_length=MAX_USERNAME_INPUT) if "username" in body else None,
         required_str(body, "email", max_length=MAX_EMAIL_INPUT) if "email" in body else None,
         source=source_of(gate),
+        # An unusable device token is no error: the request is then an anonymous one.
+        device_token=optional_str(body, "device_token", max_length=MAX_DEVICE_TOKEN_INPUT),
     )
     return json_response({}, 202)
 
@@ -75,6 +77,7 @@ def reset_password(gate: Gate) -> Response:
         required_str(body, "username", max_length=MAX_USERNAME_INPUT),
         required_str(body, "code", max_length=MAX_CODE_INPUT),
         required_str(body, "new_password", max_length=MAX_PASSWORD_LENGTH),
+        source=source_of(gate),
     )
     return no_content()
 

@@ -40,8 +40,8 @@ ROUTES: dict[str, dict[str, st.SearchStrategy[Any]]] = {
 
 @pytest.fixture
 def rt(make_runtime: Callable[..., Services]) -> Services:
-    # Hashing strength is not under test here; the rate limit would only hide the mailing path.
-    return make_runtime(argon2_time_cost=1, argon2_memory_kib=64, reset_requests_per_hour=100)
+    # Hashing strength is not under test here.
+    return make_runtime(argon2_time_cost=1, argon2_memory_kib=64)
 
 
 @pytest.fixture
