@@ -29,7 +29,8 @@ from urllib.parse import urlsplit
 
 ORIGIN = "https://app.example.com"
 PASSWORD = "Quiet-Harbor-31-lantern"  # noqa: S105 (the rehearsal user's, in moto only)
-CODE_IN_MAIL = re.compile(r"<strong>([0-9A-Z]+)</strong>")
+# Reset codes come grouped (XXXX-XXXX-XXXX); verification codes are one group.
+CODE_IN_MAIL = re.compile(r"<strong>([0-9A-Z][0-9A-Z-]*)</strong>")
 
 
 class ScenarioFailed(Exception):
