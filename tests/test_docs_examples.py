@@ -85,12 +85,18 @@ def stack() -> Iterator[Stack]:
                 yield Stack(running, passwords)
 
 
+# Set when the tests run under `make test`: an example's own `make` would then act as a
+# sub-make and print "Entering directory" lines that a reader's shell never shows.
+_OUR_MAKE = ("MAKELEVEL", "MAKEFLAGS", "MFLAGS", "MAKEOVERRIDES")
+
+
 def _environment(stack: Stack, scratch: Path) -> tuple[dict[str, str], dict[str, str]]:
     """A reader's shell: no AWS or Gatehouse variables of ours, their own config directory."""
     env = {
         k: v
         for k, v in os.environ.items()
-        if not k.startswith(("AWS_", "GATEHOUSE_")) and k not in ("PORT", "PYTHONPATH", "XDG_CONFIG_HOME")
+        if not k.startswith(("AWS_", "GATEHOUSE_"))
+        and k not in ("PORT", "PYTHONPATH", "XDG_CONFIG_HOME", *_OUR_MAKE)
     }
     env["XDG_CONFIG_HOME"] = str(scratch / "config")
     # Where this stack records itself, for the admin CLI (a reader's `make run` uses the default place).
