@@ -124,15 +124,7 @@ def change_password(rt: AccountServices, identity: Identity, current: str, new: 
     # The new hash and a new credential version in one write: a login that
     # read the old password cannot open a session after this.
     rt.users.set_password_hash(user.username, user.account_id, rt.hasher.hash(new))
-    ended = sessions.end_all_sessions(rt, user, keep=identity.session_id, bump=False)
-    activity.record(
-        rt,
-        activity.Who.of(user),
-        activity.PASSWORD_CHANGED,
-        session=identity.session_id,
-        detail=f"{ended} other sessions ended",
-        notice=True,
-    )
+    ended = sessions.end_other_sessions_after(rt, user, identity, activity.PASSWORD_CHANGED)
     return ended
 
 

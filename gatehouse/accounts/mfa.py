@@ -87,15 +87,7 @@ def confirm(rt: AccountServices, identity: Identity, code: str) -> list[str]:
     if not rt.factors.confirm(user, state.pending, step, _digests(codes), rt.now()):
         raise NoPendingEnrolment()  # another enrolment replaced this one meanwhile
     # The confirmation bumped the credential version: logins in flight are refused.
-    ended = lifecycle.end_all_sessions(rt, user, keep=identity.session_id, bump=False)
-    activity.record(
-        rt,
-        activity.Who.of(user),
-        activity.FACTOR_ADDED,
-        session=identity.session_id,
-        detail=f"{ended} other sessions ended",
-        notice=True,
-    )
+    lifecycle.end_other_sessions_after(rt, user, identity, activity.FACTOR_ADDED)
     return codes
 
 
@@ -125,15 +117,7 @@ def remove(rt: AccountServices, identity: Identity, code: str | None, recovery_c
         )
     if not rt.factors.remove(user):
         raise NoFactor()
-    ended = lifecycle.end_all_sessions(rt, user, keep=identity.session_id, bump=False)
-    activity.record(
-        rt,
-        activity.Who.of(user),
-        activity.FACTOR_REMOVED,
-        session=identity.session_id,
-        detail=f"{ended} other sessions ended",
-        notice=True,
-    )
+    lifecycle.end_other_sessions_after(rt, user, identity, activity.FACTOR_REMOVED)
 
 
 def admin_reset(rt: AccountServices, raw_username: str, *, actor: str = activity.ADMIN_CLI) -> bool:

@@ -276,3 +276,19 @@ def end_all_sessions(
         if key.sid != keep and rt.sessions.delete(key.account_id, key.sid):
             ended += 1
     return ended
+
+
+def end_other_sessions_after(rt: AccountServices, user: User, identity: Identity, kind: str) -> int:
+    """End every session of ``user`` but the caller's after a credential change the caller made
+    (its own write bumped the credential version), and record it as ``kind`` with a notice to
+    the owner: someone else holding a session learns of the change by mail, and is out."""
+    ended = end_all_sessions(rt, user, keep=identity.session_id, bump=False)
+    activity.record(
+        rt,
+        activity.Who.of(user),
+        kind,
+        session=identity.session_id,
+        detail=f"{ended} other sessions ended",
+        notice=True,
+    )
+    return ended
