@@ -29,12 +29,12 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, replace
-from typing import Any, Protocol
+from typing import Any
 
 from gatehouse import logs
 from gatehouse.accounts import outbox
 from gatehouse.accounts.paging import checked_cursor
-from gatehouse.accounts.ports import AccountServices
+from gatehouse.accounts.ports import Account, AccountServices
 from gatehouse.accounts.usernames import USERNAME_PATTERN, normalize_username
 from gatehouse.authorizer.identity import Identity
 from gatehouse.errors import NoSuchUser
@@ -121,16 +121,6 @@ def from_client(seen: Client) -> Iterator[None]:
         yield
     finally:
         client.reset(token)
-
-
-class Account(Protocol):
-    """One incarnation of an account: a user as read, a caller's identity, a session."""
-
-    @property
-    def username(self) -> str: ...
-
-    @property
-    def account_id(self) -> str: ...
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,16 @@ if TYPE_CHECKING:
     from gatehouse.accounts.factor_key import DataKeys
 
 
+class Account(Protocol):
+    """One incarnation of an account: a user as read, a caller's identity, a session."""
+
+    @property
+    def username(self) -> str: ...
+
+    @property
+    def account_id(self) -> str: ...
+
+
 class AccountServices(Protocol):
     @property
     def settings(self) -> Settings: ...

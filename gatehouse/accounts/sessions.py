@@ -5,12 +5,12 @@ from __future__ import annotations
 import hmac
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from gatehouse import logs
 from gatehouse.accounts import activity
 from gatehouse.accounts.paging import checked_cursor
-from gatehouse.accounts.ports import AccountServices
+from gatehouse.accounts.ports import Account, AccountServices
 from gatehouse.accounts.refresh_tokens import (
     MalformedRefreshToken,
     RefreshToken,
@@ -31,16 +31,6 @@ from gatehouse.storage.users import User
 MAX_REFRESH_ATTEMPTS = 3
 # A transaction holds at most 100 items; a login needs a few of its own.
 MAX_ENDED_PER_LOGIN = 90
-
-
-class Account(Protocol):
-    """One incarnation of an account: a :class:`User` as read, or a caller's :class:`Identity`."""
-
-    @property
-    def username(self) -> str: ...
-
-    @property
-    def account_id(self) -> str: ...
 
 
 @dataclass(frozen=True)
