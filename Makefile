@@ -108,6 +108,12 @@ test-browser: $(STAMP)
 openapi: $(STAMP)
 	$(PY) -m gatehouse.dev.openapi
 
+# The dev stack as processes: data kept across restarts and auto-reloads, SIGTERM, start-up
+# refusals in one line, a test run beside a running `make run` (tests marked devstack).
+.PHONY: test-devstack
+test-devstack: $(STAMP) $(WHEEL)
+	$(PY) -m pytest -n 2 --dist loadfile -m devstack tests
+
 # The rehearsal's own tests: the packaged stack passes it, and each way a deployment breaks
 # (a permission, a module, a variable, a handler string) fails it naming the culprit.
 .PHONY: test-rehearse

@@ -18,7 +18,9 @@ from gatehouse.admin import localstate, target
 from tests.live_stack import live_stack, stack_environment
 from tests.processes import run_python
 
-pytestmark = pytest.mark.e2e
+# Whole dev-stack processes started, stopped and restarted (10-70 s each): they run in
+# `make test-devstack` (in CI beside `make test`), which keeps `make test` quick.
+pytestmark = [pytest.mark.e2e, pytest.mark.devstack]
 
 # The tests that act through the admin CLI (in-process and as subprocesses).
 SUITES = [

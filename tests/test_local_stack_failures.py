@@ -25,6 +25,10 @@ CHALICE = str(Path(sys.executable).parent / "chalice")
 NO_STACK = "error: " + target.NO_TARGET
 WEAK = "error: GATEHOUSE_DEMO_PASSWORD is refused: That password is too common; choose another."
 
+# Whole dev-stack processes started, stopped and restarted (10-70 s each): they run in
+# `make test-devstack` (in CI beside `make test`), which keeps `make test` quick.
+pytestmark = pytest.mark.devstack
+
 
 def _run(command: list[str], env: dict[str, str], timeout: float = 60) -> subprocess.CompletedProcess[str]:
     return subprocess.run(

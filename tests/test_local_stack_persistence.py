@@ -22,7 +22,9 @@ import pytest
 from gatehouse.dev import snapshot
 from tests.live_stack import CHALICE_READY_LINE, ROOT, USER_PASSWORD, LiveStack, free_port, live_stack
 
-pytestmark = pytest.mark.e2e
+# Whole dev-stack processes started, stopped and restarted (10-70 s each): they run in
+# `make test-devstack` (in CI beside `make test`), which keeps `make test` quick.
+pytestmark = [pytest.mark.e2e, pytest.mark.devstack]
 
 CHALICE = str(Path(sys.executable).parent / "chalice")
 
