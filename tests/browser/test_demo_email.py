@@ -13,6 +13,7 @@ from collections.abc import Callable
 import pytest
 from playwright.sync_api import Page, expect
 
+from gatehouse.accounts.codes import RESET_CODE_LENGTH
 from tests.browser.conftest import assert_no_horizontal_scroll
 from tests.browser.demo_page import add_note, log_in, open_demo, screenshot, submit_login
 from tests.live_stack import USER_PASSWORD, LiveStack
@@ -68,7 +69,7 @@ def test_a_new_account_verifies_its_address_after_a_resend_then_resets_its_passw
     page.click("#forgot-button")
     expect(page.locator("#reset-form")).to_be_visible()
     reset_code = stack.codes_mailed_to(email, 3)[2]
-    assert len(reset_code) == 10
+    assert len(reset_code) == RESET_CODE_LENGTH
     page.fill("#reset-code", reset_code)
     page.fill("#reset-password", NEW_PASSWORD)
     page.click("#reset-button")
