@@ -200,13 +200,25 @@ def signing_jwk() -> dict[str, str]:
 
 @pytest.fixture(scope="session")
 def base_settings(signing_jwk: dict[str, str]) -> Settings:
-    # No floor on the forgot-password answer: tests count requests, never time.
+    # No floor on the forgot-password answer: tests count requests, never time.  The cheapest
+    # argon2id (hashing is not under test in most tests: each hash at the deployed parameters
+    # costs ~60 ms, thousands of times over); the tests of hashing ask for the deployed
+    # parameters with `deployed_hashing`.
     return Settings(
         issuer="gatehouse-test",
         jwks=json.dumps(public_jwks([signing_jwk])),
         mail_from=MAIL_FROM,
         forgot_min_ms=0,
+        **CHEAP_HASHING,
     )
+
+
+# Tests whose subject is the stored hash run on what a deployment uses.
+DEPLOYED_HASHING = {
+    "argon2_time_cost": Settings.argon2_time_cost,
+    "argon2_memory_kib": Settings.argon2_memory_kib,
+}
+CHEAP_HASHING = {"argon2_time_cost": 1, "argon2_memory_kib": 64}
 
 
 @pytest.fixture(scope="session")

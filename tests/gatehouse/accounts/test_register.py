@@ -8,7 +8,7 @@ import pytest
 
 from gatehouse.accounts import signup
 from gatehouse.errors import UsernameTaken
-from tests.conftest import DEFAULT_PASSWORD, json_body, post_json
+from tests.conftest import DEFAULT_PASSWORD, DEPLOYED_HASHING, json_body, post_json
 
 
 def register(client, username, password=DEFAULT_PASSWORD):
@@ -24,7 +24,8 @@ def test_register_creates_user_and_answers_201_with_username(client, rt):
     assert stored.roles == ("user",)
 
 
-def test_registered_password_is_stored_as_argon2id_hash_only(client, rt):
+def test_registered_password_is_stored_as_argon2id_hash_only(client, make_runtime):
+    rt = make_runtime(**DEPLOYED_HASHING)
     register(client, "bob")
     stored = rt.users.get("bob")
     assert stored.password_hash.startswith("$argon2id$v=19$m=19456,t=2,p=1$")

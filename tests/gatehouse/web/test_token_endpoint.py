@@ -8,7 +8,8 @@ import jwt
 import pytest
 from argon2 import PasswordHasher
 
-from tests.conftest import json_body, post_json
+from gatehouse.accounts import signup
+from tests.conftest import DEFAULT_PASSWORD, DEPLOYED_HASHING, Credentials, json_body, post_json
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 
@@ -125,10 +126,12 @@ def test_disabled_user_cannot_log_in_and_gets_the_same_answer(client, make_user,
     assert json_body(response)["error"] == "invalid_grant"
 
 
-def test_hash_made_with_older_parameters_is_upgraded_on_login(client, make_user, rt, make_runtime):
-    creds = make_user()
+def test_hash_made_with_older_parameters_is_upgraded_on_login(client, make_runtime):
+    rt = make_runtime(**DEPLOYED_HASHING)
+    user = signup.create_user(rt, "hasher", DEFAULT_PASSWORD, ("user",))
+    creds = Credentials(user.username, DEFAULT_PASSWORD, user.account_id)
     old_hash = rt.users.get(creds.username).password_hash
-    stronger = make_runtime(argon2_time_cost=3)
+    stronger = make_runtime(**{**DEPLOYED_HASHING, "argon2_time_cost": 3})
     assert password_grant(client, creds.username, creds.password).status_code == 200
     new_hash = stronger.users.get(creds.username).password_hash
     assert ",t=2," in old_hash
