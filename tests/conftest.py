@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import copy
 import fcntl
 import hashlib
 import json
@@ -57,7 +58,7 @@ from gatehouse.services import Services  # noqa: E402
 from gatehouse.settings import Settings  # noqa: E402
 from gatehouse.storage import aws  # noqa: E402
 from gatehouse.storage.sessions import new_sid  # noqa: E402
-from gatehouse.storage.tables import create_tables  # noqa: E402
+from gatehouse.storage.tables import create_tables, table_definitions, ttl_tables  # noqa: E402
 from tests.release.cfn import deployed  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -72,6 +73,9 @@ DEFAULT_PASSWORD = "tulip-Marble-9-sunset"
 ACCOUNT_ID = "0123456789abcdef0123456789abcdef"
 
 gateway.install()
+# moto backs up whole tables for every transaction, a cost that grows with each row a test
+# adds; the embedded stack backs up the named items instead, and so does every test here.
+atomic.roll_back_items_only()
 # Gatehouse's event lines at INFO, as the entry points configure them (the library itself
 # configures no logging): tests read them through caplog or handlers of their own.
 logs.log.setLevel(logging.INFO)
@@ -253,6 +257,32 @@ def atomic_conditional_writes(monkeypatch: pytest.MonkeyPatch) -> None:
     atomic.install(monkeypatch.setattr)
 
 
+# The tables of each settings' names, empty, as the first test in this process that needed them
+# created them through the API (create_tables): every later test gets copies of them put into
+# its own fresh moto backend, which costs a millisecond where creating them again costs ~0.1 s.
+_PRISTINE_TABLES: dict[str, dict[str, Any]] = {}
+
+
+def _create_tables(settings: Settings) -> None:
+    """The package's tables and the app's own (its gate.table(...) declarations), empty."""
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.dynamodb.models import dynamodb_backends
+
+    app_tables = [t.create_table_arguments() for t in component_of(gatehouse_app.app).tables]
+    definitions = [*table_definitions(settings), *app_tables]
+    key = json.dumps([definitions, ttl_tables(settings)], sort_keys=True)
+    session = aws.session()
+    backend = dynamodb_backends[DEFAULT_ACCOUNT_ID][session.region_name]
+    pristine = _PRISTINE_TABLES.get(key)
+    if pristine is not None and not backend.tables:
+        backend.tables.update({name: copy.deepcopy(table) for name, table in pristine.items()})
+        return
+    create_tables(session.client("dynamodb"), settings, extra=app_tables)
+    names = [definition["TableName"] for definition in definitions]
+    if all(name in backend.tables for name in names):
+        _PRISTINE_TABLES.setdefault(key, {name: copy.deepcopy(backend.tables[name]) for name in names})
+
+
 @pytest.fixture
 def make_runtime(
     aws_mock: None, base_settings: Settings, clock: FakeClock, signing_jwk: dict[str, str], mfa_key: str
@@ -264,9 +294,7 @@ def make_runtime(
         nonlocal created
         settings = replace(base_settings, **overrides)
         if not created:
-            # The app's own tables, from its gate.table(...) declarations (whatever app.py has).
-            app_tables = [t.create_table_arguments() for t in component_of(gatehouse_app.app).tables]
-            create_tables(aws.session().client("dynamodb"), settings, extra=app_tables)
+            _create_tables(settings)
             created = True
         rt = Services(
             settings,

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from gatehouse.accounts import login as login_flow
 from gatehouse.services import Services
 from tests.conftest import Credentials
@@ -62,3 +64,61 @@ def test_a_login_whose_committed_transaction_is_retried_succeeds_with_one_sessio
     assert retried == [1]
     assert grant.access_token
     assert len(rt.sessions.keys_for(creds.account_id)) == 1
+
+
+def _user_row(rt: Services, username: str) -> dict[str, Any] | None:
+    item: dict[str, Any] | None = rt.users._table.get_item(Key={"username": username}).get("Item")
+    return item
+
+
+def _sessions(rt: Services) -> list[dict[str, Any]]:
+    return sorted(rt.sessions._table.scan()["Items"], key=lambda item: str(item["sid"]))
+
+
+def test_a_cancelled_transaction_leaves_every_item_as_it_was_and_a_committed_one_writes_them_all(
+    rt: Services, make_user: Any
+) -> None:
+    creds: Credentials = make_user("kept-user")
+    row = _user_row(rt, "kept-user")
+    client = rt.sessions._table.meta.client
+    client.transact_write_items(TransactItems=[_put_new(rt, "s0")])
+    sessions = _sessions(rt)
+    users, key = rt.users.table_name, {"username": "kept-user"}
+    session_key = {"account_id": "a" * 32, "sid": "s0"}
+    writes: list[dict[str, Any]] = [
+        _put_new(rt, "s1"),  # a new item in a table with a range key
+        {
+            "Update": {
+                "TableName": users,
+                "Key": key,
+                "UpdateExpression": "SET #r = :r",
+                "ExpressionAttributeNames": {"#r": "roles"},
+                "ExpressionAttributeValues": {":r": []},
+            }
+        },
+        {"Delete": {"TableName": rt.sessions.table_name, "Key": session_key}},
+        {"Put": {"TableName": users, "Item": {"username": "new-user"}}},
+    ]
+    failing = {
+        "ConditionCheck": {
+            "TableName": users,
+            "Key": {"username": "nobody"},
+            "ConditionExpression": "attribute_exists(username)",
+        }
+    }
+    with pytest.raises(client.exceptions.TransactionCanceledException):
+        client.transact_write_items(TransactItems=[*writes, failing])
+    assert _user_row(rt, "kept-user") == row
+    assert _user_row(rt, "new-user") is None
+    assert _sessions(rt) == sessions
+    client.transact_write_items(TransactItems=writes)
+    assert _user_row(rt, creds.username) == {**(row or {}), "roles": []}
+    assert _user_row(rt, "new-user") == {"username": "new-user"}
+    assert [item["sid"] for item in _sessions(rt)] == ["s1"]
+
+
+def test_a_transaction_on_an_unknown_table_gets_dynamodbs_error(rt: Services) -> None:
+    client = rt.sessions._table.meta.client
+    put = {"Put": {"TableName": "no-such-table", "Item": {"username": {"S": "x"}}}}
+    with pytest.raises(client.exceptions.ResourceNotFoundException):
+        client.transact_write_items(TransactItems=[put])
