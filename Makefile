@@ -3,15 +3,22 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+TOOLS := $(VENV)/.installed-tools
 
 .PHONY: test lint typecheck check rehearse admin clean
 
+# What `make run` and `make test` need (requirements-dev.txt); the linters, cfn-lint,
+# Schemathesis and Playwright (requirements-tools.txt) only with the targets that use them.
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Gatehouse needs Python 3.11 or newer")'
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	@touch $(STAMP)
+
+$(TOOLS): $(STAMP) requirements-tools.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-tools.txt -c requirements-dev.txt
+	@touch $(TOOLS)
 
 # The distribution (wheel and sdist) in dist/, offline: the example app's
 # requirements.txt names the wheel, as a user's project does.
@@ -47,11 +54,11 @@ test: $(STAMP) $(WHEEL)
 smoke: $(STAMP) $(WHEEL)
 	$(PY) -m pytest -p no:randomly -m smoke tests/test_docs_examples.py tests/test_e2e.py
 
-lint: $(STAMP)
+lint: $(TOOLS)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 
-typecheck: $(STAMP)
+typecheck: $(TOOLS)
 	$(PY) -m mypy --strict app.py chalicelib gatehouse
 	$(PY) -m mypy --strict client/gatehouse_client
 
@@ -68,6 +75,8 @@ check: lint typecheck test
 GATEHOUSE_PY := $(PY)
 GATEHOUSE_DEPS := $(STAMP) $(WHEEL)
 include gatehouse.mk
+# cfn-lint comes with the tools.
+deploy-check: $(TOOLS)
 
 # The packaged stack run locally as it will be deployed (docs/DEPLOY.md, "Rehearse before
 # deploying"): build/sam.json and build/deployment.zip alone, each function in its own
@@ -98,7 +107,7 @@ test-js:
 	cd client && npm run --silent typecheck
 	cd client && node --test test/*.test.js
 
-test-browser: $(STAMP)
+test-browser: $(TOOLS)
 	$(PY) -m pytest tests/browser
 
 # openapi.yaml is the API description; `make openapi` writes the copy the
@@ -120,7 +129,7 @@ test-devstack: $(STAMP) $(WHEEL)
 test-rehearse: $(STAMP) $(WHEEL)
 	$(PY) -m pytest -n 2 --dist loadfile -m rehearsal tests/release/rehearsal
 
-test-api: $(STAMP)
+test-api: $(TOOLS)
 	$(PY) -m pytest -m api tests/api
 
 # A project made by `chalice new-project` adopts the wheel as the README says, in its own

@@ -81,6 +81,14 @@ atomic.roll_back_items_only()
 logs.log.setLevel(logging.INFO)
 
 
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """A run that deselects the ``api`` marker (every run but `make test-api`'s) skips tests/api
+    whole: Schemathesis builds its cases while pytest collects, seconds in every worker."""
+    if collection_path == ROOT / "tests" / "api" and "not api" in (config.option.markexpr or ""):
+        return True
+    return None
+
+
 class FakeClock:
     """Time that moves only when a test says so."""
 

@@ -2,7 +2,7 @@
 
 Run with ``make test-browser`` (``pytest tests/browser``); a plain ``pytest``
 / ``make test`` deselects them.  Needs ``/usr/bin/chromium`` (``apt-get
-install chromium``) and the ``playwright`` package from requirements-dev.txt;
+install chromium``) and the ``playwright`` package from requirements-tools.txt;
 Playwright's own browser download is never used.  Without Chromium they are
 skipped, except in CI (``CI=true``), where that is a failure.
 """

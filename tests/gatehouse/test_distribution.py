@@ -37,3 +37,19 @@ def test_the_example_app_installs_the_wheel_of_this_version_with_the_pinned_depe
     # The dev virtualenv pins the Lambda dependencies exactly as the Lambda package does.
     dev = set((ROOT / "requirements-dev.txt").read_text(encoding="utf-8").splitlines())
     assert set(lines[1:]) <= dev
+
+
+def _pins(name: str) -> dict[str, str]:
+    lines = (ROOT / name).read_text(encoding="utf-8").splitlines()
+    pairs = [line.split("==") for line in lines if line and not line.startswith("#")]
+    assert all(len(pair) == 2 for pair in pairs), name  # every requirement pinned exactly
+    return {re.sub(r"[-_.]+", "-", package).lower(): version for package, version in pairs}
+
+
+def test_the_tools_are_pinned_once_beside_what_make_test_installs() -> None:
+    # `make test` installs requirements-dev.txt alone; the other targets add requirements-tools.txt,
+    # constrained by it: a package in both would be pinned twice, and could disagree.
+    dev, tools = _pins("requirements-dev.txt"), _pins("requirements-tools.txt")
+    assert not set(dev) & set(tools)
+    assert {"mypy", "ruff", "cfn-lint", "schemathesis", "playwright"} <= set(tools)
+    assert {"pytest", "pytest-xdist", "hypothesis", "moto", "chalice"} <= set(dev)
