@@ -81,11 +81,22 @@ atomic.roll_back_items_only()
 logs.log.setLevel(logging.INFO)
 
 
+def _named(config: pytest.Config, directory: Path) -> bool:
+    """Whether the run named ``directory`` or something in it."""
+    start = config.invocation_params.dir
+    paths = [(start / arg.split("::", 1)[0]).resolve() for arg in config.args]
+    return any(path == directory or directory in path.parents for path in paths)
+
+
 def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
-    """A run that deselects the ``api`` marker (every run but `make test-api`'s) skips tests/api
-    whole: Schemathesis builds its cases while pytest collects, seconds in every worker."""
-    if collection_path == ROOT / "tests" / "api" and "not api" in (config.option.markexpr or ""):
-        return True
+    """Two directories that only their own make targets run are not even collected by the others:
+    tests/api unless the run selects the ``api`` marker (Schemathesis builds its cases while
+    pytest collects, seconds in every worker), tests/browser unless the run names it (its
+    modules import Playwright, which only `make test-browser` installs)."""
+    if collection_path == ROOT / "tests" / "api":
+        return "not api" in (config.option.markexpr or "") or None
+    if collection_path == ROOT / "tests" / "browser":
+        return not _named(config, collection_path) or None
     return None
 
 

@@ -1,10 +1,11 @@
 """Browser tests: Playwright (Python) driving Debian's Chromium, headless, against the local stack.
 
-Run with ``make test-browser`` (``pytest tests/browser``); a plain ``pytest``
-/ ``make test`` deselects them.  Needs ``/usr/bin/chromium`` (``apt-get
-install chromium``) and the ``playwright`` package from requirements-tools.txt;
-Playwright's own browser download is never used.  Without Chromium they are
-skipped, except in CI (``CI=true``), where that is a failure.
+Run with ``make test-browser`` (``pytest tests/browser``); a run that does not
+name tests/browser never collects them (tests/conftest.py).  Needs
+``/usr/bin/chromium`` (``apt-get install chromium``) and the ``playwright``
+package from requirements-tools.txt; Playwright's own browser download is never
+used.  Without Chromium they are skipped, except in CI (``CI=true``), where
+that is a failure.
 """
 
 from __future__ import annotations
@@ -45,19 +46,6 @@ STATIC_FILES = {
     "/page.js": (HERE / "cross_origin" / "page.js", "text/javascript; charset=utf-8"),
     "/gatehouse.js": (ROOT / "client" / "gatehouse.js", "text/javascript; charset=utf-8"),
 }
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Keep browser tests out of a run that did not name tests/browser (or a file in it)."""
-    start = config.invocation_params.dir
-    for arg in config.args:
-        path = (start / arg.split("::", 1)[0]).resolve()
-        if path == HERE or HERE in path.parents:
-            return
-    ours = [item for item in items if HERE in Path(str(item.path)).parents]
-    if ours:
-        config.hook.pytest_deselected(items=ours)
-        items[:] = [item for item in items if item not in ours]
 
 
 class StaticOrigin:
