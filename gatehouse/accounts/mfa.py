@@ -16,9 +16,11 @@ conditioned on it, so nothing of a deleted account's factor works for a
 later account of the same name.
 
 Codes typed on these routes are counted, like a password confirmation, on
-the account's confirmation counter (:data:`PASSWORD_CHANGE`): a stolen
-access token gets no unlimited guesses, and cannot lock the owner's login
-either.  The TOTP secret exists in the clear only in memory: stored sealed
+a counter of the account's own (:data:`FACTOR_CODES`): a stolen access token
+gets no unlimited guesses, and cannot lock the owner's login either.  It is
+not the password confirmation's counter: there a right current password
+clears the count, and a session plus the password (no phone) would then
+guess codes without limit, a few between each right password.  The TOTP secret exists in the clear only in memory: stored sealed
 (:mod:`gatehouse.accounts.factor_key`), shown only in the enrolment answer,
 never logged.
 """
@@ -41,7 +43,7 @@ from gatehouse.errors import (
     TooManyAttempts,
     WrongSecondFactor,
 )
-from gatehouse.storage.attempts import PASSWORD_CHANGE
+from gatehouse.storage.attempts import FACTOR_CODES
 from gatehouse.storage.factors import FactorState
 from gatehouse.storage.users import User
 
@@ -80,7 +82,7 @@ def confirm(rt: AccountServices, identity: Identity, code: str) -> list[str]:
         raise NoPendingEnrolment()
     secret = rt.mfa_keys.open(state.pending, user.account_id)
     step = totp.matching_step(secret, code, rt.clock(), None)
-    _settle(rt, user, PASSWORD_CHANGE, right=step is not None)
+    _settle(rt, user, FACTOR_CODES, right=step is not None)
     if step is None:
         raise WrongSecondFactor()
     codes = recovery_codes.new_codes()
@@ -95,7 +97,7 @@ def replace_recovery_codes(rt: AccountServices, identity: Identity, code: str) -
     """Ten new recovery codes (the old ones stop working), for a code from the app."""
     user, state = _read(rt, identity)
     sealed = _active(state)
-    check_code(rt, user, state, code, counter=PASSWORD_CHANGE)
+    check_code(rt, user, state, code, counter=FACTOR_CODES)
     codes = recovery_codes.new_codes()
     if not rt.factors.replace_recovery_codes(user, sealed, _digests(codes)):
         raise NoFactor()
@@ -110,10 +112,10 @@ def remove(rt: AccountServices, identity: Identity, code: str | None, recovery_c
     user, state = _read(rt, identity)
     _active(state)
     if code is not None:
-        check_code(rt, user, state, code, counter=PASSWORD_CHANGE)
+        check_code(rt, user, state, code, counter=FACTOR_CODES)
     else:
         spend_recovery_code(
-            rt, user, state, recovery_code or "", counter=PASSWORD_CHANGE, session=identity.session_id
+            rt, user, state, recovery_code or "", counter=FACTOR_CODES, session=identity.session_id
         )
     if not rt.factors.remove(user):
         raise NoFactor()
@@ -191,9 +193,9 @@ def spend_recovery_code(
 
 
 def _settle(rt: AccountServices, user: User, counter: str, *, right: bool) -> None:
-    """Settle a code on ``counter``; a right one on the bearer routes' confirmation counter also
-    clears it, as a right current password does."""
-    if right and counter == PASSWORD_CHANGE:
+    """Settle a code on ``counter``; a right one on the bearer routes' code counter also clears
+    it, as a right current password clears the password confirmation's."""
+    if right and counter == FACTOR_CODES:
         refused = rt.attempts.admit_and_reset(user.username, counter, rt.now(), rt.lockout)
         if refused is not None:
             raise TooManyAttempts(refused.retry_after)
