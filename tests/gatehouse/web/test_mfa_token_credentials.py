@@ -54,7 +54,9 @@ def test_a_factor_reset_and_a_new_enrolment_end_the_mfa_tokens_issued_before(
     token = login(user.creds)
     started = post_json(client, "/auth/mfa/totp", {"current_password": user.creds.password}, bearer(token))
     secret = str(json_body(started)["secret"])
-    confirmed = post_json(client, "/auth/mfa/totp/confirm", {"code": authenticator.code(secret)}, bearer(token))
+    confirmed = post_json(
+        client, "/auth/mfa/totp/confirm", {"code": authenticator.code(secret)}, bearer(token)
+    )
     assert confirmed.status_code == 200, confirmed.body
     # A code of the new app, even: the token was issued before the factor changed.
     assert refused(otp_grant(client, stale, authenticator.next_code(secret)))
