@@ -20,7 +20,8 @@ a counter of the account's own (:data:`FACTOR_CODES`): a stolen access token
 gets no unlimited guesses, and cannot lock the owner's login either.  It is
 not the password confirmation's counter: there a right current password
 clears the count, and a session plus the password (no phone) would then
-guess codes without limit, a few between each right password.  The TOTP secret exists in the clear only in memory: stored sealed
+guess codes without limit, a few between each right password.  The TOTP
+secret exists in the clear only in memory: stored sealed
 (:mod:`gatehouse.accounts.factor_key`), shown only in the enrolment answer,
 never logged.
 """
