@@ -1,6 +1,6 @@
 """``python -m bench [figure ...] [--all]``: measure Gatehouse's figures and print the table.
 
-Figures: cold, zip, deployed, warm, login, enumeration, forgot, reset, package (the default,
+Figures: cold, zip, deployed, warm, instructions, login, enumeration, forgot, reset, package (the default,
 about a minute); clients (the ways tried to create the session check's
 DynamoDB client, about 40 s) and tests, which runs the whole ``make test`` and
 so takes as long as it does (minutes): ask for them by name or with ``--all``.  Each figure
@@ -29,6 +29,7 @@ from bench import (
     reset,
     suite_time,
     warm_authorizer,
+    warm_instructions,
 )
 from bench.fixtures import ROOT, Fixture, make_fixture
 from bench.report import (
@@ -87,6 +88,10 @@ def _warm(effort: Effort) -> list[Result]:
     return [warm_authorizer.measure(_fixture(), effort.warm_repeats, effort.warm_seconds_per_repeat)]
 
 
+def _instructions(_effort: Effort) -> list[Result]:
+    return [warm_instructions.measure()]
+
+
 def _login(effort: Effort) -> list[Result]:
     return login.measure(_fixture(), effort.login_rounds)
 
@@ -133,6 +138,11 @@ FIGURES: dict[str, tuple[Runner, str, str]] = {
         "info",
     ),
     "warm": (_warm, "warm authorizer call (session check cached)", f"≤ {warm_authorizer.LIMIT:.2f}x"),
+    "instructions": (
+        _instructions,
+        "warm authorizer call, instructions executed (callgrind)",
+        f"≤ {warm_authorizer.LIMIT:.2f}x",
+    ),
     "login": (_login, "password login", f"≤ {login.LIMIT:.2f}x"),
     "enumeration": (
         _enumeration,

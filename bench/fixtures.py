@@ -59,7 +59,12 @@ class Fixture:
 
 def make_fixture(now: int, **overrides: Any) -> Fixture:
     """A fresh EdDSA key, default settings (argon2 m=19456,t=2,p=1) and a token issued at ``now``."""
-    jwk = generate_signing_jwk("EdDSA")
+    return fixture_of(generate_signing_jwk("EdDSA"), now, None, **overrides)
+
+
+def fixture_of(jwk: dict[str, str], now: int, jti: str | None, **overrides: Any) -> Fixture:
+    """:func:`make_fixture` with the key given, and the ``jti`` (None: a random one): the same
+    key, time and ``jti`` make the same token, for children that must verify the same bytes."""
     settings = replace(Settings(), jwks=json.dumps(public_jwks([jwk])), **overrides)
     session_id = "018d2a9c3b00" + "benchSession0000000001"  # shaped like a sid: the check reads it
     token, _ = issue_access_token(
@@ -70,6 +75,7 @@ def make_fixture(now: int, **overrides: Any) -> Fixture:
         session_id=session_id,
         roles=["user"],
         now=now,
+        jti=jti,
     )
     return Fixture(jwk, settings, token, session_id, now)
 
