@@ -14,12 +14,11 @@ replacement for it.
 from __future__ import annotations
 
 import shutil
-import subprocess
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from bench.fixtures import ROOT
+from bench.fixtures import ROOT, run_checked
 
 START = "os.getppid()"
 END = "os.getpgrp()"
@@ -33,24 +32,9 @@ def count(argv: Sequence[str], env: dict[str, str], cwd: Path = ROOT) -> int:
     """Run ``argv`` (a Python and its arguments) under callgrind; the marked part's instructions."""
     with tempfile.TemporaryDirectory() as tmp:
         out_file = Path(tmp) / "callgrind.out"
-        done = subprocess.run(
-            [
-                "valgrind",
-                "--tool=callgrind",
-                f"--callgrind-out-file={out_file}",
-                "--zero-before=os_getppid",
-                "--dump-before=os_getpgrp",
-                *argv,
-            ],
-            cwd=cwd,
-            env=env,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if done.returncode != 0:
-            last = (done.stderr.strip().splitlines() or ["no output"])[-1]
-            raise RuntimeError(f"a child failed under callgrind: {last[:200]}")
+        valgrind = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out_file}"]
+        markers = ["--zero-before=os_getppid", "--dump-before=os_getpgrp"]
+        run_checked([*valgrind, *markers, *argv], env, cwd)
         dump = out_file.with_name(f"{out_file.name}.1")
         if not dump.exists():
             raise RuntimeError(
