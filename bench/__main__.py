@@ -1,7 +1,8 @@
 """``python -m bench [figure ...] [--all]``: measure Gatehouse's figures and print the table.
 
-Figures: cold, zip, deployed, warm, instructions, login, enumeration, forgot, reset, package (the default,
-about a minute); clients (the ways tried to create the session check's
+Figures: cold, zip, deployed, deployed-instructions, warm, instructions, login, enumeration,
+forgot, reset, package (the default, about four minutes; the two instruction counts run under
+valgrind, a minute and a half each); clients (the ways tried to create the session check's
 DynamoDB client, about 40 s) and tests, which runs the whole ``make test`` and
 so takes as long as it does (minutes): ask for them by name or with ``--all``.  Each figure
 that cannot be measured becomes an ERROR row; the others still run.
@@ -80,6 +81,10 @@ def _deployed(effort: Effort) -> list[Result]:
     return deployed.measure(_fixture(), effort.deployed_rounds)
 
 
+def _deployed_instructions(_effort: Effort) -> list[Result]:
+    return [deployed.measure_instructions(_fixture())]
+
+
 def _clients(effort: Effort) -> list[Result]:
     return deployed.measure_clients(_fixture(), effort.clients_rounds)
 
@@ -130,6 +135,11 @@ FIGURES: dict[str, tuple[Runner, str, str]] = {
     "deployed": (
         _deployed,
         "authorizer cold start as deployed (session check on, moto server)",
+        f"≤ {deployed.LIMIT:.2f}x",
+    ),
+    "deployed-instructions": (
+        _deployed_instructions,
+        "authorizer cold start as deployed, instructions executed (callgrind)",
         f"≤ {deployed.LIMIT:.2f}x",
     ),
     "clients": (

@@ -10,8 +10,9 @@ from __future__ import annotations
 import json
 import logging
 import os
+import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, redirect_stdout
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -103,6 +104,15 @@ def child_env(**extra: str) -> dict[str, str]:
     env["PYTHONPATH"] = str(ROOT)
     env.update(extra)
     return env
+
+
+def run_checked(argv: Sequence[str], env: dict[str, str], cwd: Path = ROOT) -> str:
+    """Run a child to its end; its stdout, or RuntimeError with the last line of its stderr."""
+    done = subprocess.run(list(argv), cwd=cwd, env=env, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        raise RuntimeError(f"a bench child failed: {last[:200]}")
+    return done.stdout
 
 
 @contextmanager

@@ -200,9 +200,7 @@ def child(candidate: str, calls: int) -> None:
         # As timeit does: no collection lands in the counted part.
         gc.collect()
         gc.disable()
-        # The counted part is between these two calls: callgrind zeroes its counters when
-        # os.getppid is entered and writes them out when os.getpgrp is (bench.warm_instructions);
-        # nothing on either path calls them.
+        # The counted part is between these two calls (bench.callgrind's markers).
         os.getppid()
         for _ in range(calls):
             call()

@@ -3,12 +3,11 @@
 The timed warm figure (:mod:`bench.warm_authorizer`) compares two costs of
 about 150 µs that differ by a few per cent, on a machine shared with other
 work: its verdict moves with the neighbours.  Instructions do not.  Each
-candidate runs in a child Python under ``valgrind --tool=callgrind``: the
-child builds the same warm container and token as the timed figure, warms
-every cache, turns the garbage collector off and makes ``CALLS`` calls
-between ``os.getppid()`` and ``os.getpgrp()``; callgrind zeroes its counters
-when the first is entered and writes them out when the second is, so the
-count is the calls' alone (and the loop's few instructions).  Hash
+candidate runs in a child Python under callgrind (:mod:`bench.callgrind`):
+the child builds the same warm container and token as the timed figure,
+warms every cache, turns the garbage collector off and makes ``CALLS``
+calls between the two markers, so the count is the calls' alone (and the
+loop's few instructions).  Hash
 randomisation is fixed, the byte code warm, and every child verifies the
 same token (Ed25519 verification takes a path that depends on the
 signature).  Each candidate is counted
@@ -24,14 +23,11 @@ import concurrent.futures
 import json
 import os
 import secrets
-import shutil
-import subprocess
 import sys
-import tempfile
 import time
-from pathlib import Path
 
-from bench.fixtures import ROOT, child_env
+from bench import callgrind
+from bench.fixtures import child_env
 from bench.report import Result
 from bench.warm_authorizer import FLOOR, LIMIT, SAME_TOKEN_VARIABLE, WHOLE
 from gatehouse.jose.keys import generate_signing_jwk
@@ -45,46 +41,14 @@ def _fmt_instructions(value: float) -> str:
     return f"{value / 1e6:.3f} M instr"
 
 
-def _counted(out_file: Path) -> int:
-    """The instructions of the part callgrind wrote when ``os.getpgrp`` was entered."""
-    dump = out_file.with_name(f"{out_file.name}.1")
-    if not dump.exists():
-        raise RuntimeError("callgrind wrote no part for the counted calls (were its markers found?)")
-    for line in dump.read_text().splitlines():
-        if line.startswith("summary:"):
-            return int(line.split()[1])
-    raise RuntimeError(f"callgrind's part {dump.name} has no summary")
-
-
-def _count(candidate: str, run: int, work: Path, same_token: str) -> int:
-    out_file = work / f"{candidate}-{run}.out"
-    done = subprocess.run(
-        [
-            "valgrind",
-            "--tool=callgrind",
-            f"--callgrind-out-file={out_file}",
-            "--zero-before=os_getppid",
-            "--dump-before=os_getpgrp",
-            sys.executable,
-            "-m",
-            "bench.warm_authorizer",
-            candidate,
-            str(CALLS),
-        ],
-        cwd=ROOT,
-        env=child_env(PYTHONHASHSEED="0", **{SAME_TOKEN_VARIABLE: same_token}),
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"the {candidate} child failed under callgrind: {done.stderr.strip()[-300:]}")
-    return _counted(out_file)
+def _count(candidate: str, same_token: str) -> int:
+    argv = [sys.executable, "-m", "bench.warm_authorizer", candidate, str(CALLS)]
+    return callgrind.count(argv, child_env(PYTHONHASHSEED="0", **{SAME_TOKEN_VARIABLE: same_token}))
 
 
 def measure() -> Result:
     title = "warm authorizer call, instructions executed (callgrind)"
-    if shutil.which("valgrind") is None:
+    if not callgrind.available():
         return Result(
             title, 0.0, LIMIT, not_run="not run: valgrind is not installed", target=f"≤ {LIMIT:.2f}x"
         )
@@ -92,11 +56,8 @@ def measure() -> Result:
     # another signature would be another count.
     same_token = json.dumps([generate_signing_jwk("EdDSA"), int(time.time()), secrets.token_hex(16)])
     jobs = [(name, run) for run in range(RUNS) for name in CANDIDATES.values()]
-    with (
-        tempfile.TemporaryDirectory() as tmp,
-        concurrent.futures.ThreadPoolExecutor(os.cpu_count() or 2) as pool,
-    ):
-        counts = list(pool.map(lambda job: _count(job[0], job[1], Path(tmp), same_token), jobs))
+    with concurrent.futures.ThreadPoolExecutor(os.cpu_count() or 2) as pool:
+        counts = list(pool.map(lambda job: _count(job[0], same_token), jobs))
     per_call = {
         label: [count / CALLS for (name, _), count in zip(jobs, counts, strict=True) if name == child]
         for label, child in CANDIDATES.items()
