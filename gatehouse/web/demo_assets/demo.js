@@ -454,6 +454,7 @@ const ACTIVITY_WORDS = {
   factor_added: 'Second factor added',
   factor_removed: 'Second factor removed',
   recovery_code_used: 'Recovery code used',
+  recovery_codes_replaced: 'New recovery codes made',
   account_disabled: 'Disabled by an administrator',
   account_enabled: 'Enabled by an administrator',
   account_unlocked: 'Unlocked by an administrator',
