@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from gatehouse.accounts import outbox
+from gatehouse.accounts import mfa, outbox
 from tests.conftest import bearer, json_body, post_json
 from tests.gatehouse.accounts.test_notices import use_app_templates
 from tests.gatehouse.web.test_mfa_enrolment import verified_address
@@ -116,3 +116,14 @@ def test_an_apps_own_used_code_template_still_gets_the_count(
     recovery_login(client, user, user.recovery_codes[0])
     [notice] = [m for m in mailbox.to(ADDRESS) if m.subject == "Wiederherstellungscode benutzt"]
     assert "Noch 9 Codes." in notice.body
+
+
+@pytest.mark.parametrize(
+    ("remaining", "advice"),
+    [(9, ""), (4, ""), (3, "Few are left"), (1, "Few are left"), (0, "None is left")],
+)
+def test_the_advice_to_make_new_codes_starts_at_three_left(remaining: int, advice: str) -> None:
+    said = mfa.codes_left(remaining)
+    assert said["remaining"] == str(remaining)
+    assert said["replace_advice"].startswith(advice)
+    assert bool(said["replace_advice"]) == bool(advice)
