@@ -52,7 +52,7 @@ lint: $(STAMP)
 	$(PY) -m ruff format --check .
 
 typecheck: $(STAMP)
-	$(PY) -m mypy --strict app.py chalicelib gatehouse
+	$(PY) -m mypy --strict app.py chalicelib gatehouse bench
 	$(PY) -m mypy --strict client/gatehouse_client
 
 check: lint typecheck test
