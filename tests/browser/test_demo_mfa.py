@@ -125,3 +125,18 @@ def test_removing_the_factor_with_a_recovery_code(stack: LiveStack, new_page: Ca
     expect(page.locator('#activity li[data-kind="factor_added"]')).to_have_count(1)
     other = new_page()
     log_in(other, stack, username, USER_PASSWORD)  # the password alone again
+
+
+def test_new_recovery_codes_show_in_recent_activity_by_name(
+    stack: LiveStack, new_page: Callable[[], Page]
+) -> None:
+    page = new_page()
+    log_in(page, stack, new_user(stack), USER_PASSWORD)
+    secret, _ = enrol(page)
+    # The page has no button for it: its client makes the request, as an app would.
+    fresh = page.evaluate("(code) => window.gatehouseDemo.client.newRecoveryCodes(code)", code(secret, 1))
+    assert len(fresh) == 10
+    page.click("#reload-activity")
+    replaced = page.locator('#activity li[data-kind="recovery_codes_replaced"]')
+    expect(replaced).to_contain_text("New recovery codes made")
+    assert not any(c in page.locator("#activity").inner_text() for c in fresh)
