@@ -192,9 +192,8 @@ def run_check(project_dir: Path) -> int:
         print(f"{p.path}: differs from what gatehouse-chalice {__version__} generates ({why})")
     kept = [p.path for p in planned if p.state == "kept"]
     if not stale and kept:
-        print(
-            f"nothing to bring in from gatehouse-chalice {__version__}; kept with your edits: {', '.join(kept)}"
-        )
+        yours = ", ".join(kept)
+        print(f"nothing to bring in from gatehouse-chalice {__version__}; kept with your edits: {yours}")
     elif not stale:
         print(f"all {len(planned)} generated files are what gatehouse-chalice {__version__} generates")
     return 1 if stale else 0
