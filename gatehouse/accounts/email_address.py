@@ -75,6 +75,7 @@ def change_email(
         code_digest(_purpose(address), user.account_id, code),
         now + rt.settings.email_code_ttl,
         now,
+        old_verified=current is None or current.verified,
     )
     logs.event("email_changed", user=identity.username)
     _mail_code(rt, user.account_id, address, code, source)

@@ -16,7 +16,10 @@ condition that it is still unverified there), so the address is never held
 by two accounts, not even unverified.  Verifying removes
 ``unverified_until`` in the same transaction that marks the user verified,
 so a verification and a takeover cannot both succeed.  A later code for the
-same claim (a resend) does not lengthen the claim's life.
+same claim (a resend) does not lengthen the claim's life, and neither does
+moving off the address and back: an account that moves off an unverified
+address leaves its claim item behind *released* (``released``, no owner, its
+life kept), and the next claim of the address gets only what is left of it.
 
 Mailed codes live on the user item as SHA-256 digests only.  The
 verification code (``email_code_*``) has its expiry; a wrong guess writes
@@ -43,6 +46,8 @@ if TYPE_CHECKING:
 
 # The claim attribute that says until when an unverified claim keeps the address.
 UNTIL = "unverified_until"
+# Marks the claim item of an address released unverified: no owner, its life kept.
+RELEASED = "released"
 # A value no item ever holds: the condition of a write meant to change nothing.
 _NEVER = -1
 
@@ -150,6 +155,17 @@ class AccountEmailRepository:
         with store_call("users.claim_of"):
             current = self._table.get_item(Key={"username": key}, ConsistentRead=True).get("Item")
         new = {**_claim(email, {"username": owner.username, "account_id": owner.account_id}), UNTIL: expires}
+        if current is not None and current.get(RELEASED) is True and "owner" not in current:
+            # Released unverified: the next claim lives only as long as the released one would
+            # have (a full life once that has lapsed), and only if nobody else took it meanwhile.
+            left = int(str(current.get(UNTIL, 0)))
+            condition = "attribute_not_exists(#o) AND #r = :t"
+            put = self._put({**new, UNTIL: left if left > now else expires}, condition)
+            put["Put"] |= {
+                "ExpressionAttributeNames": {"#o": "owner", "#r": RELEASED},
+                "ExpressionAttributeValues": {":t": True},
+            }
+            return {"claim": put}
         previous = str(current.get("owner", "")) if current else ""
         if current is None or previous in ("", owner.account_id) or "owner_name" not in current:
             return {"claim": self._put(new, "attribute_not_exists(username)")}
@@ -210,9 +226,18 @@ class AccountEmailRepository:
         return Contact(str(item["email"]), bool(item.get("email_verified", False)))
 
     def change_email(
-        self, owner: ClaimOwner, old: str | None, new: str, code_hash: str, expires: int, now: int
+        self,
+        owner: ClaimOwner,
+        old: str | None,
+        new: str,
+        code_hash: str,
+        expires: int,
+        now: int,
+        *,
+        old_verified: bool = True,
     ) -> None:
-        """Set a new, unverified address; its claim moves from the old one in the same transaction."""
+        """Set a new, unverified address; its claim moves from the old one in the same transaction
+        (the old one's claim is released, keeping its life, when ``old_verified`` is False)."""
         username = owner.username
         values: dict[str, Any] = {
             ":e": new,
@@ -242,7 +267,7 @@ class AccountEmailRepository:
         if moved:
             items |= self._claim_items(new, owner, expires, now)
         if moved and old is not None:
-            items["old_claim"] = self.claim_removal(old, owner.account_id)
+            items["old_claim"] = self.claim_removal(old, owner.account_id, verified=old_verified)
         failed = transact(self._table.meta.client, "users.change_email", items)
         if "user" in failed or "old_claim" in failed:
             raise Conflict("The account changed meanwhile; try again.")
@@ -416,8 +441,25 @@ class AccountEmailRepository:
 
     # -- removal -------------------------------------------------------------------------
 
-    def claim_removal(self, email: str, account_id: str) -> dict[str, Any]:
-        """A transaction item that removes ``email``'s claim, if it is still ``account_id``'s."""
+    def claim_removal(self, email: str, account_id: str, *, verified: bool = True) -> dict[str, Any]:
+        """A transaction item that removes ``email``'s claim, if it is still ``account_id``'s.
+
+        A claim never verified is released, not deleted: its item stays without an owner and
+        keeps ``unverified_until``, so whoever claims the address next gets only what is left
+        of that life (see :meth:`_claim_items`).  Otherwise moving off an address and back, or
+        deleting the account and signing up again, would give a squatter a new life each time.
+        """
+        if not verified:
+            return {
+                "Update": {
+                    "TableName": self._table.name,
+                    "Key": {"username": claim_key(email)},
+                    "UpdateExpression": "SET #r = :t REMOVE #o, owner_name",
+                    "ConditionExpression": "attribute_not_exists(#o) OR #o = :aid",
+                    "ExpressionAttributeNames": {"#o": "owner", "#r": RELEASED},
+                    "ExpressionAttributeValues": {":aid": account_id, ":t": True},
+                }
+            }
         return {
             "Delete": {
                 "TableName": self._table.name,

@@ -584,6 +584,7 @@ function showFactor() {
     : 'Off: a password alone signs in.';
   $('mfa-start').hidden = hasFactor;
   $('mfa-remove-form').hidden = !hasFactor;
+  $('mfa-new-codes-form').hidden = !hasFactor;
   $('mfa-enrol-form').hidden = true;
   $('mfa-setup').hidden = true;
 }
@@ -638,15 +639,39 @@ $('mfa-confirm-form').addEventListener('submit', (event) => {
     $('mfa-secret').textContent = '';
     $('mfa-qr').replaceChildren();
     showFactor();
-    $('mfa-remove-form').hidden = true;
-    $('mfa-recovery-codes').replaceChildren(...codes.map((code) => {
-      const item = document.createElement('li');
-      item.textContent = code;
-      return item;
-    }));
-    $('mfa-codes').hidden = false;
+    showRecoveryCodes(codes);
     logEvent('Second factor on; every other session has ended', 'ok');
     await Promise.all([loadSessions(), loadActivity()]);
+  });
+});
+
+// Shown once, until the user says they saved them; nothing else on the page keeps them.
+function showRecoveryCodes(codes) {
+  $('mfa-remove-form').hidden = true;
+  $('mfa-new-codes-form').hidden = true;
+  $('mfa-recovery-codes').replaceChildren(...codes.map((code) => {
+    const item = document.createElement('li');
+    item.textContent = code;
+    return item;
+  }));
+  $('mfa-codes').hidden = false;
+}
+
+$('mfa-new-codes-form').addEventListener('submit', (event) => {
+  event.preventDefault();
+  $('mfa-error').textContent = '';
+  busy($('mfa-new-codes-button'), async () => {
+    let codes;
+    try {
+      codes = await client.newRecoveryCodes($('mfa-new-codes-code').value.trim());
+    } catch (error) {
+      $('mfa-error').textContent = describe(error);
+      return;
+    }
+    $('mfa-new-codes-code').value = '';
+    showRecoveryCodes(codes);
+    logEvent('New recovery codes made: the old ones no longer work', 'ok');
+    await loadActivity();
   });
 });
 

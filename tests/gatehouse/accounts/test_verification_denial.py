@@ -8,6 +8,7 @@ here has as many source addresses as it likes and knows the username.
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from chalice.test import Client
@@ -103,6 +104,33 @@ def test_the_cap_lifts_in_the_next_window(client: Client, mailbox: Mailbox, cloc
         verify(client, OWNER_SOURCE, wrong_code(code))
     assert verify(client, OWNER_SOURCE, code).status_code == 429
     clock.advance(HOUR - clock.now % HOUR)
+    assert verify(client, OWNER_SOURCE, code).status_code == 204
+
+
+def test_parallel_guesses_from_one_source_never_get_past_its_cap(
+    client: Client, mailbox: Mailbox, atomic_conditional_writes: None
+) -> None:
+    register_alice(client)
+    code = mailbox.last_code(ADDRESS)
+    limit = guesses.GUESS_CAPS[0][0]
+    barrier = threading.Barrier(limit + 10)
+    answers: list[int] = []
+
+    def guess() -> None:
+        barrier.wait()
+        answers.append(
+            post_json(
+                client, "/auth/email/verify", {"username": "alice", "code": wrong_code(code)}
+            ).status_code
+        )
+
+    with from_source(stranger()):  # every thread's request comes from this one address
+        threads = [threading.Thread(target=guess) for _ in range(limit + 10)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert sorted(answers) == [400] * limit + [429] * 10
     assert verify(client, OWNER_SOURCE, code).status_code == 204
 
 
