@@ -59,7 +59,7 @@ lint: $(TOOLS)
 	$(PY) -m ruff format --check .
 
 typecheck: $(TOOLS)
-	$(PY) -m mypy --strict app.py chalicelib gatehouse
+	$(PY) -m mypy --strict app.py chalicelib gatehouse bench
 	$(PY) -m mypy --strict client/gatehouse_client
 
 check: lint typecheck test

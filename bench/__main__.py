@@ -1,7 +1,8 @@
 """``python -m bench [figure ...] [--all]``: measure Gatehouse's figures and print the table.
 
-Figures: cold, zip, deployed, warm, login, enumeration, forgot, reset, package (the default,
-about a minute); clients (the ways tried to create the session check's
+Figures: cold, zip, deployed, deployed-instructions, warm, instructions, login, enumeration,
+forgot, reset, package (the default, about four minutes; the two instruction counts run under
+valgrind, a minute and a half each); clients (the ways tried to create the session check's
 DynamoDB client, about 40 s) and tests, which runs the whole ``make test`` and
 so takes as long as it does (minutes): ask for them by name or with ``--all``.  Each figure
 that cannot be measured becomes an ERROR row; the others still run.
@@ -29,6 +30,7 @@ from bench import (
     reset,
     suite_time,
     warm_authorizer,
+    warm_instructions,
 )
 from bench.fixtures import ROOT, Fixture, make_fixture
 from bench.report import (
@@ -79,12 +81,20 @@ def _deployed(effort: Effort) -> list[Result]:
     return deployed.measure(_fixture(), effort.deployed_rounds)
 
 
+def _deployed_instructions(_effort: Effort) -> list[Result]:
+    return [deployed.measure_instructions(_fixture())]
+
+
 def _clients(effort: Effort) -> list[Result]:
     return deployed.measure_clients(_fixture(), effort.clients_rounds)
 
 
 def _warm(effort: Effort) -> list[Result]:
     return [warm_authorizer.measure(_fixture(), effort.warm_repeats, effort.warm_seconds_per_repeat)]
+
+
+def _instructions(_effort: Effort) -> list[Result]:
+    return [warm_instructions.measure()]
 
 
 def _login(effort: Effort) -> list[Result]:
@@ -127,12 +137,22 @@ FIGURES: dict[str, tuple[Runner, str, str]] = {
         "authorizer cold start as deployed (session check on, moto server)",
         f"≤ {deployed.LIMIT:.2f}x",
     ),
+    "deployed-instructions": (
+        _deployed_instructions,
+        "authorizer cold start as deployed, instructions executed (callgrind)",
+        f"≤ {deployed.LIMIT:.2f}x",
+    ),
     "clients": (
         _clients,
         "session check's client: dynamodb_only_client() + read_session",
         "info",
     ),
     "warm": (_warm, "warm authorizer call (session check cached)", f"≤ {warm_authorizer.LIMIT:.2f}x"),
+    "instructions": (
+        _instructions,
+        "warm authorizer call, instructions executed (callgrind)",
+        f"≤ {warm_authorizer.LIMIT:.2f}x",
+    ),
     "login": (_login, "password login", f"≤ {login.LIMIT:.2f}x"),
     "enumeration": (
         _enumeration,

@@ -22,12 +22,11 @@ make every child compile from source).
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from bench.fixtures import ROOT, Fixture, authorizer_variables, child_env
+from bench.fixtures import ROOT, Fixture, authorizer_variables, child_env, run_checked
 from bench.report import Result
 from bench.timing import Samples, interleaved_calls, median, paired_difference, paired_ratio, summary
 
@@ -75,18 +74,7 @@ def authorizer_env(fixture: Fixture) -> dict[str, str]:
 
 def run_child(code: str, event: str, env: dict[str, str], cwd: Path = ROOT, flags: Sequence[str] = ()) -> str:
     """One fresh interpreter; its stdout.  A denied token raises in the child and voids the run."""
-    done = subprocess.run(
-        [sys.executable, *flags, "-c", code, event],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if done.returncode != 0:
-        last = (done.stderr.strip().splitlines() or ["no output"])[-1]
-        raise RuntimeError(f"a bench child failed: {last[:200]}")
-    return done.stdout
+    return run_checked([sys.executable, *flags, "-c", code, event], env, cwd)
 
 
 def probe(fixture: Fixture, env: dict[str, str], cwd: Path = ROOT, flags: Sequence[str] = ()) -> list[str]:

@@ -33,14 +33,17 @@ The parent's wall time per child is in the details.
 
 from __future__ import annotations
 
+import concurrent.futures
 import json
 import logging
 import os
+import sys
 import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from typing import Any
 
+from bench import callgrind
 from bench.cold_start import ms, run_child
 from bench.fixtures import ACCOUNT_ID, PASSWORD, USERNAME, Fixture, authorizer_variables, child_env
 from bench.login import aws_test_env
@@ -370,3 +373,54 @@ def measure_clients(fixture: Fixture, rounds: int) -> list[Result]:
             details=lines,
         )
     ]
+
+
+def _marked(code: str) -> str:
+    """A child's code with :mod:`bench.callgrind`'s markers around the part it times."""
+    head, _, timed = code.partition("start = time.perf_counter()")
+    body, _, report = timed.rpartition("print(")
+    start = f"import os\n{callgrind.START}\nstart = time.perf_counter()"
+    return f"{head}{start}{body}{callgrind.END}\nprint({report}"
+
+
+def measure_instructions(fixture: Fixture) -> Result:
+    """The authorizer as deployed against its floor, in instructions executed (callgrind).
+
+    The same children and server as :func:`measure`, each counted once more under
+    callgrind from its first import to the end of its first call.  Time spent
+    waiting for the server, the disk or the page cache is no instruction: the timed
+    figure carries the target, this says whether a miss is the code's doing.
+    """
+    title = "authorizer cold start as deployed, instructions executed (callgrind)"
+    if not callgrind.available():
+        return Result(
+            title, 0.0, LIMIT, not_run="not run: valgrind is not installed", target=f"≤ {LIMIT:.2f}x"
+        )
+    with moto_server() as url:
+        _populate(fixture, url)
+        env = {**_env(fixture, url), "PYTHONHASHSEED": "0"}
+        children = _candidates(fixture, env, clients=False)
+        event = json.dumps(fixture.event())
+        names = (GATEHOUSE, FLOOR)
+        for name in names:
+            children[name]()  # __pycache__ and moto's first request of each kind, as in measure()
+
+        def counted(name: str) -> int:
+            return callgrind.count([sys.executable, "-c", _marked(children[name].code), event], env)
+
+        with concurrent.futures.ThreadPoolExecutor(2) as pool:
+            runs = list(pool.map(counted, [*names, *names]))
+    counts = {name: [runs[i], runs[i + len(names)]] for i, name in enumerate(names)}
+    return Result(
+        title,
+        min(counts[GATEHOUSE]),
+        LIMIT,
+        fmt=lambda value: f"{value / 1e6:.1f} M instr",
+        floor=min(counts[FLOOR]),
+        floor_label="botocore + DynamoDB client + GetItem",
+        details=[
+            f"{name}: {min(values) / 1e6:.1f} M instructions, 2 children "
+            f"{max(values) / min(values) - 1:.2%} apart (first import to the end of the first call)"
+            for name, values in counts.items()
+        ],
+    )

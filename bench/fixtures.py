@@ -10,8 +10,9 @@ from __future__ import annotations
 import json
 import logging
 import os
+import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, redirect_stdout
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -59,7 +60,12 @@ class Fixture:
 
 def make_fixture(now: int, **overrides: Any) -> Fixture:
     """A fresh EdDSA key, default settings (argon2 m=19456,t=2,p=1) and a token issued at ``now``."""
-    jwk = generate_signing_jwk("EdDSA")
+    return fixture_of(generate_signing_jwk("EdDSA"), now, None, **overrides)
+
+
+def fixture_of(jwk: dict[str, str], now: int, jti: str | None, **overrides: Any) -> Fixture:
+    """:func:`make_fixture` with the key given, and the ``jti`` (None: a random one): the same
+    key, time and ``jti`` make the same token, for children that must verify the same bytes."""
     settings = replace(Settings(), jwks=json.dumps(public_jwks([jwk])), **overrides)
     session_id = "018d2a9c3b00" + "benchSession0000000001"  # shaped like a sid: the check reads it
     token, _ = issue_access_token(
@@ -70,6 +76,7 @@ def make_fixture(now: int, **overrides: Any) -> Fixture:
         session_id=session_id,
         roles=["user"],
         now=now,
+        jti=jti,
     )
     return Fixture(jwk, settings, token, session_id, now)
 
@@ -97,6 +104,15 @@ def child_env(**extra: str) -> dict[str, str]:
     env["PYTHONPATH"] = str(ROOT)
     env.update(extra)
     return env
+
+
+def run_checked(argv: Sequence[str], env: dict[str, str], cwd: Path = ROOT) -> str:
+    """Run a child to its end; its stdout, or RuntimeError with the last line of its stderr."""
+    done = subprocess.run(list(argv), cwd=cwd, env=env, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        raise RuntimeError(f"a bench child failed: {last[:200]}")
+    return done.stdout
 
 
 @contextmanager

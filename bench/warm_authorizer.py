@@ -30,6 +30,8 @@ from bench.report import Result
 from bench.timing import Samples, interleaved_loops, median, paired_ratio, summary
 
 LIMIT = 1.0
+# JSON [signing JWK, now, jti] for child(): the token every child verifies.
+SAME_TOKEN_VARIABLE = "BENCH_SAME_TOKEN"  # noqa: S105 (a variable name, not a secret)
 FLOOR = "jwt.decode"
 WHOLE = "gatehouse_auth(event, None)"
 LOG_LINE = "the authorizer's log line"
@@ -157,3 +159,58 @@ def measure(fixture: Fixture, repeats: int, seconds_per_repeat: float) -> Result
         floor_label=FLOOR,
         details=_details(samples, sum(db.calls.values())),
     )
+
+
+def child(candidate: str, calls: int) -> None:
+    """``python -m bench.warm_authorizer auth|jwt CALLS``: warm up, then make CALLS calls.
+
+    The instruction-count figure (:mod:`bench.warm_instructions`) runs this under
+    callgrind and counts only the CALLS calls.
+    """
+    import gc
+    import json
+    import os
+    import time
+
+    from bench.fixtures import fixture_of, make_fixture
+    from gatehouse.authorizer import handler
+    from gatehouse.authorizer.decision import Verifier
+    from gatehouse.authorizer.policy import RouteTable
+    from gatehouse.storage.tables import table_definitions
+
+    # The parent's key, time and jti when it gives them: Ed25519 verification is variable-time,
+    # so children counting instructions must verify the very same token.
+    given = os.environ.get(SAME_TOKEN_VARIABLE)
+    if given:
+        jwk, now, jti = json.loads(given)
+        fixture = fixture_of(jwk, now, jti)
+    else:
+        fixture = make_fixture(int(time.time()))
+    db = FakeDynamoDB.from_definitions(table_definitions(fixture.settings))
+    rt = _runtime(fixture, db)
+    handler._built = Verifier(
+        rt.keyset, rt.rules, RouteTable.decode(route_table_json()), rt.clock, rt.session_check
+    )
+    with event_log_to_devnull():
+        call = _candidates(fixture, rt)[{"auth": WHOLE, "jwt": FLOOR}[candidate]]
+        _check_allowed(handler.gatehouse_auth(fixture.event(), None))  # reads the session once
+        db.calls.clear()
+        for _ in range(3):  # every cache the timed loops would find warm
+            call()
+        # As timeit does: no collection lands in the counted part.
+        gc.collect()
+        gc.disable()
+        # The counted part is between these two calls (bench.callgrind's markers).
+        os.getppid()
+        for _ in range(calls):
+            call()
+        os.getpgrp()
+        gc.enable()
+    if sum(db.calls.values()):
+        raise SystemExit("the session cache missed: the calls read DynamoDB again")
+
+
+if __name__ == "__main__":
+    import sys
+
+    child(sys.argv[1], int(sys.argv[2]))

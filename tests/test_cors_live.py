@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.live_stack import DEMO_PASSWORD, LiveStack, free_port, live_stack
+from tests.live_stack import DEMO_PASSWORD, LiveStack, free_port_pair, live_stack
 from tests.processes import run_python
 
 pytestmark = pytest.mark.e2e
@@ -208,7 +208,7 @@ def test_dev_stage_default_allows_nothing_else(dev_stack: LiveStack, origin: str
 def test_make_run_refuses_a_bad_list_in_one_line() -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GATEHOUSE_", "AWS_ENDPOINT_URL"))}
     env["GATEHOUSE_CORS_ORIGINS"] = "https://app.example.com/"
-    result = run_python(["-m", "gatehouse.dev.run", "--port", str(free_port())], env)
+    result = run_python(["-m", "gatehouse.dev.run", "--port", str(free_port_pair())], env)
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
     lines = result.stderr.strip().splitlines()

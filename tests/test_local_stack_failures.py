@@ -19,7 +19,7 @@ import pytest
 
 from gatehouse.admin import target
 from gatehouse.dev.stack import LocalAws
-from tests.live_stack import ROOT, free_port, stack_environment
+from tests.live_stack import ROOT, free_port, free_port_pair, stack_environment
 
 CHALICE = str(Path(sys.executable).parent / "chalice")
 NO_STACK = "error: " + target.NO_TARGET
@@ -50,8 +50,10 @@ def bare_env(tmp_path: Path) -> dict[str, str]:
 
 @pytest.fixture
 def taken_port() -> Iterator[int]:
+    """A port held by another socket, whose next one (the embedded AWS's) is free: the stack must
+    refuse for this port, not for a neighbour some other process happens to hold."""
     with socket.socket() as holder:
-        holder.bind(("127.0.0.1", 0))
+        holder.bind(("127.0.0.1", free_port_pair()))
         holder.listen()
         yield int(holder.getsockname()[1])
 
@@ -77,7 +79,7 @@ STARTS = {
 def test_a_supplied_password_the_policy_refuses_stops_start_up_in_one_line(
     start: str, bare_env: dict[str, str]
 ) -> None:
-    command = [*STARTS[start], "--port", str(free_port())]
+    command = [*STARTS[start], "--port", str(free_port_pair())]
     result = _run(command, {**bare_env, "GATEHOUSE_DEMO_PASSWORD": "password1"})
     assert _one_line(result).startswith(WEAK)
     if start != "chalice local":  # its reloading parent exits 0 whatever its server did
@@ -87,7 +89,7 @@ def test_a_supplied_password_the_policy_refuses_stops_start_up_in_one_line(
 
 @pytest.mark.parametrize("start", ["make run", "chalice local --no-autoreload"])
 def test_a_setting_the_stack_refuses_stops_start_up_in_one_line(start: str, bare_env: dict[str, str]) -> None:
-    result = _run([*STARTS[start], "--port", str(free_port())], {**bare_env, "GATEHOUSE_LEEWAY": "soon"})
+    result = _run([*STARTS[start], "--port", str(free_port_pair())], {**bare_env, "GATEHOUSE_LEEWAY": "soon"})
     assert _one_line(result) == "error: GATEHOUSE_LEEWAY must be a whole number, got 'soon'"
     assert result.returncode == 1
 

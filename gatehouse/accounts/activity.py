@@ -55,6 +55,7 @@ EMAIL_VERIFIED = "email_verified"
 FACTOR_ADDED = "factor_added"
 FACTOR_REMOVED = "factor_removed"
 RECOVERY_CODE_USED = "recovery_code_used"
+RECOVERY_CODES_REPLACED = "recovery_codes_replaced"
 ACCOUNT_DISABLED = "account_disabled"
 ACCOUNT_ENABLED = "account_enabled"
 ACCOUNT_UNLOCKED = "account_unlocked"
@@ -73,6 +74,7 @@ KINDS = (
     FACTOR_ADDED,
     FACTOR_REMOVED,
     RECOVERY_CODE_USED,
+    RECOVERY_CODES_REPLACED,
     ACCOUNT_DISABLED,
     ACCOUNT_ENABLED,
     ACCOUNT_UNLOCKED,
@@ -94,6 +96,7 @@ NOTICES = frozenset(
         FACTOR_REMOVED,
         FACTOR_RESET,
         RECOVERY_CODE_USED,
+        RECOVERY_CODES_REPLACED,
         ACCOUNT_DELETED,
     }
 )
@@ -184,16 +187,18 @@ def record(
     actor: str = "",
     detail: str = "",
     notice: bool = False,
+    more: Mapping[str, str] | None = None,
 ) -> Event:
     """Write one event of ``who``'s account (one ``PutItem``); with ``notice``, mail its notice too.
 
     ``notice`` is honoured for the kinds in :data:`NOTICES`, to ``who``'s
-    verified address (when it has one; else none is mailed).
+    verified address (when it has one; else none is mailed); ``more`` are the
+    kind's own template values (see :func:`send_notice`).
     """
     event = new_event(rt, who, kind, device=device, session=session, actor=actor, detail=detail)
     rt.events.put(event)
     if notice and kind in NOTICES:
-        send_notice(rt, who, kind, event)
+        send_notice(rt, who, kind, event, more=more)
     return event
 
 
@@ -251,7 +256,9 @@ def send_notice(
     """Mail ``kind``'s notice about ``event`` to ``to`` (default: ``who``'s verified address).
 
     Every notice template gets ``$username``, ``$when`` and ``$device``;
-    ``more`` adds a kind's own (``$new_address`` for an address change).
+    ``more`` adds a kind's own (``$new_address`` for an address change;
+    ``$remaining`` and ``$replace_advice`` for a recovery code used, see
+    :func:`gatehouse.accounts.mfa.codes_left`).
     """
     address = who.verified_email if to is None else to
     if not address:

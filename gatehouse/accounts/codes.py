@@ -12,9 +12,10 @@ request API Gateway admits in a code's 15-minute life (10,000 a second, its
 default account limit) has a chance below 10^-10 against the at most
 :data:`MAX_LIVE_RESET_CODES` live codes of an account.  Someone who could
 read the users table would need about 2^59 SHA-256 evaluations per code,
-which is why a fast hash is enough.  An email verification code has 8
-characters (40 bits): it only proves a mailbox, and a wrong guess counts
-against the code (the fifth kills it; the owner asks for another).
+which is why a fast hash is enough.  An email verification code is made
+and guessed the same way, for the same reason: anyone may guess at it, and
+an address that could never be verified could never receive a reset code
+(:mod:`gatehouse.accounts.email_address`).
 """
 
 from __future__ import annotations
@@ -32,9 +33,8 @@ RESET_CODE_GROUP = 4
 # any code life of up to an hour (two clock hours at most) at most 12 can be alive:
 # a new code is never refused for room.
 MAX_LIVE_RESET_CODES = 12
-EMAIL_CODE_LENGTH = 8
-# Wrong guesses a verification code survives: the fifth wrong one kills it.
-MAX_CODE_FAILURES = 5
+# As long as a reset code, for the same reason: no wrong guess may kill one.
+EMAIL_CODE_LENGTH = RESET_CODE_LENGTH
 # Longer input is refused before any work is done on it.
 MAX_CODE_INPUT = 64
 _TYPO = str.maketrans({"O": "0", "I": "1", "L": "1"})

@@ -12,11 +12,11 @@ claiming it and never proving it.
 from __future__ import annotations
 
 from gatehouse import logs
-from gatehouse.accounts import activity, login, outbox
+from gatehouse.accounts import activity, guesses, login, outbox
 from gatehouse.accounts.codes import (
     EMAIL_CODE_LENGTH,
-    MAX_CODE_FAILURES,
     code_digest,
+    grouped,
     new_code,
     normalize_code,
     same_digest,
@@ -27,10 +27,11 @@ from gatehouse.accounts.usernames import USERNAME_PATTERN, normalize_username
 from gatehouse.authorizer.identity import Identity
 from gatehouse.errors import InvalidCode, NothingToVerify
 from gatehouse.mail import compose
-from gatehouse.storage.account_email import EMAIL_CODE, ClaimOwner
+from gatehouse.storage.account_email import ClaimOwner
 from gatehouse.storage.users import User, user_item
 
 SUBJECT = "Confirm your email address"
+TOO_MANY = "Too many verification attempts from this address. Try again later."
 
 
 def _purpose(email: str) -> str:
@@ -74,6 +75,7 @@ def change_email(
         code_digest(_purpose(address), user.account_id, code),
         now + rt.settings.email_code_ttl,
         now,
+        old_verified=current is None or current.verified,
     )
     logs.event("email_changed", user=identity.username)
     _mail_code(rt, user.account_id, address, code, source)
@@ -106,27 +108,35 @@ def resend_verification(rt: AccountServices, identity: Identity, source: str | N
     _mail_code(rt, identity.account_id, current.email, code, source)
 
 
-def verify_email(rt: AccountServices, raw_username: str, raw_code: str) -> None:
-    """Mark the address verified, or ``InvalidCode`` (wrong, expired, spent: all the same answer)."""
+def verify_email(rt: AccountServices, raw_username: str, raw_code: str, *, source: str | None = None) -> None:
+    """Mark the address verified, or ``InvalidCode`` (wrong, expired, spent: all the same answer).
+
+    Anyone may guess (the route is public, and names are not secret), so a wrong guess
+    touches no code: it is counted against its source address only (429 past the cap),
+    and the code's 60 bits keep guessing hopeless.  A limit per code would let a stranger
+    kill every code the owner is mailed, and an address never verified never gets a
+    password reset.
+    """
     username = normalize_username(raw_username)
     if not USERNAME_PATTERN.fullmatch(username):
         raise InvalidCode()
-    # The guess is counted before it is compared (the fifth wrong one kills the code).
-    item = rt.account_email.reserve_guess(username, EMAIL_CODE, rt.now(), MAX_CODE_FAILURES)
     code = normalize_code(raw_code)
-    if item is None or code is None:
+    if code is None or len(code) != EMAIL_CODE_LENGTH:
+        raise InvalidCode()  # cannot be one of ours, whatever the account: counts nowhere
+    now = rt.now()
+    guesses.count_guess(rt, "verify", source, now, TOO_MANY)
+    pending = rt.account_email.email_code(username)
+    if pending is None or pending.expires <= now:
         raise InvalidCode()
-    stored = str(item.get("email_code_hash", ""))
-    account_id = str(item.get("account_id", ""))
-    if not same_digest(code_digest(_purpose(str(item.get("email", ""))), account_id, code), stored):
+    digest = code_digest(_purpose(pending.email), pending.owner.account_id, code)
+    if not same_digest(digest, pending.digest):
         logs.event("email_verification", user=username, outcome="wrong_code")
         raise InvalidCode()
-    if not rt.account_email.mark_verified(
-        ClaimOwner(account_id, username), str(item.get("email", "")), stored
-    ):
+    # Spends the code on the condition that it is still the one read and unexpired.
+    if not rt.account_email.mark_verified(pending.owner, pending.email, pending.digest, now):
         raise InvalidCode()
     logs.event("email_verification", user=username, outcome="verified")
-    activity.record(rt, activity.Who(account_id, username), activity.EMAIL_VERIFIED)
+    activity.record(rt, activity.Who(pending.owner.account_id, username), activity.EMAIL_VERIFIED)
 
 
 def _mail_code(rt: AccountServices, account_id: str, email: str, code: str, source: str | None) -> None:
@@ -134,6 +144,6 @@ def _mail_code(rt: AccountServices, account_id: str, email: str, code: str, sour
     the requester chose (not even the username): only the code and its lifetime."""
     hours = str(max(1, rt.settings.email_code_ttl // 3600))
     message = compose(
-        "verify_email", email, SUBJECT, {"code": code, "hours": hours}, templates=rt.mail_templates
+        "verify_email", email, SUBJECT, {"code": grouped(code), "hours": hours}, templates=rt.mail_templates
     )
     outbox.deliver(rt, message, account_id=account_id, source=source)

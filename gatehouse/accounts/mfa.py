@@ -5,8 +5,8 @@ shown a code from it (a secret scanned wrongly never locks anyone out):
 ``enrol`` (the current password, then a new secret awaiting confirmation)
 and ``confirm`` (a code from the app; the factor is on, ten recovery codes
 are shown this once, every other session ends).  Removing the factor takes a
-code or a recovery code and also ends every other session.  Each change, and
-each recovery code used, is a security event of the account
+code or a recovery code and also ends every other session.  Each change (new
+recovery codes included), and each recovery code used, is a security event of the account
 (:mod:`gatehouse.accounts.activity`) whose notice is mailed to its verified
 address through the one capped mail path.
 
@@ -16,9 +16,12 @@ conditioned on it, so nothing of a deleted account's factor works for a
 later account of the same name.
 
 Codes typed on these routes are counted, like a password confirmation, on
-the account's confirmation counter (:data:`PASSWORD_CHANGE`): a stolen
-access token gets no unlimited guesses, and cannot lock the owner's login
-either.  The TOTP secret exists in the clear only in memory: stored sealed
+a counter of the account's own (:data:`FACTOR_CODES`): a stolen access token
+gets no unlimited guesses, and cannot lock the owner's login either.  It is
+not the password confirmation's counter: there a right current password
+clears the count, and a session plus the password (no phone) would then
+guess codes without limit, a few between each right password.  The TOTP
+secret exists in the clear only in memory: stored sealed
 (:mod:`gatehouse.accounts.factor_key`), shown only in the enrolment answer,
 never logged.
 """
@@ -41,12 +44,14 @@ from gatehouse.errors import (
     TooManyAttempts,
     WrongSecondFactor,
 )
-from gatehouse.storage.attempts import PASSWORD_CHANGE
+from gatehouse.storage.attempts import FACTOR_CODES
 from gatehouse.storage.factors import FactorState
 from gatehouse.storage.users import User
 
 # How long a new secret waits for its first code.
 PENDING_SECONDS = 15 * 60
+# From this many recovery codes left down, the used-code notice urges the owner to make new ones.
+FEW_RECOVERY_CODES = 3
 
 
 @dataclass(frozen=True)
@@ -80,7 +85,7 @@ def confirm(rt: AccountServices, identity: Identity, code: str) -> list[str]:
         raise NoPendingEnrolment()
     secret = rt.mfa_keys.open(state.pending, user.account_id)
     step = totp.matching_step(secret, code, rt.clock(), None)
-    _settle(rt, user, PASSWORD_CHANGE, right=step is not None)
+    _settle(rt, user, FACTOR_CODES, right=step is not None)
     if step is None:
         raise WrongSecondFactor()
     codes = recovery_codes.new_codes()
@@ -95,11 +100,19 @@ def replace_recovery_codes(rt: AccountServices, identity: Identity, code: str) -
     """Ten new recovery codes (the old ones stop working), for a code from the app."""
     user, state = _read(rt, identity)
     sealed = _active(state)
-    check_code(rt, user, state, code, counter=PASSWORD_CHANGE)
+    check_code(rt, user, state, code, counter=FACTOR_CODES)
     codes = recovery_codes.new_codes()
     if not rt.factors.replace_recovery_codes(user, sealed, _digests(codes)):
         raise NoFactor()
     logs.event("mfa", action="recovery_codes_replaced", user=user.username)
+    # New codes are a new way in: the owner hears of it (the event and the mail hold no code).
+    activity.record(
+        rt,
+        activity.Who.of(user),
+        activity.RECOVERY_CODES_REPLACED,
+        session=identity.session_id,
+        notice=True,
+    )
     return codes
 
 
@@ -110,10 +123,16 @@ def remove(rt: AccountServices, identity: Identity, code: str | None, recovery_c
     user, state = _read(rt, identity)
     _active(state)
     if code is not None:
-        check_code(rt, user, state, code, counter=PASSWORD_CHANGE)
+        check_code(rt, user, state, code, counter=FACTOR_CODES)
     else:
         spend_recovery_code(
-            rt, user, state, recovery_code or "", counter=PASSWORD_CHANGE, session=identity.session_id
+            rt,
+            user,
+            state,
+            recovery_code or "",
+            counter=FACTOR_CODES,
+            session=identity.session_id,
+            removing=True,
         )
     if not rt.factors.remove(user):
         raise NoFactor()
@@ -168,14 +187,16 @@ def spend_recovery_code(
     counter: str,
     device: str = "",
     session: str = "",
+    removing: bool = False,
 ) -> None:
-    """Use up one recovery code (settled on ``counter`` as a code is); its event mails the owner."""
+    """Use up one recovery code (settled on ``counter`` as a code is); its event mails the owner
+    how many are left (none when it is ``removing`` the factor, which takes the rest with it)."""
     digest = recovery_codes.digest(raw)
     if digest is not None and digest in state.recovery:
         _settle(rt, user, counter, right=True)
         # A conditional removal: of two requests with the same code, one spends it.
         if rt.factors.spend_recovery_code(user, digest):
-            remaining = len(state.recovery - {digest})
+            remaining = 0 if removing else len(state.recovery - {digest})
             activity.record(
                 rt,
                 activity.Who.of(user),
@@ -184,16 +205,33 @@ def spend_recovery_code(
                 session=session,
                 detail=f"{remaining} left",
                 notice=True,
+                more=codes_left(remaining, removing=removing),
             )
             return
     _settle(rt, user, counter, right=False)
     raise WrongSecondFactor()
 
 
+def codes_left(remaining: int, *, removing: bool = False) -> dict[str, str]:
+    """The recovery-code notice's own template values: ``$remaining`` (how many codes are left,
+    a number, never a code) and ``$replace_advice`` (a sentence urging new codes once
+    :data:`FEW_RECOVERY_CODES` or fewer are left, else empty).  An owner who runs out with a lost
+    phone can only be let back in by an administrator."""
+    if removing:
+        advice = "The second factor was removed with it, and the other recovery codes with it."
+    elif remaining == 0:
+        advice = "None is left: make new recovery codes now, or losing your phone locks you out."
+    elif remaining <= FEW_RECOVERY_CODES:
+        advice = "Few are left: make new recovery codes soon (the new ones replace the old)."
+    else:
+        advice = ""
+    return {"remaining": str(remaining), "replace_advice": advice}
+
+
 def _settle(rt: AccountServices, user: User, counter: str, *, right: bool) -> None:
-    """Settle a code on ``counter``; a right one on the bearer routes' confirmation counter also
-    clears it, as a right current password does."""
-    if right and counter == PASSWORD_CHANGE:
+    """Settle a code on ``counter``; a right one on the bearer routes' code counter also clears
+    it, as a right current password clears the password confirmation's."""
+    if right and counter == FACTOR_CODES:
         refused = rt.attempts.admit_and_reset(user.username, counter, rt.now(), rt.lockout)
         if refused is not None:
             raise TooManyAttempts(refused.retry_after)

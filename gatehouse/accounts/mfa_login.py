@@ -19,7 +19,8 @@ finishes a login with a second factor may skip the second factor for
 (``amr`` ``pwd`` + ``mfa``: the device token, bound after a code, is the
 possession factor).  Any credential change (password, reset, "end all
 sessions", disable) or factor change bumps the account's credential version
-and so ends every remembered device.
+and so ends every remembered device, and every ``mfa_token`` issued before it
+(a challenge keeps the version its password was checked against).
 """
 
 from __future__ import annotations
@@ -95,6 +96,7 @@ def after_password(
             counter=counter,
             device_id=known_device or "",
             expires_at=rt.now() + MFA_TOKEN_SECONDS,
+            cred_version=user.cred_version,
         ),
         together_with=rt.users.unchanged_since(user, new_hash) if new_hash else None,
     )
@@ -144,10 +146,19 @@ def _challenge(rt: AccountServices, mfa_token: str) -> tuple[Challenge, User, Fa
     if challenge is None:
         raise InvalidGrant("The mfa_token is not valid (used, expired or unknown): sign in again.")
     # The same account incarnation (a later account of the name is not it), still enabled,
-    # still with its factor.
+    # still with its factor, and with the credentials the password was checked against: a
+    # password change or reset, "end all sessions", or a factor removed and added again since
+    # ends this login as it ends the sessions (the session's write is conditioned on the
+    # version read here).
     user = rt.users.get_account(challenge.username, challenge.account_id)
     state = rt.factors.get(user) if user is not None else None
-    if user is None or state is None or user.disabled or not state.active:
+    if (
+        user is None
+        or state is None
+        or user.disabled
+        or not state.active
+        or user.cred_version != challenge.cred_version
+    ):
         raise InvalidGrant("The mfa_token is not valid (used, expired or unknown): sign in again.")
     return challenge, user, state
 

@@ -14,7 +14,7 @@ Recovery holds up against strangers who keep asking and guessing:
   what reached the owner's mailbox works for its whole life;
 * a code has 60 bits, so guessing needs no per-code limit (which anyone
   could spend); guesses are counted per source address instead
-  (:data:`GUESS_CAPS`), before the code is compared;
+  (:mod:`gatehouse.accounts.guesses`), before the code is compared;
 * a code is stored only when its mail was admitted by the caps, and the caps
   always admit one reset mail per address in every clock hour that has had
   none (:func:`gatehouse.accounts.outbox.reserve_reset`), so whoever asks,
@@ -41,7 +41,7 @@ from collections.abc import Callable
 from urllib.parse import urlencode
 
 from gatehouse import logs
-from gatehouse.accounts import activity, devices, outbox, sessions
+from gatehouse.accounts import activity, devices, guesses, outbox, sessions
 from gatehouse.accounts.codes import (
     MAX_LIVE_RESET_CODES,
     RESET_CODE_LENGTH,
@@ -54,19 +54,14 @@ from gatehouse.accounts.email_syntax import normalize_email
 from gatehouse.accounts.passwords import check_password_policy
 from gatehouse.accounts.ports import AccountServices
 from gatehouse.accounts.usernames import USERNAME_PATTERN, normalize_username
-from gatehouse.errors import InvalidCode, InvalidRequest, TooManyAttempts
+from gatehouse.errors import InvalidCode, InvalidRequest
 from gatehouse.mail import compose
 from gatehouse.storage.account_email import ResetState, claim_key
-from gatehouse.storage.mail_quota import Cap
 from gatehouse.storage.users import AccountKey
 
 SUBJECT = "Your password reset code"
-# Reset attempts one source address may make: every attempt with a well-formed code counts,
-# before it is compared.  Per source, not per account, so nobody can spend the owner's.
-GUESS_CAPS = ((20, outbox.HOUR),)
+# Every attempt with a well-formed code counts against its source address, before it is compared.
 TOO_MANY = "Too many password reset attempts from this address. Try again later."
-# Where attempts without a source address (no API Gateway in front) are counted: all together.
-NO_SOURCE = "none"
 # What fills the compared entries up to MAX_LIVE_RESET_CODES: no digest ever matches it.
 _PADDING = ("", 0)
 # The key read and written for a username that cannot exist: no item has it.
@@ -184,7 +179,7 @@ def reset_password(
     if code is None or len(code) != RESET_CODE_LENGTH:
         raise InvalidCode()  # cannot be one of ours, whatever the account
     now = rt.now()
-    _count_attempt(rt, source, now)
+    guesses.count_guess(rt, "reset", source, now, TOO_MANY)
     found = rt.account_email.reset_codes(username)
     digest = code_digest(PURPOSE, found.account_id, code)
     if not _live(digest, found.codes, now):
@@ -204,16 +199,6 @@ def reset_password(
     detail = f"{ended} sessions ended"
     activity.record(rt, activity.who(rt, account), activity.PASSWORD_RESET, detail=detail, notice=True)
     return ended
-
-
-def _count_attempt(rt: AccountServices, source: str | None, now: int) -> None:
-    """Count one reset attempt against its source address, or refuse it (429) past the cap."""
-    subject = source or NO_SOURCE
-    caps = [Cap("reset-attempt", subject, limit, window) for limit, window in GUESS_CAPS]
-    if not rt.mail_quota.take(caps, now):
-        logs.event("password_reset", outcome="source_capped")
-        window = GUESS_CAPS[0][1]
-        raise TooManyAttempts(window - now % window, TOO_MANY)
 
 
 def _live(digest: str, codes: dict[str, int], now: int) -> bool:

@@ -16,13 +16,16 @@ condition that it is still unverified there), so the address is never held
 by two accounts, not even unverified.  Verifying removes
 ``unverified_until`` in the same transaction that marks the user verified,
 so a verification and a takeover cannot both succeed.  A later code for the
-same claim (a resend) does not lengthen the claim's life.
+same claim (a resend) does not lengthen the claim's life, and neither does
+moving off the address and back: an account that moves off an unverified
+address leaves its claim item behind *released* (``released``, no owner, its
+life kept), and the next claim of the address gets only what is left of it.
 
 Mailed codes live on the user item as SHA-256 digests only.  The
-verification code (``email_code_*``) has its expiry and a count of wrong
-guesses: a guess is counted *before* it is compared, by one conditional
-update whose condition is "not expired and fewer than 5 failures", so
-concurrent guesses cannot exceed the limit.  Password reset codes are a map
+verification code (``email_code_*``) has its expiry; a wrong guess writes
+nothing (guesses are counted per source address, by the caller), and
+verifying spends the code on the condition that it is still the one read
+and unexpired.  Password reset codes are a map
 ``reset_codes`` from digest to expiry: every mailed code is its own entry,
 added by one update that touches no other live entry, so no later request
 replaces a code and no wrong guess kills one; spending any of them sets the
@@ -41,9 +44,10 @@ from gatehouse.storage.users import skeleton_claim
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
 
-EMAIL_CODE = "email_code"
 # The claim attribute that says until when an unverified claim keeps the address.
 UNTIL = "unverified_until"
+# Marks the claim item of an address released unverified: no owner, its life kept.
+RELEASED = "released"
 # A value no item ever holds: the condition of a write meant to change nothing.
 _NEVER = -1
 
@@ -61,6 +65,16 @@ def claim_key(email: str) -> str:
 class Contact:
     email: str
     verified: bool
+
+
+@dataclass(frozen=True)
+class EmailCode:
+    """A pending verification code: whose, for which address, its digest and expiry."""
+
+    owner: ClaimOwner
+    email: str
+    digest: str
+    expires: int
 
 
 @dataclass(frozen=True)
@@ -111,7 +125,8 @@ class AccountEmailRepository:
             **user_item,
             "email": email,
             "email_verified": False,
-            **_code_fields(EMAIL_CODE, code_hash, expires),
+            "email_code_hash": code_hash,
+            "email_code_expires": expires,
         }
         claim = self._claim_items(
             email, ClaimOwner(str(item["account_id"]), str(item["username"])), expires, now
@@ -140,6 +155,17 @@ class AccountEmailRepository:
         with store_call("users.claim_of"):
             current = self._table.get_item(Key={"username": key}, ConsistentRead=True).get("Item")
         new = {**_claim(email, {"username": owner.username, "account_id": owner.account_id}), UNTIL: expires}
+        if current is not None and current.get(RELEASED) is True and "owner" not in current:
+            # Released unverified: the next claim lives only as long as the released one would
+            # have (a full life once that has lapsed), and only if nobody else took it meanwhile.
+            left = int(str(current.get(UNTIL, 0)))
+            condition = "attribute_not_exists(#o) AND #r = :t"
+            put = self._put({**new, UNTIL: left if left > now else expires}, condition)
+            put["Put"] |= {
+                "ExpressionAttributeNames": {"#o": "owner", "#r": RELEASED},
+                "ExpressionAttributeValues": {":t": True},
+            }
+            return {"claim": put}
         previous = str(current.get("owner", "")) if current else ""
         if current is None or previous in ("", owner.account_id) or "owner_name" not in current:
             return {"claim": self._put(new, "attribute_not_exists(username)")}
@@ -200,9 +226,18 @@ class AccountEmailRepository:
         return Contact(str(item["email"]), bool(item.get("email_verified", False)))
 
     def change_email(
-        self, owner: ClaimOwner, old: str | None, new: str, code_hash: str, expires: int, now: int
+        self,
+        owner: ClaimOwner,
+        old: str | None,
+        new: str,
+        code_hash: str,
+        expires: int,
+        now: int,
+        *,
+        old_verified: bool = True,
     ) -> None:
-        """Set a new, unverified address; its claim moves from the old one in the same transaction."""
+        """Set a new, unverified address; its claim moves from the old one in the same transaction
+        (the old one's claim is released, keeping its life, when ``old_verified`` is False)."""
         username = owner.username
         values: dict[str, Any] = {
             ":e": new,
@@ -220,9 +255,10 @@ class AccountEmailRepository:
             "user": self._update(
                 username,
                 "SET email = :e, email_verified = :f, "
-                "email_code_hash = :ch, email_code_expires = :cx, email_code_failures = :c0 "
-                # A reset code mailed to the old address must not outlive the change.
-                "REMOVE reset_codes",
+                "email_code_hash = :ch, email_code_expires = :cx "
+                # A reset code mailed to the old address must not outlive the change
+                # (email_code_failures: what codes that died of wrong guesses once counted).
+                "REMOVE reset_codes, email_code_failures",
                 condition,
                 values,
             )
@@ -231,7 +267,7 @@ class AccountEmailRepository:
         if moved:
             items |= self._claim_items(new, owner, expires, now)
         if moved and old is not None:
-            items["old_claim"] = self.claim_removal(old, owner.account_id)
+            items["old_claim"] = self.claim_removal(old, owner.account_id, verified=old_verified)
         failed = transact(self._table.meta.client, "users.change_email", items)
         if "user" in failed or "old_claim" in failed:
             raise Conflict("The account changed meanwhile; try again.")
@@ -239,9 +275,9 @@ class AccountEmailRepository:
         if failed:
             raise EmailTaken()
 
-    def mark_verified(self, owner: ClaimOwner, email: str, code_hash: str) -> bool:
+    def mark_verified(self, owner: ClaimOwner, email: str, code_hash: str, now: int) -> bool:
         """Mark the address verified, spending the code, and make its claim permanent, in one
-        transaction; False if the code changed or the claim was taken over meanwhile."""
+        transaction; False if the code changed or expired, or the claim was taken over meanwhile."""
         claim = {
             "Update": {
                 "TableName": self._table.name,
@@ -255,8 +291,9 @@ class AccountEmailRepository:
         user = self._update(
             owner.username,
             "SET email_verified = :t REMOVE email_code_hash, email_code_expires, email_code_failures",
-            "attribute_exists(password_hash) AND account_id = :aid AND email = :e AND email_code_hash = :h",
-            {":t": True, ":h": code_hash, ":aid": owner.account_id, ":e": email},
+            "attribute_exists(password_hash) AND account_id = :aid AND email = :e AND email_code_hash = :h "
+            "AND email_code_expires > :now",
+            {":t": True, ":h": code_hash, ":aid": owner.account_id, ":e": email, ":now": now},
         )
         return not transact(self._table.meta.client, "users.mark_verified", {"user": user, "claim": claim})
 
@@ -267,38 +304,34 @@ class AccountEmailRepository:
         return self._conditional(
             "users.renew_email_code",
             owner.username,
-            "SET email_code_hash = :ch, email_code_expires = :cx, email_code_failures = :c0",
+            "SET email_code_hash = :ch, email_code_expires = :cx REMOVE email_code_failures",
             "account_id = :aid AND email = :e AND email_verified = :f",
             {":aid": owner.account_id, ":e": email, ":f": False, **_code_values(code_hash, expires)},
         )
 
     # -- mailed codes -----------------------------------------------------------------
 
-    def reserve_guess(self, username: str, kind: str, now: int, max_failures: int) -> dict[str, Any] | None:
-        """Count one guess at the ``kind`` code and return the item; None if it may not be guessed.
+    def email_code(self, username: str) -> EmailCode | None:
+        """The pending verification code of ``username`` (None: no such user, or no code).
 
-        None covers no such user, no code, an expired code and a code that
-        has had its 5 wrong guesses: the caller answers all alike.
+        A read: a guess, right or wrong, writes nothing here, so no number of wrong
+        guesses can spend the owner's code.
         """
-        try:
-            with store_call(f"users.reserve_{kind}_guess", _Lost()):
-                result = self._table.update_item(
-                    Key={"username": username},
-                    UpdateExpression="ADD #n :one",
-                    ConditionExpression=(
-                        "attribute_exists(password_hash) AND attribute_exists(#h) AND #x > :now AND #n < :max"
-                    ),
-                    ExpressionAttributeNames={
-                        "#h": f"{kind}_hash",
-                        "#x": f"{kind}_expires",
-                        "#n": f"{kind}_failures",
-                    },
-                    ExpressionAttributeValues={":one": 1, ":now": now, ":max": max_failures},
-                    ReturnValues="ALL_NEW",
-                )
-        except _Lost:
+        with store_call("users.email_code"):
+            item = self._table.get_item(
+                Key={"username": username},
+                ConsistentRead=True,
+                # Never the password hash: created_at alone tells a user from an email claim.
+                ProjectionExpression="account_id, created_at, email, email_code_hash, email_code_expires",
+            ).get("Item")
+        if not item or "created_at" not in item or "email_code_hash" not in item:
             return None
-        return dict(result["Attributes"])
+        return EmailCode(
+            owner=ClaimOwner(str(item["account_id"]), username),
+            email=str(item.get("email", "")),
+            digest=str(item["email_code_hash"]),
+            expires=int(str(item.get("email_code_expires", 0))),
+        )
 
     # -- password reset -----------------------------------------------------------------
 
@@ -408,8 +441,25 @@ class AccountEmailRepository:
 
     # -- removal -------------------------------------------------------------------------
 
-    def claim_removal(self, email: str, account_id: str) -> dict[str, Any]:
-        """A transaction item that removes ``email``'s claim, if it is still ``account_id``'s."""
+    def claim_removal(self, email: str, account_id: str, *, verified: bool = True) -> dict[str, Any]:
+        """A transaction item that removes ``email``'s claim, if it is still ``account_id``'s.
+
+        A claim never verified is released, not deleted: its item stays without an owner and
+        keeps ``unverified_until``, so whoever claims the address next gets only what is left
+        of that life (see :meth:`_claim_items`).  Otherwise moving off an address and back, or
+        deleting the account and signing up again, would give a squatter a new life each time.
+        """
+        if not verified:
+            return {
+                "Update": {
+                    "TableName": self._table.name,
+                    "Key": {"username": claim_key(email)},
+                    "UpdateExpression": "SET #r = :t REMOVE #o, owner_name",
+                    "ConditionExpression": "attribute_not_exists(#o) OR #o = :aid",
+                    "ExpressionAttributeNames": {"#o": "owner", "#r": RELEASED},
+                    "ExpressionAttributeValues": {":aid": account_id, ":t": True},
+                }
+            }
         return {
             "Delete": {
                 "TableName": self._table.name,
@@ -472,8 +522,4 @@ def _claim(email: str, user: dict[str, Any]) -> dict[str, Any]:
 
 
 def _code_values(code_hash: str, expires: int) -> dict[str, Any]:
-    return {":ch": code_hash, ":cx": expires, ":c0": 0}
-
-
-def _code_fields(kind: str, code_hash: str, expires: int) -> dict[str, Any]:
-    return {f"{kind}_hash": code_hash, f"{kind}_expires": expires, f"{kind}_failures": 0}
+    return {":ch": code_hash, ":cx": expires}

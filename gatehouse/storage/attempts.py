@@ -41,6 +41,9 @@ if TYPE_CHECKING:
 # The counters a name has.
 LOGIN = "login"
 PASSWORD_CHANGE = "password"  # noqa: S105 (a counter's name, not a password)
+# The second factor's codes typed on the bearer routes: a counter of their own, so that a right
+# current password (which clears PASSWORD_CHANGE) never clears the wrong codes counted.
+FACTOR_CODES = "factor-codes"
 DEVICES = "devices:"  # + account id and credential version: one budget for all the account's device tokens
 # A counter's row stays this long after its last failure, then the TTL sweep may take it
 # (and with it the streak): the hard cap holds for at least this long after the last guess.

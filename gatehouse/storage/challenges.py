@@ -36,6 +36,9 @@ class Challenge:
     counter: str  # the failure counter the password attempt was charged to
     device_id: str  # the valid device token's id, or ""
     expires_at: int
+    # The account's credential version when the password was checked: a credential or factor
+    # change since (it moves the version) ends this half-done login too.
+    cred_version: int
 
 
 def new_token() -> str:
@@ -62,6 +65,7 @@ class ChallengeRepository:
             "counter": challenge.counter,
             "device_id": challenge.device_id,
             "expires_at": challenge.expires_at,
+            "cred_version": challenge.cred_version,
         }
         if together_with is None:
             with store_call("challenges.create"):
@@ -89,6 +93,7 @@ class ChallengeRepository:
             counter=str(item["counter"]),
             device_id=str(item.get("device_id", "")),
             expires_at=int(item["expires_at"]),
+            cred_version=int(item.get("cred_version", -1)),  # none: made before versions were kept
         )
 
     def consume_item(self, token: str, now: int) -> dict[str, Any]:

@@ -86,8 +86,12 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, s
     assert wheel.name == f"gatehouse_chalice-{__version__}-py3-none-any.whl"
     env["WHEEL"] = str(wheel)
     blocks = readme_section()
-    assert [b.lang for b in blocks] == ["sh", "python", "sh"], [b.where for b in blocks]
-    create, app, init = blocks
+    assert [b.lang for b in blocks] == ["sh", "sh", "python", "sh"], [b.where for b in blocks]
+    setup, create, app, init = blocks
+    # The setup block builds the wheel in the checkout and puts its venv on PATH, as done above:
+    # the path it gives WHEEL must be the file `make wheel` really builds.
+    assert f"WHEEL=$PWD/dist/{wheel.name}\n" in setup.code, setup.code
+    assert "PATH=$PWD/.venv/bin:$PATH" in setup.code, setup.code
     # The first block ends in the new project (`cd todos`); the next ones run there.
     _bash(create.code, scratch, env)
     directory = scratch / "todos"
@@ -119,6 +123,9 @@ def test_the_new_project_serves_its_own_table_behind_gatehouse(project: tuple[Pa
         assert status == 200, added
         status, _, listed = stack.call("GET", "/todos", headers=demo)
         assert (status, listed) == (200, [added])
+        # The README's app answers a body without its field with a 400, never a 500.
+        status, _, refused = stack.call("POST", "/todos", {"txt": "typo"}, headers=demo)
+        assert (status, refused["error"]) == (400, "invalid_request"), refused
         assert stack.call("GET", "/todos")[0] == 401
         status, _, body = stack.call("GET", "/todos/stats", headers=demo)
         assert (status, body["error"]) == (403, "forbidden"), body

@@ -125,3 +125,34 @@ def test_removing_the_factor_with_a_recovery_code(stack: LiveStack, new_page: Ca
     expect(page.locator('#activity li[data-kind="factor_added"]')).to_have_count(1)
     other = new_page()
     log_in(other, stack, username, USER_PASSWORD)  # the password alone again
+
+
+def test_new_recovery_codes_are_shown_once_replace_the_old_and_show_in_recent_activity_by_name(
+    stack: LiveStack, new_page: Callable[[], Page]
+) -> None:
+    page = new_page()
+    username = new_user(stack)
+    log_in(page, stack, username, USER_PASSWORD)
+    secret, old = enrol(page)
+    page.fill("#mfa-new-codes-code", code(secret, 1))  # the current step was spent on enrolling
+    page.click("#mfa-new-codes-button")
+    expect(page.locator("#mfa-recovery-codes li")).to_have_count(10)
+    fresh = page.locator("#mfa-recovery-codes li").all_inner_texts()
+    assert not set(fresh) & set(old)
+    expect(page.locator("#mfa-new-codes-form")).to_be_hidden()
+    page.click("#mfa-codes-done")
+    expect(page.locator("#mfa-recovery-codes li")).to_have_count(0)  # shown once, then gone
+    replaced = page.locator('#activity li[data-kind="recovery_codes_replaced"]')
+    expect(replaced).to_contain_text("New recovery codes made")
+    assert not any(c in page.locator("#activity").inner_text() for c in fresh)
+    # An old code no longer finishes a login; a new one does.
+    other = new_page()
+    open_demo(other, stack)
+    submit_login(other, username, USER_PASSWORD)
+    other.click("#mfa-use-recovery")
+    other.fill("#mfa-recovery", old[0])
+    other.click("#mfa-button")
+    expect(other.locator("#login-error")).to_contain_text("wrong or was already used")
+    other.fill("#mfa-recovery", fresh[0])
+    other.click("#mfa-button")
+    expect(other.locator("#whoami")).to_have_text(username)

@@ -6,12 +6,13 @@ SES and prints every message; the code the page is given is read from there.
 
 from __future__ import annotations
 
+import json
 import secrets
 from collections.abc import Callable
 
 from playwright.sync_api import Page, expect
 
-from tests.browser.demo_page import log_in, open_demo, screenshot
+from tests.browser.demo_page import log_in, open_demo, path_of, screenshot
 from tests.live_stack import USER_PASSWORD, LiveStack
 
 NEW_PASSWORD = "Harbor-Violet-31-pine"
@@ -76,3 +77,34 @@ def test_delete_my_account_removes_it_on_the_server(stack: LiveStack, new_page: 
     expect(page.locator("#login-notice")).to_have_text("Your account is deleted.")
     grant = {"grant_type": "password", "username": username, "password": password}
     assert stack.call("POST", "/auth/token", grant)[0] == 400
+
+
+def test_forgot_password_sends_the_device_token_this_tab_got_for_the_account(
+    stack: LiveStack, new_page: Callable[[], Page]
+) -> None:
+    """The owner's device token rides along (the page asks through gatehouse.js), so the reset mail
+    counts against the account's own budget, which strangers cannot spend, not the anonymous caps."""
+    username, address = verified_user(stack)
+    page = new_page()
+    issued: list[str] = []
+    page.on(
+        "response",
+        lambda r: (
+            issued.append(r.json().get("device_token", ""))
+            if path_of(r.url) == "/auth/token" and r.ok
+            else None
+        ),
+    )
+    log_in(page, stack, username, USER_PASSWORD)
+    page.click("#logout")
+    expect(page.locator("#login-section")).to_be_visible()
+    assert issued
+    assert issued[-1]  # the login brought a device token
+
+    page.click("#tab-forgot")
+    page.fill("#forgot-who", username)
+    with page.expect_request(lambda r: path_of(r.url) == "/auth/password/forgot") as asked:
+        page.click("#forgot-button")
+    assert json.loads(asked.value.post_data or "{}") == {"username": username, "device_token": issued[-1]}
+    expect(page.locator("#reset-form")).to_be_visible()
+    stack.codes_mailed_to(address, 2)  # the verification code, then the reset code

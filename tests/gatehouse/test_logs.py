@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from gatehouse import logs
+from gatehouse import log_lines, logs
 from gatehouse.authorizer.decision import covered
 from gatehouse.authorizer.policy import ProtectedRoute, RouteTable
 from tests.conftest import bearer, post_json
@@ -32,6 +32,31 @@ def test_a_line_with_metrics_is_an_embedded_metric_format_record() -> None:
     }
     # Every metric and every dimension named in the directive is a member of the same line.
     assert (record["FunctionName"], record["LoginsFailed"], record["Lockouts"]) == (logs.FUNCTION, 1, 1)
+
+
+def test_a_line_is_its_fields_and_its_emf_members_with_sorted_keys(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(log_lines.time, "time", lambda: 1_800_000_000.5)
+    text = log_lines.line(
+        "authorizer",
+        metrics={"AuthorizerDeny": 1, "AuthorizerErrors": 1},
+        outcome="deny",
+        route=None,
+        reason="x",
+    )
+    record = json.loads(text)
+    expected = {"event": "authorizer", "outcome": "deny", "reason": "x"}
+    assert record == {
+        **expected,
+        **logs.emf({"AuthorizerDeny": 1, "AuthorizerErrors": 1}, now=1_800_000_000.5),
+    }
+    # One record, one spelling: the same as encoding the whole record with sorted keys.
+    assert text == json.dumps(record, separators=(",", ":"), sort_keys=True)
+
+
+def test_a_field_that_would_sort_among_the_emf_members_is_refused() -> None:
+    for name in ("FunctionName", "Lockouts", "_aws", "Zed"):
+        with pytest.raises(ValueError, match="lower-case"):
+            log_lines.line("x", metrics={"Lockouts": 1}, **{name: "spoof"})
 
 
 def test_logins_count_as_metrics_in_their_own_log_line(client, make_user, caplog) -> None:

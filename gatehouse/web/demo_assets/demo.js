@@ -49,47 +49,20 @@ const client = new Gatehouse({ fetch: demoFetch });
 window.gatehouseDemo = { client, breakAccessToken: (count = 1) => { tokensToBreak = count; } };
 
 // -- account calls -----------------------------------------------------------
-// gatehouse.js is gaining register / forgotPassword / resetPassword / deleteAccount.
-// Each call below goes through the client when the copy served here has the
-// method, else straight to the HTTP contract with a small local fetch.
-
-const clientHas = (name) => typeof client[name] === 'function';
-
-/** POST a JSON body to an unauthenticated route of this API; the parsed answer, {} when empty. */
-async function postJson(path, body) {
-  const response = await fetch(path, {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify(body),
-    credentials: 'omit',
-    cache: 'no-store',
-  });
-  if (!response.ok) throw await errorFromResponse(response);
-  const text = await response.text();
-  return text ? JSON.parse(text) : {};
-}
+// Every one goes through gatehouse.js (the copy served here is the client's own file), never a
+// bare fetch: it sends this tab's device token with a forgotten-password request, so the reset
+// mail counts against the account's own budget, which strangers asking for codes cannot spend.
 
 const account = {
-  register: (username, password, email) => (clientHas('register')
-    ? client.register(username, password, email)
-    : postJson('/auth/register', email ? { username, password, email } : { username, password })),
+  register: (username, password, email) => client.register(username, password, email),
 
   /** `who` is `{ username }` or `{ email }`. */
-  forgotPassword: (who) => (clientHas('forgotPassword')
-    ? client.forgotPassword(who)
-    : postJson('/auth/password/forgot', who)),
+  forgotPassword: (who) => client.forgotPassword(who),
 
-  resetPassword: (username, code, newPassword) => (clientHas('resetPassword')
-    ? client.resetPassword(username, code, newPassword)
-    : postJson('/auth/password/reset', { username, code, new_password: newPassword })),
+  resetPassword: (username, code, newPassword) => client.resetPassword(username, code, newPassword),
 
   deleteAccount: async (currentPassword) => {
-    if (clientHas('deleteAccount')) {
-      await client.deleteAccount(currentPassword);
-    } else {
-      const response = await client.fetch('/auth/account/delete', jsonBody('POST', { current_password: currentPassword }));
-      if (!response.ok) throw await errorFromResponse(response);
-    }
+    await client.deleteAccount(currentPassword);
     // The server has ended every session; make sure this tab forgets its tokens too.
     if (client.loggedIn) await client.logout().catch(() => null);
   },
@@ -454,6 +427,7 @@ const ACTIVITY_WORDS = {
   factor_added: 'Second factor added',
   factor_removed: 'Second factor removed',
   recovery_code_used: 'Recovery code used',
+  recovery_codes_replaced: 'New recovery codes made',
   account_disabled: 'Disabled by an administrator',
   account_enabled: 'Enabled by an administrator',
   account_unlocked: 'Unlocked by an administrator',
@@ -610,6 +584,7 @@ function showFactor() {
     : 'Off: a password alone signs in.';
   $('mfa-start').hidden = hasFactor;
   $('mfa-remove-form').hidden = !hasFactor;
+  $('mfa-new-codes-form').hidden = !hasFactor;
   $('mfa-enrol-form').hidden = true;
   $('mfa-setup').hidden = true;
 }
@@ -664,15 +639,39 @@ $('mfa-confirm-form').addEventListener('submit', (event) => {
     $('mfa-secret').textContent = '';
     $('mfa-qr').replaceChildren();
     showFactor();
-    $('mfa-remove-form').hidden = true;
-    $('mfa-recovery-codes').replaceChildren(...codes.map((code) => {
-      const item = document.createElement('li');
-      item.textContent = code;
-      return item;
-    }));
-    $('mfa-codes').hidden = false;
+    showRecoveryCodes(codes);
     logEvent('Second factor on; every other session has ended', 'ok');
     await Promise.all([loadSessions(), loadActivity()]);
+  });
+});
+
+// Shown once, until the user says they saved them; nothing else on the page keeps them.
+function showRecoveryCodes(codes) {
+  $('mfa-remove-form').hidden = true;
+  $('mfa-new-codes-form').hidden = true;
+  $('mfa-recovery-codes').replaceChildren(...codes.map((code) => {
+    const item = document.createElement('li');
+    item.textContent = code;
+    return item;
+  }));
+  $('mfa-codes').hidden = false;
+}
+
+$('mfa-new-codes-form').addEventListener('submit', (event) => {
+  event.preventDefault();
+  $('mfa-error').textContent = '';
+  busy($('mfa-new-codes-button'), async () => {
+    let codes;
+    try {
+      codes = await client.newRecoveryCodes($('mfa-new-codes-code').value.trim());
+    } catch (error) {
+      $('mfa-error').textContent = describe(error);
+      return;
+    }
+    $('mfa-new-codes-code').value = '';
+    showRecoveryCodes(codes);
+    logEvent('New recovery codes made: the old ones no longer work', 'ok');
+    await loadActivity();
   });
 });
 

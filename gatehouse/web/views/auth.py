@@ -51,6 +51,7 @@ def verify_email(gate: Gate) -> Response:
         gate.services(),
         required_str(body, "username", max_length=MAX_USERNAME_INPUT),
         required_str(body, "code", max_length=MAX_CODE_INPUT),
+        source=source_of(gate),
     )
     return no_content()
 

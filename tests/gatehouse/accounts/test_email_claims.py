@@ -161,3 +161,40 @@ def test_a_claim_written_before_claims_carried_their_life_lapses_with_its_holder
     clock.advance(rt.settings.email_code_ttl)
     assert register(client, "owner", VICTIM).status_code == 201
     assert "email" not in me(client, "mallory")
+
+
+def test_moving_off_an_unverified_address_and_back_does_not_lengthen_its_claim(
+    client: Client, rt: Services, clock: FakeClock, mailbox: Mailbox
+) -> None:
+    # Otherwise a squatter keeps the address for ever: away and back once a day.
+    squat(client, mailbox)
+    clock.advance(rt.settings.email_code_ttl - 60)
+    assert change_email(client, "mallory", "elsewhere@example.com").status_code == 204
+    assert change_email(client, "mallory", VICTIM).status_code == 204
+    clock.advance(60)
+    assert register(client, "owner", VICTIM).status_code == 201
+    assert verify(client, "owner", mailbox.last_code(VICTIM)).status_code == 204
+    assert "email" not in me(client, "mallory")
+
+
+def test_an_address_released_after_its_claim_lapsed_is_claimed_for_a_full_life(
+    client: Client, rt: Services, clock: FakeClock, mailbox: Mailbox
+) -> None:
+    squat(client, mailbox)
+    clock.advance(rt.settings.email_code_ttl)
+    assert change_email(client, "mallory", "elsewhere@example.com").status_code == 204
+    assert register(client, "owner", VICTIM).status_code == 201
+    clock.advance(rt.settings.email_code_ttl - 1)
+    assert json_body(register(client, "someone", VICTIM))["error"] == "email_taken"
+    assert verify(client, "owner", mailbox.last_code(VICTIM)).status_code == 204
+
+
+def test_a_released_verified_address_is_free_at_once(
+    client: Client, rt: Services, clock: FakeClock, mailbox: Mailbox
+) -> None:
+    assert register(client, "owner", VICTIM).status_code == 201
+    assert verify(client, "owner", mailbox.last_code(VICTIM)).status_code == 204
+    assert change_email(client, "owner", "new@example.com").status_code == 204
+    assert register(client, "other", VICTIM).status_code == 201
+    clock.advance(rt.settings.email_code_ttl - 1)
+    assert json_body(register(client, "third", VICTIM))["error"] == "email_taken"

@@ -12,7 +12,7 @@ from chalice.test import Client
 
 import app as gatehouse_app
 from gatehouse import mail
-from gatehouse.accounts import activity, deletion
+from gatehouse.accounts import activity, deletion, mfa
 from gatehouse.component import component_of
 from gatehouse.services import Services
 from tests.conftest import DEFAULT_PASSWORD, Mailbox, bearer, json_body, post_json
@@ -114,7 +114,7 @@ def test_a_factor_notice_goes_through_the_same_api_other_components_call(
     user = rt.users.get(owner)
     assert user is not None
     for kind in (activity.FACTOR_ADDED, activity.RECOVERY_CODE_USED, activity.FACTOR_REMOVED):
-        activity.record(rt, activity.who(rt, user), kind, notice=True)
+        activity.record(rt, activity.who(rt, user), kind, notice=True, more=mfa.codes_left(9))
     assert [m.subject for m in mailbox.to(ADDRESS)[-3:]] == [
         "A second factor was added to your account",
         "A recovery code was used on your account",
@@ -132,18 +132,24 @@ def test_the_clients_words_reach_a_notice_only_as_short_printable_text(rt: Servi
     assert len(described) < 200
 
 
-def test_the_app_replaces_a_templates_wording_and_subject(
-    client: Client, owner: str, mailbox: Mailbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def use_app_templates(monkeypatch: pytest.MonkeyPatch, directory: Path) -> Any:
+    """The example app's Gatehouse, with ``directory``'s mail templates before the package's."""
     gate = component_of(gatehouse_app.app)
     # The app's directories are this Gatehouse's state: put back as they were after the test.
     monkeypatch.setattr(gate, "_mail_templates", gate._mail_templates)
     monkeypatch.setattr(gate.services(), "mail_templates", gate.services().mail_templates)
+    gate.mail_templates(directory)
+    return gate
+
+
+def test_the_app_replaces_a_templates_wording_and_subject(
+    client: Client, owner: str, mailbox: Mailbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     (tmp_path / "notice_new_device.txt").write_text(
         "Subject: Neue Anmeldung\nHallo $username, $when: $device\n"
     )
     (tmp_path / "notice_new_device.html").write_text("<p>Hallo $username</p>")
-    gate.mail_templates(tmp_path)
+    gate = use_app_templates(monkeypatch, tmp_path)
     grant(client)
     [notice] = notices(mailbox, "Neue Anmeldung")
     assert "Hallo owner" in notice.body

@@ -18,7 +18,7 @@ import pytest
 from chalice.local import LambdaEventConverter
 from chalice.test import Client
 
-from gatehouse.accounts import outbox, recovery
+from gatehouse.accounts import guesses, outbox, recovery
 from gatehouse.accounts.codes import MAX_LIVE_RESET_CODES
 from gatehouse.services import Services
 from tests.conftest import DEFAULT_PASSWORD, FakeClock, Mailbox, json_body, post_json
@@ -138,7 +138,7 @@ def test_reset_attempts_are_capped_per_source_and_never_per_account(
     assert forgot(client, OWNER_SOURCE, username="alice").status_code == 202
     code = mailbox.last_code(ADDRESS)
     guesser = stranger()
-    limit = recovery.GUESS_CAPS[0][0]
+    limit = guesses.GUESS_CAPS[0][0]
     answers = [reset(client, guesser, wrong_code(code)).status_code for _ in range(limit + 3)]
     assert answers == [400] * limit + [429] * 3
     refused = reset(client, guesser, code)  # past its cap even the right code is not looked at
@@ -152,7 +152,7 @@ def test_a_refused_password_or_a_malformed_code_counts_no_attempt(
 ) -> None:
     assert forgot(client, OWNER_SOURCE, username="alice").status_code == 202
     code = mailbox.last_code(ADDRESS)
-    for _ in range(recovery.GUESS_CAPS[0][0] + 5):
+    for _ in range(guesses.GUESS_CAPS[0][0] + 5):
         assert json_body(reset(client, OWNER_SOURCE, code, "short"))["error"] == "invalid_request"
         assert json_body(reset(client, OWNER_SOURCE, "not-a-code!"))["error"] == "invalid_code"
     assert reset(client, OWNER_SOURCE, code).status_code == 204

@@ -59,12 +59,21 @@ def test_init_writes_the_stages_policies_and_make_targets_then_changes_nothing(
     assert init(project, "--check") == 0
 
 
-def test_an_edited_file_stops_init_before_it_writes_anything(
+def _as_if_another_version_wrote(project: Path, path: str) -> None:
+    """The manifest says init last wrote something else there: this version brings a change."""
+    manifest = project / command.MANIFEST
+    recorded = json.loads(manifest.read_text())
+    recorded["files"][path] = "0" * 64
+    manifest.write_text(json.dumps(recorded))
+
+
+def test_an_edited_file_with_a_new_generated_version_stops_init_before_it_writes_anything(
     project: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert init(project) == 0
     mk = project / "gatehouse.mk"
     mk.write_text(mk.read_text() + "\n# mine\n")
+    _as_if_another_version_wrote(project, "gatehouse.mk")
     (project / files.AUTHORIZER_POLICY).unlink()
     capsys.readouterr()
     assert init(project) == 1
@@ -82,6 +91,30 @@ def test_an_edited_file_stops_init_before_it_writes_anything(
     assert init(project, "--force") == 0
     assert "# mine" not in mk.read_text()
     assert init(project, "--check") == 0
+
+
+def test_an_edited_config_is_kept_while_init_still_updates_the_policy_for_a_new_table(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A project that adopted Gatehouse keeps its own settings in config.json; declaring a
+    # table afterwards must still bring the table's grants in, without a merge.
+    assert init(project) == 0
+    config_path = project / files.CONFIG
+    config = json.loads(config_path.read_text())
+    config["stages"]["dev"]["environment_variables"]["MY_SETTING"] = "mine"
+    config_path.write_text(json.dumps(config, indent=2) + "\n")
+    mine = config_path.read_text()
+    (project / "app.py").write_text(TODOS_APP)
+    capsys.readouterr()
+    assert init(project) == 0
+    out = capsys.readouterr().out
+    assert f"kept      {files.CONFIG}" in out
+    assert f"updated   {files.API_HANDLER_POLICY}" in out
+    assert config_path.read_text() == mine
+    policy = json.loads((project / files.API_HANDLER_POLICY).read_text())
+    assert [s for s in policy["Statement"] if s["Sid"] == "AppTodosTable"]
+    assert init(project, "--check") == 0
+    assert f"kept with your edits: {files.CONFIG}" in capsys.readouterr().out
 
 
 def test_a_file_init_wrote_and_nobody_edited_follows_the_apps_tables(

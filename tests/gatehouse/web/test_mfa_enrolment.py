@@ -242,3 +242,39 @@ def test_removing_ends_every_other_session(client, make_mfa_user, authenticator)
     assert removed.status_code == 204
     assert client.http.get("/me", headers=bearer(other)).status_code == 401
     assert client.http.get("/me", headers=bearer(user.access_token)).status_code == 200
+
+
+def test_a_right_password_does_not_buy_new_code_guesses(client, make_mfa_user) -> None:
+    # A session and the password, not the phone: a right current password (enrolment refuses
+    # with 409 after checking it) between guesses must not clear the wrong codes counted.
+    user = make_mfa_user()
+    answers = []
+    for round_ in range(4):
+        for n in range(4):
+            guess = {"code": f"{round_ * 4 + n:06d}"}
+            answers.append(
+                post_json(client, "/auth/mfa/totp/remove", guess, bearer(user.access_token)).status_code
+            )
+        assert start(client, user.access_token, user.creds.password).status_code == 409
+    assert answers[:4] == [400] * 4
+    assert 429 in answers
+
+
+def test_a_right_code_does_not_buy_new_password_guesses(client, make_mfa_user, authenticator) -> None:
+    # A session and the phone, not the password: a right code between wrong current passwords
+    # must not clear the wrong passwords counted.
+    user = make_mfa_user()
+    answers = []
+    for round_ in range(4):
+        for n in range(4):
+            guess = {
+                "current_password": f"Wrong-guess-{round_}-{n}-x",
+                "new_password": "Orchid-Canyon-31-harbor",
+            }
+            answers.append(post_json(client, "/auth/password", guess, bearer(user.access_token)).status_code)
+        code = {"code": authenticator.next_code(user.secret)}
+        assert (
+            post_json(client, "/auth/mfa/recovery-codes", code, bearer(user.access_token)).status_code == 200
+        )
+    assert answers[:4] == [400] * 4
+    assert 429 in answers

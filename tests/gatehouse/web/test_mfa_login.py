@@ -51,6 +51,21 @@ def test_a_wrong_password_is_still_invalid_grant(client, make_mfa_user) -> None:
     assert (response.status_code, json_body(response)["error"]) == (400, "invalid_grant")
 
 
+def test_a_wrong_password_answers_and_costs_the_same_with_or_without_a_factor(
+    client, make_user, make_mfa_user, dynamodb_calls
+) -> None:
+    # Whether an account has a factor shows only after its password was right.
+    answers, calls = [], []
+    for creds in (make_user(), make_mfa_user().creds):
+        dynamodb_calls.clear()
+        body = {"grant_type": "password", "username": creds.username, "password": "wrong-password-here"}
+        response = post_json(client, "/auth/token", body)
+        answers.append((response.status_code, json_body(response)))
+        calls.append(list(dynamodb_calls))
+    assert answers[0] == answers[1]
+    assert calls[0] == calls[1]
+
+
 def test_the_code_finishes_the_login_with_aal_2(client, make_mfa_user, authenticator) -> None:
     user = make_mfa_user()
     response = otp_grant(client, challenge(client, user.creds), authenticator.next_code(user.secret))
