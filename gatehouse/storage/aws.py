@@ -9,7 +9,8 @@ it, because creating clients from a warm session is ~40x cheaper than from
 a new one each time (its models and endpoint data are loaded once).  The
 authorizer function, which talks to DynamoDB alone, gets its one session
 from :func:`dynamodb_only_client`, whose loader skips botocore's listing of
-every service it ships.
+every service it ships and reads DynamoDB's part of botocore's endpoint data
+(shipped in ``botocore_data/``) instead of every service's.
 Endpoints come from the standard ``AWS_ENDPOINT_URL`` /
 ``AWS_ENDPOINT_URL_<SERVICE>`` variables, which is how the local stack
 points the same code at moto.
@@ -17,6 +18,8 @@ points the same code at moto.
 
 from __future__ import annotations
 
+import json
+import os
 import threading
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +30,10 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import DynamoDBServiceResource
     from mypy_boto3_ssm.client import SSMClient
 
+# Botocore's endpoint data with DynamoDB's entries alone (tools/dynamodb_endpoints.py writes it).
+DYNAMODB_ENDPOINTS = os.path.join(
+    os.path.dirname(os.path.abspath(__file__)), "botocore_data", "endpoints.json"
+)
 _lock = threading.Lock()
 _session: boto3.Session | None = None
 _core: botocore.session.Session | None = None
@@ -108,6 +115,24 @@ def _session_knowing_only(service: str) -> botocore.session.Session:
     class OneService(Loader):
         def list_available_services(self, type_name: str) -> list[str]:
             return [service]
+
+        def load_data_with_path(self, name: str) -> tuple[Any, str]:
+            # Creating a client parses botocore's endpoint data for every service
+            # (1.25 MB of JSON, a tenth of the authorizer's cold start with the
+            # session check on); this service's part of it ships with Gatehouse.
+            if name == "endpoints" and service == "dynamodb":
+                try:
+                    with open(DYNAMODB_ENDPOINTS, encoding="utf-8") as data:
+                        return json.load(data), DYNAMODB_ENDPOINTS
+                except (OSError, ValueError):
+                    pass  # not shipped or unreadable: botocore's own, as any session
+            found: tuple[Any, str] = super().load_data_with_path(name)
+            return found
+
+        def is_builtin_path(self, path: str) -> bool:
+            # Botocore's own data, trimmed: it must be treated as botocore's (data it
+            # thinks is a user's own makes the legacy endpoint override the rulesets').
+            return path == DYNAMODB_ENDPOINTS or bool(super().is_builtin_path(path))
 
     core = botocore.session.get_session()
     # The same places to look for models as the session's own loader, environment included.
