@@ -102,25 +102,25 @@ def dynamodb_only_client() -> DynamoDBClient:
         core = _core
         if core is None:
             if _dynamodb_only is None:
-                _dynamodb_only = _session_knowing_only("dynamodb")
+                _dynamodb_only = _dynamodb_only_session()
             core = _dynamodb_only
     client: DynamoDBClient = core.create_client("dynamodb", config=_config())  # type: ignore[assignment]
     return client
 
 
-def _session_knowing_only(service: str) -> botocore.session.Session:
+def _dynamodb_only_session() -> botocore.session.Session:
     import botocore.session
     from botocore.loaders import Loader
 
-    class OneService(Loader):
+    class DynamoDBOnly(Loader):
         def list_available_services(self, type_name: str) -> list[str]:
-            return [service]
+            return ["dynamodb"]
 
         def load_data_with_path(self, name: str) -> tuple[Any, str]:
             # Creating a client parses botocore's endpoint data for every service
             # (1.25 MB of JSON, a tenth of the authorizer's cold start with the
-            # session check on); this service's part of it ships with Gatehouse.
-            if name == "endpoints" and service == "dynamodb":
+            # session check on); DynamoDB's part of it ships with Gatehouse.
+            if name == "endpoints":
                 try:
                     with open(DYNAMODB_ENDPOINTS, encoding="utf-8") as data:
                         return json.load(data), DYNAMODB_ENDPOINTS
@@ -137,9 +137,8 @@ def _session_knowing_only(service: str) -> botocore.session.Session:
     core = botocore.session.get_session()
     # The same places to look for models as the session's own loader, environment included.
     default: Loader = core.get_component("data_loader")
-    core.register_component(
-        "data_loader", OneService(extra_search_paths=default.search_paths, include_default_search_paths=False)
-    )
+    loader = DynamoDBOnly(extra_search_paths=default.search_paths, include_default_search_paths=False)
+    core.register_component("data_loader", loader)
     return core
 
 
